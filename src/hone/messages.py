@@ -1,0 +1,300 @@
+"""Typed chat messages, and lossless conversion to and from the OpenAI chat format.
+
+Messages are immutable pydantic models; change one with ``msg.model_copy(update=...)``.
+Anything message-like (an OpenAI dict, a ``("user", "text")`` tuple, a plain string, a
+message) becomes a message through :func:`to_message`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "AnyMessage",
+    "AssistantMessage",
+    "ContentPart",
+    "ImagePart",
+    "MessageLike",
+    "SystemMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolMessage",
+    "UserMessage",
+    "dump_messages",
+    "from_openai",
+    "new_id",
+    "text_of",
+    "to_message",
+    "to_messages",
+    "to_openai",
+]
+
+
+def new_id(prefix: str = "") -> str:
+    """A fresh random id (32 hex digits), optionally prefixed."""
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TextPart(_Frozen):
+    """A text content part."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageUrl(_Frozen):
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Frozen):
+    """An image content part, by URL or data URI."""
+
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageUrl
+
+
+ContentPart: TypeAlias = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+Content: TypeAlias = str | list[ContentPart]
+
+
+class ToolCall(_Frozen):
+    """One call of a tool requested by the model.
+
+    ``arguments`` holds the decoded arguments. ``raw_arguments`` keeps the exact string the
+    model or server produced, so conversion back to the OpenAI format is lossless; when that
+    string could not be decoded, ``arguments`` is empty and ``error`` says why (the tool
+    executor turns it into an error result the model sees).
+    """
+
+    id: str = Field(default_factory=lambda: new_id("call_"))
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    raw_arguments: str | None = None
+    error: str | None = None
+
+    def arguments_json(self) -> str:
+        """The arguments as the JSON string OpenAI's format carries."""
+        if self.raw_arguments is not None:
+            return self.raw_arguments
+        return json.dumps(self.arguments, ensure_ascii=False)
+
+
+class _Message(_Frozen):
+    id: str | None = None
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The message's text content, with parts joined."""
+        return text_of(getattr(self, "content", ""))
+
+
+class SystemMessage(_Message):
+    """Instructions from the developer."""
+
+    role: Literal["system"] = "system"
+    content: Content
+
+
+class UserMessage(_Message):
+    """A message from the user."""
+
+    role: Literal["user"] = "user"
+    content: Content
+
+
+class AssistantMessage(_Message):
+    """A model turn: text, optional reasoning, optional tool calls."""
+
+    role: Literal["assistant"] = "assistant"
+    content: Content = ""
+    reasoning: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+class ToolMessage(_Message):
+    """The result of one tool call, answered by ``tool_call_id``."""
+
+    role: Literal["tool"] = "tool"
+    content: Content
+    tool_call_id: str
+    is_error: bool = False
+
+
+AnyMessage: TypeAlias = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+]
+_MESSAGE_TYPES: dict[str, type[_Message]] = {
+    "system": SystemMessage,
+    "developer": SystemMessage,
+    "user": UserMessage,
+    "human": UserMessage,
+    "assistant": AssistantMessage,
+    "ai": AssistantMessage,
+    "tool": ToolMessage,
+}
+MessageLike: TypeAlias = (
+    SystemMessage
+    | UserMessage
+    | AssistantMessage
+    | ToolMessage
+    | Mapping[str, Any]
+    | tuple[str, str]
+    | str
+)
+
+
+def text_of(content: Content) -> str:
+    """The text of a content value: the string itself, or the text parts joined."""
+    if isinstance(content, str):
+        return content
+    return "".join(p.text for p in content if isinstance(p, TextPart))
+
+
+def _content_from_openai(value: Any) -> Content:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts: list[ContentPart] = []
+        for raw in value:
+            if isinstance(raw, str):
+                parts.append(TextPart(text=raw))
+            elif isinstance(raw, Mapping) and raw.get("type") == "text":
+                parts.append(TextPart(text=str(raw.get("text", ""))))
+            elif isinstance(raw, Mapping) and raw.get("type") == "image_url":
+                url = raw.get("image_url")
+                image = ImageUrl(url=url) if isinstance(url, str) else ImageUrl.model_validate(url)
+                parts.append(ImagePart(image_url=image))
+            else:
+                raise ValueError(f"unsupported content part: {raw!r}")
+        return parts
+    raise ValueError(f"message content must be a string or a list of parts, got {value!r}")
+
+
+def _tool_call_from_openai(raw: Mapping[str, Any]) -> ToolCall:
+    function = raw.get("function", raw)
+    name = function.get("name")
+    if not isinstance(name, str):
+        raise ValueError(f"tool call without a function name: {raw!r}")
+    args = function.get("arguments", "{}")
+    call_id = raw.get("id") or new_id("call_")
+    if isinstance(args, Mapping):
+        return ToolCall(id=call_id, name=name, arguments=dict(args))
+    try:
+        decoded = json.loads(args) if args else {}
+    except (TypeError, json.JSONDecodeError) as exc:
+        return ToolCall(id=call_id, name=name, raw_arguments=args, error=f"invalid JSON: {exc}")
+    if not isinstance(decoded, dict):
+        return ToolCall(
+            id=call_id, name=name, raw_arguments=args, error="arguments must be a JSON object"
+        )
+    return ToolCall(id=call_id, name=name, arguments=decoded, raw_arguments=args)
+
+
+def from_openai(data: Mapping[str, Any]) -> SystemMessage | UserMessage | AssistantMessage | ToolMessage:
+    """Build a message from an OpenAI chat-format dict.
+
+    Raises:
+        ValueError: the dict is not a chat message (unknown role, bad content).
+    """
+    role = data.get("role")
+    cls = _MESSAGE_TYPES.get(role) if isinstance(role, str) else None
+    if cls is None:
+        raise ValueError(f"unknown message role {role!r}; expected one of system, user, assistant, tool")
+    common: dict[str, Any] = {"name": data.get("name"), "id": data.get("id")}
+    content = _content_from_openai(data.get("content"))
+    if cls is AssistantMessage:
+        calls = tuple(_tool_call_from_openai(c) for c in data.get("tool_calls") or ())
+        reasoning = data.get("reasoning_content", data.get("reasoning"))
+        return AssistantMessage(content=content, reasoning=reasoning, tool_calls=calls, **common)
+    if cls is ToolMessage:
+        call_id = data.get("tool_call_id")
+        if not isinstance(call_id, str):
+            raise ValueError("a tool message needs a 'tool_call_id'")
+        return ToolMessage(
+            content=content, tool_call_id=call_id, is_error=bool(data.get("is_error", False)), **common
+        )
+    if cls is SystemMessage:
+        return SystemMessage(content=content, **common)
+    return UserMessage(content=content, **common)
+
+
+def _content_to_openai(content: Content) -> Any:
+    if isinstance(content, str):
+        return content
+    return [part.model_dump(exclude_none=True) for part in content]
+
+
+def to_openai(message: MessageLike) -> dict[str, Any]:
+    """The OpenAI chat-format dict for a message (``reasoning`` goes to ``reasoning_content``)."""
+    msg = to_message(message)
+    out: dict[str, Any] = {"role": msg.role}
+    if isinstance(msg, AssistantMessage):
+        out["content"] = _content_to_openai(msg.content) if (msg.content or not msg.tool_calls) else None
+        if msg.reasoning is not None:
+            out["reasoning_content"] = msg.reasoning
+        if msg.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments_json()},
+                }
+                for c in msg.tool_calls
+            ]
+    else:
+        out["content"] = _content_to_openai(msg.content)
+    if isinstance(msg, ToolMessage):
+        out["tool_call_id"] = msg.tool_call_id
+    if msg.name is not None:
+        out["name"] = msg.name
+    return out
+
+
+def to_message(value: MessageLike) -> SystemMessage | UserMessage | AssistantMessage | ToolMessage:
+    """Coerce a message-like value: a message, an OpenAI dict, a ``(role, text)`` tuple or a
+    string (a user message).
+
+    Raises:
+        ValueError: the value is not message-like; the message names what is wrong.
+    """
+    if isinstance(value, SystemMessage | UserMessage | AssistantMessage | ToolMessage):
+        return value
+    if isinstance(value, str):
+        return UserMessage(content=value)
+    if isinstance(value, tuple):
+        if len(value) != 2 or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"a message tuple must be (role, text), got {value!r}")
+        return from_openai({"role": value[0], "content": value[1]})
+    if isinstance(value, Mapping):
+        try:
+            return from_openai(value)
+        except ValidationError as exc:
+            raise ValueError(f"invalid message {dict(value)!r}: {exc}") from exc
+    raise ValueError(f"cannot make a message from {type(value).__name__}: {value!r}")
+
+
+def to_messages(
+    values: Iterable[MessageLike] | MessageLike,
+) -> list[SystemMessage | UserMessage | AssistantMessage | ToolMessage]:
+    """Coerce one message-like value or a sequence of them to a list of messages."""
+    if isinstance(values, str | tuple | Mapping) or isinstance(values, _Message):
+        return [to_message(values)]  # type: ignore[arg-type]
+    return [to_message(v) for v in values]
+
+
+def dump_messages(messages: Sequence[MessageLike]) -> list[dict[str, Any]]:
+    """OpenAI-format dicts for a sequence of messages."""
+    return [to_openai(m) for m in messages]
