@@ -25,6 +25,8 @@ Hierarchy::
     │   ├── InvalidUpdateError          an update the schema or channels reject
     │   ├── GraphRecursionError         the recursion limit was reached
     │   └── ResumeError                 nothing to resume, or an unknown interrupt id
+    ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
+    │                                   execute_tool_calls turns them into a ToolMessage)
     ├── CheckpointError                 storage of checkpoints
     │   ├── CheckpointNotFoundError     no such thread or checkpoint
     │   ├── CheckpointCorruptError      a stored row cannot be decoded
@@ -34,6 +36,8 @@ Hierarchy::
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = [
     "CapabilityError",
@@ -58,6 +62,7 @@ __all__ = [
     "ModelSpecError",
     "PrefixPropertyError",
     "ResumeError",
+    "ToolArgumentsError",
     "ToolDefinitionError",
     "TrainingConfigError",
     "TrainingError",
@@ -138,6 +143,24 @@ class GraphRecursionError(GraphError):
 
 class ResumeError(GraphError):
     """A resume that has nothing to resume, or names an unknown interrupt."""
+
+
+class ToolArgumentsError(HoneError):
+    """Arguments that a tool's parameter schema rejects.
+
+    Raised only when a tool is invoked directly (``await tool.ainvoke(...)``); inside the agent
+    loop, ``execute_tool_calls`` turns it into an error ``ToolMessage`` the model can act on.
+    ``problems`` lists one line per rejected field.
+    """
+
+    def __init__(self, tool_name: str, problems: Sequence[str]) -> None:
+        self.tool_name = tool_name
+        self.problems = tuple(problems)
+        lines = "\n".join(f"- {p}" for p in self.problems)
+        super().__init__(f"invalid arguments for tool {tool_name!r}:\n{lines}")
+
+    def __reduce__(self) -> tuple[type[ToolArgumentsError], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.tool_name, self.problems))
 
 
 class CheckpointError(HoneError):

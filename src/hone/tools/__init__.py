@@ -1,0 +1,50 @@
+"""Typed tools for agents: define them from functions, collect them, and run model calls.
+
+::
+
+    from hone.tools import tool, ToolRegistry, execute_tool_calls
+
+    @tool
+    def add(a: int, b: int) -> int:
+        '''Add two integers.
+
+        Args:
+            a: The first addend.
+            b: The second addend.
+        '''
+        return a + b
+
+    registry = ToolRegistry([add])
+    messages = await execute_tool_calls(assistant_message.tool_calls, registry)
+
+Model mistakes and tool failures come back as ``ToolMessage(is_error=True)``; definition
+mistakes raise :class:`~hone.errors.ToolDefinitionError` when the tool is made.
+"""
+
+from hone.tools._context import ToolContext
+from hone.tools._execute import (
+    ErrorKind,
+    ExecutionOptions,
+    ToolResult,
+    execute_tool_call,
+    execute_tool_calls,
+    execute_tool_calls_sync,
+)
+from hone.tools._registry import ToolLike, ToolRegistry
+from hone.tools._retry import RetryPolicy
+from hone.tools._tool import Tool, tool
+
+__all__ = [
+    "ErrorKind",
+    "ExecutionOptions",
+    "RetryPolicy",
+    "Tool",
+    "ToolContext",
+    "ToolLike",
+    "ToolRegistry",
+    "ToolResult",
+    "execute_tool_call",
+    "execute_tool_calls",
+    "execute_tool_calls_sync",
+    "tool",
+]

@@ -1,0 +1,146 @@
+"""The minimal agent loop: model → parse → tools → observations → model.
+
+The loop never raises on a model mistake. Malformed tool calls, unknown tools, invalid
+arguments and tool exceptions all come back to the model as messages it can react to. When the
+step budget runs out, one last call asks the model for its answer, so every run ends with an
+assistant message that carries no tool calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hone._sync import run_sync
+from hone.errors import ConfigError
+from hone.messages import (
+    AnyMessage,
+    AssistantMessage,
+    MessageLike,
+    SystemMessage,
+    UserMessage,
+    to_messages,
+)
+from hone.models._protocol import ChatRequest, ModelBackend, SamplingOptions
+from hone.tools import Tool, ToolRegistry, execute_tool_calls
+
+__all__ = ["AgentOptions", "arun_agent", "run_agent"]
+
+logger = logging.getLogger(__name__)
+
+FINAL_ANSWER_PROMPT = (
+    "You have used all your steps. Do not call any more tools: give your final answer now, "
+    "based on what you have found so far."
+)
+PARSE_ERROR_PREFIX = "Your last reply could not be used: "
+
+ToolsLike = ToolRegistry | Iterable[Tool | Callable[..., Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """How the loop runs.
+
+    Attributes:
+        max_steps: model calls allowed before the final-answer call.
+        sampling: sampling options for every model call.
+        stop_tools: names of tools that end the run once called (e.g. ``submit``).
+        final_answer_prompt: the user message that asks for the answer when the budget is spent;
+            None ends the run without that extra call.
+    """
+
+    max_steps: int = 10
+    sampling: SamplingOptions = SamplingOptions()
+    stop_tools: Collection[str] = ()
+    final_answer_prompt: str | None = FINAL_ANSWER_PROMPT
+
+
+def _registry(tools: ToolsLike) -> ToolRegistry:
+    return tools if isinstance(tools, ToolRegistry) else ToolRegistry(list(tools))
+
+
+def _resolve_model(model: ModelBackend | str) -> ModelBackend:
+    if isinstance(model, str):
+        from hone.models import load_model
+
+        return load_model(model)
+    return model
+
+
+async def arun_agent(
+    model: ModelBackend | str,
+    tools: ToolsLike = (),
+    messages: Sequence[MessageLike] | MessageLike = (),
+    *,
+    max_steps: int | None = None,
+    system: str | None = None,
+    options: AgentOptions | None = None,
+    deps: Any = None,
+) -> list[AnyMessage]:
+    """Run a tool-using agent until it answers; return the full message history.
+
+    Args:
+        model: a model backend, or a model spec string such as ``"tiny:"``.
+        tools: tools, plain typed functions, or a :class:`~hone.tools.ToolRegistry`.
+        messages: the conversation so far (anything message-like).
+        max_steps: shorthand for ``options.max_steps``.
+        system: a system prompt, put first unless the messages already start with one.
+        options: loop options (:class:`AgentOptions`).
+        deps: user dependencies handed to tools through their injected context.
+    """
+    opts = options or AgentOptions()
+    steps = opts.max_steps if max_steps is None else max_steps
+    if steps < 1:
+        raise ConfigError(f"max_steps must be at least 1, got {steps}")
+    backend = _resolve_model(model)
+    registry = _registry(tools)
+    specs = tuple(registry.specs())
+    history: list[AnyMessage] = list(to_messages(messages))
+    if system is not None and not (history and isinstance(history[0], SystemMessage)):
+        history.insert(0, SystemMessage(content=system))
+
+    for step in range(steps):
+        request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
+        completion = await backend.complete(request)
+        reply = completion.message
+        history.append(reply)
+        if reply.tool_calls:
+            results = await execute_tool_calls(reply.tool_calls, registry, deps=deps)
+            history.extend(results)
+            if any(call.name in opts.stop_tools for call in reply.tool_calls):
+                return history
+            continue
+        if completion.parse_errors:
+            logger.debug("step %d: parse errors %s", step, completion.parse_errors)
+            history.append(UserMessage(content=PARSE_ERROR_PREFIX + " ".join(completion.parse_errors)))
+            continue
+        return history
+
+    if opts.final_answer_prompt is None:
+        return history
+    history.append(UserMessage(content=opts.final_answer_prompt))
+    request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
+    completion = await backend.complete(request)
+    # The answer must end the run: tool calls made despite the instruction are dropped.
+    history.append(AssistantMessage(content=completion.message.content, reasoning=completion.message.reasoning))
+    return history
+
+
+def run_agent(
+    model: ModelBackend | str,
+    tools: ToolsLike = (),
+    messages: Sequence[MessageLike] | MessageLike = (),
+    *,
+    max_steps: int | None = None,
+    system: str | None = None,
+    options: AgentOptions | None = None,
+    deps: Any = None,
+) -> list[AnyMessage]:
+    """Synchronous :func:`arun_agent`."""
+    return run_sync(
+        arun_agent(
+            model, tools, messages, max_steps=max_steps, system=system, options=options, deps=deps
+        )
+    )

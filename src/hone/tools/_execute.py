@@ -1,0 +1,359 @@
+"""Run the tool calls of one model turn: validate, time-limit, retry, run concurrently, and
+turn every failure into a result the model can read.
+
+The agent loop and the graph's ``ToolNode`` call :func:`execute_tool_calls`; it never raises
+because of something the model did (unknown tool, bad JSON, wrong arguments) or a tool's own
+failure (exception, timeout): each becomes a ``ToolMessage`` with ``is_error=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeAlias
+
+import pydantic_core
+
+from hone._sync import run_sync
+from hone.errors import ConfigError, ToolArgumentsError
+from hone.messages import ContentPart, ImagePart, TextPart, ToolCall, ToolMessage
+from hone.tools._context import ToolContext
+from hone.tools._registry import ToolLike, ToolRegistry
+from hone.tools._retry import RetryPolicy
+from hone.tools._tool import Tool
+
+__all__ = [
+    "ErrorKind",
+    "ExecutionOptions",
+    "ToolResult",
+    "execute_tool_call",
+    "execute_tool_calls",
+    "execute_tool_calls_sync",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Why a call failed: the model's mistakes first, then the tool's own failures.
+ErrorKind: TypeAlias = Literal[
+    "unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionOptions:
+    """How the executor runs calls; a tool's own settings win over these defaults."""
+
+    #: Seconds one attempt of a call may take (None: no limit). A sync tool runs in a thread,
+    #: which cannot be stopped: after a timeout its thread finishes in the background.
+    timeout: float | None = None
+    #: Retry policy for tools that set none (None: no retries).
+    retry: RetryPolicy | None = None
+    #: Longest result text the model sees; longer output is cut with a marker (None: no limit).
+    max_output_chars: int | None = 20_000
+    #: Most calls of one turn running at once (None: all of them).
+    max_concurrency: int | None = None
+    #: Exceptions that must reach the caller instead of becoming an error result (for
+    #: example a graph runtime's interrupt signal).
+    propagate: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"ExecutionOptions.timeout must be > 0, got {self.timeout}")
+        if self.max_output_chars is not None and self.max_output_chars < 1:
+            raise ConfigError(
+                f"ExecutionOptions.max_output_chars must be >= 1, got {self.max_output_chars}"
+            )
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ConfigError(
+                f"ExecutionOptions.max_concurrency must be >= 1, got {self.max_concurrency}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The outcome of one tool call, with more detail than the message the model sees."""
+
+    call_id: str
+    tool_name: str
+    #: What the model sees: the result as text (JSON for non-strings), or the error message.
+    content: str | list[ContentPart]
+    #: The function's return value; None when the call failed.
+    value: Any = None
+    #: Why the call failed; None when it succeeded.
+    error: ErrorKind | None = None
+    #: Attempts made (0 when the call never reached the function).
+    attempts: int = 0
+    duration_s: float = 0.0
+    #: Whether ``content`` was cut to the output limit.
+    truncated: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the call failed."""
+        return self.error is not None
+
+    def to_message(self) -> ToolMessage:
+        """The ``ToolMessage`` answering the call."""
+        return ToolMessage(content=self.content, tool_call_id=self.call_id, is_error=self.is_error)
+
+
+def _serialise(value: Any) -> str | list[ContentPart]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, TextPart | ImagePart):
+        return [value]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, TextPart | ImagePart) for v in value)
+    ):
+        return list(value)
+    try:
+        return pydantic_core.to_json(value, fallback=str).decode()
+    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
+        return str(value)
+
+
+def _truncate(
+    content: str | list[ContentPart], limit: int | None
+) -> tuple[str | list[ContentPart], bool]:
+    if limit is None or not isinstance(content, str) or len(content) <= limit:
+        return content, False
+    return f"{content[:limit]}\n... [truncated {len(content) - limit} chars]", True
+
+
+def _failure(
+    call: ToolCall,
+    kind: ErrorKind,
+    message: str,
+    *,
+    started: float,
+    limit: int | None,
+    attempts: int = 0,
+) -> ToolResult:
+    content, truncated = _truncate(f"Error: {message}", limit)
+    return ToolResult(
+        call_id=call.id,
+        tool_name=call.name,
+        content=content,
+        error=kind,
+        attempts=attempts,
+        duration_s=time.perf_counter() - started,
+        truncated=truncated,
+    )
+
+
+def _exception_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _attempt(
+    tool: Tool, values: dict[str, Any], context: ToolContext, timeout: float | None
+) -> Any:
+    limit = asyncio.timeout(timeout)
+    try:
+        async with limit:
+            return await tool.run(values, context)
+    except TimeoutError as exc:
+        if limit.expired():
+            raise _ToolTimeout(timeout or 0.0) from exc
+        raise
+
+
+class _ToolTimeout(TimeoutError):
+    """The executor's time limit ran out (a TimeoutError the tool raised itself is not one)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g}s")
+        self.seconds = seconds
+
+
+async def _run_attempts(
+    tool: Tool,
+    call: ToolCall,
+    values: dict[str, Any],
+    context: ToolContext,
+    options: ExecutionOptions,
+) -> tuple[Any, BaseException | None, int]:
+    """Run the call until it succeeds or the retry policy gives up: (value, error, attempts)."""
+    timeout = tool.timeout if tool.timeout is not None else options.timeout
+    policy = tool.retry if tool.retry is not None else options.retry
+    attempt = 1
+    while True:
+        try:
+            value = await _attempt(tool, values, replace(context, attempt=attempt), timeout)
+            return value, None, attempt
+        except options.propagate:
+            raise
+        except Exception as exc:
+            if policy is None or not policy.should_retry(exc, attempt):
+                return None, exc, attempt
+            delay = policy.delay(attempt)
+            logger.info(
+                "tool %s (call %s) attempt %d failed (%s); retrying in %.3gs",
+                tool.name,
+                call.id,
+                attempt,
+                _exception_text(exc),
+                delay,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+def _check_arguments(call: ToolCall, tool: Tool) -> dict[str, Any] | tuple[ErrorKind, str]:
+    """The validated values, or why the model's arguments cannot be used."""
+    if call.error is not None:
+        return "invalid_json", (
+            f"the arguments for {tool.name!r} could not be decoded ({call.error}). "
+            "Send the arguments as one JSON object that matches the tool's parameters."
+        )
+    try:
+        return tool.validate(call.arguments)
+    except ToolArgumentsError as exc:
+        problems = "\n".join(f"- {p}" for p in exc.problems)
+        return "invalid_arguments", (
+            f"invalid arguments for {tool.name!r}:\n{problems}\nFix them and call the tool again."
+        )
+    except Exception as exc:  # a validator of the developer's own that raised something else
+        return "invalid_arguments", f"invalid arguments for {tool.name!r}: {_exception_text(exc)}"
+
+
+def _describe_failure(
+    tool: Tool, call: ToolCall, error: BaseException, attempts: int
+) -> tuple[ErrorKind, str]:
+    if isinstance(error, _ToolTimeout):
+        logger.info("tool %s (call %s) %s", tool.name, call.id, error)
+        suffix = f" ({attempts} attempts)" if attempts > 1 else ""
+        return "timeout", f"tool {tool.name!r} {error}{suffix}"
+    logger.info("tool %s (call %s) raised", tool.name, call.id, exc_info=error)
+    suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+    return "exception", f"tool {tool.name!r} raised {_exception_text(error)}{suffix}"
+
+
+async def execute_tool_call(
+    call: ToolCall,
+    registry: ToolRegistry | Sequence[ToolLike],
+    *,
+    state: Any = None,
+    deps: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    options: ExecutionOptions | None = None,
+) -> ToolResult:
+    """Run one tool call and describe its outcome; never raises for a failed call.
+
+    See :func:`execute_tool_calls` for the arguments. Only exceptions named in
+    ``options.propagate``, cancellation, and ``BaseException``s such as ``KeyboardInterrupt``
+    escape.
+    """
+    started = time.perf_counter()
+    opts = options or ExecutionOptions()
+    tools = ToolRegistry.coerce(registry)
+    tool = tools.get(call.name)
+    if tool is None:
+        available = ", ".join(tools.names()) or "none"
+        message = f"unknown tool {call.name!r}. Available tools: {available}."
+        return _failure(call, "unknown_tool", message, started=started, limit=opts.max_output_chars)
+    limit = tool.max_output_chars if tool.max_output_chars is not None else opts.max_output_chars
+    checked = _check_arguments(call, tool)
+    if not isinstance(checked, dict):
+        return _failure(call, checked[0], checked[1], started=started, limit=limit)
+    context = ToolContext(
+        call_id=call.id,
+        tool_name=tool.name,
+        state=state,
+        metadata=types.MappingProxyType(dict(metadata or {})),
+        deps=deps,
+    )
+    value, error, attempts = await _run_attempts(tool, call, checked, context, opts)
+    if error is not None:
+        kind, message = _describe_failure(tool, call, error, attempts)
+        return _failure(call, kind, message, started=started, limit=limit, attempts=attempts)
+    content, truncated = _truncate(_serialise(value), limit)
+    return ToolResult(
+        call_id=call.id,
+        tool_name=tool.name,
+        content=content,
+        value=value,
+        attempts=attempts,
+        duration_s=time.perf_counter() - started,
+        truncated=truncated,
+    )
+
+
+async def execute_tool_calls(
+    calls: Sequence[ToolCall],
+    registry: ToolRegistry | Sequence[ToolLike],
+    *,
+    state: Any = None,
+    deps: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    options: ExecutionOptions | None = None,
+) -> list[ToolMessage]:
+    """Run the tool calls of one model turn concurrently; one ``ToolMessage`` per call, in
+    call order.
+
+    Args:
+        calls: The calls of one assistant message (``AssistantMessage.tool_calls``).
+        registry: The tools the model may call (a :class:`ToolRegistry` or a list of tools
+            and functions).
+        state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
+        deps: Given to tools as ``ToolContext.deps`` (the developer's clients and handles).
+        metadata: Given to tools, read-only, as ``ToolContext.metadata``.
+        options: Timeout, retry, output limit and concurrency defaults.
+
+    Returns:
+        ``ToolMessage(tool_call_id=call.id, ...)`` for each call, in the order of ``calls``.
+        A failure (unknown tool, undecodable JSON, arguments the schema rejects, an exception
+        or a timeout in the tool) gives ``is_error=True`` and a message saying what to fix;
+        it is never raised. ``call.id`` is the idempotency key tools see as
+        ``ToolContext.call_id``.
+
+    Raises:
+        Only exceptions in ``options.propagate``, cancellation and ``BaseException``s (such
+        as ``KeyboardInterrupt``); the other calls of the turn are then cancelled.
+    """
+    opts = options or ExecutionOptions()
+    tools = ToolRegistry.coerce(registry)
+    gate = asyncio.Semaphore(opts.max_concurrency or max(len(calls), 1))
+
+    async def run(call: ToolCall) -> ToolResult:
+        async with gate:
+            return await execute_tool_call(
+                call, tools, state=state, deps=deps, metadata=metadata, options=opts
+            )
+
+    tasks = [asyncio.ensure_future(run(call)) for call in calls]
+    try:
+        results = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return [result.to_message() for result in results]
+
+
+def execute_tool_calls_sync(
+    calls: Sequence[ToolCall],
+    registry: ToolRegistry | Sequence[ToolLike],
+    *,
+    state: Any = None,
+    deps: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    options: ExecutionOptions | None = None,
+) -> list[ToolMessage]:
+    """The synchronous shell of :func:`execute_tool_calls` (same arguments and result).
+
+    Inside a running event loop, the calls run on a fresh loop in a worker thread.
+    """
+    return run_sync(
+        execute_tool_calls(
+            calls, registry, state=state, deps=deps, metadata=metadata, options=options
+        )
+    )

@@ -1,0 +1,191 @@
+"""A named set of tools: what an agent may call."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from hone.errors import ConfigError, DuplicateToolError, HoneError
+from hone.tools._tool import Tool
+
+__all__ = ["ToolLike", "ToolRegistry"]
+
+logger = logging.getLogger(__name__)
+
+#: A tool, or a typed and documented function that ``@tool`` can wrap.
+ToolLike = Tool | Callable[..., Any]
+
+
+def _as_tool(item: ToolLike) -> Tool:
+    return item if isinstance(item, Tool) else Tool.from_function(item)
+
+
+class ToolRegistry:
+    """Tools by name, in the order they were added (a toolset).
+
+    Plain functions are wrapped with ``@tool`` on the way in. Two tools with one name raise
+    :class:`~hone.errors.DuplicateToolError`; adding the very same tool twice is a no-op.
+    """
+
+    def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.add(item)
+
+    def add(self, item: ToolLike) -> Tool:
+        """Add a tool (or a function, wrapped with ``@tool``); returns the tool.
+
+        Usable as a decorator: ``@registry.add`` on a function registers and returns its tool.
+
+        Raises:
+            DuplicateToolError: another tool already has this name.
+            ToolDefinitionError: a function that cannot become a tool.
+        """
+        new = _as_tool(item)
+        existing = self._tools.get(new.name)
+        if existing is not None and existing is not new:
+            raise DuplicateToolError(
+                f"two tools are named {new.name!r}; rename one with @tool(name=...) or "
+                "tool.with_(name=...)"
+            )
+        self._tools[new.name] = new
+        return new
+
+    def extend(self, tools: Iterable[ToolLike]) -> None:
+        """Add several tools.
+
+        Raises:
+            DuplicateToolError: a name is taken.
+        """
+        for item in tools:
+            self.add(item)
+
+    def get(self, name: str) -> Tool | None:
+        """The tool named ``name``, or None."""
+        return self._tools.get(name)
+
+    def __getitem__(self, name: str) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise KeyError(f"no tool named {name!r}; available: {', '.join(self._tools)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __repr__(self) -> str:
+        return f"ToolRegistry([{', '.join(self._tools)}])"
+
+    def names(self) -> list[str]:
+        """Tool names, in the order they were added."""
+        return list(self._tools)
+
+    def specs(self) -> list[dict[str, Any]]:
+        """Every tool's OpenAI function spec, for a :class:`~hone.models.ChatRequest`."""
+        return [t.spec() for t in self._tools.values()]
+
+    def select(self, names: Iterable[str]) -> ToolRegistry:
+        """A new registry with only the named tools.
+
+        Raises:
+            KeyError: a name that is not registered.
+        """
+        return ToolRegistry(self[name] for name in names)
+
+    @classmethod
+    def coerce(cls, tools: ToolRegistry | Iterable[ToolLike]) -> ToolRegistry:
+        """``tools`` itself when it is a registry, else a registry built from it."""
+        return tools if isinstance(tools, ToolRegistry) else cls(tools)
+
+    @classmethod
+    def from_module(cls, module: ModuleType | str | os.PathLike[str]) -> ToolRegistry:
+        """Collect the tools a Python module defines (``hone run --tools mymodule``).
+
+        ``module`` is a module object, a dotted import name (``"myapp.tools"``), or the path
+        of a ``.py`` file. Every :class:`Tool` the module holds at top level is collected (only
+        the names in ``__all__`` when it defines one), in definition order. Add
+        ``:name`` (``"myapp.tools:toolset"``) to take one attribute instead: a registry, a
+        tool, or a list of tools and functions.
+
+        Raises:
+            ConfigError: the module cannot be imported or defines no tools.
+            DuplicateToolError: two of its tools share a name.
+        """
+        attribute = None
+        if isinstance(module, str) and ":" in module and not Path(module).exists():
+            module, attribute = module.rsplit(":", 1)
+        loaded = module if isinstance(module, ModuleType) else _load_module(module)
+        if attribute is not None:
+            return _from_attribute(loaded, attribute)
+        names = getattr(loaded, "__all__", None) or list(vars(loaded))
+        found: list[Tool] = []
+        for name in names:
+            value = getattr(loaded, name, None)
+            if isinstance(value, Tool) and all(value is not t for t in found):
+                found.append(value)
+        if not found:
+            raise ConfigError(
+                f"module {loaded.__name__!r} defines no tools; decorate its functions with "
+                "@hone.tools.tool, or name a registry or list as 'module:attribute'"
+            )
+        logger.debug("collected %d tools from %s", len(found), loaded.__name__)
+        return cls(found)
+
+
+def _from_attribute(module: ModuleType, attribute: str) -> ToolRegistry:
+    if not hasattr(module, attribute):
+        raise ConfigError(f"module {module.__name__!r} has no attribute {attribute!r}")
+    value = getattr(module, attribute)
+    if isinstance(value, ToolRegistry):
+        return value
+    if isinstance(value, Tool) or callable(value):
+        return ToolRegistry([value])
+    if isinstance(value, Iterable):
+        return ToolRegistry(value)
+    raise ConfigError(
+        f"{module.__name__}:{attribute} is a {type(value).__name__}; expected a ToolRegistry, "
+        "a tool, or a list of tools"
+    )
+
+
+def _load_module(spec: str | os.PathLike[str]) -> ModuleType:
+    path = Path(spec)
+    if path.suffix == ".py" or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"no such tools file: {path}")
+        name = f"hone_tools_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ConfigError(f"cannot load {path} as a Python module")
+        module = importlib.util.module_from_spec(module_spec)
+        # Registered before running, so pydantic and dataclasses can resolve its annotations.
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except HoneError:  # a bad tool definition says best what is wrong
+            del sys.modules[name]
+            raise
+        except Exception as exc:
+            del sys.modules[name]
+            raise ConfigError(f"importing tools file {path} failed: {exc!r}") from exc
+        return module
+    try:
+        return importlib.import_module(str(spec))
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import tools module {str(spec)!r}: {exc}. Pass a dotted module name on "
+            "the Python path or the path of a .py file."
+        ) from exc
