@@ -1,0 +1,144 @@
+"""The FastAPI app that serves any :class:`~hone.models.ModelBackend` as an OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hone.errors import HoneError
+from hone.messages import new_id
+from hone.models._protocol import ChatRequest, ModelBackend
+from hone.serve._errors import APIError, model_error
+from hone.serve._responses import completion_json
+from hone.serve._schema import ChatCompletionBody
+from hone.serve._stream import stream_response
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(model: ModelBackend, *, model_name: str, api_key: str | None = None) -> FastAPI:
+    """A FastAPI app serving ``model`` under the OpenAI API as ``model_name``.
+
+    Routes: ``POST /v1/chat/completions`` (plain and streamed, ``n`` ≥ 1, tools, logprobs,
+    and vLLM's ``return_token_ids``, ``top_k``, ``chat_template_kwargs``,
+    ``thinking_token_budget``), ``GET /v1/models``, ``GET /v1/models/{id}``, ``GET /health``.
+    With ``api_key`` set, every ``/v1`` route needs ``Authorization: Bearer <api_key>``.
+    Errors are OpenAI-shaped: ``{"error": {"message", "type", "param", "code"}}``.
+    """
+    app = FastAPI(title="hone", summary=f"OpenAI-compatible API serving {model_name}")
+    created = int(time.time())
+
+    def check_key(request: Request) -> None:
+        if api_key is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), api_key):
+            raise APIError(
+                401,
+                "Incorrect API key provided.",
+                type_="invalid_request_error",
+                code="invalid_api_key",
+            )
+
+    def check_model(name: str) -> None:
+        if name != model_name:
+            raise APIError(
+                404,
+                f"The model '{name}' does not exist; this server serves '{model_name}'.",
+                type_="invalid_request_error",
+                code="model_not_found",
+            )
+
+    _install_error_handlers(app)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "model": model_name}
+
+    @app.get("/v1/models", dependencies=[Depends(check_key)])
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [_model_card(model_name, created)]}
+
+    @app.get("/v1/models/{name:path}", dependencies=[Depends(check_key)])
+    async def get_model(name: str) -> dict[str, Any]:
+        check_model(name)
+        return _model_card(model_name, created)
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(check_key)], response_model=None)
+    async def chat_completions(body: ChatCompletionBody) -> JSONResponse | StreamingResponse:
+        check_model(body.model)
+        try:
+            request = body.chat_request()
+        except ValueError as exc:
+            raise APIError(
+                400, str(exc), type_="invalid_request_error", code="invalid_messages"
+            ) from exc
+        if body.stream:
+            return await stream_response(model, request, body, model_name)
+        return await _completion_response(model, request, body, model_name)
+
+    return app
+
+
+def _model_card(name: str, created: int) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": created, "owned_by": "hone"}
+
+
+async def _completion_response(
+    model: ModelBackend, request: ChatRequest, body: ChatCompletionBody, model_name: str
+) -> JSONResponse:
+    try:
+        if body.n == 1:
+            completions = [await model.complete(request)]
+        else:
+            completions = await model.complete_batch([request] * body.n)
+    except HoneError as exc:
+        raise model_error(exc) from exc
+    payload = completion_json(
+        completions,
+        id_=new_id("chatcmpl-"),
+        created=int(time.time()),
+        model=model_name,
+        logprobs=body.logprobs,
+        token_ids=body.return_token_ids,
+    )
+    return JSONResponse(payload)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, exc: APIError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
+            for err in exc.errors()
+        )
+        return APIError(
+            400,
+            f"invalid request: {problems}",
+            type_="invalid_request_error",
+            code="invalid_request",
+        ).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        return APIError(exc.status_code, str(exc.detail), type_=kind).response()
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error serving %s", request.url.path)
+        return APIError(500, f"internal error: {exc}", type_="server_error").response()
