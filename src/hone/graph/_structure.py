@@ -1,0 +1,101 @@
+"""A compiled graph's structure as plain data, for drawing (Mermaid) and inspection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from hone.graph._types import END, START
+
+if TYPE_CHECKING:
+    from hone.graph._compiled import CompiledGraph
+
+__all__ = ["GraphEdge", "GraphNode", "GraphStructure", "structure"]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """A node; ``kind`` tells the START/END markers apart."""
+
+    id: str
+    kind: Literal["start", "end", "node"] = "node"
+    #: The subgraph's structure when the node is a compiled graph (always set with xray).
+    subgraph: GraphStructure | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphEdge:
+    """An edge. Conditional edges come from routers or Command destinations; ``label`` is
+    the router's answer (path_map key) when it differs from the target."""
+
+    source: str
+    target: str
+    conditional: bool = False
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphStructure:
+    """Nodes and edges of a graph."""
+
+    name: str
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "name": self.name,
+            "nodes": [
+                {
+                    "id": n.id,
+                    "kind": n.kind,
+                    "metadata": n.metadata,
+                    "subgraph": n.subgraph.to_dict() if n.subgraph else None,
+                }
+                for n in self.nodes
+            ],
+            "edges": [
+                {
+                    "source": e.source,
+                    "target": e.target,
+                    "conditional": e.conditional,
+                    "label": e.label,
+                }
+                for e in self.edges
+            ],
+        }
+
+
+def _branch_edges(graph: CompiledGraph) -> list[GraphEdge]:
+    edges: list[GraphEdge] = []
+    everything = [*graph.nodes, END]
+    for source, branches in graph.builder.branches.items():
+        for branch in branches.values():
+            if branch.path_map is not None:
+                for key, target in branch.path_map.items():
+                    label = None if str(key) == target else str(key)
+                    edges.append(GraphEdge(source, target, True, label))
+                continue
+            for target in branch.ends or everything:
+                if target != source:
+                    edges.append(GraphEdge(source, target, True))
+    return edges
+
+
+def structure(graph: CompiledGraph, *, xray: bool = False) -> GraphStructure:
+    """The structure of ``graph``; ``xray`` includes subgraphs' structures."""
+    builder = graph.builder
+    nodes = [GraphNode(START, "start")]
+    for name, spec in graph.nodes.items():
+        sub = spec.subgraph.get_graph(xray=True) if (xray and spec.subgraph is not None) else None
+        nodes.append(GraphNode(name, "node", sub, dict(spec.metadata)))
+    nodes.append(GraphNode(END, "end"))
+    edges = [GraphEdge(s, t) for s, t in sorted(builder.edges)]
+    for sources, target in builder.joins:
+        edges.extend(GraphEdge(s, target) for s in sources)
+    edges.extend(_branch_edges(graph))
+    for name, definition in builder.nodes.items():
+        edges.extend(GraphEdge(name, t, True) for t in definition.destinations or ())
+    return GraphStructure(graph.name, tuple(nodes), tuple(dict.fromkeys(edges)))

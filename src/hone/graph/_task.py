@@ -1,0 +1,294 @@
+"""One task of a super-step: run a node (with retries), and turn its output into writes.
+
+``run_task_sync`` and ``run_task_async`` are the only sync/async twins: a few lines each
+around the shared :func:`finish_task`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from hone.errors import InvalidUpdateError
+from hone.graph._channels import MISSING
+from hone.graph._context import _SCOPE, TaskScope
+from hone.graph._interrupt import GraphInterrupt, ParentCommand
+from hone.graph._nodes import NodeSpec
+from hone.graph._state import object_update
+from hone.graph._types import END, START, Command, Send
+
+if TYPE_CHECKING:
+    from hone.graph._loop import Run
+
+__all__ = [
+    "INTERRUPT",
+    "RESUME",
+    "SENDS",
+    "Task",
+    "finish_task",
+    "input_task",
+    "run_task_async",
+    "run_task_sync",
+]
+
+logger = logging.getLogger(__name__)
+
+INTERRUPT = "__interrupt__"
+RESUME = "__resume__"
+SENDS = "__sends__"
+
+
+class Task:
+    """A node to run in one super-step, and what came of it."""
+
+    __slots__ = (
+        "done",
+        "error",
+        "id",
+        "input",
+        "interrupted",
+        "interrupts",
+        "is_push",
+        "name",
+        "node",
+        "path",
+        "step",
+        "triggers",
+        "update",
+        "writes",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        path: tuple[Any, ...],
+        node: NodeSpec,
+        triggers: tuple[str, ...],
+        step: int,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.path = path
+        self.node = node
+        self.triggers = triggers
+        self.step = step
+        self.input: Any = None
+        self.writes: list[tuple[str, Any]] = []
+        self.update: dict[str, Any] | None = None
+        self.interrupts: list[Any] = []
+        self.interrupted = False
+        self.error: BaseException | None = None
+        self.done = False
+        self.is_push = False
+
+    def update_of_writes(self, channels: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The state update among this task's writes."""
+        update = {k: v for k, v in self.writes if k in channels}
+        return update or None
+
+
+def _as_items(run: Run, name: str, output: Any) -> tuple[list[tuple[str, Any]], list[str | Send]]:
+    if output is None:
+        return [], []
+    if isinstance(output, Mapping):
+        return list(output.items()), []
+    if isinstance(output, Command):
+        if output.graph == Command.PARENT:
+            raise ParentCommand(output)
+        return output.update_items(), output.goto_items()
+    if isinstance(output, list | tuple) and any(isinstance(o, Command) for o in output):
+        items: list[tuple[str, Any]] = []
+        gotos: list[str | Send] = []
+        for part in output:
+            more, go = _as_items(run, name, part)
+            items.extend(more)
+            gotos.extend(go)
+        return items, gotos
+    if isinstance(output, BaseModel) or (
+        dataclasses.is_dataclass(output) and not isinstance(output, type)
+    ):
+        return object_update(output), []
+    raise InvalidUpdateError(
+        f"node {name!r} returned {type(output).__name__} {output!r}; return a dict of state "
+        f"updates, a Command, or None"
+    )
+
+
+def _check_keys(run: Run, name: str, items: list[tuple[str, Any]]) -> None:
+    channels = run.channels
+    for key, _ in items:
+        if key not in channels:
+            raise InvalidUpdateError(
+                f"node {name!r} wrote key {key!r}, which is not in the state schema "
+                f"(keys: {sorted(channels)}); add it to the schema or drop it from the update"
+            )
+
+
+def _goto_write(run: Run, name: str, target: str | Send) -> tuple[str, Any] | None:
+    nodes = run.graph.nodes
+    if isinstance(target, Send):
+        if target.node not in nodes:
+            raise InvalidUpdateError(f"node {name!r} sent to unknown node {target.node!r}")
+        return (SENDS, target)
+    if target == END:
+        return None
+    if target not in nodes:
+        raise InvalidUpdateError(
+            f"node {name!r} tried to go to unknown node {target!r}; known nodes: {sorted(nodes)}"
+        )
+    return (f"branch:to:{target}", True)
+
+
+def _fresh_state(run: Run, items: list[tuple[str, Any]]) -> dict[str, Any]:
+    # The state a router sees: the step's state plus this task's own writes.
+    state = dict(run.state)
+    channels = run.channels
+    for key, value in items:
+        state[key] = channels[key].apply(state.get(key, MISSING), [value], ["router"])
+    return state
+
+
+def _fill(run: Run, task: Task, items: list[tuple[str, Any]], gotos: list[str | Send]) -> None:
+    _check_keys(run, task.name, items)
+    node = task.node
+    writes = list(items)
+    writes.extend(node.edge_writes)
+    if node.branches:
+        state = run.graph.state_spec.make(_fresh_state(run, items))
+        config = run.task_config(task)
+        for branch in node.branches:
+            gotos = [*gotos, *branch.route(state, config)]
+    for target in gotos:
+        write = _goto_write(run, task.name, target)
+        if write is not None:
+            writes.append(write)
+    task.writes = writes
+    task.update = dict(items) if items else None
+    task.done = True
+    if "messages" in run.modes and items:
+        _emit_returned_messages(run, task, items)
+
+
+def _emit_returned_messages(run: Run, task: Task, items: list[tuple[str, Any]]) -> None:
+    for key, value in items:
+        values = value if isinstance(value, list | tuple) else [value]
+        known = (
+            {getattr(m, "id", None) for m in run.state.get(key, ()) or ()}
+            if isinstance(run.state.get(key), list)
+            else set()
+        )
+        for msg in values:
+            msg_id = getattr(msg, "id", None)
+            if (
+                hasattr(msg, "role")
+                and msg_id not in run.streamed_ids
+                and (msg_id is None or msg_id not in known)
+            ):
+                run.emit_message(task, msg, None)
+
+
+def input_task(run: Run, value: Any) -> Task:
+    """A pseudo task for the graph input (or a command's update/goto), from START."""
+    start: NodeSpec = run.graph.start_node
+    task = Task("", START, ("input",), start, (), run.step + 1)
+    if isinstance(value, Command):
+        items, gotos = value.update_items(), value.goto_items()
+    else:
+        items, gotos = run.graph.input_spec.updates_of_input(value), []
+    _fill(run, task, items, gotos)
+    return task
+
+
+def finish_task(run: Run, task: Task, output: Any) -> None:
+    """Turn a node's output into the task's writes (updates, edges, routers, gotos)."""
+    items, gotos = _as_items(run, task.name, output)
+    _fill(run, task, items, gotos)
+
+
+def _retry_delay(task: Task, exc: Exception, attempt: int) -> float | None:
+    policy = task.node.retry
+    if policy is None or not policy.should_retry(exc, attempt):
+        return None
+    delay = policy.delay(attempt)
+    logger.warning(
+        "node %r failed (attempt %d), retrying in %.2fs: %r", task.name, attempt, delay, exc
+    )
+    return delay
+
+
+def _complete(run: Run, task: Task, output: Any) -> None:
+    try:
+        run.task_finished(task, output)
+    except Exception as exc:
+        task.error = exc
+
+
+def _local(command: Command[Any]) -> Command[Any]:
+    return Command(update=command.update, goto=command.goto, resume=command.resume)
+
+
+def _attempt_sync(run: Run, task: Task) -> Exception | None:
+    token = _SCOPE.set(scope := TaskScope(run, task))
+    try:
+        try:
+            output = task.node.call_sync(task.input, scope)
+        except GraphInterrupt as signal:
+            run.task_interrupted(task, signal)
+            return None
+        except ParentCommand as cmd:
+            output = _local(cmd.command)
+        except Exception as exc:
+            return exc
+        _complete(run, task, output)
+        return None
+    finally:
+        _SCOPE.reset(token)
+
+
+async def _attempt_async(run: Run, task: Task, threaded: bool) -> Exception | None:
+    token = _SCOPE.set(scope := TaskScope(run, task))
+    try:
+        try:
+            output = await task.node.call_async(task.input, scope, threaded)
+        except GraphInterrupt as signal:
+            run.task_interrupted(task, signal)
+            return None
+        except ParentCommand as cmd:
+            output = _local(cmd.command)
+        except Exception as exc:
+            return exc
+        _complete(run, task, output)
+        return None
+    finally:
+        _SCOPE.reset(token)
+
+
+def run_task_sync(run: Run, task: Task) -> None:
+    """Run one task to completion, interrupt or final failure (retrying per its policy)."""
+    attempt = 0
+    while (failure := _attempt_sync(run, task)) is not None:
+        attempt += 1
+        delay = _retry_delay(task, failure, attempt)
+        if delay is None:
+            task.error = failure
+            return
+        time.sleep(delay)
+
+
+async def run_task_async(run: Run, task: Task, threaded: bool) -> None:
+    """Async twin of :func:`run_task_sync`; sync nodes go to a thread when ``threaded``."""
+    attempt = 0
+    while (failure := await _attempt_async(run, task, threaded)) is not None:
+        attempt += 1
+        delay = _retry_delay(task, failure, attempt)
+        if delay is None:
+            task.error = failure
+            return
+        await asyncio.sleep(delay)
