@@ -27,4 +27,6 @@ class ParsedOutput:
     def to_message(self) -> AssistantMessage:
         """The assistant message this output stands for."""
         content = self.final_answer if self.final_answer is not None else self.content
-        return AssistantMessage(content=content, reasoning=self.reasoning, tool_calls=self.tool_calls)
+        return AssistantMessage(
+            content=content, reasoning=self.reasoning, tool_calls=self.tool_calls
+        )
