@@ -1,0 +1,90 @@
+"""Upgrading checkpoints written with an older state schema.
+
+A saver is told the version of the state schema the program uses now
+(``schema_version=``, an int you bump when the state changes shape) and how to upgrade each
+older version (``migrations={from_version: fn}``). Every checkpoint row records the schema
+version it was written with; on read, a row of version ``v`` runs ``migrations[v]``,
+``migrations[v + 1]``, ... until it reaches the current version. Rows are never rewritten:
+the upgrade runs on each read, and the next ``put`` stores the upgraded state.
+
+Evolving a state schema, e.g. renaming channel ``msgs`` to ``messages``::
+
+    def rename_msgs(cp: Checkpoint) -> Checkpoint:
+        values = dict(cp.channel_values)
+        versions = dict(cp.channel_versions)
+        if "msgs" in values:
+            values["messages"] = values.pop("msgs")
+            versions["messages"] = versions.pop("msgs")
+        return dataclasses.replace(cp, channel_values=values, channel_versions=versions)
+
+    saver = SqliteSaver("agent.db", schema_version=2, migrations={1: rename_msgs})
+
+A row with a newer schema version than the saver's, or an older one with no migration for
+some step, raises :class:`hone.errors.CheckpointVersionError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from hone.checkpoint._protocol import FORMAT_VERSION, Checkpoint
+from hone.errors import CheckpointVersionError, ConfigError
+
+__all__ = ["Migration", "check_format_version", "migrate", "validate_migrations"]
+
+
+class Migration(Protocol):
+    """Upgrades a checkpoint by one state schema version (``v`` to ``v + 1``)."""
+
+    def __call__(self, checkpoint: Checkpoint, /) -> Checkpoint:
+        """The checkpoint in the next schema version."""
+        ...
+
+
+def validate_migrations(schema_version: int, migrations: Mapping[int, Migration]) -> None:
+    """Raise :class:`ConfigError` for migrations that can never run."""
+    if schema_version < 1:
+        raise ConfigError(f"schema_version must be >= 1, got {schema_version}")
+    for version in migrations:
+        if not 1 <= version < schema_version:
+            raise ConfigError(
+                f"migrations[{version}] upgrades schema version {version} to {version + 1}, "
+                f"but the saver's schema_version is {schema_version}; keys must be in "
+                f"1..{schema_version - 1}"
+            )
+
+
+def check_format_version(version: int, what: str) -> None:
+    """Raise :class:`CheckpointVersionError` for storage written by a newer hone."""
+    if version > FORMAT_VERSION:
+        raise CheckpointVersionError(
+            f"{what} was written with checkpoint format version {version}, but this hone "
+            f"reads format versions up to {FORMAT_VERSION}; upgrade hone to read it"
+        )
+
+
+def migrate(
+    checkpoint: Checkpoint,
+    *,
+    from_version: int,
+    to_version: int,
+    migrations: Mapping[int, Migration],
+) -> Checkpoint:
+    """Run the migrations that take a checkpoint from one schema version to another."""
+    if from_version > to_version:
+        raise CheckpointVersionError(
+            f"checkpoint {checkpoint.id!r} of thread {checkpoint.thread_id!r} has state schema "
+            f"version {from_version}, newer than the saver's schema_version={to_version}; "
+            "open it with the newer program (or pass schema_version= and migrations=)"
+        )
+    for version in range(from_version, to_version):
+        step = migrations.get(version)
+        if step is None:
+            raise CheckpointVersionError(
+                f"checkpoint {checkpoint.id!r} has state schema version {from_version} but the "
+                f"saver expects {to_version} and has no migration from version {version}; "
+                f"pass migrations={{{version}: fn}}"
+            )
+        checkpoint = step(checkpoint)
+    return checkpoint

@@ -1,0 +1,276 @@
+"""Typed, safe-by-default encoding of channel values, pending writes and checkpoint metadata.
+
+Every stored value is UTF-8 JSON behind a one-byte marker:
+
+* ``J`` — plain JSON (``str``, ``int``, ``float``, ``bool``, ``None``, lists, and dicts with
+  string keys). Decoding is a single ``json.loads``: the fast path for most state.
+* ``T`` — tagged JSON: values JSON cannot carry exactly are written as
+  ``{"__hone__": <tag>, ...}`` objects (tuples, sets, bytes, datetimes, enums, dataclasses,
+  pydantic models, hone messages, dicts with non-string keys or a ``"__hone__"`` key).
+
+Decoding never imports a module. A pydantic model, dataclass or enum is rebuilt only from a
+class registered with ``Serializer(types=...)`` or one whose module is already imported — so
+a tampered database cannot make hone run arbitrary code. Pickle is off unless
+``allow_pickle=True`` is passed, on both the writing and the reading side.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import enum
+import json
+import pickle
+import sys
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from hone import messages as _messages
+from hone.errors import CheckpointCorruptError, CheckpointError
+
+__all__ = ["Serializer"]
+
+_TAG = "__hone__"
+_PLAIN = b"J"
+_TAGGED = b"T"
+_SCALARS = (str, int, float, bool, type(None))
+_MESSAGE_TYPES = (
+    _messages.SystemMessage,
+    _messages.UserMessage,
+    _messages.AssistantMessage,
+    _messages.ToolMessage,
+)
+_MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(_messages.AnyMessage)
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+class Serializer:
+    """Encodes values to bytes and back, exactly and safely.
+
+    Args:
+        allow_pickle: pickle values no other encoding covers (and unpickle them on read).
+            Only for databases you trust: unpickling runs code named by the data.
+        types: classes (pydantic models, dataclasses, enums) that may be rebuilt even when
+            their module is not imported yet at load time.
+    """
+
+    def __init__(self, *, allow_pickle: bool = False, types: Iterable[type] = ()) -> None:
+        self.allow_pickle = allow_pickle
+        self._types: dict[str, type] = {_class_path(t): t for t in types}
+
+    def __repr__(self) -> str:
+        return f"Serializer(allow_pickle={self.allow_pickle})"
+
+    # -- encoding -----------------------------------------------------------------------
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode a value.
+
+        Raises:
+            CheckpointError: the value has a type with no safe encoding and pickle is off.
+        """
+        encoded = self._encode(value)
+        marker = _PLAIN if encoded is value else _TAGGED
+        try:
+            text = json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:  # pragma: no cover - _encode covers all types
+            raise CheckpointError(f"cannot encode value: {exc}") from exc
+        return marker + text.encode("utf-8")
+
+    def _encode(self, value: Any) -> Any:
+        """A JSON-able tree for ``value``; returns ``value`` itself when it is plain JSON."""
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is list:
+            items = [self._encode(v) for v in value]
+            if all(map(_is, items, value)):
+                return value
+            return items
+        if kind is dict:
+            return self._encode_dict(value)
+        return self._encode_other(value)
+
+    def _encode_dict(self, value: dict[Any, Any]) -> Any:
+        if _TAG in value or not all(type(k) is str for k in value):
+            pairs = [[self._encode(k), self._encode(v)] for k, v in value.items()]
+            return {_TAG: "dict", "v": pairs}
+        out = {k: self._encode(v) for k, v in value.items()}
+        if all(out[k] is v for k, v in value.items()):
+            return value
+        return out
+
+    def _encode_other(self, value: Any) -> Any:
+        if isinstance(value, _MESSAGE_TYPES):
+            return {_TAG: "msg", "v": value.model_dump(mode="json")}
+        if isinstance(value, BaseModel):
+            return {
+                _TAG: "model",
+                "cls": _class_path(type(value)),
+                "v": value.model_dump(mode="json"),
+            }
+        if isinstance(value, enum.Enum):
+            return {_TAG: "enum", "cls": _class_path(type(value)), "v": self._encode(value.value)}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {
+                f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+            }
+            return {_TAG: "dc", "cls": _class_path(type(value)), "v": fields}
+        simple = _SIMPLE_ENCODERS.get(type(value))
+        if simple is not None:
+            tag, encode = simple
+            return {_TAG: tag, "v": encode(self, value)}
+        if self.allow_pickle:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            return {_TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
+        raise CheckpointError(
+            f"cannot store a value of type {type(value).__module__}.{type(value).__qualname__} "
+            "in a checkpoint: hone encodes JSON values, tuples, sets, bytes, datetimes, enums, "
+            "dataclasses and pydantic models. Convert it to one of those, or pass "
+            "Serializer(allow_pickle=True) to the saver if its database is trusted."
+        )
+
+    # -- decoding -----------------------------------------------------------------------
+
+    def loads(self, data: bytes) -> Any:
+        """Decode bytes written by :meth:`dumps`.
+
+        Raises:
+            CheckpointCorruptError: the bytes are not a value this serializer wrote.
+            CheckpointError: the value needs pickle and ``allow_pickle`` is off.
+        """
+        raw = bytes(data)
+        marker, body = raw[:1], raw[1:]
+        if marker not in (_PLAIN, _TAGGED):
+            raise CheckpointCorruptError(f"stored value has an unknown marker {marker!r}")
+        try:
+            tree = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointCorruptError(f"stored value is not valid JSON: {exc}") from exc
+        if marker == _PLAIN:
+            return tree
+        try:
+            return self._decode(tree)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, ValidationError, AttributeError) as exc:
+            raise CheckpointCorruptError(f"stored value cannot be decoded: {exc!r}") from exc
+
+    def _decode(self, tree: Any) -> Any:
+        kind = type(tree)
+        if kind is list:
+            return [self._decode(v) for v in tree]
+        if kind is not dict:
+            return tree
+        tag = tree.get(_TAG)
+        if tag is None:
+            return {k: self._decode(v) for k, v in tree.items()}
+        decode = _DECODERS.get(tag)
+        if decode is None:
+            raise CheckpointCorruptError(f"stored value has an unknown type tag {tag!r}")
+        return decode(self, tree)
+
+    def _resolve(self, path: str, *, kind: str) -> type:
+        cls = self._types.get(path)
+        if cls is not None:
+            return cls
+        module_name, _, qualname = path.partition(":")
+        module = sys.modules.get(module_name)
+        if module is None:
+            raise CheckpointError(
+                f"stored {kind} {path!r} cannot be rebuilt: module {module_name!r} is not "
+                "imported. Import it before loading, or pass Serializer(types=[...])."
+            )
+        obj: Any = module
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if not isinstance(obj, type):
+            raise CheckpointCorruptError(f"stored {kind} names {path!r}, which is not a class")
+        return obj
+
+    def _decode_model(self, tree: dict[str, Any]) -> Any:
+        cls = self._resolve(tree["cls"], kind="pydantic model")
+        if not issubclass(cls, BaseModel):
+            raise CheckpointCorruptError(f"{tree['cls']!r} is not a pydantic model")
+        return cls.model_validate(tree["v"])
+
+    def _decode_dataclass(self, tree: dict[str, Any]) -> Any:
+        cls = self._resolve(tree["cls"], kind="dataclass")
+        if not dataclasses.is_dataclass(cls):
+            raise CheckpointCorruptError(f"{tree['cls']!r} is not a dataclass")
+        values = {k: self._decode(v) for k, v in tree["v"].items()}
+        fields = dataclasses.fields(cls)
+        obj = cls(**{f.name: values[f.name] for f in fields if f.init and f.name in values})
+        for f in fields:
+            if not f.init and f.name in values:
+                object.__setattr__(obj, f.name, values[f.name])
+        return obj
+
+    def _decode_enum(self, tree: dict[str, Any]) -> Any:
+        cls = self._resolve(tree["cls"], kind="enum")
+        if not issubclass(cls, enum.Enum):
+            raise CheckpointCorruptError(f"{tree['cls']!r} is not an enum")
+        return cls(self._decode(tree["v"]))
+
+    def _decode_pickle(self, tree: dict[str, Any]) -> Any:
+        if not self.allow_pickle:
+            raise CheckpointError(
+                "a stored value was pickled; pass Serializer(allow_pickle=True) to load it, "
+                "and only if its database is trusted"
+            )
+        try:
+            return pickle.loads(base64.b64decode(tree["v"]))
+        except Exception as exc:  # unpickling can raise anything
+            raise CheckpointCorruptError(f"stored pickle cannot be loaded: {exc!r}") from exc
+
+
+def _is(a: object, b: object) -> bool:
+    return a is b
+
+
+def _b64(_: Serializer, value: bytes | bytearray) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _seq(s: Serializer, value: Iterable[Any]) -> list[Any]:
+    return [s._encode(v) for v in value]
+
+
+_SIMPLE_ENCODERS: dict[type, tuple[str, Callable[[Serializer, Any], Any]]] = {
+    tuple: ("tuple", _seq),
+    set: ("set", _seq),
+    frozenset: ("frozenset", _seq),
+    bytes: ("bytes", _b64),
+    bytearray: ("bytearray", _b64),
+    dt.datetime: ("datetime", lambda _, v: v.isoformat()),
+    dt.date: ("date", lambda _, v: v.isoformat()),
+    dt.time: ("time", lambda _, v: v.isoformat()),
+    dt.timedelta: ("timedelta", lambda _, v: [v.days, v.seconds, v.microseconds]),
+    uuid.UUID: ("uuid", lambda _, v: str(v)),
+}
+
+_DECODERS: dict[str, Callable[[Serializer, dict[str, Any]], Any]] = {
+    "dict": lambda s, t: {s._decode(k): s._decode(v) for k, v in t["v"]},
+    "msg": lambda _, t: _MESSAGE_ADAPTER.validate_python(t["v"]),
+    "model": Serializer._decode_model,
+    "dc": Serializer._decode_dataclass,
+    "enum": Serializer._decode_enum,
+    "pickle": Serializer._decode_pickle,
+    "tuple": lambda s, t: tuple(s._decode(v) for v in t["v"]),
+    "set": lambda s, t: {s._decode(v) for v in t["v"]},
+    "frozenset": lambda s, t: frozenset(s._decode(v) for v in t["v"]),
+    "bytes": lambda _, t: base64.b64decode(t["v"], validate=True),
+    "bytearray": lambda _, t: bytearray(base64.b64decode(t["v"], validate=True)),
+    "datetime": lambda _, t: dt.datetime.fromisoformat(t["v"]),
+    "date": lambda _, t: dt.date.fromisoformat(t["v"]),
+    "time": lambda _, t: dt.time.fromisoformat(t["v"]),
+    "timedelta": lambda _, t: dt.timedelta(*t["v"]),
+    "uuid": lambda _, t: uuid.UUID(t["v"]),
+}

@@ -1,0 +1,229 @@
+"""A saver on a SQLite file: the default of the command line.
+
+Safe with many threads and many processes at once: the database runs in WAL mode (readers
+never block the writer), every thread gets its own connection, every write is one
+``BEGIN IMMEDIATE`` transaction (so two writers queue on the lock instead of failing on an
+upgrade), and a writer that finds the file locked waits up to ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Self, TypeVar
+
+from hone.checkpoint._migration import Migration, check_format_version
+from hone.checkpoint._protocol import FORMAT_VERSION
+from hone.checkpoint._saver import RowSaver
+from hone.checkpoint._serde import Serializer
+from hone.checkpoint._sql import Cursor, SqlBackend, TxKind
+from hone.errors import CheckpointError, ConfigError
+
+__all__ = ["SqliteSaver"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hone_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hone_checkpoints (
+    thread_id TEXT NOT NULL, ns TEXT NOT NULL, checkpoint_id TEXT NOT NULL, parent_id TEXT,
+    step INTEGER NOT NULL, source TEXT NOT NULL, created_at REAL NOT NULL,
+    format_version INTEGER NOT NULL, schema_version INTEGER NOT NULL,
+    refs TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (thread_id, ns, checkpoint_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hone_blobs (
+    thread_id TEXT NOT NULL, ns TEXT NOT NULL, channel TEXT NOT NULL, blob_id TEXT NOT NULL,
+    base_id TEXT, data BLOB NOT NULL,
+    PRIMARY KEY (thread_id, ns, channel, blob_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hone_writes (
+    seq INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, ns TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    task_path TEXT NOT NULL, channel TEXT NOT NULL, data BLOB NOT NULL,
+    UNIQUE (thread_id, ns, checkpoint_id, task_id, idx)
+);
+"""
+_SETUP_ATTEMPTS = 50
+T = TypeVar("T")
+
+
+class _SqliteBackend(SqlBackend):
+    def __init__(self, target: str | Path | sqlite3.Connection, timeout: float) -> None:
+        self._timeout = timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        self._shared: sqlite3.Connection | None = None
+        # One connection (and a lock around it) when the caller gives one or the database
+        # lives in memory; otherwise one connection per thread.
+        self._shared_lock = threading.RLock()
+        if isinstance(target, sqlite3.Connection):
+            self._path = ""
+            self._shared = target
+            self._owns_shared = False
+        else:
+            self._path = str(target)
+            self._owns_shared = True
+            if self._path in ("", ":memory:"):
+                self._shared = self._connect()
+        self._setup()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path or ":memory:",
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise CheckpointError("this SqliteSaver is closed")
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _setup(self) -> None:
+        # Several processes may create the file at once; setting WAL needs a moment alone.
+        for attempt in range(_SETUP_ATTEMPTS):
+            try:
+                self._setup_once()
+                return
+            except (sqlite3.OperationalError, CheckpointError) as exc:
+                if "locked" not in str(exc) or attempt == _SETUP_ATTEMPTS - 1:
+                    if isinstance(exc, CheckpointError):
+                        raise
+                    raise CheckpointError(f"cannot set up SQLite checkpoints: {exc}") from exc
+                time.sleep(0.05 * (attempt + 1))
+
+    def _setup_once(self) -> None:
+        conn = self._conn()
+        if self._path:
+            conn.execute("PRAGMA journal_mode = WAL")
+        with self._tx("write") as cur:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute(
+                "INSERT INTO hone_meta (key, value) VALUES ('format_version', ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (str(FORMAT_VERSION),),
+            )
+            cur.execute("SELECT value FROM hone_meta WHERE key = 'format_version'")
+            ((version,),) = cur.fetchall()
+        check_format_version(int(version), f"SQLite database {self._path or '(connection)'!r}")
+
+    def _run(self, kind: TxKind, thread_id: str | None, body: Callable[[Cursor], T]) -> T:
+        with self._tx(kind) as cur:
+            return body(cur)
+
+    @contextmanager
+    def _tx(self, kind: TxKind) -> Iterator[Cursor]:
+        conn = self._conn()
+        with self._shared_lock if self._shared is not None else nullcontext():
+            if conn.in_transaction:
+                raise CheckpointError(
+                    "the sqlite3 connection given to SqliteSaver has a transaction open; "
+                    "commit it first, or give the saver a connection of its own"
+                )
+            cur = conn.cursor()
+            try:
+                cur.execute("BEGIN" if kind == "read" else "BEGIN IMMEDIATE")
+                yield cur
+                cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                raise CheckpointError(f"SQLite checkpoint storage failed: {exc}") from exc
+            except BaseException:
+                self._rollback(conn)
+                raise
+            finally:
+                cur.close()
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            if conn is not self._shared or self._owns_shared:
+                conn.close()
+
+
+class SqliteSaver(RowSaver):
+    """Checkpoints in a SQLite database file (created, with its tables, on first use).
+
+    Args:
+        path_or_conn: a file path, ``":memory:"``, or an open ``sqlite3.Connection`` (shared
+            behind a lock; open it with ``check_same_thread=False`` to use it from threads).
+        serializer: value encoding; a safe ``Serializer()`` (no pickle) by default.
+        schema_version: the version of your state schema; see :class:`Migration`.
+        migrations: upgrades of older state schema versions, keyed by the version upgraded.
+        timeout: seconds a writer waits for another to release the database.
+
+    Raises:
+        CheckpointVersionError: the database was written by a newer hone.
+    """
+
+    def __init__(
+        self,
+        path_or_conn: str | Path | sqlite3.Connection,
+        *,
+        serializer: Serializer | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if timeout <= 0:
+            raise ConfigError(f"timeout must be positive, got {timeout}")
+        self._target = path_or_conn
+        super().__init__(
+            _SqliteBackend(path_or_conn, timeout),
+            serializer=serializer,
+            schema_version=schema_version,
+            migrations=migrations,
+        )
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        serializer: Serializer | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
+        timeout: float = 30.0,
+    ) -> Self:
+        """A saver on the database file at ``path``, creating its folder if needed."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return cls(
+            path,
+            serializer=serializer,
+            schema_version=schema_version,
+            migrations=migrations,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        target = "connection" if isinstance(self._target, sqlite3.Connection) else self._target
+        return f"SqliteSaver({str(target)!r})"

@@ -1,0 +1,120 @@
+"""The checkpoint serializer: exact round trips, safe refusals, corruption."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hone.checkpoint import Serializer
+from hone.checkpoint.conformance import sample_values
+from hone.checkpoint.conformance._kit import Point
+from hone.errors import CheckpointCorruptError, CheckpointError
+from hone.messages import AssistantMessage, ToolCall, UserMessage
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+_hashable = st.one_of(st.integers(), st.text(), st.tuples(st.integers(), st.text()))
+_typed = st.recursive(
+    _json | st.binary() | st.datetimes() | st.sets(_hashable, max_size=3),
+    lambda inner: (
+        st.tuples(inner, inner)
+        | st.lists(inner, max_size=3)
+        | st.dictionaries(_hashable, inner, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+@given(_json)
+def test_plain_json_takes_the_fast_path(value: Any) -> None:
+    data = Serializer().dumps(value)
+    assert data[:1] == b"J"
+    assert _same(Serializer().loads(data), value)
+
+
+@given(_typed)
+def test_typed_values_round_trip_exactly(value: Any) -> None:
+    assert _same(Serializer().loads(Serializer().dumps(value)), value)
+
+
+def test_sample_values_round_trip_with_types() -> None:
+    serde = Serializer()
+    for name, value in sample_values().items():
+        loaded = serde.loads(serde.dumps(value))
+        assert loaded == value and type(loaded) is type(value), name
+
+
+def test_messages_round_trip() -> None:
+    msgs = [
+        UserMessage(content="hi"),
+        AssistantMessage(content="", tool_calls=(ToolCall(name="f", raw_arguments="{bad"),)),
+    ]
+    assert Serializer().loads(Serializer().dumps(msgs)) == msgs
+
+
+def test_unknown_type_is_refused_with_its_name() -> None:
+    class Opaque:
+        pass
+
+    with pytest.raises(CheckpointError, match=r"Opaque.*allow_pickle=True"):
+        Serializer().dumps({"x": [Opaque()]})
+
+
+def test_pickle_is_opt_in_on_both_sides() -> None:
+    value = {"when": dt.timezone(dt.timedelta(hours=2))}
+    data = Serializer(allow_pickle=True).dumps(value)
+    assert Serializer(allow_pickle=True).loads(data) == value
+    with pytest.raises(CheckpointError, match="allow_pickle"):
+        Serializer().loads(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"X{}",
+        b"J{not json",
+        b"T\xff\xfe",
+        b'T{"__hone__":"nope","v":1}',
+        b'T{"__hone__":"tuple"}',
+    ],
+)
+def test_corrupt_bytes_raise_corrupt_error(data: bytes) -> None:
+    with pytest.raises(CheckpointCorruptError):
+        Serializer().loads(data)
+
+
+def test_decoding_never_imports_a_module() -> None:
+    data = (
+        Serializer()
+        .dumps(Point(x=1))
+        .replace(b"hone.checkpoint.conformance", b"some_module_not_imported")
+    )
+    with pytest.raises(CheckpointError, match="not imported"):
+        Serializer().loads(data)
+    assert "some_module_not_imported" not in sys.modules
+
+
+def test_a_non_model_class_name_is_corrupt() -> None:
+    data = Serializer().dumps(Point(x=1)).replace(b"_kit:Point", b"_kit:Saver")
+    with pytest.raises(CheckpointCorruptError):
+        Serializer().loads(data)

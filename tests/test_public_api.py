@@ -1,0 +1,46 @@
+"""Each package's ``__all__`` is exactly its public surface: sorted, resolvable, complete."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+PACKAGES = [
+    "hone",
+    "hone.agent",
+    "hone.checkpoint",
+    "hone.errors",
+    "hone.graph",
+    "hone.messages",
+    "hone.models",
+    "hone.parsing",
+    "hone.rewards",
+    "hone.serve",
+    "hone.tools",
+    "hone.train",
+    "hone.trajectory",
+]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_is_the_public_surface(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert len(exported) == len(set(exported)), f"{name}.__all__ has duplicates"
+    for symbol in exported:
+        assert hasattr(module, symbol), f"{name}.__all__ names missing {symbol!r}"
+        value = getattr(module, symbol)
+        if isinstance(value, type) or isinstance(value, types.FunctionType):
+            assert value.__doc__, f"{name}.{symbol} has no docstring"
+    public = {
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and getattr(value, "__module__", name).startswith("hone")
+        and attr not in {"annotations", "TYPE_CHECKING", "Any"}
+    }
+    leaked = public - set(exported)
+    assert not leaked, f"{name} exposes names outside __all__: {sorted(leaked)}"
