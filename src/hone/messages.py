@@ -19,6 +19,7 @@ __all__ = [
     "AssistantMessage",
     "ContentPart",
     "ImagePart",
+    "ImageUrl",
     "MessageLike",
     "SystemMessage",
     "TextPart",
@@ -52,6 +53,8 @@ class TextPart(_Frozen):
 
 
 class ImageUrl(_Frozen):
+    """The URL (or data URI) of an image part."""
+
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 

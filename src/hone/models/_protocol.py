@@ -109,7 +109,8 @@ class Completion:
     parse_errors: tuple[str, ...] = ()
     prompt_token_ids: tuple[int, ...] | None = None
     token_ids: tuple[int, ...] | None = None
-    #: Log-probability of each sampled token under the sampling distribution; (len(token_ids),)
+    #: Log-probability of each sampled token under the model (raw logits, before temperature
+    #: or top-p, as vLLM reports by default); shape (len(token_ids),)
     logprobs: tuple[float, ...] | None = None
 
 

@@ -1,0 +1,415 @@
+"""A local Hugging Face causal LM as a :class:`~hone.models.ModelBackend`.
+
+Prompts are rendered by the tokenizer's own chat template; many conversations are sampled in
+one batched token loop (see ``_transformers_loop``); outputs are parsed as Hermes/Qwen-style
+text (``<think>`` reasoning, ``<tool_call>`` blocks). Every completion carries the exact
+prompt and sampled token ids and the raw per-token logprobs, which is what training needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hone.errors import CapabilityError, ChatTemplateError, ContextOverflowError, ModelLoadError
+from hone.messages import to_openai
+from hone.models._protocol import ChatRequest, Completion, FinishReason, StreamEvent, Usage
+from hone.models._transformers_loop import (
+    RowResult,
+    RowSpec,
+    SpecialIds,
+    TokenCallback,
+    generate_rows,
+)
+from hone.parsing import parse_hermes
+
+__all__ = ["TransformersModel"]
+
+logger = logging.getLogger(__name__)
+
+_END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
+
+
+class TransformersModel:
+    """A local causal LM (any ``AutoModelForCausalLM`` checkpoint, or a live, possibly peft,
+    model being trained) behind the :class:`~hone.models.ModelBackend` protocol.
+
+    Generation runs in a worker thread (the event loop stays free) and one generation runs at a
+    time; concurrent callers should use :meth:`complete_batch` or wrap the model in
+    :class:`~hone.models.BatchingModel`. Token ids and logprobs are always returned.
+
+    Args:
+        model: A loaded causal LM.
+        tokenizer: Its tokenizer; it must have a chat template.
+        name: The name in logs and trajectories (default: the model's ``name_or_path``).
+        max_context: Longest prompt + completion, in tokens (default: the model config's
+            ``max_position_embeddings``).
+
+    Raises:
+        ChatTemplateError: the tokenizer has no chat template.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str | None = None,
+        max_context: int | None = None,
+    ) -> None:
+        if not getattr(tokenizer, "chat_template", None):
+            raise ChatTemplateError(
+                f"the tokenizer of {name or _name_of(model)!r} has no chat template; use a chat "
+                "(instruct) checkpoint, or set tokenizer.chat_template to a Jinja template "
+                "(hone.models.tiny.CHAT_TEMPLATE is a Qwen-style one) before loading"
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self._name = name or _name_of(model)
+        self.max_context = max_context or _context_of(model)
+        self._ids = _special_ids(model, tokenizer)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        device: str = "cpu",
+        dtype: Any = None,
+        max_context: int | None = None,
+    ) -> TransformersModel:
+        """Load a causal LM and its tokenizer from a local directory.
+
+        Args:
+            path: A directory written by ``save_pretrained``.
+            device: Torch device to run on (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
+            dtype: Torch dtype or its name (``"bfloat16"``); default: as saved.
+            max_context: Longest prompt + completion, in tokens.
+
+        Raises:
+            ModelLoadError: the directory is missing or does not hold a loadable model.
+            ChatTemplateError: the tokenizer has no chat template.
+        """
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        directory = Path(path).expanduser()
+        if not directory.is_dir():
+            raise ModelLoadError(
+                f"no model directory at {directory}; pass a directory written by save_pretrained "
+                "(or use the spec 'tiny:' for the built-in tiny model)"
+            )
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+            model: Any = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype or "auto")
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"cannot load a causal LM from {directory}: {exc}") from exc
+        model.to(device)
+        model.eval()
+        return cls(model, tokenizer, name=directory.name, max_context=max_context)
+
+    @property
+    def name(self) -> str:
+        """The model's name (directory name or ``name_or_path``)."""
+        return self._name
+
+    def render(self, request: ChatRequest) -> str:
+        """The prompt text the chat template makes of a request (with the generation prompt).
+
+        Raises:
+            ChatTemplateError: the template cannot render these messages.
+        """
+        messages = [_template_message(to_openai(m)) for m in request.messages]
+        extra: dict[str, Any] = {}
+        if request.options.enable_thinking is not None:
+            extra["enable_thinking"] = request.options.enable_thinking
+        try:
+            text = self.tokenizer.apply_chat_template(
+                messages,
+                tools=[dict(t) for t in request.tools] or None,
+                add_generation_prompt=True,
+                tokenize=False,
+                **extra,
+            )
+        except Exception as exc:  # jinja raises its own tree; all mean "cannot render"
+            raise ChatTemplateError(f"the chat template of {self.name!r} failed: {exc}") from exc
+        return str(text)
+
+    def encode_prompt(self, request: ChatRequest) -> list[int]:
+        """The exact prompt token ids of a request."""
+        ids = self.tokenizer(self.render(request), add_special_tokens=False)["input_ids"]
+        return [int(i) for i in ids]
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        """Complete one conversation."""
+        return (await self.complete_batch([request]))[0]
+
+    async def complete_batch(self, requests: Sequence[ChatRequest]) -> list[Completion]:
+        """Complete many conversations in one batched generation (in a worker thread).
+
+        Raises:
+            ContextOverflowError: a prompt does not fit in the context window.
+        """
+        if not requests:
+            return []
+        return await asyncio.to_thread(self.generate, requests)
+
+    def generate(
+        self,
+        requests: Sequence[ChatRequest],
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Completion]:
+        """The synchronous core of :meth:`complete_batch` (blocks the calling thread).
+
+        ``on_token(row, token_id)`` is called after every sampled token; setting ``cancel``
+        stops the generation after the current step.
+        """
+        with self._lock:  # one generation at a time; it also keeps the tokenizer single-threaded
+            specs = [self._row_spec(r) for r in requests]
+            return self._run(specs, requests, on_token=on_token, cancel=cancel)
+
+    def _run(
+        self,
+        specs: Sequence[RowSpec],
+        requests: Sequence[ChatRequest],
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Completion]:
+        import torch
+
+        with torch.inference_mode(), _eval_mode(self.model):
+            results = generate_rows(
+                self.model, specs, self._ids, decode=self._decode, on_token=on_token, cancel=cancel
+            )
+        return [self._completion(s, r, q) for s, r, q in zip(specs, results, requests, strict=True)]
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Complete one conversation, yielding reasoning/text deltas, then a ``done`` event."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_Start | int | Completion | BaseException] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def put(item: _Start | int | Completion | BaseException) -> None:
+            if cancel.is_set():
+                return  # the consumer stopped listening (its loop may be closed by now)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop closed between the check and the call
+                cancel.set()
+
+        def on_token(_row: int, token: int) -> None:
+            put(token)
+
+        def work() -> None:
+            try:
+                with self._lock:
+                    spec = self._row_spec(request)
+                    put(_Start(spec.starts_in_think))
+                    put(self._run([spec], [request], on_token=on_token, cancel=cancel)[0])
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                put(exc)
+
+        threading.Thread(target=work, name="hone-transformers-stream", daemon=True).start()
+        deltas: _DeltaDecoder | None = None
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, Completion):
+                    yield StreamEvent(kind="done", completion=item)
+                    return
+                if isinstance(item, _Start):
+                    deltas = _DeltaDecoder(self._decode, self._ids, item.in_think)
+                elif deltas is not None and (event := deltas.push(item)) is not None:
+                    yield event
+        finally:
+            cancel.set()
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=False))
+
+    def _row_spec(self, request: ChatRequest) -> RowSpec:
+        prompt = self.encode_prompt(request)
+        room = self.max_context - len(prompt)
+        if room <= 0:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt)} tokens but {self.name!r} has a context of "
+                f"{self.max_context}; shorten the conversation (drop or summarise old turns)"
+            )
+        options = request.options
+        if options.thinking_budget is not None and self._ids.think_close is None:
+            raise CapabilityError(
+                f"{self.name!r} has no single '</think>' token, so a thinking budget cannot be "
+                "enforced; leave SamplingOptions.thinking_budget unset for this model"
+            )
+        return RowSpec(
+            prompt_ids=tuple(prompt),
+            max_new_tokens=min(options.max_tokens, room),
+            temperature=options.temperature,
+            top_p=options.top_p,
+            top_k=options.top_k or 0,
+            seed=options.seed,
+            stop=options.stop,
+            thinking_budget=options.thinking_budget,
+            starts_in_think=_ends_inside_think(prompt, self._ids),
+        )
+
+    def _completion(self, spec: RowSpec, result: RowResult, request: ChatRequest) -> Completion:
+        body = [
+            t for t in result.token_ids if t not in self._ids.end_of_turn and t != self._ids.pad
+        ]
+        text = self._decode(body)
+        finish: FinishReason = result.finish_reason
+        for stop in request.options.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text, finish = text[:cut], "stop"
+        # A prompt that opens the reasoning block leaves the opening tag out of the output.
+        parsed = parse_hermes(f"<think>{text}" if spec.starts_in_think else text)
+        message = parsed.to_message()
+        if message.tool_calls and finish == "stop":
+            finish = "tool_calls"
+        return Completion(
+            message=message,
+            text=text,
+            finish_reason=finish,
+            usage=Usage(
+                prompt_tokens=len(spec.prompt_ids), completion_tokens=len(result.token_ids)
+            ),
+            model=self.name,
+            parse_errors=parsed.errors,
+            prompt_token_ids=spec.prompt_ids,
+            token_ids=tuple(result.token_ids),
+            logprobs=tuple(result.logprobs),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """The stream's first item: whether the prompt left the model inside ``<think>``."""
+
+    in_think: bool
+
+
+class _DeltaDecoder:
+    """Turns streamed token ids into reasoning/text deltas (tags themselves are not shown)."""
+
+    def __init__(self, decode: Callable[[list[int]], str], ids: SpecialIds, in_think: bool) -> None:
+        self._decode, self._ids, self._in_think = decode, ids, in_think
+        self._segment: list[int] = []
+        self._emitted = 0
+
+    def push(self, token: int) -> StreamEvent | None:
+        if token in (self._ids.think_open, self._ids.think_close):
+            self._in_think = token == self._ids.think_open
+            self._segment, self._emitted = [], 0
+            return None
+        if token in self._ids.end_of_turn or token == self._ids.pad:
+            return None
+        self._segment.append(token)
+        text = self._decode(self._segment)
+        if text.endswith("\ufffd"):  # an unfinished UTF-8 character: wait for its other bytes
+            return None
+        delta, self._emitted = text[self._emitted :], len(text)
+        if not delta:
+            return None
+        return StreamEvent(kind="reasoning" if self._in_think else "text", delta=delta)
+
+
+class _eval_mode:  # lower case: it reads like a function, `with _eval_mode(model):`
+    """Switch a model to eval mode (no dropout) for generation, and back afterwards."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._was_training = bool(getattr(model, "training", False))
+
+    def __enter__(self) -> None:
+        self._model.eval()
+
+    def __exit__(self, *_: object) -> None:
+        if self._was_training:
+            self._model.train()
+
+
+def _template_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI dict as chat templates expect it: text content, arguments as a dict."""
+    out = dict(message)
+    content = out.get("content")
+    if isinstance(content, list):
+        out["content"] = "".join(p.get("text", "") for p in content if p.get("type") == "text")
+    elif content is None:
+        out["content"] = ""
+    if "tool_calls" in out:
+        out["tool_calls"] = [_template_call(c) for c in out["tool_calls"]]
+    return out
+
+
+def _template_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    function = dict(call["function"])
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        try:
+            decoded = json.loads(arguments) if arguments else {}
+        except json.JSONDecodeError:
+            decoded = None  # the template shows the string as the model wrote it
+        if isinstance(decoded, dict):
+            function["arguments"] = decoded
+    return {**call, "function": function}
+
+
+def _name_of(model: Any) -> str:
+    config = getattr(model, "config", None)
+    return str(getattr(config, "name_or_path", "") or type(model).__name__)
+
+
+def _context_of(model: Any) -> int:
+    config = getattr(model, "config", None)
+    return int(getattr(config, "max_position_embeddings", 0) or 2048)
+
+
+def _special_ids(model: Any, tokenizer: Any) -> SpecialIds:
+    ends: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ends.add(int(tokenizer.eos_token_id))
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(configured, int):
+        ends.add(configured)
+    elif isinstance(configured, list):
+        ends.update(int(i) for i in configured)
+    ends.update(i for i in (_single_id(tokenizer, t) for t in _END_OF_TURN_TOKENS) if i is not None)
+    pad = tokenizer.pad_token_id
+    if pad is None:
+        pad = min(ends) if ends else 0
+    return SpecialIds(
+        pad=int(pad),
+        end_of_turn=frozenset(ends),
+        think_open=_single_id(tokenizer, "<think>"),
+        think_close=_single_id(tokenizer, "</think>"),
+    )
+
+
+def _single_id(tokenizer: Any, token: str) -> int | None:
+    ids = tokenizer.encode(token, add_special_tokens=False)
+    return int(ids[0]) if len(ids) == 1 else None
+
+
+def _ends_inside_think(prompt: Sequence[int], ids: SpecialIds) -> bool:
+    if ids.think_open is None:
+        return False
+    for token in reversed(prompt):
+        if token == ids.think_close:
+            return False
+        if token == ids.think_open:
+            return True
+    return False

@@ -1,0 +1,260 @@
+"""The token loop behind :class:`~hone.models.TransformersModel`.
+
+One prefill over the left-padded batch, then one forward per step with the KV cache. Every row
+keeps its own sampling settings (temperature, top-p, top-k, seed, max tokens, stop strings,
+thinking budget), so requests with different options share one loop. Rows that finish are
+dropped from the batch (and the cache) as they go, so stragglers do not pay for the others.
+
+Logprobs are the log-softmax of the model's *raw* logits at the sampled token (before
+temperature and filtering), so one forward pass over prompt + sampled ids reproduces them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+__all__ = ["RowResult", "RowSpec", "SpecialIds", "generate_rows"]
+
+#: Called with (row index, token id) after every sampled token.
+TokenCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialIds:
+    """Token ids the loop must know about."""
+
+    pad: int
+    end_of_turn: frozenset[int]
+    think_open: int | None = None
+    think_close: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowSpec:
+    """One conversation to continue, with its own sampling settings."""
+
+    prompt_ids: tuple[int, ...]
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0: no top-k filter
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    thinking_budget: int | None = None
+    #: The prompt ends inside an open reasoning block.
+    starts_in_think: bool = False
+
+
+@dataclass(slots=True)
+class RowResult:
+    """What the loop sampled for one row."""
+
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    finish_reason: Literal["stop", "length"] = "length"
+
+
+@dataclass(slots=True)
+class _RowState:
+    spec: RowSpec
+    result: RowResult
+    generator: torch.Generator | None
+    in_think: bool
+    think_tokens: int = 0
+    done: bool = False
+
+    def forced_token(self, ids: SpecialIds) -> int | None:
+        budget = self.spec.thinking_budget
+        if budget is not None and self.in_think and self.think_tokens >= budget:
+            return ids.think_close
+        return None
+
+    def observe(self, token: int, ids: SpecialIds) -> None:
+        if token == ids.think_open:
+            self.in_think, self.think_tokens = True, 0
+        elif token == ids.think_close:
+            self.in_think = False
+        elif self.in_think:
+            self.think_tokens += 1
+
+
+def generate_rows(
+    model: Any,
+    rows: Sequence[RowSpec],
+    ids: SpecialIds,
+    *,
+    decode: Callable[[list[int]], str],
+    on_token: TokenCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> list[RowResult]:
+    """Continue every row until it ends its turn, hits a stop string or its token limit.
+
+    ``decode`` turns token ids into text (for stop strings). Call under ``torch.inference_mode()``.
+    """
+    device = _device_of(model)
+    states = [_new_state(spec, ids, device) for spec in rows]
+    live = [i for i, s in enumerate(states) if not _finish_if_empty(s)]
+    if not live:
+        return [s.result for s in states]
+    input_ids, mask = _left_pad([rows[i].prompt_ids for i in live], ids.pad, device)  # (B, L)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, L)
+    cache = _new_cache(model)
+    step_ids, step_pos = input_ids, positions
+    while True:
+        out = model(
+            input_ids=step_ids,
+            attention_mask=mask,
+            position_ids=step_pos,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        logits = out.logits[:, -1, :].float()  # (B, V)
+        tokens = _choose(logits, [states[i] for i in live], ids)  # (B,)
+        raw_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, tokens[:, None])[:, 0]
+        for j, (token, logprob) in enumerate(
+            zip(tokens.tolist(), raw_logprobs.tolist(), strict=True)
+        ):
+            _record(states[live[j]], token, logprob, ids, decode)
+            if on_token is not None:
+                on_token(live[j], token)
+        if cancel is not None and cancel.is_set():
+            break
+        keep = [j for j, i in enumerate(live) if not states[i].done]
+        if not keep:
+            break
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=-1)  # (B, L + t)
+        step_ids, step_pos = tokens[:, None], positions[:, -1:] + 1  # (B, 1)
+        positions = step_pos
+        if len(keep) < len(live):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, step_ids, step_pos = mask[index], step_ids[index], step_pos[index]
+            positions = step_pos
+            live = [live[j] for j in keep]
+    return [s.result for s in states]
+
+
+def _device_of(model: Any) -> torch.device:
+    return next(model.parameters()).device  # type: ignore[no-any-return]
+
+
+def _new_cache(model: Any) -> Any:
+    from transformers import DynamicCache
+
+    return DynamicCache(config=getattr(model, "config", None))
+
+
+def _new_state(spec: RowSpec, ids: SpecialIds, device: torch.device) -> _RowState:
+    generator = None
+    if spec.seed is not None:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(spec.seed)
+    return _RowState(
+        spec=spec, result=RowResult(), generator=generator, in_think=spec.starts_in_think
+    )
+
+
+def _finish_if_empty(state: _RowState) -> bool:
+    if state.spec.max_new_tokens <= 0:
+        state.done = True
+    return state.done
+
+
+def _left_pad(
+    prompts: Sequence[Sequence[int]], pad: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        mask[row, width - len(prompt) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _record(
+    state: _RowState,
+    token: int,
+    logprob: float,
+    ids: SpecialIds,
+    decode: Callable[[list[int]], str],
+) -> None:
+    result = state.result
+    result.token_ids.append(token)
+    result.logprobs.append(logprob)
+    state.observe(token, ids)
+    if token in ids.end_of_turn or _hit_stop(state, decode):
+        state.done, result.finish_reason = True, "stop"
+    elif len(result.token_ids) >= state.spec.max_new_tokens:
+        state.done, result.finish_reason = True, "length"
+
+
+def _hit_stop(state: _RowState, decode: Callable[[list[int]], str]) -> bool:
+    stops = state.spec.stop
+    if not stops:
+        return False
+    # A stop string just completed lies within the last few tokens; decoding only that
+    # window keeps the check O(1) per step.
+    window = 4 * max(len(s) for s in stops) + 4
+    tail = decode(state.result.token_ids[-window:])
+    return any(s in tail for s in stops)
+
+
+def _choose(logits: torch.Tensor, states: Sequence[_RowState], ids: SpecialIds) -> torch.Tensor:
+    """The next token of every row: forced, greedy or sampled. logits: (B, V) raw."""
+    temps = torch.tensor([s.spec.temperature for s in states], device=logits.device)  # (B,)
+    chosen = logits.argmax(dim=-1)  # (B,)
+    sampled_rows = [j for j, s in enumerate(states) if s.spec.temperature > 0]
+    if sampled_rows:
+        probs = _filtered_probs(logits, temps, states)  # (B, V)
+        draws = _draw(probs, states, sampled_rows)
+        chosen[sampled_rows] = draws
+    for j, state in enumerate(states):
+        forced = state.forced_token(ids)
+        if forced is not None:
+            chosen[j] = forced
+    return chosen
+
+
+def _filtered_probs(
+    logits: torch.Tensor, temps: torch.Tensor, states: Sequence[_RowState]
+) -> torch.Tensor:
+    scaled = logits / temps.clamp(min=1e-5)[:, None]  # (B, V)
+    top_k = [s.spec.top_k for s in states]
+    top_p = [s.spec.top_p for s in states]
+    if all(k <= 0 for k in top_k) and all(p >= 1.0 for p in top_p):
+        return torch.softmax(scaled, dim=-1)
+    sorted_logits, order = scaled.sort(dim=-1, descending=True)  # (B, V)
+    vocab = logits.shape[-1]
+    k = torch.tensor([k if k > 0 else vocab for k in top_k], device=logits.device)  # (B,)
+    p = torch.tensor(top_p, device=logits.device)  # (B,)
+    ranks = torch.arange(vocab, device=logits.device)[None, :]  # (1, V)
+    sorted_probs = torch.softmax(sorted_logits, dim=-1)
+    # Mass strictly before each token: the first token is always kept, and a token is kept
+    # while the mass before it is below top_p.
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    drop = (ranks >= k[:, None]) | (mass_before >= p[:, None])
+    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+    filtered = torch.full_like(scaled, float("-inf")).scatter(-1, order, sorted_logits)
+    return torch.softmax(filtered, dim=-1)
+
+
+def _draw(probs: torch.Tensor, states: Sequence[_RowState], rows: list[int]) -> torch.Tensor:
+    """One sample per row in ``rows``; seeded rows use their own generator, so what they
+    draw does not depend on the other rows of the batch."""
+    draws = torch.empty(len(rows), dtype=torch.long, device=probs.device)
+    unseeded = [n for n, j in enumerate(rows) if states[j].generator is None]
+    if unseeded:
+        picked = [rows[n] for n in unseeded]
+        draws[unseeded] = torch.multinomial(probs[picked], 1)[:, 0]
+    for n, j in enumerate(rows):
+        generator = states[j].generator
+        if generator is not None:
+            draws[n] = torch.multinomial(probs[j], 1, generator=generator)[0]
+    return draws
