@@ -31,6 +31,8 @@ Hierarchy::
     │   ├── CheckpointNotFoundError     no such thread or checkpoint
     │   ├── CheckpointCorruptError      a stored row cannot be decoded
     │   └── CheckpointVersionError      a row written by a newer format version
+    ├── TrajectoryError                 an episode that cannot be decoded or stored
+    │   └── TrajectoryVersionError      an episode written by a newer schema version
     └── TrainingError                   a training run cannot go on
         └── PrefixPropertyError         a chat template rewrites earlier turns
 """
@@ -66,6 +68,8 @@ __all__ = [
     "ToolDefinitionError",
     "TrainingConfigError",
     "TrainingError",
+    "TrajectoryError",
+    "TrajectoryVersionError",
 ]
 
 
@@ -177,6 +181,14 @@ class CheckpointCorruptError(CheckpointError):
 
 class CheckpointVersionError(CheckpointError):
     """A stored checkpoint was written by a newer storage format than this hone reads."""
+
+
+class TrajectoryError(HoneError):
+    """An episode (trajectory) that cannot be decoded or stored."""
+
+
+class TrajectoryVersionError(TrajectoryError):
+    """An episode written by a newer trajectory schema version than this hone reads."""
 
 
 class TrainingError(HoneError):

@@ -1,0 +1,434 @@
+"""Rollouts: run an agent program on a task while recording its model calls as episodes.
+
+A *program* is any callable ``program(task, model) -> result`` (sync or async), for example a
+closure around :func:`~hone.agent.arun_agent` or a compiled graph wrapped with
+:func:`~hone.trajectory.graph_program`. A multi-role program receives a mapping instead:
+``program(task, {"planner": model_a, "solver": model_b})``; each role gets its own episode.
+
+Failures are values here too: an exception in one rollout becomes an episode with
+``status="error"`` and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from hone.errors import ConfigError, ContextOverflowError, GraphRecursionError, TrainingError
+from hone.messages import (
+    AssistantMessage,
+    SystemMessage,
+    ToolMessage,
+    UserMessage,
+    new_id,
+    to_openai,
+)
+from hone.models._protocol import ModelBackend
+from hone.trajectory._recording import EpisodeRecorder, RecordingModel, derive_seed, recording
+from hone.trajectory._schema import Episode, EpisodeStatus, task_id_of, to_jsonable
+
+if TYPE_CHECKING:
+    from hone.rewards import Reward
+
+__all__ = [
+    "Program",
+    "RolloutBatch",
+    "rollout",
+    "rollout_batch",
+    "rollout_group",
+    "score_episodes",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``program(task, model)`` or ``program(task, {role: model})``, sync or async.
+Program: TypeAlias = Callable[[Any, Any], Any]
+ModelsLike: TypeAlias = ModelBackend | Mapping[str, ModelBackend]
+RewardLike: TypeAlias = "Reward | Mapping[str, Reward] | None"
+_MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
+
+
+def _role_models(model: ModelsLike, roles: Sequence[str] | None) -> tuple[dict[str, Any], bool]:
+    """Recording models per role, and whether the program takes a mapping of them."""
+    if isinstance(model, Mapping):
+        if roles is not None and set(roles) != set(model):
+            raise ConfigError(
+                f"roles {sorted(roles)} do not match the model mapping's keys {sorted(model)}; "
+                "pass one or the other"
+            )
+        return {role: RecordingModel(m, role) for role, m in model.items()}, True
+    if roles is not None:
+        if not roles or len(set(roles)) != len(roles):
+            raise ConfigError(f"roles must be distinct names, got {list(roles)!r}")
+        return {role: RecordingModel(model, role) for role in roles}, True
+    if isinstance(model, RecordingModel):
+        return {model.role: model}, False
+    return {"agent": RecordingModel(model, "agent")}, False
+
+
+async def _call_program(program: Program, task: Any, models: Any) -> Any:
+    if inspect.iscoroutinefunction(program) or inspect.iscoroutinefunction(
+        getattr(program, "__call__", None)  # noqa: B004 - objects with an async __call__
+    ):
+        return await program(task, models)
+    # A sync program runs in a worker thread (which copies this context, recorder included).
+    result = await asyncio.to_thread(program, task, models)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _is_message_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, _MESSAGE_TYPES) for m in value)
+    )
+
+
+def _split_result(result: Any) -> tuple[list[dict[str, Any]], Any]:
+    """(final messages, JSON output) of a program's result."""
+    messages: Any = None
+    if _is_message_list(result):
+        messages = result
+    elif isinstance(result, Mapping) and isinstance(result.get("messages"), list):
+        messages = result["messages"]
+    if messages is None:
+        return [], to_jsonable(result)
+    try:
+        dicts = [to_openai(m) for m in messages]
+    except ValueError:
+        return [], to_jsonable(result)
+    if messages is result:  # a bare history: its output is the final answer's text
+        last = next((m for m in reversed(result) if isinstance(m, AssistantMessage)), None)
+        return dicts, None if last is None else last.text
+    return dicts, to_jsonable(result)
+
+
+def _hit_step_budget(result: Any) -> bool:
+    """Whether an ``arun_agent`` history ended by spending its step budget."""
+    from hone.agent._loop import FINAL_ANSWER_PROMPT
+
+    return _is_message_list(result) and any(
+        isinstance(m, UserMessage) and m.text == FINAL_ANSWER_PROMPT for m in result
+    )
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: Any = None
+    status: EpisodeStatus = "ok"
+    error: str | None = None
+
+
+async def _run(program: Program, task: Any, models: Any, recorder: EpisodeRecorder) -> _Outcome:
+    with recording(recorder):
+        try:
+            result = await _call_program(program, task, models)
+        except ContextOverflowError as exc:
+            return _Outcome(status="context_overflow", error=f"{type(exc).__name__}: {exc}")
+        except GraphRecursionError as exc:
+            return _Outcome(status="max_steps", error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            logger.warning("rollout of task failed: %s: %s", type(exc).__name__, exc)
+            return _Outcome(status="error", error=f"{type(exc).__name__}: {exc}")
+    status = recorder.status or ("max_steps" if _hit_step_budget(result) else "ok")
+    return _Outcome(result=result, status=status)
+
+
+async def _rollout_unscored(
+    program: Program,
+    task: Any,
+    model: ModelsLike,
+    *,
+    roles: Sequence[str] | None,
+    seed: int | None,
+    group_id: str | None,
+) -> list[Episode]:
+    models, multi = _role_models(model, roles)
+    recorder = EpisodeRecorder(seed=seed)
+    outcome = await _run(program, task, models if multi else next(iter(models.values())), recorder)
+    messages, output = _split_result(outcome.result)
+    task_id = task_id_of(task)
+    payload = to_jsonable(task)
+    episodes: list[Episode] = []
+    for role in [*models, *(r for r in recorder.calls if r not in models)]:
+        calls = recorder.calls.get(role, [])
+        if multi:
+            per_role = _role_messages(outcome.result, role)
+        else:  # the result's messages belong to the program's one role
+            per_role = messages if role in models else []
+        episodes.append(
+            Episode(
+                task_id=task_id,
+                task=payload,
+                role=role,
+                calls=calls,
+                messages=per_role if per_role else _last_call_messages(calls),
+                output=output,
+                status=outcome.status,
+                error=outcome.error,
+                group_id=group_id,
+                seed=seed,
+                metadata=dict(recorder.metadata),
+            )
+        )
+    return episodes
+
+
+def _role_messages(result: Any, role: str) -> list[dict[str, Any]]:
+    """A multi-role program may return ``{role: messages}``; other results give none."""
+    if isinstance(result, Mapping) and role in result:
+        messages, _ = _split_result(result[role])
+        return messages
+    return []
+
+
+def _last_call_messages(calls: Sequence[Any]) -> list[dict[str, Any]]:
+    if not calls:
+        return []
+    return [*calls[-1].messages, calls[-1].output]
+
+
+async def score_episodes(episodes: Sequence[Episode], reward: RewardLike) -> None:
+    """Score a group of episodes in place, per role; failed rollouts are not scored.
+
+    ``reward`` is one reward for every role, or a mapping of role to reward (roles missing from
+    it stay unscored). Scoring never raises: a failing reward leaves ``reward=None`` and sets
+    ``reward_error``.
+    """
+    if reward is None:
+        return
+    by_role: dict[str, list[Episode]] = {}
+    for episode in episodes:
+        if episode.status == "error":
+            episode.reward_error = "not scored: the rollout failed"
+            continue
+        by_role.setdefault(episode.role, []).append(episode)
+    for role, group in by_role.items():
+        scorer = reward.get(role) if isinstance(reward, Mapping) else reward
+        if scorer is not None:
+            await _score_group(group, scorer)
+
+
+async def _score_group(group: list[Episode], scorer: Reward) -> None:
+    try:
+        results = await scorer.score(group)
+        if len(results) != len(group):
+            raise TrainingError(
+                f"the reward returned {len(results)} results for {len(group)} episodes"
+            )
+    except Exception as exc:
+        logger.warning("reward %s failed: %s", type(scorer).__name__, exc)
+        for episode in group:
+            episode.reward, episode.reward_error = None, f"{type(exc).__name__}: {exc}"
+        return
+    for episode, result in zip(group, results, strict=True):
+        episode.reward = result.value
+        episode.reward_components = dict(result.components)
+        episode.reward_explanation = result.explanation
+        episode.reward_error = result.error
+
+
+async def rollout(
+    program: Program,
+    task: Any,
+    model: ModelsLike,
+    *,
+    roles: Sequence[str] | None = None,
+    seed: int | None = None,
+    group_id: str | None = None,
+    reward: RewardLike = None,
+) -> list[Episode]:
+    """Run ``program`` once on ``task`` and return one scored :class:`Episode` per role.
+
+    Args:
+        program: ``program(task, model)``, or ``program(task, {role: model})`` when ``roles``
+            are given or ``model`` is a mapping of role to backend.
+        task: the task (any JSON-like value; its id comes from :func:`task_id_of`).
+        model: the backend, shared by all roles, or one backend per role.
+        roles: role names for a multi-role program sharing one backend.
+        seed: the rollout's seed; model calls without a seed get one derived from it.
+        group_id: copied to every episode.
+        reward: a reward for every role or a mapping of role to reward; None leaves the
+            episodes unscored.
+    """
+    episodes = await _rollout_unscored(
+        program, task, model, roles=roles, seed=seed, group_id=group_id
+    )
+    await score_episodes(episodes, reward)
+    return episodes
+
+
+class _Limiter:
+    """A shared concurrency limit and failure budget across many rollouts."""
+
+    def __init__(self, concurrency: int | None, max_failures: int | None) -> None:
+        self.semaphore = asyncio.Semaphore(concurrency) if concurrency else None
+        self.max_failures = max_failures
+        self.failures: list[Episode] = []
+
+    @property
+    def exhausted(self) -> bool:
+        return self.max_failures is not None and len(self.failures) > self.max_failures
+
+    async def run(self, make: Callable[[], Awaitable[list[Episode]]]) -> list[Episode]:
+        if self.semaphore is None:
+            return self._count(await make())
+        async with self.semaphore:
+            if self.exhausted:  # too many failures already: start nothing new
+                return []
+            return self._count(await make())
+
+    def _count(self, episodes: list[Episode]) -> list[Episode]:
+        if any(e.status == "error" for e in episodes):
+            self.failures.append(next(e for e in episodes if e.status == "error"))
+        return episodes
+
+
+async def _group(
+    program: Program,
+    task: Any,
+    model: ModelsLike,
+    *,
+    group_size: int,
+    roles: Sequence[str] | None,
+    seed: int | None,
+    group_id: str | None,
+    reward: RewardLike,
+    limiter: _Limiter,
+) -> list[Episode]:
+    if group_size < 1:
+        raise ConfigError(f"group_size must be at least 1, got {group_size}")
+    task_id = task_id_of(task)
+    gid = group_id or new_id(f"{task_id}-")
+
+    def make(i: int) -> Callable[[], Awaitable[list[Episode]]]:
+        rollout_seed = None if seed is None else derive_seed(seed, task_id, i)
+        return lambda: _rollout_unscored(
+            program, task, model, roles=roles, seed=rollout_seed, group_id=gid
+        )
+
+    runs = await asyncio.gather(*(limiter.run(make(i)) for i in range(group_size)))
+    episodes = [e for run in runs for e in run]
+    for i, run in enumerate(runs):
+        for episode in run:
+            episode.metadata.setdefault("rollout_index", i)
+    await score_episodes(episodes, reward)
+    return episodes
+
+
+async def rollout_group(
+    program: Program,
+    task: Any,
+    model: ModelsLike,
+    *,
+    group_size: int,
+    roles: Sequence[str] | None = None,
+    seed: int | None = None,
+    group_id: str | None = None,
+    reward: RewardLike = None,
+    concurrency: int | None = None,
+) -> list[Episode]:
+    """Run ``group_size`` rollouts of one task concurrently and score them as one group.
+
+    Rollout ``i`` is seeded with ``derive_seed(seed, task_id, i)``. Returns the episodes of
+    every rollout (one per role each), in rollout order; each carries
+    ``metadata["rollout_index"]``.
+    """
+    return await _group(
+        program,
+        task,
+        model,
+        group_size=group_size,
+        roles=roles,
+        seed=seed,
+        group_id=group_id,
+        reward=reward,
+        limiter=_Limiter(concurrency, None),
+    )
+
+
+@dataclass(slots=True)
+class RolloutBatch:
+    """The episodes of a batch of rollout groups.
+
+    Attributes:
+        episodes: every episode, group by group.
+        failures: one episode per failed rollout (``status="error"``).
+        skipped: rollouts never started because the failure budget ran out.
+    """
+
+    episodes: list[Episode]
+    failures: list[Episode]
+    skipped: int = 0
+
+    def groups(self) -> dict[tuple[str, str], list[Episode]]:
+        """Episodes keyed by ``(group_id, role)``: the groups advantages are computed over."""
+        out: dict[tuple[str, str], list[Episode]] = {}
+        for episode in self.episodes:
+            out.setdefault((episode.group_id or "", episode.role), []).append(episode)
+        return out
+
+
+async def rollout_batch(
+    program: Program,
+    tasks: Sequence[Any],
+    model: ModelsLike,
+    *,
+    group_size: int,
+    concurrency: int | None = None,
+    max_failures: int | None = None,
+    seed: int | None = None,
+    roles: Sequence[str] | None = None,
+    reward: RewardLike = None,
+) -> RolloutBatch:
+    """Run a group of ``group_size`` rollouts for every task, all concurrently.
+
+    With a batching backend (:class:`~hone.models.BatchingModel`) the concurrent calls
+    coalesce into batched generations.
+
+    Args:
+        concurrency: most rollouts running at once (None: no limit).
+        max_failures: most failed rollouts tolerated; once exceeded no new rollout starts and
+            :class:`~hone.errors.TrainingError` is raised. None tolerates any number.
+        seed: the batch seed; rollout ``i`` of task ``t`` gets ``derive_seed(seed, t.id, i)``.
+
+    Raises:
+        TrainingError: more than ``max_failures`` rollouts failed.
+    """
+    if concurrency is not None and concurrency < 1:
+        raise ConfigError(f"concurrency must be at least 1 or None, got {concurrency}")
+    limiter = _Limiter(concurrency, max_failures)
+    groups = await asyncio.gather(
+        *(
+            _group(
+                program,
+                task,
+                model,
+                group_size=group_size,
+                roles=roles,
+                seed=seed,
+                group_id=None,
+                reward=reward,
+                limiter=limiter,
+            )
+            for task in tasks
+        )
+    )
+    episodes = [e for group in groups for e in group]
+    started = len({(e.group_id, e.metadata.get("rollout_index")) for e in episodes})
+    batch = RolloutBatch(episodes, list(limiter.failures), len(tasks) * group_size - started)
+    if batch.failures:
+        logger.warning("%d of %d rollouts failed", len(batch.failures), started)
+    if limiter.exhausted:
+        shown = "; ".join(f"{e.task_id}: {e.error}" for e in batch.failures[:3])
+        raise TrainingError(
+            f"{len(batch.failures)} rollouts failed, more than max_failures={max_failures} "
+            f"(first errors: {shown}); fix the program or raise max_failures"
+        )
+    return batch
