@@ -13,6 +13,7 @@ PACKAGES = [
     "hone.checkpoint",
     "hone.errors",
     "hone.graph",
+    "hone.graph.prebuilt",
     "hone.messages",
     "hone.models",
     "hone.parsing",

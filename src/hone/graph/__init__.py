@@ -11,6 +11,7 @@ from hone.graph._channels import BinaryOperatorAggregate, Channel, EphemeralValu
 from hone.graph._compiled import CompiledGraph
 from hone.graph._context import emit_message_delta, get_config, get_stream_writer, get_task_id
 from hone.graph._interrupt import interrupt
+from hone.graph._mermaid import draw_mermaid
 from hone.graph._messages import REMOVE_ALL_MESSAGES, MessagesState, RemoveMessage, add_messages
 from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
 from hone.graph._types import (
@@ -53,6 +54,7 @@ __all__ = [
     "Topic",
     "add_messages",
     "default_retry_on",
+    "draw_mermaid",
     "emit_message_delta",
     "get_config",
     "get_stream_writer",

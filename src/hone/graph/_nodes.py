@@ -4,6 +4,7 @@ calling convention read once, its retry policy, and the writes its outgoing edge
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 import typing
@@ -92,7 +93,8 @@ def call_maybe_async(result: Any) -> Any:
         except BaseException as exc:
             box.append((False, exc))
 
-    thread = threading.Thread(target=runner)
+    # The node's task scope lives in a context variable: carry it into the helper thread.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(runner,))
     thread.start()
     thread.join()
     ok, value = box[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hone.models._batching import BatchingModel
-from hone.models._openai import OpenAICompatibleModel
 from hone.models._protocol import (
     ChatRequest,
     Completion,
@@ -27,6 +26,7 @@ from hone.models._scripted import ScriptedModel
 from hone.models._spec import ModelSpec, load_model, parse_spec
 
 if TYPE_CHECKING:
+    from hone.models._openai import OpenAICompatibleModel
     from hone.models._transformers import TransformersModel
 
 __all__ = [
@@ -50,6 +50,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "OpenAICompatibleModel":
+        from hone.models._openai import OpenAICompatibleModel
+
+        return OpenAICompatibleModel
     if name == "TransformersModel":
         from hone.models._transformers import TransformersModel
 

@@ -1,0 +1,225 @@
+"""``ToolNode`` runs the tool calls of the last model turn as a graph node; ``tools_condition``
+routes to it while the model keeps calling tools."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from hone._sync import run_sync
+from hone.errors import GraphError, InvalidUpdateError
+from hone.graph._context import current_scope
+from hone.graph._interrupt import GraphInterrupt, ParentCommand
+from hone.graph._types import Command
+from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
+from hone.messages import AssistantMessage, ToolCall, ToolMessage, to_message
+from hone.tools import (
+    ExecutionOptions,
+    Tool,
+    ToolLike,
+    ToolRegistry,
+    ToolResult,
+    execute_tool_call,
+)
+
+__all__ = ["ToolNode", "tools_condition"]
+
+
+def _messages_of(state: Any, key: str) -> list[Any]:
+    if isinstance(state, list):
+        return state
+    found = state.get(key) if isinstance(state, Mapping) else getattr(state, key, None)
+    if found is None:
+        raise GraphError(
+            f"the state has no {key!r} key with messages; pass messages_key=... naming the key "
+            "that holds the conversation"
+        )
+    return list(found)
+
+
+def _last_turn(state: Any, key: str) -> AssistantMessage | None:
+    messages = _messages_of(state, key)
+    if not messages:
+        return None
+    last = to_message(messages[-1])
+    return last if isinstance(last, AssistantMessage) else None
+
+
+def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["tools", "__end__"]:
+    """Route to ``"tools"`` when the last message is a model turn with tool calls, else END.
+
+    Use it as the conditional edge after the model node:
+    ``graph.add_conditional_edges("agent", tools_condition)``.
+    """
+    turn = _last_turn(state, messages_key)
+    return "tools" if turn is not None and turn.tool_calls else "__end__"  # END
+
+
+class ToolNode:
+    """A graph node that runs the tool calls of the last model turn, concurrently.
+
+    It returns ``{messages_key: [ToolMessage, ...]}`` in call order. A tool that returns a
+    :class:`~hone.graph.Command` has that command passed to the graph instead (its update must
+    answer the call with a ``ToolMessage``). Every tool receives the graph state as
+    ``ToolContext.state``, and in ``ToolContext.metadata`` the running task's id (stable across
+    retries and resumes), the thread id, and ``idempotency_key`` = ``"<task id>:<call id>"``.
+
+    Tools wrapped with :func:`~hone.graph.prebuilt.with_review` are reviewed first, all of one
+    turn at once: the graph pauses with one interrupt per call and no tool runs until every
+    call has a decision.
+
+    Args:
+        tools: The tools the model may call (a list of tools or functions, or a registry).
+        name: The node name ``add_node(tool_node)`` uses.
+        messages_key: The state key holding the conversation.
+        handle_errors: True: a tool's exception becomes an error message the model reads.
+            False: it propagates and fails the node (a model's mistakes, such as an unknown
+            tool or bad arguments, are always messages).
+        options: Timeout, retry, output limit and concurrency for the calls.
+        deps: Given to tools as ``ToolContext.deps``.
+    """
+
+    def __init__(
+        self,
+        tools: ToolRegistry | Sequence[ToolLike],
+        *,
+        name: str = "tools",
+        messages_key: str = "messages",
+        handle_errors: bool = True,
+        options: ExecutionOptions | None = None,
+        deps: Any = None,
+    ) -> None:
+        self.name = name
+        self.messages_key = messages_key
+        self.handle_errors = handle_errors
+        self.deps = deps
+        self.tools = ToolRegistry.coerce(tools)
+        # Reviewed tools are asked about before anything runs; afterwards their inner tool runs.
+        self._runnable = ToolRegistry(
+            t.target if isinstance(t, ReviewedTool) else t for t in self.tools
+        )
+        base = options or ExecutionOptions()
+        signals: tuple[type[BaseException], ...] = (
+            (GraphInterrupt, ParentCommand) if handle_errors else (Exception,)
+        )
+        self.options = dataclasses.replace(base, propagate=(*base.propagate, *signals))
+
+    def __repr__(self) -> str:
+        return f"ToolNode(name={self.name!r}, tools={self.tools.names()})"
+
+    async def __call__(self, state: Any) -> Any:
+        """Run the last turn's tool calls; the graph calls this with its state."""
+        turn = _last_turn(state, self.messages_key)
+        if turn is None or not turn.tool_calls:
+            return {self.messages_key: []}
+        calls = list(turn.tool_calls)
+        decisions = self._review(calls)
+        to_run: list[ToolCall] = []
+        answered: dict[str, ToolMessage] = {}
+        for call in calls:
+            decision = decisions.get(call.id)
+            if decision is None or decision.type == "accept":
+                to_run.append(call)
+            elif decision.type == "edit":
+                edited = {"arguments": dict(decision.args), "raw_arguments": None, "error": None}
+                to_run.append(call.model_copy(update=edited))
+            else:
+                answered[call.id] = review_message(call, decision)
+        results = {r.call_id: r for r in await self._execute(to_run, state)}
+        return self._output(calls, results, answered)
+
+    def invoke(self, state: Any) -> Any:
+        """Run the node outside a graph (sync): ``{messages_key: [ToolMessage, ...]}``."""
+        return run_sync(self(state))
+
+    async def ainvoke(self, state: Any) -> Any:
+        """Run the node outside a graph (async)."""
+        return await self(state)
+
+    def _review(self, calls: list[ToolCall]) -> dict[str, ReviewDecision]:
+        pending: list[tuple[ToolCall, ReviewedTool]] = []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            if isinstance(tool, ReviewedTool) and _valid(call, tool.target):
+                pending.append((call, tool))
+        return ask_reviews(pending) if pending else {}
+
+    async def _execute(self, calls: list[ToolCall], state: Any) -> list[ToolResult]:
+        scope = current_scope()
+        task_id = scope.task_id if scope is not None else None
+        thread_id = scope.config.thread_id if scope is not None else None
+        gate = asyncio.Semaphore(self.options.max_concurrency or max(len(calls), 1))
+
+        async def run(call: ToolCall) -> ToolResult:
+            metadata = {
+                "task_id": task_id,
+                "thread_id": thread_id,
+                "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
+            }
+            async with gate:
+                return await execute_tool_call(
+                    call,
+                    self._runnable,
+                    state=state,
+                    deps=self.deps,
+                    metadata=metadata,
+                    options=self.options,
+                )
+
+        tasks = [asyncio.ensure_future(run(call)) for call in calls]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def _output(
+        self,
+        calls: list[ToolCall],
+        results: dict[str, ToolResult],
+        answered: dict[str, ToolMessage],
+    ) -> Any:
+        messages: list[ToolMessage] = []
+        commands: list[Command[Any]] = []
+        for call in calls:
+            result = results.get(call.id)
+            if result is not None and isinstance(result.value, Command):
+                commands.append(_checked_command(call, result.value, self.messages_key))
+            elif result is not None:
+                messages.append(result.to_message())
+            else:
+                messages.append(answered[call.id])
+        update = {self.messages_key: messages}
+        if not commands:
+            return update
+        return [update, *commands] if messages else commands
+
+
+def _valid(call: ToolCall, tool: Tool) -> bool:
+    if call.error is not None:
+        return False
+    try:
+        tool.validate(call.arguments)
+    except Exception:
+        return False
+    return True
+
+
+def _checked_command(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
+    """A tool's Command must answer its call, or the model would see an unanswered call."""
+    if command.graph == Command.PARENT or not isinstance(command.update, Mapping):
+        return command
+    values = command.update.get(key) or []
+    values = values if isinstance(values, list | tuple) else [values]
+    answers = any(isinstance(m, ToolMessage) and m.tool_call_id == call.id for m in values)
+    if not answers:
+        raise InvalidUpdateError(
+            f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
+            f"call {call.id!r}; add ToolMessage(content=..., tool_call_id=ctx.call_id) to "
+            f"update[{key!r}]"
+        )
+    return command
