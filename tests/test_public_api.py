@@ -33,7 +33,7 @@ def test_all_is_the_public_surface(name: str) -> None:
     for symbol in exported:
         assert hasattr(module, symbol), f"{name}.__all__ names missing {symbol!r}"
         value = getattr(module, symbol)
-        if isinstance(value, type) or isinstance(value, types.FunctionType):
+        if isinstance(value, type | types.FunctionType):
             assert value.__doc__, f"{name}.{symbol} has no docstring"
     public = {
         attr

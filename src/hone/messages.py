@@ -206,7 +206,9 @@ def _tool_call_from_openai(raw: Mapping[str, Any]) -> ToolCall:
     return ToolCall(id=call_id, name=name, arguments=decoded, raw_arguments=args)
 
 
-def from_openai(data: Mapping[str, Any]) -> SystemMessage | UserMessage | AssistantMessage | ToolMessage:
+def from_openai(
+    data: Mapping[str, Any],
+) -> SystemMessage | UserMessage | AssistantMessage | ToolMessage:
     """Build a message from an OpenAI chat-format dict.
 
     Raises:
@@ -215,7 +217,9 @@ def from_openai(data: Mapping[str, Any]) -> SystemMessage | UserMessage | Assist
     role = data.get("role")
     cls = _MESSAGE_TYPES.get(role) if isinstance(role, str) else None
     if cls is None:
-        raise ValueError(f"unknown message role {role!r}; expected one of system, user, assistant, tool")
+        raise ValueError(
+            f"unknown message role {role!r}; expected one of system, user, assistant, tool"
+        )
     common: dict[str, Any] = {"name": data.get("name"), "id": data.get("id")}
     content = _content_from_openai(data.get("content"))
     if cls is AssistantMessage:
@@ -227,7 +231,10 @@ def from_openai(data: Mapping[str, Any]) -> SystemMessage | UserMessage | Assist
         if not isinstance(call_id, str):
             raise ValueError("a tool message needs a 'tool_call_id'")
         return ToolMessage(
-            content=content, tool_call_id=call_id, is_error=bool(data.get("is_error", False)), **common
+            content=content,
+            tool_call_id=call_id,
+            is_error=bool(data.get("is_error", False)),
+            **common,
         )
     if cls is SystemMessage:
         return SystemMessage(content=content, **common)
@@ -245,7 +252,9 @@ def to_openai(message: MessageLike) -> dict[str, Any]:
     msg = to_message(message)
     out: dict[str, Any] = {"role": msg.role}
     if isinstance(msg, AssistantMessage):
-        out["content"] = _content_to_openai(msg.content) if (msg.content or not msg.tool_calls) else None
+        out["content"] = (
+            _content_to_openai(msg.content) if (msg.content or not msg.tool_calls) else None
+        )
         if msg.reasoning is not None:
             out["reasoning_content"] = msg.reasoning
         if msg.tool_calls:
@@ -293,7 +302,7 @@ def to_messages(
     values: Iterable[MessageLike] | MessageLike,
 ) -> list[SystemMessage | UserMessage | AssistantMessage | ToolMessage]:
     """Coerce one message-like value or a sequence of them to a list of messages."""
-    if isinstance(values, str | tuple | Mapping) or isinstance(values, _Message):
+    if isinstance(values, str | tuple | Mapping | _Message):
         return [to_message(values)]  # type: ignore[arg-type]
     return [to_message(v) for v in values]
 

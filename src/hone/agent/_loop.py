@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hone._sync import run_sync
@@ -52,7 +52,7 @@ class AgentOptions:
     """
 
     max_steps: int = 10
-    sampling: SamplingOptions = SamplingOptions()
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
     stop_tools: Collection[str] = ()
     final_answer_prompt: str | None = FINAL_ANSWER_PROMPT
 
@@ -114,7 +114,9 @@ async def arun_agent(
             continue
         if completion.parse_errors:
             logger.debug("step %d: parse errors %s", step, completion.parse_errors)
-            history.append(UserMessage(content=PARSE_ERROR_PREFIX + " ".join(completion.parse_errors)))
+            history.append(
+                UserMessage(content=PARSE_ERROR_PREFIX + " ".join(completion.parse_errors))
+            )
             continue
         return history
 
@@ -124,7 +126,9 @@ async def arun_agent(
     request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
     completion = await backend.complete(request)
     # The answer must end the run: tool calls made despite the instruction are dropped.
-    history.append(AssistantMessage(content=completion.message.content, reasoning=completion.message.reasoning))
+    history.append(
+        AssistantMessage(content=completion.message.content, reasoning=completion.message.reasoning)
+    )
     return history
 
 

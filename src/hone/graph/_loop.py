@@ -9,6 +9,7 @@ checkpoint and streams values. Nothing here knows about threads or event loops.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from hone.errors import CheckpointNotFoundError, GraphRecursionError, ResumeErro
 from hone.graph._channels import MISSING
 from hone.graph._context import TaskScope
 from hone.graph._interrupt import GraphInterrupt
-from hone.graph._task import INTERRUPT, RESUME, SENDS, Task, finish_task, input_task
+from hone.graph._resume import ALIAS, ERROR, INTERRUPT, RESUME, accept_resume
+from hone.graph._task import SENDS, Task, finish_task, input_task
 from hone.graph._types import Command, Interrupt, RunConfig, Send
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from hone.graph._stream import EventSink
 
 __all__ = ["Run", "task_id"]
+
+logger = logging.getLogger(__name__)
 
 _SAVER_LOCK = threading.Lock()
 
@@ -85,12 +89,17 @@ class Run:
         self.step = -2
         self.saved_writes: dict[str, list[tuple[str, Any]]] = {}
         self.pending_interrupts: dict[str, dict[str, Any]] = {}
+        #: Task id on this checkpoint -> the interrupted task id it takes over (update_state).
+        self.aliases: dict[str, str] = {}
+        #: Task id -> its failure on this checkpoint ("Type: message").
+        self.errors: dict[str, str] = {}
         self.interrupts: list[Interrupt] = []
         self.status = "pending"
         self.resuming = False
         self.stream_subgraphs = False
         self._forking = False
         self.streamed_ids: set[str] = set()
+        self._id_prefix = "" if self.saver is not None else f"{new_checkpoint_id()}."
 
     # ----------------------------------------------------------------- start
 
@@ -166,12 +175,16 @@ class Run:
                 self.triggers[key] = value
         self.versions = dict(cp.channel_versions)
         self.seen = {k: dict(v) for k, v in cp.versions_seen.items()}
-        self.saved_writes = {}
+        self.saved_writes, self.aliases, self.errors = {}, {}, {}
         for write in sorted(saved.pending_writes, key=lambda w: (w.task_id, w.idx)):
             if write.channel == RESUME:
                 self.resume.setdefault(write.value["id"], write.value["value"])
             elif write.channel == INTERRUPT:
                 self.pending_interrupts[write.task_id] = write.value
+            elif write.channel == ALIAS:
+                self.aliases[write.task_id] = write.value
+            elif write.channel == ERROR:
+                self.errors[write.task_id] = f"{write.value['type']}: {write.value['message']}"
             elif reuse_writes:
                 writes = self.saved_writes.setdefault(write.task_id, [])
                 if write.channel != "__no_writes__":
@@ -184,40 +197,13 @@ class Run:
         self.resuming = True
         self._emit_resumed()
         if cmd.resume is not None:
-            self._accept_resume(cmd.resume)
+            accept_resume(self, cmd.resume)
         if cmd.update is not None or cmd.goto:
             self.commit([input_task(self, cmd)], source="input", consume=False)
 
     def _emit_resumed(self) -> None:
         if "values" in self.modes:
             self.emit("values", self.output_values())
-
-    def _accept_resume(self, value: Any) -> None:
-        pending = [i for i in self.pending_interrupts if i not in self.resume]
-        if not pending:
-            raise ResumeError(f"thread {self.thread_id!r} has no pending interrupt to resume")
-        answers = self._resume_map(value, pending)
-        for iid, answer in answers.items():
-            self.resume[iid] = answer
-            # Stored under its own task id: the interrupt's write already holds (iid, 0).
-            self._put_writes(f"resume:{iid}", RESUME, [(RESUME, {"id": iid, "value": answer})])
-
-    def _resume_map(self, value: Any, pending: list[str]) -> dict[str, Any]:
-        if isinstance(value, dict) and value:
-            unknown = [k for k in value if k not in self.pending_interrupts]
-            if not unknown:
-                return dict(value)
-            if len(unknown) < len(value) or all(_looks_like_id(k) for k in value):
-                raise ResumeError(
-                    f"thread {self.thread_id!r} has no pending interrupt with id {unknown[0]!r}; "
-                    f"pending: {pending}"
-                )
-        if len(pending) == 1:
-            return {pending[0]: value}
-        raise ResumeError(
-            f"thread {self.thread_id!r} has {len(pending)} pending interrupts; resume with a "
-            f"map {{interrupt_id: value}} over {pending}"
-        )
 
     # ------------------------------------------------------------------ plan
 
@@ -231,20 +217,19 @@ class Run:
                 fired.setdefault(target[0], []).append(channel)
         step = self.step + 1
         nodes = self.graph.nodes
-        tasks = [
-            Task(
-                task_id(self.checkpoint_id, self.ns, step, "pull", name),
-                name,
-                ("pull", name),
-                nodes[name],
-                tuple(fired[name]),
-                step,
-            )
-            for name in sorted(fired)
-        ]
+        aliases = self.aliases
+        cid, ns = self.checkpoint_id, self.ns
+        tasks: list[Task] = []
+        for name in sorted(fired) if len(fired) > 1 else fired:
+            tid = task_id(cid, ns, step, "pull", name)
+            if aliases:
+                tid = aliases.get(tid, tid)
+            tasks.append(Task(tid, name, ("pull", name), nodes[name], tuple(fired[name]), step))
         for index, send in enumerate(self.triggers.get(SENDS, ())):
             node, arg = (send.node, send.arg) if isinstance(send, Send) else send
-            tid = task_id(self.checkpoint_id, self.ns, step, "push", node, index)
+            tid = task_id(cid, ns, step, "push", node, index)
+            if aliases:
+                tid = aliases.get(tid, tid)
             task = Task(tid, node, ("push", index), nodes[node], (), step)
             task.input = arg
             task.is_push = True
@@ -254,10 +239,11 @@ class Run:
     def _prepare(self, tasks: list[Task]) -> list[Task]:
         todo: list[Task] = []
         for task in tasks:
-            saved = self.saved_writes.get(task.id)
+            saved = self.saved_writes.get(task.id) if self.saved_writes else None
             if saved is not None:
                 task.writes, task.done = saved, True
-                self.emit("updates", {task.name: task.update_of_writes(self.channels)})
+                if "updates" in self.modes:
+                    self.emit("updates", {task.name: task.update_of_writes(self.channels)})
                 continue
             if not task.is_push:
                 task.input = task.node.make_input(dict(self.state))
@@ -304,10 +290,10 @@ class Run:
             todo = self._prepare(tasks)
             if todo:
                 yield todo
-            errors = [t.error for t in tasks if t.error is not None]
-            if errors:
-                raise errors[0]
-            if any(t.interrupted for t in tasks):
+            if not all(t.done for t in tasks):
+                for task in tasks:
+                    if task.error is not None:
+                        raise task.error
                 self._stop("interrupted", [i for t in tasks for i in t.interrupts])
                 return
             self.commit(tasks, source="loop", consume=True)
@@ -341,10 +327,15 @@ class Run:
         writers: dict[str, list[str]] = {}
         for task in tasks:
             for channel, value in task.writes:
-                grouped.setdefault(channel, []).append(value)
-                writers.setdefault(channel, []).append(task.name)
+                if channel in grouped:
+                    grouped[channel].append(value)
+                    writers[channel].append(task.name)
+                else:
+                    grouped[channel] = [value]
+                    writers[channel] = [task.name]
+        channels = self.channels
         for channel, values in grouped.items():
-            spec = self.channels.get(channel)
+            spec = channels.get(channel)
             if spec is not None:
                 state[channel] = spec.apply(state.get(channel, MISSING), values, writers[channel])
             elif channel == SENDS:
@@ -364,10 +355,12 @@ class Run:
 
     def _save(self, source: str, updated: dict[str, list[Any]], tasks: list[Task]) -> None:
         parent_id = self.checkpoint_id or None
-        self.checkpoint_id = new_checkpoint_id()
-        self.saved_writes = {}
+        self.saved_writes, self.aliases = {}, {}
         if self.saver is None:
+            # Nothing is stored: an id unique within this run keeps task ids unique.
+            self.checkpoint_id = f"{self._id_prefix}{self.step}"
             return
+        self.checkpoint_id = new_checkpoint_id()
         versions = dict(self.versions)
         for channel in updated:
             versions[channel] = versions.get(channel, 0) + 1
@@ -408,7 +401,8 @@ class Run:
 
     # ---------------------------------------------------------- task events
 
-    def _put_writes(self, tid: str, path: str, writes: list[tuple[str, Any]]) -> None:
+    def put_writes(self, tid: str, path: str, writes: list[tuple[str, Any]]) -> None:
+        """Save writes of task ``tid`` against the current checkpoint (no-op without a saver)."""
         if self.saver is None:
             return
         assert self.thread_id is not None
@@ -425,8 +419,10 @@ class Run:
     def task_finished(self, task: Task, output: Any) -> None:
         """Turn a node's output into writes, save them, and stream the update."""
         finish_task(self, task, output)
-        self._put_writes(task.id, task.name, task.writes or [("__no_writes__", None)])
-        self.emit("updates", {task.name: task.update})
+        if self.saver is not None:
+            self.put_writes(task.id, task.name, task.writes or [("__no_writes__", None)])
+        if "updates" in self.modes:
+            self.emit("updates", {task.name: task.update})
         if "debug" in self.modes:
             self.emit(
                 "debug",
@@ -437,6 +433,15 @@ class Run:
                 ),
             )
 
+    def task_failed(self, task: Task, exc: BaseException) -> None:
+        """Record a task's final failure, so get_state shows it and a rerun retries the task."""
+        task.error, task.done = exc, False
+        failure = {"type": type(exc).__name__, "message": str(exc)}
+        try:
+            self.put_writes(task.id, task.name, [(ERROR, failure)])
+        except Exception:  # the saver failing too must not hide the node's own error
+            logger.exception("could not save the failure of node %r", task.name)
+
     def task_interrupted(self, task: Task, signal: GraphInterrupt) -> None:
         """Record a task's interrupts as pending writes."""
         task.interrupted = True
@@ -444,7 +449,7 @@ class Run:
         for item in signal.interrupts:
             record = {"task_id": task.id, "value": item.value, "id": item.id}
             self.pending_interrupts[item.id] = record
-            self._put_writes(item.id, task.name, [(INTERRUPT, record)])
+            self.put_writes(item.id, task.name, [(INTERRUPT, record)])
 
     # ---------------------------------------------------------------- output
 
@@ -495,10 +500,6 @@ class Run:
         if self.interrupts:
             out["__interrupt__"] = list(self.interrupts)
         return out
-
-
-def _looks_like_id(key: Any) -> bool:
-    return isinstance(key, str) and len(key) == 32 and all(c in "0123456789abcdef" for c in key)
 
 
 def _debug(kind: str, step: int, payload: Any) -> dict[str, Any]:

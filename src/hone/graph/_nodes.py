@@ -79,7 +79,7 @@ def _mentions(code: Any, names: tuple[str, ...]) -> bool:
 
 def call_maybe_async(result: Any) -> Any:
     """Await a coroutine from sync code: on this thread if no loop runs here, else on a new one."""
-    if not inspect.isawaitable(result):
+    if type(result) is dict or result is None or not inspect.isawaitable(result):
         return result
     try:
         asyncio.get_running_loop()
@@ -128,8 +128,9 @@ class Branch:
             return None
         return _literal_values(ret)
 
-    def route(self, state: Any, config: RunConfig) -> list[str | Send]:
-        """Call the router and map its answer to node names (or sends).
+    def route(self, state: Any, config: RunConfig | None) -> list[str | Send]:
+        """Call the router and map its answer to node names (or sends); ``config`` is only
+        needed when the router takes one.
 
         Raises:
             InvalidUpdateError: the router returned something not in its path_map.
@@ -146,16 +147,18 @@ class Branch:
                     out.append(self.path_map[item])
                 except (KeyError, TypeError):
                     raise InvalidUpdateError(
-                        f"the conditional edge from {self.source!r} returned {item!r}, which is "
-                        f"not a key of its path_map {sorted(map(str, self.path_map))}; return one "
-                        f"of them or add {item!r} to the path_map"
+                        f"router {self.name!r} of the conditional edge from {self.source!r} "
+                        f"returned {item!r}, which is not a key of its path_map; allowed: "
+                        f"{sorted(map(str, self.path_map))}. Return one of them or add "
+                        f"{item!r} to the path_map"
                     ) from None
             elif isinstance(item, str):
                 out.append(item)
             else:
                 raise InvalidUpdateError(
-                    f"the conditional edge from {self.source!r} returned {item!r}; a router "
-                    f"returns a node name, END, a Send, or a list of them"
+                    f"router {self.name!r} of the conditional edge from {self.source!r} "
+                    f"returned {item!r}; a router returns a node name, END, a Send, or a list "
+                    f"of them"
                 )
         return out
 
@@ -180,6 +183,11 @@ class NodeSpec:
     metadata: Mapping[str, Any]
     #: The compiled subgraph when the node is one.
     subgraph: Any = None
+    #: Whether any of its routers takes a config (built only then).
+    branch_config: bool = False
+
+    def __post_init__(self) -> None:
+        self.branch_config = any(b.takes_config for b in self.branches)
 
     def call_sync(self, value: Any, scope: TaskScope) -> Any:
         """Call the node from sync code."""

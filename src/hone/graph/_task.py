@@ -20,6 +20,7 @@ from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, TaskScope
 from hone.graph._interrupt import GraphInterrupt, ParentCommand
 from hone.graph._nodes import NodeSpec
+from hone.graph._resume import INTERRUPT, RESUME
 from hone.graph._state import object_update
 from hone.graph._types import END, START, Command, Send
 
@@ -39,8 +40,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INTERRUPT = "__interrupt__"
-RESUME = "__resume__"
 SENDS = "__sends__"
 
 
@@ -97,7 +96,7 @@ class Task:
 def _as_items(run: Run, name: str, output: Any) -> tuple[list[tuple[str, Any]], list[str | Send]]:
     if output is None:
         return [], []
-    if isinstance(output, Mapping):
+    if type(output) is dict or isinstance(output, Mapping):
         return list(output.items()), []
     if isinstance(output, Command):
         if output.graph == Command.PARENT:
@@ -131,17 +130,21 @@ def _check_keys(run: Run, name: str, items: list[tuple[str, Any]]) -> None:
             )
 
 
-def _goto_write(run: Run, name: str, target: str | Send) -> tuple[str, Any] | None:
+def _goto_write(run: Run, who: str, target: str | Send) -> tuple[str, Any] | None:
     nodes = run.graph.nodes
     if isinstance(target, Send):
         if target.node not in nodes:
-            raise InvalidUpdateError(f"node {name!r} sent to unknown node {target.node!r}")
+            raise InvalidUpdateError(
+                f"{who} sent to unknown node {target.node!r} (thread {run.thread_id!r}); "
+                f"known nodes: {sorted(nodes)}"
+            )
         return (SENDS, target)
     if target == END:
         return None
     if target not in nodes:
         raise InvalidUpdateError(
-            f"node {name!r} tried to go to unknown node {target!r}; known nodes: {sorted(nodes)}"
+            f"{who} tried to go to unknown node {target!r} (thread {run.thread_id!r}); "
+            f"known nodes: {sorted(nodes)}"
         )
     return (f"branch:to:{target}", True)
 
@@ -160,15 +163,19 @@ def _fill(run: Run, task: Task, items: list[tuple[str, Any]], gotos: list[str | 
     node = task.node
     writes = list(items)
     writes.extend(node.edge_writes)
-    if node.branches:
-        state = run.graph.state_spec.make(_fresh_state(run, items))
-        config = run.task_config(task)
-        for branch in node.branches:
-            gotos = [*gotos, *branch.route(state, config)]
     for target in gotos:
-        write = _goto_write(run, task.name, target)
+        write = _goto_write(run, f"node {task.name!r}", target)
         if write is not None:
             writes.append(write)
+    if node.branches:
+        state = run.graph.state_spec.make(_fresh_state(run, items))
+        config = run.task_config(task) if node.branch_config else None
+        for branch in node.branches:
+            who = f"router {branch.name!r} of node {task.name!r}"
+            for target in branch.route(state, config):
+                write = _goto_write(run, who, target)
+                if write is not None:
+                    writes.append(write)
     task.writes = writes
     task.update = dict(items) if items else None
     task.done = True
@@ -227,7 +234,7 @@ def _complete(run: Run, task: Task, output: Any) -> None:
     try:
         run.task_finished(task, output)
     except Exception as exc:
-        task.error = exc
+        run.task_failed(task, exc)
 
 
 def _local(command: Command[Any]) -> Command[Any]:
@@ -277,7 +284,7 @@ def run_task_sync(run: Run, task: Task) -> None:
         attempt += 1
         delay = _retry_delay(task, failure, attempt)
         if delay is None:
-            task.error = failure
+            run.task_failed(task, failure)
             return
         time.sleep(delay)
 
@@ -289,6 +296,6 @@ async def run_task_async(run: Run, task: Task, threaded: bool) -> None:
         attempt += 1
         delay = _retry_delay(task, failure, attempt)
         if delay is None:
-            task.error = failure
+            run.task_failed(task, failure)
             return
         await asyncio.sleep(delay)
