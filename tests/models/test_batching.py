@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from hone.errors import ContextOverflowError
+from hone.errors import ConfigError, ContextOverflowError
 from hone.messages import AssistantMessage
 from hone.models._batching import BatchingModel
 from hone.models._protocol import (
@@ -95,7 +95,7 @@ async def test_works_across_event_loops() -> None:
 
 
 def test_rejects_bad_sizes() -> None:
-    with pytest.raises(ValueError, match="max_batch"):
+    with pytest.raises(ConfigError, match="max_batch"):
         BatchingModel(Echo(), max_batch=0)
 
 

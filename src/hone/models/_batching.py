@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from hone.errors import ConfigError
 from hone.models._protocol import ChatRequest, Completion, ModelBackend, StreamEvent
 
 __all__ = ["BatchingModel"]
@@ -52,7 +53,7 @@ class BatchingModel:
         max_in_flight: int = 1,
     ) -> None:
         if max_batch < 1 or max_in_flight < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"max_batch and max_in_flight must be at least 1, got {max_batch} and {max_in_flight}"
             )
         self.backend = backend

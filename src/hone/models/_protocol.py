@@ -9,7 +9,6 @@ The protocol is async at its core; :func:`complete_sync` is the thin sync shell.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
@@ -146,5 +145,7 @@ class ModelBackend(Protocol):
 
 
 def complete_sync(backend: ModelBackend, request: ChatRequest) -> Completion:
-    """Run ``backend.complete`` from synchronous code (not from inside a running event loop)."""
-    return asyncio.run(backend.complete(request))
+    """Run ``backend.complete`` from synchronous code (also from inside a running event loop)."""
+    from hone._sync import run_sync
+
+    return run_sync(backend.complete(request))
