@@ -71,3 +71,23 @@ def test_unknown_interrupt_node() -> None:
     g = StateGraph(Counter).add_node("a", _noop).add_edge(START, "a")
     with pytest.raises(GraphValidationError, match="interrupt_before"):
         g.compile(interrupt_before=["zz"])
+
+
+def test_unknown_edge_source_join_and_branch_source() -> None:
+    g = StateGraph(Counter).add_node("a", _noop).add_edge(START, "a").add_edge("ghost", "a")
+    with pytest.raises(GraphValidationError, match="starts at unknown node 'ghost'"):
+        g.compile()
+    g = StateGraph(Counter).add_node("a", _noop).add_edge(START, "a").add_edge(["a", "zz"], END)
+    with pytest.raises(GraphValidationError, match=r"join edge.*unknown node 'zz'"):
+        g.compile()
+    g = StateGraph(Counter).add_node("a", _noop).add_edge(START, "a")
+    g.add_conditional_edges("nowhere", lambda s: END)
+    with pytest.raises(GraphValidationError, match="unknown node 'nowhere'"):
+        g.compile()
+
+
+def test_router_loop_without_end_has_no_path_to_end() -> None:
+    g = StateGraph(Counter).add_node("a", _noop).add_node("b", _noop).add_edge(START, "a")
+    g.add_conditional_edges("a", lambda s: "b", {"b": "b"}).add_edge("b", "a")
+    with pytest.raises(GraphValidationError, match="'a' has no path to END"):
+        g.compile()

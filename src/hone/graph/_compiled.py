@@ -11,7 +11,7 @@ from hone.graph._context import TaskScope, current_scope
 from hone.graph._interrupt import GraphInterrupt, ParentCommand
 from hone.graph._loop import Run
 from hone.graph._nodes import NodeSpec, is_async_callable, takes_config
-from hone.graph._state import state_spec
+from hone.graph._state import state_spec, update_validators
 from hone.graph._stream import (
     AsyncEvents,
     SyncEvents,
@@ -58,6 +58,7 @@ class CompiledGraph:
         self.state_spec = builder.state
         self.input_spec = builder.input
         self.output_keys = builder.output.keys
+        self.validators = update_validators((builder.state, builder.input))
         self.ephemeral_keys = tuple(k for k, c in self.channels.items() if c.ephemeral)
         self.interrupt_before = _names(interrupt_before)
         self.interrupt_after = _names(interrupt_after)
@@ -296,11 +297,15 @@ class CompiledGraph:
 
     # ---------------------------------------------------------- inspection
 
-    def get_state(self, config: RunConfig | Mapping[str, Any]) -> StateSnapshot:
-        """The thread's state at its latest (or the given) checkpoint."""
+    def get_state(
+        self, config: RunConfig | Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
+        """The thread's state at its latest (or the given) checkpoint. A config naming a
+        subgraph's namespace (``snapshot.tasks[i].state``) gives that subgraph's state; with
+        ``subgraphs=True`` each pending subgraph task's ``state`` is its own snapshot."""
         from hone.graph._history import get_state
 
-        return get_state(self, RunConfig.of(config))
+        return get_state(self, RunConfig.of(config), subgraphs=subgraphs)
 
     def get_state_history(
         self,
@@ -327,9 +332,11 @@ class CompiledGraph:
 
         return update_state(self, RunConfig.of(config), values, as_node)
 
-    async def aget_state(self, config: RunConfig | Mapping[str, Any]) -> StateSnapshot:
+    async def aget_state(
+        self, config: RunConfig | Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
         """Async :meth:`get_state`."""
-        return self.get_state(config)
+        return self.get_state(config, subgraphs=subgraphs)
 
     async def aupdate_state(
         self, config: RunConfig | Mapping[str, Any], values: Any, as_node: str | None = None

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hone.checkpoint._protocol import CheckpointTuple
-from hone.errors import ConfigError, InvalidUpdateError
+from hone.errors import CheckpointNotFoundError, ConfigError, InvalidUpdateError
 from hone.graph._loop import Run
+from hone.graph._resume import carry_interrupts
 from hone.graph._task import Task, finish_task, input_task
 from hone.graph._types import END, START, Interrupt, RunConfig, StateSnapshot, TaskInfo
 
@@ -39,8 +40,15 @@ def _run(graph: CompiledGraph, config: RunConfig) -> Run:
     )
 
 
-def snapshot(graph: CompiledGraph, saved: CheckpointTuple) -> StateSnapshot:
-    """The snapshot of one stored checkpoint: values, next tasks and their interrupts."""
+def snapshot(
+    graph: CompiledGraph,
+    saved: CheckpointTuple,
+    *,
+    saver: Checkpointer | None = None,
+    subgraphs: bool = False,
+) -> StateSnapshot:
+    """The snapshot of one stored checkpoint: values, next tasks and their interrupts; with
+    ``subgraphs`` (and the ``saver``), a pending subgraph task's state is its own snapshot."""
     cp = saved.checkpoint
     run = _run(graph, RunConfig(thread_id=cp.thread_id, checkpoint_ns=cp.ns))
     run._restore(saved, reuse_writes=True)
@@ -55,17 +63,22 @@ def snapshot(graph: CompiledGraph, saved: CheckpointTuple) -> StateSnapshot:
         written = run.saved_writes.get(task.id)
         if written is not None:
             task.writes = written
-        sub = None
+        sub: RunConfig | StateSnapshot | None = None
         if task.node.subgraph is not None:
             segment = f"{task.name}:{task.id}"
             sub = RunConfig(
                 thread_id=cp.thread_id, checkpoint_ns=f"{cp.ns}|{segment}" if cp.ns else segment
             )
+            if subgraphs and saver is not None and written is None:
+                sub = _sub_snapshot(
+                    task.node.subgraph, task.node.subgraph.checkpointer or saver, sub
+                )
         tasks.append(
             TaskInfo(
                 id=task.id,
                 name=task.name,
                 path=task.path,
+                error=run.errors.get(task.id),
                 interrupts=tuple(waiting.get(task.id, ())),
                 state=sub,
                 result=task.update_of_writes(graph.channels) if written is not None else None,
@@ -88,14 +101,41 @@ def snapshot(graph: CompiledGraph, saved: CheckpointTuple) -> StateSnapshot:
     )
 
 
-def get_state(graph: CompiledGraph, config: RunConfig) -> StateSnapshot:
+def _sub_snapshot(subgraph: CompiledGraph, saver: Checkpointer, config: RunConfig) -> StateSnapshot:
+    assert config.thread_id is not None
+    saved = saver.get(config.thread_id, config.checkpoint_ns)
+    if saved is None:
+        return StateSnapshot({}, (), config, {}, None, None)
+    return snapshot(subgraph, saved, saver=saver, subgraphs=True)
+
+
+def graph_of_namespace(graph: CompiledGraph, ns: str) -> CompiledGraph:
+    """The (sub)graph whose checkpoints live in namespace ``ns`` ("" is ``graph`` itself).
+
+    Raises:
+        ConfigError: a namespace segment names no subgraph node.
+    """
+    for segment in ns.split("|") if ns else ():
+        name = segment.split(":", 1)[0]
+        node = graph.nodes.get(name)
+        if node is None or node.subgraph is None:
+            raise ConfigError(
+                f"checkpoint namespace {ns!r}: {name!r} is not a subgraph node of this graph; "
+                f"use the config from StateSnapshot.tasks[i].state"
+            )
+        graph = node.subgraph
+    return graph
+
+
+def get_state(graph: CompiledGraph, config: RunConfig, *, subgraphs: bool = False) -> StateSnapshot:
     """See :meth:`CompiledGraph.get_state`."""
     saver = _saver(graph, config, "get_state()")
     assert config.thread_id is not None
     saved = saver.get(config.thread_id, config.checkpoint_ns, config.checkpoint_id)
     if saved is None:
         return StateSnapshot({}, (), config, {}, None, None)
-    return snapshot(graph, saved)
+    target = graph_of_namespace(graph, config.checkpoint_ns)
+    return snapshot(target, saved, saver=saver, subgraphs=subgraphs)
 
 
 def get_state_history(
@@ -109,8 +149,9 @@ def get_state_history(
     saver = _saver(graph, config, "get_state_history()")
     assert config.thread_id is not None
     before_id = RunConfig.of(before).checkpoint_id if before is not None else None
+    target = graph_of_namespace(graph, config.checkpoint_ns)
     for saved in saver.list(config.thread_id, config.checkpoint_ns, before=before_id, limit=limit):
-        yield snapshot(graph, saved)
+        yield snapshot(target, saved)
 
 
 def _last_node(run: Run) -> str:
@@ -135,10 +176,28 @@ def _last_node(run: Run) -> str:
 def update_state(
     graph: CompiledGraph, config: RunConfig, values: Any, as_node: str | None
 ) -> RunConfig:
-    """See :meth:`CompiledGraph.update_state`."""
+    """See :meth:`CompiledGraph.update_state`.
+
+    Like LangGraph, the update is a new checkpoint one step on, as if ``as_node`` had run:
+    its writes and edges decide what runs next. A task interrupted on the old checkpoint that
+    still runs next (the update came "as" another node) keeps its pending interrupt, with the
+    same id and any answers already given, so ``Command(resume=...)`` still answers it; an
+    update as the interrupted node itself stands in for that node, so its interrupt is dropped.
+
+    Raises:
+        CheckpointNotFoundError: ``config`` names a checkpoint the thread does not have.
+        InvalidUpdateError: an unknown ``as_node``, an ambiguous last node, or values the
+            schema rejects.
+    """
     saver = _saver(graph, config, "update_state()")
     assert config.thread_id is not None
     saved = saver.get(config.thread_id, config.checkpoint_ns, config.checkpoint_id)
+    if saved is None and config.checkpoint_id is not None:
+        raise CheckpointNotFoundError(
+            f"thread {config.thread_id!r} has no checkpoint {config.checkpoint_id!r} in "
+            f"namespace {config.checkpoint_ns!r}; update_state() needs an existing checkpoint"
+        )
+    graph = graph_of_namespace(graph, config.checkpoint_ns)
     run = _run(graph, config)
     forking = False
     if saved is None:
@@ -148,22 +207,29 @@ def update_state(
         if config.checkpoint_id is not None:
             latest = saver.get(config.thread_id, config.checkpoint_ns)
             forking = latest is not None and latest.checkpoint.id != config.checkpoint_id
+    before = run.plan()
+    task = _update_task(graph, run, values, as_node)
+    run.commit([task], source="fork" if forking else "update", consume=False)
+    carry_interrupts(run, before)
+    return run.snapshot_config()
+
+
+def _update_task(graph: CompiledGraph, run: Run, values: Any, as_node: str | None) -> Task:
     node = _last_node(run) if as_node is None else as_node
     if node == START:
-        task = input_task(run, values)
-    elif node == END or node in graph.nodes:
-        spec = graph.nodes[node] if node != END else graph.start_node
-        fired = tuple(t for t in run.triggers if graph.trigger_of.get(t, ("",))[0] == node)
-        task = Task("", node, ("update",), spec, fired, run.step + 1)
-        if node == END:
-            task.node = _no_edges(spec)
-        finish_task(run, task, values)
-    else:
+        return input_task(run, values)
+    if node != END and node not in graph.nodes:
         raise InvalidUpdateError(
-            f"update_state(as_node={node!r}): no such node; known: {sorted(graph.nodes)}"
+            f"update_state(as_node={node!r}) on thread {run.thread_id!r}: no such node; "
+            f"known: {sorted(graph.nodes)}"
         )
-    run.commit([task], source="fork" if forking else "update", consume=False)
-    return run.snapshot_config()
+    spec = graph.nodes[node] if node != END else graph.start_node
+    fired = tuple(t for t in run.triggers if graph.trigger_of.get(t, ("",))[0] == node)
+    task = Task("", node, ("update",), spec, fired, run.step + 1)
+    if node == END:
+        task.node = _no_edges(spec)
+    finish_task(run, task, values)
+    return task
 
 
 def _no_edges(spec: Any) -> Any:

@@ -79,7 +79,7 @@ def _mentions(code: Any, names: tuple[str, ...]) -> bool:
 
 def call_maybe_async(result: Any) -> Any:
     """Await a coroutine from sync code: on this thread if no loop runs here, else on a new one."""
-    if type(result) is dict or result is None or not inspect.isawaitable(result):
+    if type(result) in (dict, str) or result is None or not inspect.isawaitable(result):
         return result
     try:
         asyncio.get_running_loop()

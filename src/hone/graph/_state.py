@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hone.errors import GraphValidationError, InvalidUpdateError
 from hone.graph._channels import BinaryOperatorAggregate, Channel, LastValue
 
-__all__ = ["StateSpec", "object_update", "state_spec"]
+__all__ = ["StateSpec", "object_update", "state_spec", "update_validators"]
 
 SchemaKind = Literal["dict", "dataclass", "pydantic"]
 
@@ -39,7 +39,12 @@ class StateSpec:
     def updates_of_input(self, value: Any) -> list[tuple[str, Any]]:
         """The writes for a graph input: a dict or an instance of the schema (validated)."""
         if self.kind == "pydantic" and isinstance(value, Mapping):
-            value = self.schema.model_validate(dict(value))
+            try:
+                value = self.schema.model_validate(dict(value))
+            except ValidationError as exc:
+                raise InvalidUpdateError(
+                    f"graph input does not match the state schema {self.schema.__name__}: {exc}"
+                ) from exc
         if isinstance(value, Mapping):
             return list(value.items())
         if isinstance(value, BaseModel) or dataclasses.is_dataclass(value):
@@ -144,3 +149,25 @@ def state_spec(schema: type[Any]) -> StateSpec:
         keys=tuple(hints),
         channels={k: channel_for(k, v) for k, v in hints.items()},
     )
+
+
+def update_validators(specs: tuple[StateSpec, ...]) -> dict[str, TypeAdapter[Any]]:
+    """Validators for the plain (last-value) keys of pydantic schemas, by key.
+
+    A node's write to such a key is validated on its own (not the whole model), so the cost is
+    one field per written key. Keys with a reducer are not validated: their writes are
+    updates (one message for a list of messages), not values of the field's type.
+    """
+    out: dict[str, TypeAdapter[Any]] = {}
+    for spec in specs:
+        if spec.kind != "pydantic":
+            continue
+        for key, info in spec.schema.model_fields.items():
+            channel = spec.channels.get(key)
+            if key in out or not isinstance(channel, LastValue) or type(channel) is not LastValue:
+                continue
+            annotation: Any = info.annotation
+            if info.metadata:
+                annotation = Annotated[(annotation, *info.metadata)]
+            out[key] = TypeAdapter(annotation)
+    return out

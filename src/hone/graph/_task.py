@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from hone.errors import InvalidUpdateError
 from hone.graph._channels import MISSING
@@ -115,19 +115,39 @@ def _as_items(run: Run, name: str, output: Any) -> tuple[list[tuple[str, Any]], 
     ):
         return object_update(output), []
     raise InvalidUpdateError(
-        f"node {name!r} returned {type(output).__name__} {output!r}; return a dict of state "
-        f"updates, a Command, or None"
+        f"node {name!r} returned {type(output).__name__} {output!r:.80} (thread "
+        f"{run.thread_id!r}); return a dict of state updates, a Command, or None"
     )
 
 
-def _check_keys(run: Run, name: str, items: list[tuple[str, Any]]) -> None:
+def _check_keys(run: Run, name: str, items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The items, with pydantic-validated values for plain keys of a pydantic schema."""
     channels = run.channels
-    for key, _ in items:
+    validators = run.graph.validators
+    checked = items
+    for i, (key, value) in enumerate(items):
         if key not in channels:
+            who = "the graph input" if name == START else f"node {name!r}"
             raise InvalidUpdateError(
-                f"node {name!r} wrote key {key!r}, which is not in the state schema "
-                f"(keys: {sorted(channels)}); add it to the schema or drop it from the update"
+                f"{who} wrote key {key!r} (thread {run.thread_id!r}), which is not in "
+                f"the state schema (keys: {sorted(channels)}); add it to the schema or drop it "
+                f"from the update"
             )
+        adapter = validators.get(key) if validators else None
+        if adapter is not None:
+            try:
+                valid = adapter.validate_python(value)
+            except ValidationError as exc:
+                problems = "; ".join(e["msg"] for e in exc.errors())
+                who = "the graph input" if name == START else f"node {name!r}"
+                raise InvalidUpdateError(
+                    f"{who} wrote {key!r} = {value!r:.80} (thread {run.thread_id!r}), "
+                    f"which the state schema rejects: {problems}"
+                ) from exc
+            if valid is not value:
+                checked = list(checked) if checked is items else checked
+                checked[i] = (key, valid)
+    return checked
 
 
 def _goto_write(run: Run, who: str, target: str | Send) -> tuple[str, Any] | None:
@@ -159,7 +179,7 @@ def _fresh_state(run: Run, items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _fill(run: Run, task: Task, items: list[tuple[str, Any]], gotos: list[str | Send]) -> None:
-    _check_keys(run, task.name, items)
+    items = _check_keys(run, task.name, items)
     node = task.node
     writes = list(items)
     writes.extend(node.edge_writes)

@@ -244,10 +244,12 @@ class TaskInfo:
     id: str
     name: str
     path: tuple[Any, ...] = ()
+    #: ``"ExceptionType: message"`` when the task failed on this checkpoint.
     error: str | None = None
     interrupts: tuple[Interrupt, ...] = ()
-    #: The subgraph's snapshot config when the task runs a subgraph.
-    state: RunConfig | None = None
+    #: When the task runs a subgraph: the config of its checkpoints, or its snapshot when
+    #: ``get_state(..., subgraphs=True)`` was asked for a task that has not finished.
+    state: RunConfig | StateSnapshot | None = None
     #: The task's update when it already finished (a parallel sibling interrupted).
     result: Any = None
 
