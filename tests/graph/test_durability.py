@@ -141,9 +141,7 @@ def check_outcome(outcome: Outcome, reference: dict[str, Any], where: str) -> No
 
 
 @pytest.mark.slow
-def test_sigkill_at_many_points_then_resume(
-    tmp_path: Path, servers: list[ChildServer]
-) -> None:
+def test_sigkill_at_many_points_then_resume(tmp_path: Path, servers: list[ChildServer]) -> None:
     rng = random.Random(20240611)
     references: dict[str, tuple[dict[str, Any], int]] = {}
     for graph, server in zip(("react", "fanout"), servers, strict=True):
@@ -196,9 +194,7 @@ def test_sigkill_at_many_points_then_resume(
     every = [o for runs in outcomes.values() for o in runs]
     assert sum(o.kills for o in every) >= MIN_KILLS
     # The kill points did land mid-task: some tasks ran twice, some tool calls were deduplicated.
-    starts = Counter(
-        line for o in every for line in o.executions if line.startswith("start ")
-    )
+    starts = Counter(line for o in every for line in o.executions if line.startswith("start "))
     calls = sum(1 for o in every for line in o.executions if line.startswith("call "))
     assert any(n > 1 for n in starts.values())
     assert calls > sum(len(o.effects) for o in every)

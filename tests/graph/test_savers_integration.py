@@ -281,3 +281,40 @@ def test_fifty_concurrent_threads_lose_nothing(opener: Opener) -> None:
     list_threads = getattr(fresh.checkpointer, "list_threads", None)
     if list_threads is not None:
         assert {f"c{i}" for i in range(50)} <= set(list_threads())
+
+
+def _vm_steps_of_one_more_step(conn: Any, graph: CompiledGraph, thread: str) -> int:
+    """SQLite VM instructions (in units of 100) spent by one more 3-step run on a thread."""
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0
+
+    conn.set_progress_handler(count, 100)
+    try:
+        graph.invoke({"n": 1, "log": []}, _cfg(thread))
+    finally:
+        conn.set_progress_handler(None, 100)
+    return counted[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SqlBackend._missing looks blobs up by blob_id without the channel, so SQLite "
+    "scans every blob of the thread on each put (quadratic in the thread's length)",
+)
+def test_sqlite_put_cost_does_not_grow_with_thread_length() -> None:
+    import sqlite3
+
+    from hone.checkpoint import SqliteSaver
+
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    graph = _chain(SqliteSaver(conn))
+    graph.invoke({"n": 1, "log": []}, _cfg("short"))
+    for _ in range(100):
+        graph.invoke({"n": 1, "log": []}, _cfg("long"))
+    short = _vm_steps_of_one_more_step(conn, graph, "short")
+    long = _vm_steps_of_one_more_step(conn, graph, "long")
+    # The log grows, so values grow a little; a scan of all blobs grows ~100×.
+    assert long < 3 * short, (short, long)
