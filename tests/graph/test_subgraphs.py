@@ -1,8 +1,19 @@
 import operator
 from typing import Annotated, Any, TypedDict
 
+import pytest
+
 from hone.checkpoint import InMemorySaver
-from hone.graph import END, START, Command, StateGraph, interrupt
+from hone.graph import (
+    END,
+    START,
+    Command,
+    RunConfig,
+    StateGraph,
+    StateSnapshot,
+    get_config,
+    interrupt,
+)
 
 
 class S(TypedDict):
@@ -61,3 +72,68 @@ def test_command_to_parent() -> None:
     outer = StateGraph(S).add_node("sub", inner).add_node("done", lambda s: {"log": ["done"]})
     outer.add_edge(START, "sub")
     assert outer.compile().invoke({"n": 0})["log"] == ["from-child", "done"]
+
+
+class Narrow(TypedDict):
+    n: int
+
+
+def test_subgraph_gets_only_the_keys_of_its_input_schema(driver: Any) -> None:
+    seen: list[Any] = []
+
+    def double(state: Narrow) -> dict[str, Any]:
+        seen.append(dict(state))
+        return {"n": state["n"] * 2}
+
+    inner = StateGraph(Narrow).add_node("double", double).add_edge(START, "double").compile()
+    outer = StateGraph(S).add_node("sub", inner).add_node("after", lambda s: {"log": ["after"]})
+    outer.add_edge(START, "sub").add_edge("sub", "after")
+    out = driver.invoke(outer.compile(), {"n": 3, "log": ["x"]})
+    assert out == {"n": 6, "log": ["x", "after"]}
+    assert seen == [{"n": 3}]
+
+
+def _goto_then_ask(own_saver: bool) -> Any:
+    def first(state: S) -> Command[Any]:
+        return Command(goto="second", update={"log": ["first"]})
+
+    def second(state: S) -> dict[str, Any]:
+        CONFIGS.append(get_config())
+        return {"log": [f"second={interrupt('ok?')}"]}
+
+    inner = StateGraph(S).add_node("first", first, destinations=["second"])
+    inner.add_node("second", second).add_edge(START, "first")
+    sub = inner.compile(checkpointer=InMemorySaver() if own_saver else None)
+    outer = StateGraph(S).add_node("sub", sub).add_edge(START, "sub").add_edge("sub", END)
+    return outer.compile(checkpointer=InMemorySaver())
+
+
+CONFIGS: list[Any] = []
+
+
+@pytest.mark.parametrize("own_saver", [False, True])
+def test_subgraph_snapshot_shows_the_node_reached_by_goto(driver: Any, own_saver: bool) -> None:
+    graph = _goto_then_ask(own_saver)
+    driver.invoke(graph, {"n": 0}, _cfg())
+    parent = graph.get_state(_cfg())
+    assert parent.next == ("sub",)
+    sub_config = parent.tasks[0].state
+    assert isinstance(sub_config, RunConfig)
+    snap = graph.get_state(sub_config)
+    assert snap.next == ("second",) and snap.values["log"] == ["first"]
+    assert snap.interrupts == parent.interrupts and len(snap.interrupts) == 1
+    nested = graph.get_state(_cfg(), subgraphs=True).tasks[0].state
+    assert isinstance(nested, StateSnapshot) and nested.next == ("second",)
+    assert [s.next for s in graph.get_state_history(sub_config)] == [("second",), ("first",)]
+    # The config a node sees names the graph running it.
+    assert graph.get_state(CONFIGS[-1]).next == ("second",)
+    out = driver.invoke(graph, Command(resume="yes"), _cfg())
+    assert out["log"] == ["first", "second=yes"]
+
+
+def test_update_state_on_a_subgraph_namespace_is_saved() -> None:
+    graph = _goto_then_ask(own_saver=False)
+    graph.invoke({"n": 0}, _cfg())
+    sub_config = graph.get_state(_cfg()).tasks[0].state
+    graph.update_state(sub_config, {"log": ["edited"]}, as_node="first")
+    assert graph.get_state(sub_config).values["log"] == ["first", "edited"]

@@ -10,9 +10,10 @@ from hone.graph._builder import StateGraph
 from hone.graph._channels import BinaryOperatorAggregate, Channel, EphemeralValue, LastValue, Topic
 from hone.graph._compiled import CompiledGraph
 from hone.graph._context import emit_message_delta, get_config, get_stream_writer, get_task_id
-from hone.graph._interrupt import interrupt
+from hone.graph._interrupt import interrupt, interrupt_many
 from hone.graph._mermaid import draw_mermaid
 from hone.graph._messages import REMOVE_ALL_MESSAGES, MessagesState, RemoveMessage, add_messages
+from hone.graph._model_stream import AssistantMessageChunk, astream_model, stream_model
 from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
 from hone.graph._types import (
     END,
@@ -32,6 +33,7 @@ __all__ = [
     "END",
     "REMOVE_ALL_MESSAGES",
     "START",
+    "AssistantMessageChunk",
     "BinaryOperatorAggregate",
     "Channel",
     "Command",
@@ -53,6 +55,7 @@ __all__ = [
     "TaskInfo",
     "Topic",
     "add_messages",
+    "astream_model",
     "default_retry_on",
     "draw_mermaid",
     "emit_message_delta",
@@ -60,4 +63,6 @@ __all__ = [
     "get_stream_writer",
     "get_task_id",
     "interrupt",
+    "interrupt_many",
+    "stream_model",
 ]

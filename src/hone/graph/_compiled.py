@@ -94,6 +94,13 @@ class CompiledGraph:
             def make_input(values: dict[str, Any]) -> Any:
                 return spec.make({k: values[k] for k in keys if k in values})
 
+        elif subgraph is not None:
+            # LangGraph passes a subgraph only the keys of its input schema.
+            sub_keys = subgraph.input_spec.keys
+
+            def make_input(values: dict[str, Any]) -> Any:
+                return {k: values[k] for k in sub_keys if k in values}
+
         return NodeSpec(
             name=name,
             fn=fn,

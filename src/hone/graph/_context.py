@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from hone.errors import GraphError
+from hone.graph._channels import MISSING
 from hone.graph._types import RunConfig
 
 if TYPE_CHECKING:
@@ -28,14 +29,22 @@ __all__ = [
 
 
 class TaskScope:
-    """The running task: its run, task and interrupt counter (one per attempt)."""
+    """The running task: its run, task and interrupt counters (one scope per attempt).
 
-    __slots__ = ("_config", "interrupt_count", "run", "task")
+    A scope made by :meth:`child` runs part of the task (one tool call of a ToolNode turn):
+    its interrupts are keyed by the part's ``prefix``, so concurrent parts number their
+    interrupts independently and deterministically.
+    """
 
-    def __init__(self, run: Run, task: Task) -> None:
+    __slots__ = ("_config", "interrupt_count", "key_counts", "prefix", "run", "task")
+
+    def __init__(self, run: Run, task: Task, prefix: str = "") -> None:
         self.run = run
         self.task = task
+        self.prefix = prefix
         self.interrupt_count = 0
+        #: Interrupt key -> how many interrupts with that key this attempt made so far.
+        self.key_counts: dict[str, int] = {}
         self._config: RunConfig | None = None
 
     @property
@@ -49,6 +58,22 @@ class TaskScope:
         if self._config is None:
             self._config = self.run.task_config(self.task)
         return self._config
+
+    def child(self, prefix: str) -> TaskScope:
+        """A scope for one part of this task, whose interrupts are keyed by ``prefix``."""
+        scope = TaskScope(self.run, self.task, f"{self.prefix}/{prefix}" if self.prefix else prefix)
+        scope._config = self._config
+        return scope
+
+    def recall(self, key: str) -> Any:
+        """What :meth:`remember` stored under ``key`` for this task on this checkpoint, or
+        ``MISSING``."""
+        return self.run.cached.get((self.task.id, key), MISSING)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep ``value`` for this task until the step commits (saved with the checkpoint's
+        pending writes, so a resumed task finds it)."""
+        self.run.remember(self.task, key, value)
 
 
 _SCOPE: ContextVar[TaskScope | None] = ContextVar("hone_graph_task", default=None)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from hone.checkpoint._protocol import CheckpointTuple
 from hone.errors import CheckpointNotFoundError, ConfigError, InvalidUpdateError
 from hone.graph._loop import Run
+from hone.graph._persist import commit, reset, restore
 from hone.graph._resume import carry_interrupts
 from hone.graph._task import Task, finish_task, input_task
 from hone.graph._types import END, START, Interrupt, RunConfig, StateSnapshot, TaskInfo
@@ -51,7 +52,7 @@ def snapshot(
     ``subgraphs`` (and the ``saver``), a pending subgraph task's state is its own snapshot."""
     cp = saved.checkpoint
     run = _run(graph, RunConfig(thread_id=cp.thread_id, checkpoint_ns=cp.ns))
-    run._restore(saved, reuse_writes=True)
+    restore(run, saved, reuse_writes=True)
     waiting: dict[str, list[Interrupt]] = {}
     for record in run.pending_interrupts.values():
         if record["id"] not in run.resume:
@@ -109,32 +110,51 @@ def _sub_snapshot(subgraph: CompiledGraph, saver: Checkpointer, config: RunConfi
     return snapshot(subgraph, saved, saver=saver, subgraphs=True)
 
 
-def graph_of_namespace(graph: CompiledGraph, ns: str) -> CompiledGraph:
-    """The (sub)graph whose checkpoints live in namespace ``ns`` ("" is ``graph`` itself).
+def graph_of_namespace(
+    graph: CompiledGraph, ns: str
+) -> tuple[CompiledGraph, Checkpointer | None, str]:
+    """The (sub)graph whose checkpoints live in namespace ``ns`` ("" is ``graph`` itself), the
+    saver that holds them (a subgraph's own checkpointer, else its parent's), and the
+    namespace. A node's own config names its task in a last segment; that segment is dropped,
+    so ``get_state(get_config())`` inside a node gives the state of the graph running it.
 
     Raises:
         ConfigError: a namespace segment names no subgraph node.
     """
-    for segment in ns.split("|") if ns else ():
+    saver = graph.checkpointer
+    segments = ns.split("|") if ns else []
+    for index, segment in enumerate(segments):
         name = segment.split(":", 1)[0]
         node = graph.nodes.get(name)
+        if node is not None and node.subgraph is None and index == len(segments) - 1:
+            return graph, saver, "|".join(segments[:index])
         if node is None or node.subgraph is None:
             raise ConfigError(
                 f"checkpoint namespace {ns!r}: {name!r} is not a subgraph node of this graph; "
                 f"use the config from StateSnapshot.tasks[i].state"
             )
         graph = node.subgraph
-    return graph
+        saver = graph.checkpointer or saver
+    return graph, saver, ns
+
+
+def _locate(
+    graph: CompiledGraph, config: RunConfig, what: str
+) -> tuple[CompiledGraph, Checkpointer, RunConfig]:
+    """The graph, saver and config (namespace normalised) that ``config`` names."""
+    _saver(graph, config, what)
+    target, saver, ns = graph_of_namespace(graph, config.checkpoint_ns)
+    assert saver is not None  # the root has one (checked above); subgraphs inherit it
+    return target, saver, config.with_(checkpoint_ns=ns)
 
 
 def get_state(graph: CompiledGraph, config: RunConfig, *, subgraphs: bool = False) -> StateSnapshot:
     """See :meth:`CompiledGraph.get_state`."""
-    saver = _saver(graph, config, "get_state()")
+    target, saver, config = _locate(graph, config, "get_state()")
     assert config.thread_id is not None
     saved = saver.get(config.thread_id, config.checkpoint_ns, config.checkpoint_id)
     if saved is None:
         return StateSnapshot({}, (), config, {}, None, None)
-    target = graph_of_namespace(graph, config.checkpoint_ns)
     return snapshot(target, saved, saver=saver, subgraphs=subgraphs)
 
 
@@ -146,10 +166,9 @@ def get_state_history(
     before: RunConfig | Mapping[str, Any] | None,
 ) -> Iterator[StateSnapshot]:
     """See :meth:`CompiledGraph.get_state_history`."""
-    saver = _saver(graph, config, "get_state_history()")
+    target, saver, config = _locate(graph, config, "get_state_history()")
     assert config.thread_id is not None
     before_id = RunConfig.of(before).checkpoint_id if before is not None else None
-    target = graph_of_namespace(graph, config.checkpoint_ns)
     for saved in saver.list(config.thread_id, config.checkpoint_ns, before=before_id, limit=limit):
         yield snapshot(target, saved)
 
@@ -189,7 +208,7 @@ def update_state(
         InvalidUpdateError: an unknown ``as_node``, an ambiguous last node, or values the
             schema rejects.
     """
-    saver = _saver(graph, config, "update_state()")
+    graph, saver, config = _locate(graph, config, "update_state()")
     assert config.thread_id is not None
     saved = saver.get(config.thread_id, config.checkpoint_ns, config.checkpoint_id)
     if saved is None and config.checkpoint_id is not None:
@@ -197,19 +216,19 @@ def update_state(
             f"thread {config.thread_id!r} has no checkpoint {config.checkpoint_id!r} in "
             f"namespace {config.checkpoint_ns!r}; update_state() needs an existing checkpoint"
         )
-    graph = graph_of_namespace(graph, config.checkpoint_ns)
     run = _run(graph, config)
+    run.saver = saver  # a subgraph's checkpoints live in its parent's saver
     forking = False
     if saved is None:
-        run._reset()
+        reset(run)
     else:
-        run._restore(saved, reuse_writes=False)
+        restore(run, saved, reuse_writes=False)
         if config.checkpoint_id is not None:
             latest = saver.get(config.thread_id, config.checkpoint_ns)
             forking = latest is not None and latest.checkpoint.id != config.checkpoint_id
     before = run.plan()
     task = _update_task(graph, run, values, as_node)
-    run.commit([task], source="fork" if forking else "update", consume=False)
+    commit(run, [task], source="fork" if forking else "update", consume=False)
     carry_interrupts(run, before)
     return run.snapshot_config()
 

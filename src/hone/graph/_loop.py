@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from hone.checkpoint._protocol import Checkpoint, CheckpointTuple, new_checkpoint_id
+from hone.checkpoint._protocol import CheckpointTuple, new_checkpoint_id
 from hone.errors import CheckpointNotFoundError, GraphRecursionError, ResumeError
-from hone.graph._channels import MISSING
 from hone.graph._context import TaskScope
 from hone.graph._interrupt import GraphInterrupt
-from hone.graph._resume import ALIAS, ERROR, INTERRUPT, RESUME, accept_resume
+from hone.graph._persist import SAVER_LOCK, commit, reset, restore
+from hone.graph._resume import CACHED, ERROR, INTERRUPT, accept_resume
+from hone.graph._stream import debug_event
 from hone.graph._task import SENDS, Task, finish_task, input_task
 from hone.graph._types import Command, Interrupt, RunConfig, Send
 
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Run", "task_id"]
 
 logger = logging.getLogger(__name__)
-
-_SAVER_LOCK = threading.Lock()
 
 
 def task_id(checkpoint_id: str, ns: str, step: int, kind: str, name: str, index: int = 0) -> str:
@@ -70,6 +67,8 @@ class Run:
             self.ns_path: tuple[str, ...] = ()
             self.modes = modes
             self.resume: dict[str, Any] = {}
+            #: Ids of messages already streamed in messages mode (shared with subgraphs).
+            self.streamed_ids: set[str] = set()
         else:
             prun = parent.run
             self.saver = graph.checkpointer or prun.saver
@@ -79,6 +78,7 @@ class Run:
             self.ns_path = (*prun.ns_path, segment)
             self.modes = modes
             self.resume = prun.resume
+            self.streamed_ids = prun.streamed_ids
         if self.saver is not None and self.thread_id is None:
             self.saver = None if parent is not None else self.saver
         self.state: dict[str, Any] = {}
@@ -98,8 +98,9 @@ class Run:
         self.resuming = False
         self.stream_subgraphs = False
         self._forking = False
-        self.streamed_ids: set[str] = set()
-        self._id_prefix = "" if self.saver is not None else f"{new_checkpoint_id()}."
+        #: (task id, key) -> a value a task kept across its resumes (TaskScope.remember).
+        self.cached: dict[tuple[str, str], Any] = {}
+        self.id_prefix = "" if self.saver is not None else f"{new_checkpoint_id()}."
 
     # ----------------------------------------------------------------- start
 
@@ -114,12 +115,12 @@ class Run:
             )
         saved = self._load()
         if self.parent is not None and saved is not None and value is not None:
-            self._restore(saved, reuse_writes=True)
+            restore(self, saved, reuse_writes=True)
             if self.plan():
                 self.resuming = True
                 return
             saved = None
-            self._reset()
+            reset(self)
         if isinstance(value, Command):
             self._start_command(value, saved)
         elif value is None:
@@ -127,15 +128,15 @@ class Run:
                 raise ResumeError(
                     f"thread {self.thread_id!r} has no checkpoint to resume; invoke it with an input first"
                 )
-            self._restore(saved, reuse_writes=not self._forking)
+            restore(self, saved, reuse_writes=not self._forking)
             self.resuming = True
             self._emit_resumed()
         else:
             if saved is not None:
-                self._restore(saved, reuse_writes=False)
+                restore(self, saved, reuse_writes=False)
             else:
-                self._reset()
-            self.commit([input_task(self, value)], source="input", consume=False)
+                reset(self)
+            commit(self, [input_task(self, value)], source="input", consume=False)
 
     def _load(self) -> CheckpointTuple | None:
         self._forking = False
@@ -153,53 +154,16 @@ class Run:
             self._forking = latest is not None and latest.checkpoint.id != wanted
         return saved
 
-    def _reset(self) -> None:
-        self.state = {}
-        for key, channel in self.channels.items():
-            initial = channel.initial()
-            if initial is not MISSING:
-                self.state[key] = initial
-        self.triggers, self.versions, self.seen = {}, {}, {}
-        self.checkpoint_id, self.step, self.saved_writes = "", -2, {}
-
-    def _restore(self, saved: CheckpointTuple, *, reuse_writes: bool) -> None:
-        cp = saved.checkpoint
-        self.checkpoint_id, self.step = cp.id, cp.step
-        self.state, self.triggers = {}, {}
-        for key, value in cp.channel_values.items():
-            if key in self.channels:
-                self.state[key] = value
-            elif key.startswith("join:"):
-                self.triggers[key] = set(value)
-            else:
-                self.triggers[key] = value
-        self.versions = dict(cp.channel_versions)
-        self.seen = {k: dict(v) for k, v in cp.versions_seen.items()}
-        self.saved_writes, self.aliases, self.errors = {}, {}, {}
-        for write in sorted(saved.pending_writes, key=lambda w: (w.task_id, w.idx)):
-            if write.channel == RESUME:
-                self.resume.setdefault(write.value["id"], write.value["value"])
-            elif write.channel == INTERRUPT:
-                self.pending_interrupts[write.task_id] = write.value
-            elif write.channel == ALIAS:
-                self.aliases[write.task_id] = write.value
-            elif write.channel == ERROR:
-                self.errors[write.task_id] = f"{write.value['type']}: {write.value['message']}"
-            elif reuse_writes:
-                writes = self.saved_writes.setdefault(write.task_id, [])
-                if write.channel != "__no_writes__":
-                    writes.append((write.channel, write.value))
-
     def _start_command(self, cmd: Command[Any], saved: CheckpointTuple | None) -> None:
         if saved is None:
             raise ResumeError(f"thread {self.thread_id!r} has no checkpoint; nothing to resume")
-        self._restore(saved, reuse_writes=not self._forking)
+        restore(self, saved, reuse_writes=not self._forking)
         self.resuming = True
         self._emit_resumed()
         if cmd.resume is not None:
             accept_resume(self, cmd.resume)
         if cmd.update is not None or cmd.goto:
-            self.commit([input_task(self, cmd)], source="input", consume=False)
+            commit(self, [input_task(self, cmd)], source="input", consume=False)
 
     def _emit_resumed(self) -> None:
         if "values" in self.modes:
@@ -251,7 +215,7 @@ class Run:
             if "debug" in self.modes:
                 self.emit(
                     "debug",
-                    _debug(
+                    debug_event(
                         "task",
                         task.step,
                         {
@@ -296,7 +260,7 @@ class Run:
                         raise task.error
                 self._stop("interrupted", [i for t in tasks for i in t.interrupts])
                 return
-            self.commit(tasks, source="loop", consume=True)
+            commit(self, tasks, source="loop", consume=True)
             if self._breakpoint(self.interrupt_after, tasks):
                 self._stop("interrupt_after", [])
                 return
@@ -313,92 +277,6 @@ class Run:
         if interrupts and "values" in self.modes:
             self.emit("values", {**self.output_values(), "__interrupt__": tuple(interrupts)})
 
-    # ---------------------------------------------------------------- commit
-
-    def commit(self, tasks: list[Task], *, source: str, consume: bool) -> None:
-        """Apply the tasks' writes at once (in task order) and save a checkpoint."""
-        state, triggers = dict(self.state), dict(self.triggers)
-        if consume:
-            triggers.pop(SENDS, None)
-        for task in tasks:
-            for channel in task.triggers:
-                triggers.pop(channel, None)
-        grouped: dict[str, list[Any]] = {}
-        writers: dict[str, list[str]] = {}
-        for task in tasks:
-            for channel, value in task.writes:
-                if channel in grouped:
-                    grouped[channel].append(value)
-                    writers[channel].append(task.name)
-                else:
-                    grouped[channel] = [value]
-                    writers[channel] = [task.name]
-        channels = self.channels
-        for channel, values in grouped.items():
-            spec = channels.get(channel)
-            if spec is not None:
-                state[channel] = spec.apply(state.get(channel, MISSING), values, writers[channel])
-            elif channel == SENDS:
-                triggers[SENDS] = [*triggers.get(SENDS, ()), *values]
-            elif channel.startswith("join:"):
-                triggers[channel] = set(triggers.get(channel, ())) | set(values)
-            else:
-                triggers[channel] = True
-        for key in self.graph.ephemeral_keys:
-            if key not in grouped:
-                state.pop(key, None)
-        self.state, self.triggers = state, triggers
-        self.step = self.step + 1 if self.step > -2 else -1
-        self._save(source, grouped, tasks)
-        if "values" in self.modes:
-            self.emit("values", self.output_values())
-
-    def _save(self, source: str, updated: dict[str, list[Any]], tasks: list[Task]) -> None:
-        parent_id = self.checkpoint_id or None
-        self.saved_writes, self.aliases = {}, {}
-        if self.saver is None:
-            # Nothing is stored: an id unique within this run keeps task ids unique.
-            self.checkpoint_id = f"{self._id_prefix}{self.step}"
-            return
-        self.checkpoint_id = new_checkpoint_id()
-        versions = dict(self.versions)
-        for channel in updated:
-            versions[channel] = versions.get(channel, 0) + 1
-        seen = dict(self.seen)
-        for task in tasks:
-            if task.triggers:
-                seen[task.name] = {
-                    **seen.get(task.name, {}),
-                    **{c: versions.get(c, 0) for c in task.triggers},
-                }
-        self.versions, self.seen = versions, seen
-        values = dict(self.state)
-        for key, value in self.triggers.items():
-            values[key] = sorted(value) if key.startswith("join:") else value
-        assert self.thread_id is not None
-        checkpoint = Checkpoint(
-            id=self.checkpoint_id,
-            thread_id=self.thread_id,
-            ns=self.ns,
-            parent_id=parent_id,
-            step=self.step,
-            source=source,  # type: ignore[arg-type]
-            channel_values=values,
-            channel_versions=versions,
-            versions_seen=seen,
-            metadata={"source": source, "step": self.step, **self.config.metadata},
-        )
-        with _SAVER_LOCK:
-            self.saver.put(checkpoint, new_versions={c: versions[c] for c in updated})
-        if "debug" in self.modes:
-            payload = {
-                "config": self.snapshot_config(),
-                "values": self.output_values(),
-                "metadata": checkpoint.metadata,
-                "next": [t.name for t in self.plan()],
-            }
-            self.emit("debug", _debug("checkpoint", self.step, payload))
-
     # ---------------------------------------------------------- task events
 
     def put_writes(self, tid: str, path: str, writes: list[tuple[str, Any]]) -> None:
@@ -406,7 +284,7 @@ class Run:
         if self.saver is None:
             return
         assert self.thread_id is not None
-        with _SAVER_LOCK:
+        with SAVER_LOCK:
             self.saver.put_writes(
                 thread_id=self.thread_id,
                 ns=self.ns,
@@ -426,7 +304,7 @@ class Run:
         if "debug" in self.modes:
             self.emit(
                 "debug",
-                _debug(
+                debug_event(
                     "task_result",
                     task.step,
                     {"id": task.id, "name": task.name, "result": task.writes, "interrupts": []},
@@ -441,6 +319,12 @@ class Run:
             self.put_writes(task.id, task.name, [(ERROR, failure)])
         except Exception:  # the saver failing too must not hide the node's own error
             logger.exception("could not save the failure of node %r", task.name)
+
+    def remember(self, task: Task, key: str, value: Any) -> None:
+        """Keep ``value`` for ``task`` on this checkpoint, saved as a pending write."""
+        self.cached[(task.id, key)] = value
+        record = {"task_id": task.id, "key": key, "value": value}
+        self.put_writes(f"{task.id}/{key}", task.name, [(CACHED, record)])
 
     def task_interrupted(self, task: Task, signal: GraphInterrupt) -> None:
         """Record a task's interrupts as pending writes."""
@@ -500,7 +384,3 @@ class Run:
         if self.interrupts:
             out["__interrupt__"] = list(self.interrupts)
         return out
-
-
-def _debug(kind: str, step: int, payload: Any) -> dict[str, Any]:
-    return {"type": kind, "timestamp": time.time(), "step": step, "payload": payload}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from hone.graph._loop import Run
     from hone.graph._task import Task
 
-__all__ = ["ALIAS", "ERROR", "INTERRUPT", "RESUME", "accept_resume", "carry_interrupts"]
+__all__ = ["ALIAS", "CACHED", "ERROR", "INTERRUPT", "RESUME", "accept_resume", "carry_interrupts"]
 
 INTERRUPT = "__interrupt__"
 RESUME = "__resume__"
@@ -28,6 +28,8 @@ RESUME = "__resume__"
 ALIAS = "__alias__"
 #: A task's final failure: ``{"type": ..., "message": ...}``.
 ERROR = "__error__"
+#: A value a task kept across resumes: ``{"task_id", "key", "value"}`` (TaskScope.remember).
+CACHED = "__cached__"
 
 
 def accept_resume(run: Run, value: Any) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -24,6 +25,7 @@ __all__ = [
     "Event",
     "EventSink",
     "SyncEvents",
+    "debug_event",
     "drive_async",
     "drive_sync",
     "format_event",
@@ -81,6 +83,11 @@ class AsyncEvents:
         """The queued events, without waiting."""
         while not self.queue.empty():
             yield self.queue.get_nowait()
+
+
+def debug_event(kind: str, step: int, payload: Any) -> dict[str, Any]:
+    """A ``stream_mode="debug"`` chunk."""
+    return {"type": kind, "timestamp": time.time(), "step": step, "payload": payload}
 
 
 def stream_modes(stream_mode: str | Sequence[str]) -> tuple[list[str], bool]:

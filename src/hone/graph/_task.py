@@ -199,7 +199,8 @@ def _fill(run: Run, task: Task, items: list[tuple[str, Any]], gotos: list[str | 
     task.writes = writes
     task.update = dict(items) if items else None
     task.done = True
-    if "messages" in run.modes and items:
+    if "messages" in run.modes and items and task.name != START:
+        # Messages a node returns stream once; the graph's own input is not streamed back.
         _emit_returned_messages(run, task, items)
 
 
@@ -253,6 +254,9 @@ def _retry_delay(task: Task, exc: Exception, attempt: int) -> float | None:
 def _complete(run: Run, task: Task, output: Any) -> None:
     try:
         run.task_finished(task, output)
+    except ParentCommand as command:
+        # Not a failure: the loop raises it out of this (sub)graph, to the parent's node.
+        task.error, task.done = command, False
     except Exception as exc:
         run.task_failed(task, exc)
 

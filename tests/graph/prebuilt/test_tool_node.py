@@ -166,3 +166,92 @@ def test_tools_condition_routes_on_the_last_turn() -> None:
     assert tools_condition({"messages": [AssistantMessage(content="bye")]}) == END
     assert tools_condition({"messages": [{"role": "user", "content": "hi"}]}) == END
     assert tools_condition({"history": [turn(("a", {}))]}, messages_key="history") == "tools"
+
+
+def _one_turn_graph(calls: AssistantMessage, tools: list[Any], saver: Any = None) -> Any:
+    def model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [calls]}
+
+    graph = StateGraph(MessagesState).add_node("model", model).add_node(ToolNode(tools))
+    graph.add_edge(START, "model").add_edge("model", "tools").add_edge("tools", END)
+    return graph.compile(checkpointer=saver or InMemorySaver())
+
+
+def test_concurrent_interrupts_are_keyed_by_call_and_finished_calls_run_once(
+    driver: Any,
+) -> None:
+    from collections import Counter
+
+    from hone.graph._interrupt import interrupt_id
+
+    runs: Counter[str] = Counter()
+
+    @tool
+    async def confirm(what: str) -> str:
+        """Ask a human, twice for 'big'."""
+        runs[what] += 1
+        # The calls finish in an order unrelated to their call order.
+        await asyncio.sleep(0.02 if what == "a" else 0)
+        answer = interrupt(f"{what}?")
+        if what == "big":
+            answer += "/" + interrupt(f"{what} really?")
+        return f"{what}: {answer}"
+
+    @tool
+    def quick(x: int) -> int:
+        """Finish at once."""
+        runs["quick"] += 1
+        return x + 1
+
+    calls = turn(("confirm", {"what": "a"}), ("quick", {"x": 1}), ("confirm", {"what": "big"}))
+    app = _one_turn_graph(calls, [confirm, quick])
+    paused = driver.invoke(app, {"messages": [("user", "go")]}, cfg())
+    task_id = app.get_state(cfg()).tasks[0].id
+    # One interrupt per waiting call, in call order, with ids from (task, call id, index).
+    assert [i.value for i in paused["__interrupt__"]] == ["a?", "big?"]
+    assert [i.id for i in paused["__interrupt__"]] == [
+        interrupt_id(f"{task_id}/call_0", 0),
+        interrupt_id(f"{task_id}/call_2", 0),
+    ]
+    ids = [i.id for i in paused["__interrupt__"]]
+    again = driver.invoke(app, Command(resume=dict(zip(ids, ["yes", "ok"], strict=True))), cfg())
+    [follow_up] = again["__interrupt__"]
+    assert follow_up.id == interrupt_id(f"{task_id}/call_2", 1)
+    out = driver.invoke(app, Command(resume="sure"), cfg())
+    texts = [m.text for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert texts == ["a: yes", "2", "big: ok/sure"]
+    # quick ran once; 'a' finished on the first resume and was not run again after it.
+    assert runs == {"quick": 1, "a": 2, "big": 3}
+
+
+def test_tool_command_to_parent_from_a_subgraph(driver: Any) -> None:
+    @tool
+    def handoff(to: str, ctx: ToolContext) -> Command[Any]:
+        """Hand the conversation to another agent."""
+        answer = ToolMessage(content=f"handed to {to}", tool_call_id=ctx.call_id)
+        return Command(graph=Command.PARENT, goto=to, update={"messages": [answer]})
+
+    @tool
+    def echo(text: str) -> str:
+        """Echo."""
+        return text
+
+    calls = turn(("echo", {"text": "hi"}), ("handoff", {"to": "billing"}))
+    saver = InMemorySaver()
+
+    def model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [calls]}
+
+    inner = StateGraph(MessagesState).add_node("model", model).add_node(ToolNode([handoff, echo]))
+    inner.add_edge(START, "model").add_edge("model", "tools").add_edge("tools", END)
+    outer = StateGraph(MessagesState).add_node("agent", inner.compile())
+    outer.add_node("billing", lambda s: {"messages": [AssistantMessage(content="billing here")]})
+    outer.add_edge(START, "agent")
+    app = outer.compile(checkpointer=saver)
+    out = driver.invoke(app, {"messages": [("user", "x")]}, cfg())
+    assert [m.text for m in out["messages"]][-2:] == ["handed to billing", "billing here"]
+    # The parent command is not recorded as a failure of the subgraph's tools task.
+    history = list(app.get_state_history(cfg()))
+    sub_config = next(t.state for s in history for t in s.tasks if t.name == "agent")
+    for snap in app.get_state_history(sub_config):
+        assert all(t.error is None for t in snap.tasks)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from hone.graph._builder import StateGraph
 from hone.graph._messages import MessagesState
+from hone.graph._model_stream import astream_model
 from hone.graph._types import END, START
 from hone.graph.prebuilt._tool_node import ToolNode, _last_turn
 from hone.messages import AnyMessage, SystemMessage, UserMessage, to_messages
@@ -63,7 +64,8 @@ def create_react_agent(
     the model calls tools, node ``tools`` (a :class:`ToolNode`) runs them and the model goes
     again; a turn without tool calls ends the run.
 
-    The state is :class:`~hone.graph.MessagesState`. Invoke it with
+    With ``stream_mode="messages"`` the model's tokens stream as they are generated (see
+    :func:`~hone.graph.astream_model`). The state is :class:`~hone.graph.MessagesState`. Invoke it with
     ``{"messages": [("user", "...")]}``. When the model's tool-call syntax cannot be parsed,
     it reads the parse errors and tries again (bounded by the run's ``recursion_limit``).
 
@@ -85,7 +87,7 @@ def create_react_agent(
         request = ChatRequest(
             messages=tuple(_request_messages(prompt, state)), tools=specs, options=sampling
         )
-        completion = await model.complete(request)
+        completion = await astream_model(model, request)
         reply: list[AnyMessage] = [completion.message]
         if completion.parse_errors and not completion.message.tool_calls:
             reply.append(_parse_feedback(completion.parse_errors))

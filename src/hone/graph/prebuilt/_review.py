@@ -1,8 +1,9 @@
 """Put tools behind human review: before a reviewed tool runs, the graph pauses with an
 ``interrupt()`` and a human accepts, edits, answers instead, or rejects the call.
 
-Each reviewed call gets its own interrupt id, derived from the running task's id and the
-model's call id, so the id is the same every time the node runs again after a resume. When
+Each reviewed call is asked about with ``interrupt_many`` keyed by the model's call id, so
+its interrupt id derives from the running task's id and the call id and is the same every
+time the node runs again after a resume. When
 one model turn makes several reviewed calls, :class:`~hone.graph.prebuilt.ToolNode` asks about
 all of them at once (one interrupt each) and runs no tool until every one is answered; resume
 with ``Command(resume={interrupt_id: decision, ...})``.
@@ -18,9 +19,8 @@ from typing import Any, Literal, TypeAlias, overload
 import pydantic_core
 
 from hone.errors import GraphError
-from hone.graph._context import TaskScope, current_scope
-from hone.graph._interrupt import GraphInterrupt, interrupt_id
-from hone.graph._types import Interrupt
+from hone.graph._context import current_scope
+from hone.graph._interrupt import interrupt_id, interrupt_many
 from hone.messages import ToolCall, ToolMessage
 from hone.tools import Tool, ToolContext, ToolLike
 
@@ -236,51 +236,44 @@ def _question(call: ToolCall, tool: ReviewedTool, error: str | None) -> dict[str
     return question
 
 
+def _review_key(call_id: str) -> str:
+    return f"review/{call_id}"
+
+
 def review_interrupt_id(task_id: str, call_id: str, attempt: int = 0) -> str:
-    """The interrupt id of the ``attempt``-th question about call ``call_id`` in a task."""
-    return interrupt_id(f"{task_id}/review/{call_id}", attempt)
-
-
-def _decide(scope: TaskScope, call: ToolCall, tool: ReviewedTool) -> ReviewDecision | Interrupt:
-    """The call's decision, or the question still waiting for an answer."""
-    resume = scope.run.resume
-    error: str | None = None
-    attempt = 0
-    while True:
-        iid = review_interrupt_id(scope.task_id, call.id, attempt)
-        if iid not in resume:
-            return Interrupt(value=_question(call, tool, error), id=iid)
-        parsed = _parse_decision(resume[iid], tool.review)
-        if isinstance(parsed, ReviewDecision):
-            return parsed
-        error, attempt = parsed, attempt + 1
+    """The interrupt id of the ``attempt``-th question about call ``call_id`` in a task (the
+    id ``interrupt(..., key=f"review/{call_id}")`` gets)."""
+    return interrupt_id(f"{task_id}/{_review_key(call_id)}", attempt)
 
 
 def ask_reviews(calls: Sequence[tuple[ToolCall, ReviewedTool]]) -> dict[str, ReviewDecision]:
     """The reviewer's decision for each call, by call id; pauses the graph with one interrupt
-    per call still waiting for an answer.
+    per call still waiting for an answer (keyed by its call id, so ids are stable).
+
+    An unacceptable answer is asked about again (a new question carrying the ``error``) once
+    every call of the round has an answer.
 
     Raises:
         GraphError: called outside a running graph node, or the graph has no checkpointer.
     """
-    scope = current_scope()
-    if scope is None:
+    if current_scope() is None:
         raise GraphError("reviewed tools can only run inside a running graph node")
     decisions: dict[str, ReviewDecision] = {}
-    waiting: list[Interrupt] = []
-    for call, tool in calls:
-        outcome = _decide(scope, call, tool)
-        if isinstance(outcome, Interrupt):
-            waiting.append(outcome)
-        else:
-            decisions[call.id] = outcome
-    if waiting:
-        if scope.run.saver is None:
-            raise GraphError(
-                "reviewed tools pause the graph, which needs a checkpointer: "
-                "compile(checkpointer=InMemorySaver()) and pass a thread_id"
-            )
-        raise GraphInterrupt(tuple(waiting))
+    errors: dict[str, str | None] = {}
+    pending = list(calls)
+    while pending:
+        answers = interrupt_many(
+            {_review_key(c.id): _question(c, t, errors.get(c.id)) for c, t in pending}
+        )
+        undecided: list[tuple[ToolCall, ReviewedTool]] = []
+        for call, tool in pending:
+            parsed = _parse_decision(answers[_review_key(call.id)], tool.review)
+            if isinstance(parsed, ReviewDecision):
+                decisions[call.id] = parsed
+            else:
+                errors[call.id] = parsed
+                undecided.append((call, tool))
+        pending = undecided
     return decisions
 
 

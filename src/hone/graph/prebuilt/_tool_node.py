@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
 from hone._sync import run_sync
 from hone.errors import GraphError, InvalidUpdateError
-from hone.graph._context import current_scope
+from hone.graph._channels import MISSING
+from hone.graph._context import _SCOPE, TaskScope, current_scope
 from hone.graph._interrupt import GraphInterrupt, ParentCommand
 from hone.graph._types import Command
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
@@ -25,6 +26,8 @@ from hone.tools import (
 )
 
 __all__ = ["ToolNode", "tools_condition"]
+
+_T = TypeVar("_T")
 
 
 def _messages_of(state: Any, key: str) -> list[Any]:
@@ -127,8 +130,8 @@ class ToolNode:
                 to_run.append(call.model_copy(update=edited))
             else:
                 answered[call.id] = review_message(call, decision)
-        results = {r.call_id: r for r in await self._execute(to_run, state)}
-        return self._output(calls, results, answered)
+        outcomes = await self._execute(to_run, state)
+        return self._output(calls, outcomes, answered)
 
     def invoke(self, state: Any) -> Any:
         """Run the node outside a graph (sync): ``{messages_key: [ToolMessage, ...]}``."""
@@ -146,57 +149,112 @@ class ToolNode:
                 pending.append((call, tool))
         return ask_reviews(pending) if pending else {}
 
-    async def _execute(self, calls: list[ToolCall], state: Any) -> list[ToolResult]:
+    async def _execute(
+        self, calls: list[ToolCall], state: Any
+    ) -> dict[str, ToolMessage | Command[Any]]:
+        """Each call's outcome (a message, or the tool's Command), by call id.
+
+        Inside a graph each call runs in its own interrupt scope keyed by its call id. When
+        some calls interrupt, the others still finish; their outcomes are kept with the
+        checkpoint so that the resumed node does not run them again.
+        """
         scope = current_scope()
-        task_id = scope.task_id if scope is not None else None
-        thread_id = scope.config.thread_id if scope is not None else None
-        gate = asyncio.Semaphore(self.options.max_concurrency or max(len(calls), 1))
+        outcomes: dict[str, ToolMessage | Command[Any]] = {}
+        todo: list[ToolCall] = []
+        for call in calls:
+            kept = scope.recall(_cache_key(call)) if scope is not None else MISSING
+            if kept is MISSING:
+                todo.append(call)
+            else:
+                outcomes[call.id] = kept
+        gate = asyncio.Semaphore(self.options.max_concurrency or max(len(todo), 1))
 
-        async def run(call: ToolCall) -> ToolResult:
-            metadata = {
-                "task_id": task_id,
-                "thread_id": thread_id,
-                "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
-            }
+        async def run(call: ToolCall) -> ToolMessage | Command[Any] | GraphInterrupt:
+            if scope is not None:
+                # This asyncio task runs in a copy of the context: the child scope stays here.
+                _SCOPE.set(scope.child(call.id))
             async with gate:
-                return await execute_tool_call(
-                    call,
-                    self._runnable,
-                    state=state,
-                    deps=self.deps,
-                    metadata=metadata,
-                    options=self.options,
-                )
+                try:
+                    result = await self._call(call, state, scope)
+                except GraphInterrupt as signal:
+                    return signal
+            if isinstance(result.value, Command):
+                return _checked_command(call, result.value, self.messages_key)
+            return result.to_message()
 
-        tasks = [asyncio.ensure_future(run(call)) for call in calls]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        done = await _all_of([run(call) for call in todo])
+        waiting = [i for got in done if isinstance(got, GraphInterrupt) for i in got.interrupts]
+        for call, got in zip(todo, done, strict=True):
+            if not isinstance(got, GraphInterrupt):
+                outcomes[call.id] = got
+                if waiting and scope is not None:
+                    scope.remember(_cache_key(call), got)
+        if waiting:
+            raise GraphInterrupt(tuple(waiting))
+        return outcomes
+
+    async def _call(self, call: ToolCall, state: Any, scope: TaskScope | None) -> ToolResult:
+        task_id = scope.task_id if scope is not None else None
+        metadata = {
+            "task_id": task_id,
+            "thread_id": scope.config.thread_id if scope is not None else None,
+            "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
+        }
+        return await execute_tool_call(
+            call,
+            self._runnable,
+            state=state,
+            deps=self.deps,
+            metadata=metadata,
+            options=self.options,
+        )
 
     def _output(
         self,
         calls: list[ToolCall],
-        results: dict[str, ToolResult],
+        outcomes: dict[str, ToolMessage | Command[Any]],
         answered: dict[str, ToolMessage],
     ) -> Any:
         messages: list[ToolMessage] = []
         commands: list[Command[Any]] = []
+        parent: list[Command[Any]] = []
         for call in calls:
-            result = results.get(call.id)
-            if result is not None and isinstance(result.value, Command):
-                commands.append(_checked_command(call, result.value, self.messages_key))
-            elif result is not None:
-                messages.append(result.to_message())
+            outcome = outcomes.get(call.id) or answered[call.id]
+            if isinstance(outcome, Command):
+                (parent if outcome.graph == Command.PARENT else commands).append(outcome)
             else:
-                messages.append(answered[call.id])
+                messages.append(outcome)
+        if parent:
+            # The parent graph takes over: the calls' commands go to it as one.
+            return _merge_parent(parent)
         update = {self.messages_key: messages}
         if not commands:
             return update
         return [update, *commands] if messages else commands
+
+
+async def _all_of(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
+    """Run concurrently and wait for all; on an exception (or cancellation) cancel the rest."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _cache_key(call: ToolCall) -> str:
+    return f"tool/{call.id}"
+
+
+def _merge_parent(commands: list[Command[Any]]) -> Command[Any]:
+    if len(commands) == 1:
+        return commands[0]
+    update = [item for c in commands for item in c.update_items()]
+    goto = [target for c in commands for target in c.goto_items()]
+    return Command(graph=Command.PARENT, update=update, goto=goto)
 
 
 def _valid(call: ToolCall, tool: Tool) -> bool:

@@ -1,0 +1,95 @@
+"""Token streaming from a node: call a model so that ``stream_mode="messages"`` yields its
+deltas as they come, and get the whole completion back.
+
+A node that calls ``await astream_model(model, request)`` (or ``stream_model`` in sync code)
+behaves like ``await model.complete(request)``; when the run streams messages, the model is
+called with ``model.stream(request)`` instead and each text or reasoning delta goes to the
+stream as an :class:`AssistantMessageChunk`. All chunks of one message share the id of the
+final message the call returns, so the runtime does not stream that message again when the
+node writes it to the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from hone.errors import ModelError
+from hone.graph._context import current_scope
+
+if TYPE_CHECKING:
+    from hone.models import ChatRequest, Completion, ModelBackend
+
+__all__ = ["AssistantMessageChunk", "astream_model", "stream_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantMessageChunk:
+    """A piece of an assistant message, as ``stream_mode="messages"`` yields it while the model
+    generates (LangChain's ``AIMessageChunk``): add chunks with ``+`` to rebuild the text."""
+
+    #: The text delta.
+    content: str = ""
+    #: The id of the message the chunk belongs to (the final message has the same id).
+    id: str | None = None
+    #: A reasoning (thinking) delta.
+    reasoning: str = ""
+    role: Literal["assistant"] = "assistant"
+
+    @property
+    def text(self) -> str:
+        """The text delta (as ``AssistantMessage.text``)."""
+        return self.content
+
+    def __add__(self, other: AssistantMessageChunk) -> AssistantMessageChunk:
+        return AssistantMessageChunk(
+            content=self.content + other.content,
+            id=self.id or other.id,
+            reasoning=self.reasoning + other.reasoning,
+        )
+
+
+async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion:
+    """The model's completion of ``request``, its tokens streamed when the run streams messages.
+
+    Inside a node of a run with ``stream_mode="messages"`` (also in subgraphs), the model is
+    called with ``model.stream(request)`` and every delta is emitted as an
+    :class:`AssistantMessageChunk` with the node's metadata; otherwise this is
+    ``await model.complete(request)``. The returned message carries the chunks' id.
+
+    Raises:
+        ModelError: the backend's stream ended without its final ``done`` event.
+    """
+    scope = current_scope()
+    if scope is None or "messages" not in scope.run.modes:
+        return await model.complete(request)
+    run, task = scope.run, scope.task
+    message_id = uuid.uuid4().hex
+    meta = {"ls_model_name": model.name}
+    completion: Completion | None = None
+    async for event in model.stream(request):
+        if event.kind == "done":
+            completion = event.completion
+        elif event.delta:
+            chunk = (
+                AssistantMessageChunk(content=event.delta, id=message_id)
+                if event.kind == "text"
+                else AssistantMessageChunk(reasoning=event.delta, id=message_id)
+            )
+            run.emit_message(task, chunk, meta)
+    if completion is None:
+        raise ModelError(
+            f"model {model.name!r} ended its stream without a 'done' event carrying the "
+            f"completion; a backend's stream() must end with StreamEvent(kind='done', ...)"
+        )
+    message = completion.message.model_copy(update={"id": message_id})
+    return dataclasses.replace(completion, message=message)
+
+
+def stream_model(model: ModelBackend, request: ChatRequest) -> Completion:
+    """Sync :func:`astream_model`, for sync nodes."""
+    from hone._sync import run_sync
+
+    return run_sync(astream_model(model, request))

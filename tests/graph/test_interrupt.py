@@ -1,0 +1,105 @@
+"""Keyed interrupts and interrupt_many: ids derived from (task, key), answers by key, asked
+again under the next id for the key, and misuse errors."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pytest
+
+from hone.checkpoint import InMemorySaver
+from hone.errors import GraphError
+from hone.graph import START, Command, StateGraph, interrupt, interrupt_many
+from hone.graph._interrupt import interrupt_id
+
+
+class S(TypedDict, total=False):
+    order: list[str]
+    out: dict[str, Any]
+
+
+def _cfg() -> dict[str, Any]:
+    return {"configurable": {"thread_id": "t"}}
+
+
+def _graph(node: Any, saver: bool = True) -> Any:
+    graph = StateGraph(S).add_node("ask", node).add_edge(START, "ask")
+    return graph.compile(checkpointer=InMemorySaver() if saver else None)
+
+
+def test_keyed_ids_do_not_depend_on_the_order_of_asking(driver: Any) -> None:
+    def node(state: S) -> dict[str, Any]:
+        answers = {key: interrupt(f"{key}?", key=key) for key in state["order"]}
+        return {"out": answers}
+
+    app = _graph(node)
+    first = driver.invoke(app, {"order": ["a", "b"]}, _cfg())
+    [asked_a] = first["__interrupt__"]
+    task_id = app.get_state(_cfg()).tasks[0].id
+    assert asked_a.id == interrupt_id(f"{task_id}/a", 0)
+    # The state changes the order; the answer to "a" still belongs to key "a".
+    app.update_state(_cfg(), {"order": ["b", "a"]}, as_node=START)
+    second = driver.invoke(app, Command(resume={asked_a.id: "A"}), _cfg())
+    [asked_b] = second["__interrupt__"]
+    assert asked_b.value == "b?"
+    out = driver.invoke(app, Command(resume={asked_b.id: "B"}), _cfg())
+    assert out["out"] == {"b": "B", "a": "A"}
+
+
+def test_interrupt_many_asks_all_pending_at_once(driver: Any) -> None:
+    runs: list[str] = []
+
+    def node(state: S) -> dict[str, Any]:
+        runs.append("ask")
+        answers = interrupt_many({"legal": "ok legally?", "budget": "ok on budget?"})
+        # Asking again about one key is a new question (the key's next id).
+        if answers["budget"] == "unsure":
+            answers.update(interrupt_many({"budget": "sure now?"}))
+        return {"out": answers}
+
+    app = _graph(node)
+    paused = driver.invoke(app, {"order": []}, _cfg())
+    ids = {i.value: i.id for i in paused["__interrupt__"]}
+    assert set(ids) == {"ok legally?", "ok on budget?"}
+    again = driver.invoke(app, Command(resume={ids["ok legally?"]: "yes"}), _cfg())
+    assert [i.value for i in again["__interrupt__"]] == ["ok on budget?"]
+    again = driver.invoke(app, Command(resume={ids["ok on budget?"]: "unsure"}), _cfg())
+    [follow_up] = again["__interrupt__"]
+    task_id = app.get_state(_cfg()).tasks[0].id
+    assert follow_up.value == "sure now?" and follow_up.id == interrupt_id(f"{task_id}/budget", 1)
+    out = driver.invoke(app, Command(resume="yes"), _cfg())
+    assert out["out"] == {"legal": "yes", "budget": "yes"}
+    assert interrupt_many.__doc__ and len(runs) == 4
+
+
+def test_unkeyed_and_keyed_interrupts_mix() -> None:
+    def node(state: S) -> dict[str, Any]:
+        first = interrupt("first")
+        return {"out": {"first": first, "named": interrupt("named", key="n")}}
+
+    app = _graph(node)
+    app.invoke({"order": []}, _cfg())
+    app.invoke(Command(resume=1), _cfg())
+    assert app.invoke(Command(resume=2), _cfg())["out"] == {"first": 1, "named": 2}
+
+
+def test_misuse_is_reported() -> None:
+    with pytest.raises(GraphError, match="inside a running graph node"):
+        interrupt_many({"a": 1})
+
+    def empty_key(state: S) -> None:
+        interrupt("x", key="")
+
+    with pytest.raises(GraphError, match="non-empty string"):
+        _graph(empty_key).invoke({"order": []}, _cfg())
+
+    def no_saver(state: S) -> None:
+        interrupt_many({"a": 1})
+
+    with pytest.raises(GraphError, match="interrupt_many\\(\\) needs a checkpointer"):
+        _graph(no_saver, saver=False).invoke({"order": []})
+
+    def nothing(state: S) -> dict[str, Any]:
+        return {"out": interrupt_many({})}
+
+    assert _graph(nothing, saver=False).invoke({"order": []})["out"] == {}
