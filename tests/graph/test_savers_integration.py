@@ -299,11 +299,6 @@ def _vm_steps_of_one_more_step(conn: Any, graph: CompiledGraph, thread: str) -> 
     return counted[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SqlBackend._missing looks blobs up by blob_id without the channel, so SQLite "
-    "scans every blob of the thread on each put (quadratic in the thread's length)",
-)
 def test_sqlite_put_cost_does_not_grow_with_thread_length() -> None:
     import sqlite3
 
