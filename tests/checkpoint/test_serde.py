@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import json
 import sys
 from typing import Any
 
@@ -16,9 +18,20 @@ from hone.checkpoint.conformance._kit import Point
 from hone.errors import CheckpointCorruptError, CheckpointError
 from hone.messages import AssistantMessage, ToolCall, UserMessage
 
+_RESERVED = "__hone__"
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    _scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+# JSON whose dicts may use the reserved tag key, with or without a tag-like value.
+_json_with_reserved = st.recursive(
+    _scalars | st.just("dict") | st.just("tuple"),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text() | st.just(_RESERVED) | st.just("v"), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 _hashable = st.one_of(st.integers(), st.text(), st.tuples(st.integers(), st.text()))
@@ -44,11 +57,60 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _has_reserved_key(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_has_reserved_key(v) for v in value)
+    if isinstance(value, dict):
+        return _RESERVED in value or any(_has_reserved_key(v) for v in value.values())
+    return False
+
+
+@given(_json_with_reserved)
+def test_plain_json_takes_the_fast_path_unless_a_dict_uses_the_reserved_key(value: Any) -> None:
+    data = Serializer().dumps(value)
+    assert data[:1] == (b"T" if _has_reserved_key(value) else b"J")
+    assert _same(Serializer().loads(data), value)
+
+
 @given(_json)
-def test_plain_json_takes_the_fast_path(value: Any) -> None:
+def test_json_without_the_reserved_key_is_plain_json(value: Any) -> None:
     data = Serializer().dumps(value)
     assert data[:1] == b"J"
+    assert json.loads(data[1:]) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {_RESERVED: None},
+        {_RESERVED: "dict", "v": [["a", 1]]},
+        {_RESERVED: "tuple", "v": [1, 2]},
+        [{"x": {_RESERVED: "bytes", "v": "AA=="}}],
+        {"outer": (1, {_RESERVED: "set", "v": []})},
+    ],
+)
+def test_user_dicts_that_look_like_tags_are_escaped(value: Any) -> None:
+    data = Serializer().dumps(value)
+    assert data[:1] == b"T"
     assert _same(Serializer().loads(data), value)
+
+
+def test_subclasses_of_json_types_are_not_plain() -> None:
+    class Name(str):
+        pass
+
+    flag = enum.IntEnum("Flag", ["ON"]).ON
+    assert Serializer().dumps([flag])[:1] == b"T"
+    with pytest.raises(CheckpointError, match="Name"):
+        Serializer().dumps({"who": Name("x")})
+    assert _same(Serializer().loads(Serializer().dumps({1: (2,)})), {1: (2,)})
+
+
+def test_a_value_that_contains_itself_is_refused() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(CheckpointError, match="contains itself"):
+        Serializer().dumps({"x": loop})
 
 
 @given(_typed)

@@ -6,10 +6,11 @@ import dataclasses
 import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hone.checkpoint import Checkpoint, SqliteSaver
+from hone.checkpoint import Checkpoint, PendingWrite, SqliteSaver
 from hone.checkpoint.conformance import Chain, check_chain, concurrent_writes, write_chain
 from hone.errors import CheckpointVersionError, ConfigError
 
@@ -102,3 +103,57 @@ def test_lifecycle(tmp_path: Path) -> None:
         Chain(shared, "t").put(n=3)
     assert conn.execute("SELECT count(*) FROM hone_checkpoints").fetchone() == (1,)
     conn.close()
+
+
+class _RenameMsgs:
+    """A migration that renames a channel in the state and in pending writes."""
+
+    def __call__(self, cp: Checkpoint) -> Checkpoint:
+        return _rename_msgs(cp)
+
+    def writes(self, pending: tuple[PendingWrite, ...]) -> tuple[PendingWrite, ...]:
+        return tuple(
+            dataclasses.replace(w, channel="messages") if w.channel == "msgs" else w
+            for w in pending
+        )
+
+
+def test_migrations_upgrade_pending_writes_when_they_say_how(tmp_path: Path) -> None:
+    path = tmp_path / "writes.db"
+    with SqliteSaver(path) as old:
+        cid = Chain(old, "t").put(msgs=["hello"])
+        old.put_writes(
+            thread_id="t",
+            ns="",
+            checkpoint_id=cid,
+            task_id="task",
+            task_path="node",
+            writes=[("msgs", ["hi"]), ("other", 1)],
+        )
+    with SqliteSaver(path, schema_version=2, migrations={1: _RenameMsgs()}) as new:
+        got = new.get("t")
+        assert got is not None and set(got.checkpoint.channel_values) == {"messages"}
+        assert [(w.channel, w.value) for w in got.pending_writes] == [
+            ("messages", ["hi"]),
+            ("other", 1),
+        ]
+        listed = next(iter(new.list("t")))
+        assert [w.channel for w in listed.pending_writes] == ["messages", "other"]
+    # A plain function upgrades the checkpoint and leaves the writes as stored.
+    with SqliteSaver(path, schema_version=2, migrations={1: _rename_msgs}) as plain:
+        got = plain.get("t")
+        assert got is not None and [w.channel for w in got.pending_writes] == ["msgs", "other"]
+
+
+@pytest.mark.parametrize(("synchronous", "pragma"), [("normal", 1), ("full", 2)])
+def test_synchronous_sets_the_pragma(tmp_path: Path, synchronous: Any, pragma: int) -> None:
+    with SqliteSaver(tmp_path / "s.db", synchronous=synchronous) as saver:
+        Chain(saver, "t").put(n=1)
+        conn = saver._backend._conn()  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA synchronous").fetchone() == (pragma,)
+        assert saver.get("t") is not None
+
+
+def test_an_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="synchronous"):
+        SqliteSaver(tmp_path / "s.db", synchronous="off")  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["LRU", "ValueCache", "extends", "snapshot"]
+__all__ = ["LRU", "ValueCache", "extends", "immutable_items", "snapshot"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -93,6 +93,11 @@ def _immutable(item: Any) -> bool:
             known = False
         _IMMUTABLE[kind] = known
     return known
+
+
+def immutable_items(items: list[Any]) -> bool:
+    """Whether no item of a list can change in place (so the items may be shared)."""
+    return all(map(_immutable, items))
 
 
 def snapshot(value: list[Any], checked: int = 0) -> tuple[Any, ...] | None:

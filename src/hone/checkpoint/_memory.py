@@ -20,6 +20,7 @@ from hone.checkpoint._rows import (
     CheckpointRow,
     PruneInfo,
     PutPlan,
+    StoredState,
     WriteRow,
     reachable_blobs,
 )
@@ -67,6 +68,26 @@ class _MemoryBackend:
                 return None
             return space.rows.get(space.ids[-1] if checkpoint_id is None else checkpoint_id)
 
+    def read_state(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str | None,
+        *,
+        cached: Callable[[str, str], bool],
+    ) -> StoredState | None:
+        with self.lock:
+            row = self.read_checkpoint(thread_id, ns, checkpoint_id)
+            if row is None:
+                return None
+            refs = {c: b for c, (_, b) in row.refs.items() if not cached(c, b)}
+            writes = self.read_writes(thread_id, ns, [row.checkpoint_id])
+            return StoredState(
+                row,
+                self.read_chains(thread_id, ns, refs),
+                writes.get(row.checkpoint_id, []),
+            )
+
     def read_checkpoints(
         self, thread_id: str, ns: str, *, before: str | None, limit: int | None
     ) -> Iterator[CheckpointRow]:
@@ -106,12 +127,18 @@ class _MemoryBackend:
             for row in rows:
                 stored.setdefault((row.task_id, row.idx), row)
 
-    def read_writes(self, thread_id: str, ns: str, checkpoint_id: str) -> list[WriteRow]:
+    def read_writes(
+        self, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[WriteRow]]:
         with self.lock:
             space = self._ns(thread_id, ns)
             if space is None:
-                return []
-            return list(space.writes.get(checkpoint_id, {}).values())
+                return {}
+            return {
+                cid: list(space.writes[cid].values())
+                for cid in checkpoint_ids
+                if cid in space.writes
+            }
 
     def thread_ids(self) -> list[str]:
         with self.lock:

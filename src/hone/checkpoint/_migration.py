@@ -21,6 +21,27 @@ Evolving a state schema, e.g. renaming channel ``msgs`` to ``messages``::
 
 A row with a newer schema version than the saver's, or an older one with no migration for
 some step, raises :class:`hone.errors.CheckpointVersionError`.
+
+Pending writes are stored with the checkpoint they follow and carry its schema version, so
+they are upgraded with it — but only by a migration that says how: a checkpoint function
+cannot be run on a write (a write is one channel and one value, not a state), and guessing
+would be wrong for every change but a rename. A migration that changes what writes look
+like (renames or reshapes a channel) is an object with a ``writes`` method as well::
+
+    class RenameMsgs:
+        def __call__(self, cp: Checkpoint) -> Checkpoint:
+            return rename_msgs(cp)
+
+        def writes(self, pending: tuple[PendingWrite, ...]) -> tuple[PendingWrite, ...]:
+            return tuple(
+                dataclasses.replace(w, channel="messages") if w.channel == "msgs" else w
+                for w in pending
+            )
+
+A plain function leaves writes as they are, which is right for migrations that only add or
+fill channels. Writes matter when a run resumes from the checkpoint they follow (they are the
+finished tasks of an interrupted step); without the ``writes`` method such a resume applies
+them to the old channel names.
 """
 
 from __future__ import annotations
@@ -28,14 +49,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from hone.checkpoint._protocol import FORMAT_VERSION, Checkpoint
+from hone.checkpoint._protocol import FORMAT_VERSION, Checkpoint, PendingWrite
 from hone.errors import CheckpointVersionError, ConfigError
 
 __all__ = ["Migration", "check_format_version", "migrate", "validate_migrations"]
 
 
 class Migration(Protocol):
-    """Upgrades a checkpoint by one state schema version (``v`` to ``v + 1``)."""
+    """Upgrades a checkpoint by one state schema version (``v`` to ``v + 1``).
+
+    It may also have a method ``writes(pending: tuple[PendingWrite, ...]) -> tuple[...]``
+    that upgrades the checkpoint's pending writes (see the module docstring); without one,
+    writes are kept as stored.
+    """
 
     def __call__(self, checkpoint: Checkpoint, /) -> Checkpoint:
         """The checkpoint in the next schema version."""
@@ -66,12 +92,14 @@ def check_format_version(version: int, what: str) -> None:
 
 def migrate(
     checkpoint: Checkpoint,
+    pending: tuple[PendingWrite, ...],
     *,
     from_version: int,
     to_version: int,
     migrations: Mapping[int, Migration],
-) -> Checkpoint:
-    """Run the migrations that take a checkpoint from one schema version to another."""
+) -> tuple[Checkpoint, tuple[PendingWrite, ...]]:
+    """Run the migrations that take a checkpoint and its pending writes from one schema
+    version to another."""
     if from_version > to_version:
         raise CheckpointVersionError(
             f"checkpoint {checkpoint.id!r} of thread {checkpoint.thread_id!r} has state schema "
@@ -87,4 +115,7 @@ def migrate(
                 f"pass migrations={{{version}: fn}}"
             )
         checkpoint = step(checkpoint)
-    return checkpoint
+        upgrade_writes = getattr(step, "writes", None)
+        if upgrade_writes is not None and pending:
+            pending = tuple(upgrade_writes(pending))
+    return checkpoint, pending

@@ -96,6 +96,7 @@ class _PostgresBackend(SqlBackend):
     placeholder = "%s"
 
     def __init__(self, pool: ConnectionPool[Any], *, owns_pool: bool, schema: str) -> None:
+        super().__init__()
         self._psycopg, self._pool_module = _import_psycopg()
         self._pool = pool
         self._owns_pool = owns_pool
@@ -138,7 +139,10 @@ class _PostgresBackend(SqlBackend):
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                    if thread_id is not None and kind != "read":
+                    if kind == "snapshot":
+                        # READ COMMITTED would give each statement a snapshot of its own.
+                        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    elif thread_id is not None and kind != "read":
                         lock = "pg_advisory_xact_lock" + ("_shared" if kind == "write" else "")
                         cur.execute(f"SELECT {lock}({_LOCK_SPACE}, hashtext(%s))", (thread_id,))
                     return body(cur)

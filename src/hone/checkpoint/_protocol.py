@@ -41,6 +41,16 @@ CheckpointSource: TypeAlias = Literal["input", "loop", "update", "fork"]
 _id_lock = threading.Lock()
 _id_counter = itertools.count()
 _id_last = 0
+_id_pid = ""
+
+
+def _set_id_pid() -> None:
+    global _id_pid
+    _id_pid = f"{os.getpid() & 0xFFFFFF:06x}"
+
+
+_set_id_pid()
+os.register_at_fork(after_in_child=_set_id_pid)
 
 
 def new_checkpoint_id() -> str:
@@ -50,7 +60,7 @@ def new_checkpoint_id() -> str:
         now = max(time.time_ns(), _id_last + 1)
         _id_last = now
         seq = next(_id_counter) & 0xFFFF
-    return f"{now:020d}-{os.getpid() & 0xFFFFFF:06x}{seq:04x}"
+    return f"{now:020d}-{_id_pid}{seq:04x}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ its length; checked by identity first, then by type and ``==``) is stored as a d
 items after ``k``. Replacing an item by id, removing items or any other change stores the full
 value. Loading walks the delta chain back to a full value (one recursive query in SQL) and
 replays the appended items: O(N) items for a list of N, however many steps it took to grow.
+``get`` reads a checkpoint's row, chains and writes in one snapshot; ``list`` reads rows and
+writes only, and each value on first access, sharing the rows and decoded items of one chain
+between the listed checkpoints (:mod:`._load`): a history of N checkpoints reads O(N) rows.
 
 Blob ids are the writing checkpoint's id plus a random suffix, so two forks that both give a
 channel "version 5" never collide, and saving a checkpoint id again never rewrites a blob a
@@ -45,6 +48,7 @@ __all__ = [
     "PruneInfo",
     "PutPlan",
     "StorageBackend",
+    "StoredState",
     "WriteRow",
     "reachable_blobs",
 ]
@@ -99,6 +103,17 @@ class PruneInfo:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """One checkpoint as read in one transaction: its row, the delta chains of its values
+    (channel -> blob id -> blob, as :meth:`StorageBackend.read_chains` returns them) and its
+    pending writes."""
+
+    row: CheckpointRow
+    chains: Mapping[str, Mapping[str, BlobRow]]
+    writes: list[WriteRow]
+
+
 class PutPlan(Protocol):
     """The rows of one ``put``, completed inside the backend's transaction."""
 
@@ -127,6 +142,20 @@ class StorageBackend(Protocol):
         """One checkpoint row, or the newest of the thread and namespace."""
         ...
 
+    def read_state(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str | None,
+        *,
+        cached: Callable[[str, str], bool],
+    ) -> StoredState | None:
+        """In one consistent snapshot: a checkpoint row (or the newest of the thread and
+        namespace), the chains of its values except those ``cached(channel, blob_id)`` says
+        the caller has, and its pending writes. So a concurrent ``prune`` either happened
+        before (None, or the row without the pruned checkpoint) or after, never halfway."""
+        ...
+
     def read_checkpoints(
         self, thread_id: str, ns: str, *, before: str | None, limit: int | None
     ) -> Iterator[CheckpointRow]:
@@ -146,8 +175,11 @@ class StorageBackend(Protocol):
         """Store pending writes, ignoring any (task_id, idx) already stored."""
         ...
 
-    def read_writes(self, thread_id: str, ns: str, checkpoint_id: str) -> list[WriteRow]:
-        """Pending writes of a checkpoint, in insertion order."""
+    def read_writes(
+        self, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[WriteRow]]:
+        """Pending writes of some checkpoints, each in insertion order (checkpoints without
+        writes may be absent)."""
         ...
 
     def thread_ids(self) -> list[str]:

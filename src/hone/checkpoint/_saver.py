@@ -9,13 +9,16 @@ few small rows) is shorter than handing it to another thread would be.
 from __future__ import annotations
 
 import builtins
+import itertools
 import logging
+import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from hone.checkpoint._cache import LRU, ValueCache, extends, snapshot
+from hone.checkpoint._load import ChainReader, LazyValues
 from hone.checkpoint._migration import (
     Migration,
     check_format_version,
@@ -38,6 +41,46 @@ __all__ = ["RowSaver"]
 
 logger = logging.getLogger(__name__)
 
+#: Listed checkpoints whose pending writes are read in one query.
+_LIST_PAGE = 100
+
+
+class _BlobIds:
+    """Blob id suffixes: a random salt per process and a counter (cheaper than drawing random
+    bytes for every put). A forked child draws a salt of its own."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._salt = secrets.token_hex(4)
+        self._counter = itertools.count()
+
+    def next(self, checkpoint_id: str) -> str:
+        return f"{checkpoint_id}.{self._salt}{next(self._counter):x}"
+
+
+_blob_ids = _BlobIds()
+
+
+def _as_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    return mapping if type(mapping) is dict else dict(mapping)
+
+
+def _body(cp: Checkpoint, serde: Serializer) -> bytes:
+    """The encoded versions, versions seen and metadata. Encoded at once, so the caller's
+    dicts are used as they are (a copy only turns other mappings into dicts)."""
+    seen = cp.versions_seen
+    if type(seen) is not dict or not all(type(s) is dict for s in seen.values()):
+        seen = {node: _as_dict(s) for node, s in seen.items()}
+    body = {
+        "versions": _as_dict(cp.channel_versions),
+        "seen": seen,
+        "metadata": _as_dict(cp.metadata),
+    }
+    return serde.dumps(body)
+
 
 @dataclass
 class _Plan:
@@ -53,6 +96,10 @@ class _Plan:
     blob_id: str = ""
     #: channel -> length of a prefix known to hold only immutable items (a cached base).
     immutable_prefix: dict[str, int] = field(default_factory=dict)
+    #: The encoded body, made before the transaction (it does not depend on the rows).
+    body: bytes = b""
+    #: Whether a new blob holds a list (that the value cache may remember).
+    has_lists: bool = False
 
     def finalize(self, missing: set[str]) -> tuple[CheckpointRow, list[BlobRow]]:
         cp = self.checkpoint
@@ -64,11 +111,6 @@ class _Plan:
             data = self.saver.serde.dumps(value)
             self.blobs[channel] = BlobRow(channel, self.blob_id, None, data)
             self.refs[channel] = (cp.channel_versions.get(channel, 0), self.blob_id)
-        body = {
-            "versions": dict(cp.channel_versions),
-            "seen": {node: dict(seen) for node, seen in cp.versions_seen.items()},
-            "metadata": dict(cp.metadata),
-        }
         row = CheckpointRow(
             thread_id=cp.thread_id,
             ns=cp.ns,
@@ -80,7 +122,7 @@ class _Plan:
             format_version=FORMAT_VERSION,
             schema_version=self.saver.schema_version,
             refs=self.refs,
-            body=self.saver.serde.dumps(body),
+            body=self.body,
         )
         return row, list(self.blobs.values())
 
@@ -134,7 +176,7 @@ class RowSaver:
         parent's value are stored as the appended items only."""
         cp = checkpoint
         parent_refs = self._parent_refs(cp)
-        plan = _Plan(self, cp, refs={}, blobs={}, blob_id=f"{cp.id}.{secrets.token_hex(3)}")
+        plan = _Plan(self, cp, {}, {}, blob_id=_blob_ids.next(cp.id), body=_body(cp, self.serde))
         for channel, value in cp.channel_values.items():
             version = cp.channel_versions.get(channel, 0)
             inherited = parent_refs.get(channel)
@@ -145,8 +187,10 @@ class RowSaver:
             plan.refs[channel] = (version, plan.blob_id)
             plan.blobs[channel] = self._new_blob(cp, channel, value, inherited, plan)
         self._backend.write_checkpoint(cp.thread_id, cp.ns, plan)
-        self._last_refs.put((cp.thread_id, cp.ns), (cp.id, dict(plan.refs)))
-        self._remember(cp, plan)
+        # The plan's refs are not changed after the write; sharing them saves a copy.
+        self._last_refs.put((cp.thread_id, cp.ns), (cp.id, plan.refs))
+        if plan.has_lists:
+            self._remember(cp, plan)
 
     def _parent_refs(self, cp: Checkpoint) -> Mapping[str, tuple[int, str]]:
         if cp.parent_id is None:
@@ -165,7 +209,10 @@ class RowSaver:
         parent: tuple[int, str] | None,
         plan: _Plan,
     ) -> BlobRow:
-        if type(value) is list and parent is not None:
+        if type(value) is not list:
+            return BlobRow(channel, plan.blob_id, None, self.serde.dumps(value))
+        plan.has_lists = True
+        if parent is not None:
             base, cached = self._base_value(cp, channel, parent[1])
             if base is not None and extends(value, base):
                 plan.required[channel] = parent[1]
@@ -182,9 +229,9 @@ class RowSaver:
         cached = self._values.get(cp.thread_id, cp.ns, channel, blob_id)
         if cached is not None:
             return cached, True
-        chains = self._backend.read_chains(cp.thread_id, cp.ns, {channel: blob_id})
+        reader = ChainReader(self._backend, self.serde, self._values, cp.thread_id, cp.ns)
         try:
-            value = self._rebuild(channel, blob_id, chains.get(channel, {}))
+            value = reader.value(channel, blob_id)
         except CheckpointCorruptError:
             logger.warning("stored value of %r is unreadable; storing a full value", channel)
             return None, False
@@ -225,9 +272,24 @@ class RowSaver:
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
         """The given checkpoint (or the newest of the thread and namespace) with its pending
-        writes, or None."""
-        row = self._backend.read_checkpoint(thread_id, ns, checkpoint_id)
-        return None if row is None else self._load(row)
+        writes, or None. Its row, values and writes are read in one snapshot, so a concurrent
+        ``prune`` or ``delete_thread`` gives None or the whole checkpoint, never an error."""
+        cached = self._values.get
+        state = self._backend.read_state(
+            thread_id,
+            ns,
+            checkpoint_id,
+            cached=lambda c, b: cached(thread_id, ns, c, b) is not None,
+        )
+        if state is None:
+            return None
+        row = state.row
+        reader = ChainReader(self._backend, self.serde, self._values, thread_id, ns)
+        reader.add(state.chains)
+        values = {
+            channel: reader.value(channel, blob_id) for channel, (_, blob_id) in row.refs.items()
+        }
+        return self._tuple(row, values, state.writes)
 
     def list(
         self,
@@ -238,13 +300,32 @@ class RowSaver:
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints of a thread and namespace, newest first; ``before`` excludes that id
-        and newer ones."""
+        and newer ones.
+
+        Values load lazily: ``channel_values`` of a listed checkpoint is a read-only mapping
+        that rebuilds a channel's value on first read, sharing stored rows and decoded items
+        with the other checkpoints of the same call. Listing N checkpoints reads N rows and
+        their writes; reading all their values reads each stored blob once."""
         if limit is not None and limit <= 0:
             return
-        for row in self._backend.read_checkpoints(thread_id, ns, before=before, limit=limit):
-            yield self._load(row)
+        reader = ChainReader(self._backend, self.serde, self._values, thread_id, ns)
+        rows = self._backend.read_checkpoints(thread_id, ns, before=before, limit=limit)
+        while page := builtins.list(itertools.islice(rows, _LIST_PAGE)):
+            writes = self._backend.read_writes(thread_id, ns, [r.checkpoint_id for r in page])
+            for row in page:
+                values = LazyValues(row.refs, reader, row.checkpoint_id, self._exists(row))
+                yield self._tuple(row, values, writes.get(row.checkpoint_id, []))
 
-    def _load(self, row: CheckpointRow) -> CheckpointTuple:
+    def _exists(self, row: CheckpointRow) -> Callable[[], bool]:
+        def exists() -> bool:
+            now = self._backend.read_checkpoint(row.thread_id, row.ns, row.checkpoint_id)
+            return now is not None
+
+        return exists
+
+    def _tuple(
+        self, row: CheckpointRow, values: Mapping[str, Any], writes: Sequence[WriteRow]
+    ) -> CheckpointTuple:
         what = f"checkpoint {row.checkpoint_id!r} of thread {row.thread_id!r}"
         check_format_version(row.format_version, what)
         body = self.serde.loads(row.body)
@@ -257,64 +338,26 @@ class RowSaver:
             parent_id=row.parent_id,
             step=row.step,
             source=row.source,  # type: ignore[arg-type]
-            channel_values=self._load_values(row),
+            channel_values=values,
             channel_versions=body["versions"],
             versions_seen=body["seen"],
             metadata=body["metadata"],
             created_at=row.created_at,
             format_version=row.format_version,
         )
-        if row.schema_version != self.schema_version:
-            checkpoint = migrate(
-                checkpoint,
-                from_version=row.schema_version,
-                to_version=self.schema_version,
-                migrations=self._migrations,
-            )
-        writes = self._backend.read_writes(row.thread_id, row.ns, row.checkpoint_id)
         pending = tuple(
             PendingWrite(w.task_id, w.task_path, w.channel, self.serde.loads(w.data), w.idx)
             for w in writes
         )
+        if row.schema_version != self.schema_version:
+            checkpoint, pending = migrate(
+                checkpoint,
+                pending,
+                from_version=row.schema_version,
+                to_version=self.schema_version,
+                migrations=self._migrations,
+            )
         return CheckpointTuple(checkpoint, pending)
-
-    def _load_values(self, row: CheckpointRow) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        to_read: dict[str, str] = {}
-        for channel, (_, blob_id) in row.refs.items():
-            cached = self._values.get(row.thread_id, row.ns, channel, blob_id)
-            if cached is not None:
-                values[channel] = list(cached)
-            else:
-                to_read[channel] = blob_id
-        if to_read:
-            chains = self._backend.read_chains(row.thread_id, row.ns, to_read)
-            for channel, blob_id in to_read.items():
-                values[channel] = self._rebuild(channel, blob_id, chains.get(channel, {}))
-        return {channel: values[channel] for channel in row.refs}
-
-    def _rebuild(self, channel: str, blob_id: str, blobs: Mapping[str, BlobRow]) -> Any:
-        """Replay a delta chain: the full value at its root, then each delta's items."""
-        chain: list[BlobRow] = []
-        current: str | None = blob_id
-        while current is not None:
-            blob = blobs.get(current)
-            if blob is None or len(chain) > len(blobs):
-                raise CheckpointCorruptError(
-                    f"stored value {current!r} of channel {channel!r} is missing or its delta "
-                    "chain is broken"
-                )
-            chain.append(blob)
-            current = blob.base_id
-        value = self.serde.loads(chain[-1].data)
-        for delta in reversed(chain[:-1]):
-            items = self.serde.loads(delta.data)
-            if type(value) is not list or type(items) is not list:
-                raise CheckpointCorruptError(
-                    f"delta {delta.blob_id!r} of {channel!r} is not a list"
-                )
-            value.extend(items)
-        return value
 
     # -- thread admin -------------------------------------------------------------------
 

@@ -2,11 +2,18 @@
 
 Every stored value is UTF-8 JSON behind a one-byte marker:
 
-* ``J`` — plain JSON (``str``, ``int``, ``float``, ``bool``, ``None``, lists, and dicts with
-  string keys). Decoding is a single ``json.loads``: the fast path for most state.
+* ``J`` — plain JSON: ``str``, ``int``, ``float``, ``bool``, ``None``, lists, and dicts with
+  string keys, none of them ``"__hone__"`` (exact types: no subclasses). Encoding is one type
+  check of the tree and one C ``json`` encoding; decoding is a single ``json.loads``. This is
+  the fast path for most state.
 * ``T`` — tagged JSON: values JSON cannot carry exactly are written as
   ``{"__hone__": <tag>, ...}`` objects (tuples, sets, bytes, datetimes, enums, dataclasses,
   pydantic models, hone messages, dicts with non-string keys or a ``"__hone__"`` key).
+
+The key ``"__hone__"`` is reserved for tags, so a user dict that has it (at any depth) is
+*escaped*: it is written as a tagged ``{"__hone__": "dict", "v": [[key, value], ...]}`` pair
+list, and the value takes the ``T`` path. Every dict therefore round-trips exactly, and a
+``J`` payload never contains a tag (it is decoded without looking for one).
 
 Decoding never imports a module. A pydantic model, dataclass or enum is rebuilt only from a
 class registered with ``Serializer(types=...)`` or one whose module is already imported — so
@@ -38,6 +45,7 @@ _TAG = "__hone__"
 _PLAIN = b"J"
 _TAGGED = b"T"
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_SET = frozenset(_SCALARS)
 _MESSAGE_TYPES = (
     _messages.SystemMessage,
     _messages.UserMessage,
@@ -76,13 +84,16 @@ class Serializer:
         Raises:
             CheckpointError: the value has a type with no safe encoding and pickle is off.
         """
-        encoded = self._encode(value)
-        marker = _PLAIN if encoded is value else _TAGGED
         try:
-            text = json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
+            if _plain(value):
+                return _PLAIN + _to_json(value).encode("utf-8")
+            return _TAGGED + _to_json(self._encode(value)).encode("utf-8")
+        except RecursionError as exc:
+            raise CheckpointError(
+                "cannot encode value: it is nested too deeply or contains itself"
+            ) from exc
         except (TypeError, ValueError) as exc:  # pragma: no cover - _encode covers all types
             raise CheckpointError(f"cannot encode value: {exc}") from exc
-        return marker + text.encode("utf-8")
 
     def _encode(self, value: Any) -> Any:
         """A JSON-able tree for ``value``; returns ``value`` itself when it is plain JSON."""
@@ -146,7 +157,7 @@ class Serializer:
             CheckpointCorruptError: the bytes are not a value this serializer wrote.
             CheckpointError: the value needs pickle and ``allow_pickle`` is off.
         """
-        raw = bytes(data)
+        raw = data if type(data) is bytes else bytes(data)
         marker, body = raw[:1], raw[1:]
         if marker not in (_PLAIN, _TAGGED):
             raise CheckpointCorruptError(f"stored value has an unknown marker {marker!r}")
@@ -233,6 +244,57 @@ class Serializer:
 
 def _is(a: object, b: object) -> bool:
     return a is b
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is exactly JSON (see the module docstring), checked without copying."""
+    kind = type(value)
+    if kind is dict:
+        if _TAG in value:
+            return False
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is dict or kind is list:
+                if not _plain(item):
+                    return False
+            elif kind not in _SCALAR_SET:
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            kind = type(item)
+            if kind is dict or kind is list:
+                if not _plain(item):
+                    return False
+            elif kind not in _SCALAR_SET:
+                return False
+        return True
+    return kind in _SCALAR_SET
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _text_encoder() -> Callable[[Any], str]:
+    """Compact, non-ASCII-escaping JSON text of a tree that is JSON already. Uses the C
+    encoder directly when there is one: ``json.dumps`` with custom separators builds a new
+    encoder on every call, which costs more than encoding a small checkpoint body."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    encode = make(None, _refuse, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    join = "".join
+
+    def to_json(value: Any) -> str:
+        return join(encode(value, 0))
+
+    return to_json
+
+
+_to_json = _text_encoder()
 
 
 def _b64(_: Serializer, value: bytes | bytearray) -> str:

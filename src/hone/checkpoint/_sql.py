@@ -16,6 +16,7 @@ from hone.checkpoint._rows import (
     CheckpointRow,
     PruneInfo,
     PutPlan,
+    StoredState,
     WriteRow,
     reachable_blobs,
 )
@@ -23,9 +24,12 @@ from hone.errors import CheckpointCorruptError
 
 __all__ = ["Cursor", "SqlBackend", "TxKind"]
 
-#: "read": a consistent read; "write": writes that may run beside other writes of the thread;
-#: "exclusive": deletes that must not interleave with other writes of the thread.
-TxKind = Literal["read", "write", "exclusive"]
+#: "read": one statement; "snapshot": several reads that must see one snapshot of the data;
+#: "write": writes that may run beside other writes of the thread; "exclusive": deletes that
+#: must not interleave with other writes of the thread.
+TxKind = Literal["read", "snapshot", "write", "exclusive"]
+#: Most pending writes read in one statement (keeps the parameter count small).
+_WRITES_PER_QUERY = 200
 
 T = TypeVar("T")
 
@@ -84,19 +88,29 @@ class SqlBackend:
     #: Table name prefix, e.g. "hone_" or '"schema".hone_'.
     prefix = "hone_"
 
+    def __init__(self) -> None:
+        # Statement text -> the driver's text, built once: the drivers cache prepared
+        # statements by their text, so the same text each time also reuses the statement.
+        self._statements: dict[str, str] = {}
+
     def _run(self, kind: TxKind, thread_id: str | None, body: Callable[[Cursor], T]) -> T:
         """Run ``body`` in one transaction (a backend may run it again after a lost
         connection, so bodies only do idempotent work)."""
         raise NotImplementedError
 
     def _q(self, sql: str) -> str:
-        sql = sql.format(
-            cp=f"{self.prefix}checkpoints",
-            blobs=f"{self.prefix}blobs",
-            writes=f"{self.prefix}writes",
-            meta=f"{self.prefix}meta",
-        )
-        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+        done = self._statements.get(sql)
+        if done is None:
+            done = sql.format(
+                cp=f"{self.prefix}checkpoints",
+                blobs=f"{self.prefix}blobs",
+                writes=f"{self.prefix}writes",
+                meta=f"{self.prefix}meta",
+            )
+            if self.placeholder != "?":
+                done = done.replace("?", self.placeholder)
+            self._statements[sql] = done
+        return done
 
     def close(self) -> None:
         """Release connections."""
@@ -111,11 +125,7 @@ class SqlBackend:
             row, blobs = plan.finalize(missing)
             if blobs:
                 cur.executemany(
-                    self._q(
-                        "INSERT INTO {blobs} (thread_id, ns, channel, blob_id, base_id, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, ns, channel, blob_id) "
-                        "DO UPDATE SET base_id = excluded.base_id, data = excluded.data"
-                    ),
+                    self._q(_UPSERT_BLOB),
                     [(thread_id, ns, b.channel, b.blob_id, b.base_id, b.data) for b in blobs],
                 )
             cur.execute(self._q(_UPSERT_CHECKPOINT), _checkpoint_params(row))
@@ -127,31 +137,59 @@ class SqlBackend:
     ) -> set[str]:
         if not required:
             return set()
-        wanted = sorted(set(required.values()))
-        marks = ",".join("?" * len(wanted))
+        # One primary-key lookup per (channel, blob id): "blob_id IN (...)" alone would scan
+        # every blob of the thread, making each put O(N).
+        pairs = sorted(required.items())
+        terms = " OR ".join(["(channel = ? AND blob_id = ?)"] * len(pairs))
         cur.execute(
             self._q(
-                "SELECT channel, blob_id FROM {blobs} WHERE thread_id = ? AND ns = ? "
-                "AND blob_id IN (" + marks + ")"
+                "SELECT channel, blob_id FROM {blobs} WHERE thread_id = ? AND ns = ? AND ("
+                + terms
+                + ")"
             ),
-            (thread_id, ns, *wanted),
+            (thread_id, ns, *(x for pair in pairs for x in pair)),
         )
         found = {(c, b) for c, b in cur.fetchall()}
-        return {c for c, b in required.items() if (c, b) not in found}
+        return {c for c, b in pairs if (c, b) not in found}
 
     def read_checkpoint(
         self, thread_id: str, ns: str, checkpoint_id: str | None
     ) -> CheckpointRow | None:
         """One checkpoint row, or the newest of the thread and namespace."""
-        sql = f"SELECT {_CP_COLUMNS} FROM {{cp}} WHERE thread_id = ? AND ns = ?"
-        params: tuple[str, ...] = (thread_id, ns)
+        return self._run(
+            "read", None, lambda cur: self._checkpoint(cur, thread_id, ns, checkpoint_id)
+        )
+
+    def _checkpoint(
+        self, cur: Cursor, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> CheckpointRow | None:
         if checkpoint_id is None:
-            sql += " ORDER BY checkpoint_id DESC LIMIT 1"
+            cur.execute(self._q(_LATEST), (thread_id, ns))
         else:
-            sql += " AND checkpoint_id = ?"
-            params = (thread_id, ns, checkpoint_id)
-        rows = self._fetch(sql, params)
+            cur.execute(self._q(_ONE), (thread_id, ns, checkpoint_id))
+        rows = cur.fetchall()
         return _row(rows[0]) if rows else None
+
+    def read_state(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str | None,
+        *,
+        cached: Callable[[str, str], bool],
+    ) -> StoredState | None:
+        """A checkpoint row, the chains of its values and its writes, in one snapshot."""
+
+        def body(cur: Cursor) -> StoredState | None:
+            row = self._checkpoint(cur, thread_id, ns, checkpoint_id)
+            if row is None:
+                return None
+            refs = {c: b for c, (_, b) in row.refs.items() if not cached(c, b)}
+            chains = self._chains(cur, thread_id, ns, refs)
+            writes = self._writes(cur, thread_id, ns, [row.checkpoint_id])
+            return StoredState(row, chains, writes.get(row.checkpoint_id, []))
+
+        return self._run("snapshot", None, body)
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         def body(cur: Cursor) -> list[Any]:
@@ -179,18 +217,23 @@ class SqlBackend:
         self, thread_id: str, ns: str, refs: Mapping[str, str]
     ) -> dict[str, dict[str, BlobRow]]:
         """Each blob and its delta chain, one recursive query per channel."""
+        return self._run(
+            "snapshot" if len(refs) > 1 else "read",
+            None,
+            lambda cur: self._chains(cur, thread_id, ns, refs),
+        )
+
+    def _chains(
+        self, cur: Cursor, thread_id: str, ns: str, refs: Mapping[str, str]
+    ) -> dict[str, dict[str, BlobRow]]:
         sql = self._q(_CHAIN)
-
-        def body(cur: Cursor) -> dict[str, dict[str, BlobRow]]:
-            out: dict[str, dict[str, BlobRow]] = {}
-            for channel, blob_id in refs.items():
-                cur.execute(sql, (thread_id, ns, channel, blob_id, thread_id, ns, channel))
-                out[channel] = {
-                    b: BlobRow(channel, b, base, bytes(data)) for b, base, data in cur.fetchall()
-                }
-            return out
-
-        return self._run("read", None, body)
+        out: dict[str, dict[str, BlobRow]] = {}
+        for channel, blob_id in refs.items():
+            cur.execute(sql, (thread_id, ns, channel, blob_id, thread_id, ns, channel))
+            out[channel] = {
+                b: BlobRow(channel, b, base, bytes(data)) for b, base, data in cur.fetchall()
+            }
+        return out
 
     # -- writes -------------------------------------------------------------------------
 
@@ -202,27 +245,39 @@ class SqlBackend:
             (thread_id, ns, checkpoint_id, w.task_id, w.idx, w.task_path, w.channel, w.data)
             for w in rows
         ]
+        sql = self._q(_INSERT_WRITE)
+        self._run("write", thread_id, lambda cur: cur.executemany(sql, params))
 
-        def body(cur: Cursor) -> None:
-            cur.executemany(
-                self._q(
-                    "INSERT INTO {writes} (thread_id, ns, checkpoint_id, task_id, idx, "
-                    "task_path, channel, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO NOTHING"
-                ),
-                params,
-            )
-
-        self._run("write", thread_id, body)
-
-    def read_writes(self, thread_id: str, ns: str, checkpoint_id: str) -> list[WriteRow]:
-        """Pending writes of a checkpoint, in insertion order."""
-        rows = self._fetch(
-            "SELECT task_id, idx, task_path, channel, data FROM {writes} "
-            "WHERE thread_id = ? AND ns = ? AND checkpoint_id = ? ORDER BY seq",
-            (thread_id, ns, checkpoint_id),
+    def read_writes(
+        self, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[WriteRow]]:
+        """Pending writes of some checkpoints, each in insertion order."""
+        if not checkpoint_ids:
+            return {}
+        return self._run(
+            "read" if len(checkpoint_ids) <= _WRITES_PER_QUERY else "snapshot",
+            None,
+            lambda cur: self._writes(cur, thread_id, ns, checkpoint_ids),
         )
-        return [WriteRow(t, int(i), p, c, bytes(d)) for t, i, p, c, d in rows]
+
+    def _writes(
+        self, cur: Cursor, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[WriteRow]]:
+        out: dict[str, list[WriteRow]] = {}
+        for start in range(0, len(checkpoint_ids), _WRITES_PER_QUERY):
+            chunk = checkpoint_ids[start : start + _WRITES_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            cur.execute(
+                self._q(
+                    "SELECT checkpoint_id, task_id, idx, task_path, channel, data FROM {writes} "
+                    "WHERE thread_id = ? AND ns = ? AND checkpoint_id IN (" + marks + ") "
+                    "ORDER BY seq"
+                ),
+                (thread_id, ns, *chunk),
+            )
+            for cid, t, i, p, c, d in cur.fetchall():
+                out.setdefault(cid, []).append(WriteRow(t, int(i), p, c, bytes(d)))
+        return out
 
     # -- thread admin -------------------------------------------------------------------
 
@@ -291,6 +346,24 @@ class SqlBackend:
             )
 
 
+_LATEST = (
+    f"SELECT {_CP_COLUMNS} FROM {{cp}} WHERE thread_id = ? AND ns = ? "
+    "ORDER BY checkpoint_id DESC LIMIT 1"
+)
+_ONE = f"SELECT {_CP_COLUMNS} FROM {{cp}} WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"
+
+_UPSERT_BLOB = (
+    "INSERT INTO {blobs} (thread_id, ns, channel, blob_id, base_id, data) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, ns, channel, blob_id) "
+    "DO UPDATE SET base_id = excluded.base_id, data = excluded.data"
+)
+
+_INSERT_WRITE = (
+    "INSERT INTO {writes} (thread_id, ns, checkpoint_id, task_id, idx, task_path, channel, "
+    "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO NOTHING"
+)
+
 _UPSERT_CHECKPOINT = (
     f"INSERT INTO {{cp}} ({_CP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (thread_id, ns, checkpoint_id) DO UPDATE SET "
@@ -312,8 +385,12 @@ _CHAIN = (
 )
 
 
+# json.dumps with separators builds an encoder per call; one encoder serves every row.
+_REFS_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _checkpoint_params(row: CheckpointRow) -> tuple[Any, ...]:
-    refs = json.dumps({c: [v, b] for c, (v, b) in row.refs.items()}, separators=(",", ":"))
+    refs = _REFS_ENCODER.encode({c: [v, b] for c, (v, b) in row.refs.items()})
     return (
         row.thread_id,
         row.ns,

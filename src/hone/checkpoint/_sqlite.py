@@ -4,6 +4,13 @@ Safe with many threads and many processes at once: the database runs in WAL mode
 never block the writer), every thread gets its own connection, every write is one
 ``BEGIN IMMEDIATE`` transaction (so two writers queue on the lock instead of failing on an
 upgrade), and a writer that finds the file locked waits up to ``timeout`` seconds.
+
+Durability (``synchronous=``): with ``"normal"``, the default, a commit is written to the WAL
+file but not flushed to the disk. A committed ``put`` survives the process crashing or being
+killed at any point (the operating system still holds the write), which is what resuming a
+crashed run needs, and the database is never corrupted; a power loss or operating-system crash
+may lose the last commits. ``"full"`` flushes the WAL on every commit, so commits also survive
+power loss, at the cost of one ``fsync`` per ``put`` and per task's writes (often milliseconds).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Literal, Self, TypeAlias, TypeVar
 
 from hone.checkpoint._migration import Migration, check_format_version
 from hone.checkpoint._protocol import FORMAT_VERSION
@@ -52,10 +59,17 @@ CREATE TABLE IF NOT EXISTS hone_writes (
 _SETUP_ATTEMPTS = 50
 T = TypeVar("T")
 
+#: How hard a commit is pushed to the disk; see the module docstring.
+Synchronous: TypeAlias = Literal["normal", "full"]
+
 
 class _SqliteBackend(SqlBackend):
-    def __init__(self, target: str | Path | sqlite3.Connection, timeout: float) -> None:
+    def __init__(
+        self, target: str | Path | sqlite3.Connection, timeout: float, synchronous: Synchronous
+    ) -> None:
+        super().__init__()
         self._timeout = timeout
+        self._synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -83,7 +97,7 @@ class _SqliteBackend(SqlBackend):
             check_same_thread=False,
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous.upper()}")
         with self._all_lock:
             self._all.append(conn)
         return conn
@@ -144,7 +158,10 @@ class _SqliteBackend(SqlBackend):
                 )
             cur = conn.cursor()
             try:
-                cur.execute("BEGIN" if kind == "read" else "BEGIN IMMEDIATE")
+                if kind == "read":  # one statement is a transaction of its own
+                    yield cur
+                    return
+                cur.execute("BEGIN" if kind == "snapshot" else "BEGIN IMMEDIATE")
                 yield cur
                 cur.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -180,6 +197,9 @@ class SqliteSaver(RowSaver):
         schema_version: the version of your state schema; see :class:`Migration`.
         migrations: upgrades of older state schema versions, keyed by the version upgraded.
         timeout: seconds a writer waits for another to release the database.
+        synchronous: ``"normal"`` (commits survive a crash of the process) or ``"full"``
+            (they also survive power loss, at one ``fsync`` per commit); see the module
+            docstring. Applies to the connections the saver opens, not to one you pass in.
 
     Raises:
         CheckpointVersionError: the database was written by a newer hone.
@@ -193,12 +213,15 @@ class SqliteSaver(RowSaver):
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
+        synchronous: Synchronous = "normal",
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
+        if synchronous not in ("normal", "full"):
+            raise ConfigError(f'synchronous must be "normal" or "full", got {synchronous!r}')
         self._target = path_or_conn
         super().__init__(
-            _SqliteBackend(path_or_conn, timeout),
+            _SqliteBackend(path_or_conn, timeout, synchronous),
             serializer=serializer,
             schema_version=schema_version,
             migrations=migrations,
@@ -213,6 +236,7 @@ class SqliteSaver(RowSaver):
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
+        synchronous: Synchronous = "normal",
     ) -> Self:
         """A saver on the database file at ``path``, creating its folder if needed."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -222,6 +246,7 @@ class SqliteSaver(RowSaver):
             schema_version=schema_version,
             migrations=migrations,
             timeout=timeout,
+            synchronous=synchronous,
         )
 
     def __repr__(self) -> str:

@@ -84,6 +84,28 @@ def check_list_order(saver: Saver, _: SaverHarness) -> None:
     expect(values == [4, 3, 2, 1, 0], "listed checkpoints must carry their own values")
 
 
+def check_list_values(saver: Saver, _: SaverHarness) -> None:
+    """Listed checkpoints carry their own values, as mappings, in any order of reading; a
+    change to one listed value changes no other checkpoint."""
+    chain = Chain(saver, "t-list-values")
+    msgs: list[Any] = []
+    for i in range(6):
+        msgs = [*msgs, message(i)]
+        chain.put(messages=msgs, table={"i": i})
+    listed = list(saver.list("t-list-values"))
+    for n in (2, 5, 0, 3):  # older ones first, then newer: any order must work
+        values = listed[n].checkpoint.channel_values
+        expect(set(values) == {"messages", "table"}, f"keys of listed checkpoint {n}")
+        expect(values["messages"] == [message(i) for i in range(6 - n)], f"listed {n}")
+    newest = listed[0].checkpoint.channel_values
+    newest["messages"].append(message(99))
+    newest["table"]["i"] = -1
+    again = list(saver.list("t-list-values", limit=2))
+    expect(len(again[0].checkpoint.channel_values["messages"]) == 6, "a listed list is shared")
+    expect(again[0].checkpoint.channel_values["table"] == {"i": 5}, "a listed dict is shared")
+    expect(listed[1].checkpoint.channel_values["table"] == {"i": 4}, "values are shared")
+
+
 def check_pending_writes(saver: Saver, _: SaverHarness) -> None:
     """Writes attach to their checkpoint, keep order, and the first (task, idx) wins."""
     chain = Chain(saver, "t-writes")
@@ -364,6 +386,7 @@ CHECKS: dict[str, Callable[[Saver, SaverHarness], None]] = {
         check_put_get,
         check_put_same_id_replaces,
         check_list_order,
+        check_list_values,
         check_pending_writes,
         check_namespaces_isolated,
         check_threads_isolated,
