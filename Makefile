@@ -35,9 +35,9 @@ typecheck: $(STAMP_DEV)
 test: $(STAMP_DEV) lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# `make bench` lists the benchmarks; `make bench NAME=graph_overhead` runs one.
 bench: $(STAMP_DEV)
-	$(BIN)/pip install -q -e ".[dev,bench]"
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(NAME) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
