@@ -7,19 +7,21 @@ import random
 import pytest
 
 from hone.demo.countdown import (
+    TOOLS,
     CountdownEpisode,
     CountdownTask,
     all_expressions,
+    draw_budget,
     evaluate_expression,
     make_splits,
     make_task,
-    make_tools,
     reward,
     teacher_actions,
     teacher_messages,
 )
 from hone.errors import ConfigError
 from hone.messages import AssistantMessage, ToolMessage
+from hone.tools import ToolContext
 
 
 def test_evaluate_expression_values_and_errors() -> None:
@@ -62,16 +64,25 @@ def test_splits_reject_bad_sizes(n_train: int, n_test: int) -> None:
         make_splits(0, n_train=n_train, n_test=n_test)
 
 
-def test_tools_record_checks_and_submission() -> None:
+async def test_tools_record_checks_and_submission() -> None:
     episode = CountdownEpisode(CountdownTask((3, 4, 2), 14))
-    calc, submit = make_tools(episode)
+    calc, submit = TOOLS
     assert (calc.name, submit.name) == ("calc", "submit")
-    assert calc("3+4*2") == "11"
-    assert calc("4*3*2").startswith("error")
+
+    def ctx(name: str) -> ToolContext:
+        return ToolContext(call_id="c", tool_name=name, deps=episode)
+
+    assert await calc.ainvoke({"expression": "3+4*2"}, context=ctx("calc")) == "11"
+    assert (await calc.ainvoke({"expression": "4*3*2"}, context=ctx("calc"))).startswith("error")
     assert not episode.done and episode.reward == 0.0
-    assert submit("(3+4)*2") == "submitted"
+    assert await submit.ainvoke({"expression": "(3+4)*2"}, context=ctx("submit")) == "submitted"
     assert episode.done and episode.reward == 1.0
     assert episode.checked == ["3+4*2", "4*3*2"]
+
+
+async def test_tools_without_an_episode_name_the_fix() -> None:
+    with pytest.raises(ConfigError, match="deps=CountdownEpisode"):
+        await TOOLS[0].ainvoke({"expression": "1+2+3"})
 
 
 def test_reward() -> None:
@@ -106,6 +117,27 @@ def test_teacher_is_imperfect_but_better_than_chance() -> None:
     assert 0.2 < success < 0.45
 
 
+def test_draw_budget_follows_the_patience_distribution() -> None:
+    rng = random.Random(0)
+    draws = [draw_budget(rng, (1, 2, 3)) for _ in range(3000)]
+    assert set(draws) == {1, 2, 3}
+    assert all(abs(draws.count(b) / 3000 - 1 / 3) < 0.04 for b in (1, 2, 3))
+    assert {draw_budget(rng, (2,)) for _ in range(20)} == {2}
+    for bad in [(), (0, 1)]:
+        with pytest.raises(ConfigError):
+            draw_budget(rng, bad)
+
+
+def test_more_patience_means_more_success() -> None:
+    tasks = make_splits(2, n_train=0, n_test=400).test
+
+    def success(budget: int) -> float:
+        rng = random.Random(3)
+        return sum(reward(t, teacher_actions(t, rng, budget=budget)[-1].expression) for t in tasks)
+
+    assert success(1) < success(2) < success(3)
+
+
 def test_teacher_messages_shape() -> None:
     task = CountdownTask((3, 4, 2), 14)
     messages = teacher_messages(task, random.Random(0))
@@ -113,3 +145,17 @@ def test_teacher_messages_shape() -> None:
     turns = messages[2:]
     assert all(isinstance(m, AssistantMessage | ToolMessage) for m in turns)
     assert isinstance(turns[-1], AssistantMessage) and turns[-1].tool_calls[0].name == "submit"
+
+
+async def test_target_feedback_says_hit_or_miss_and_refuses_repeats() -> None:
+    episode = CountdownEpisode(CountdownTask((3, 4, 2), 14), feedback="target")
+    calc = TOOLS[0]
+
+    async def check(expression: str) -> str:
+        ctx = ToolContext(call_id="c", tool_name="calc", deps=episode)
+        return str(await calc.ainvoke({"expression": expression}, context=ctx))
+
+    assert await check("3+4*2") == "11 (target 14: no)"
+    assert await check("(3+4)*2") == "14 (target reached)"
+    assert await check("3 + 4*2") == "error: already checked"
+    assert await check("4*3*2") == "error: use the numbers once, in order"

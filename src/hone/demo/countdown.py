@@ -29,20 +29,24 @@ from hone.messages import (
     ToolMessage,
     UserMessage,
 )
-from hone.tools import Tool, tool
+from hone.tools import Tool, ToolContext, tool
 
 __all__ = [
     "MAX_TURNS",
     "SYSTEM_PROMPT",
+    "TOOLS",
+    "CalcFeedback",
+    "CandidateOrder",
     "CountdownEpisode",
     "CountdownTask",
     "Splits",
     "TeacherAction",
     "all_expressions",
+    "candidates",
+    "draw_budget",
     "evaluate_expression",
     "make_splits",
     "make_task",
-    "make_tools",
     "reward",
     "teacher_actions",
     "teacher_messages",
@@ -59,6 +63,10 @@ SYSTEM_PROMPT = (
 _OPS = "+-*"
 _ALLOWED = re.compile(r"[0-9+\-*() ]+")
 _MAX_CHARS = 40
+#: What ``calc`` tells the agent: the bare value, or the value and whether it hits the target.
+CalcFeedback = Literal["value", "target"]
+#: How the teacher orders its candidates: a random sample, or the family's sorted order.
+CandidateOrder = Literal["random", "sorted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +179,15 @@ def reward(task: CountdownTask, submitted: str | None) -> float:
 
 @dataclass(slots=True)
 class CountdownEpisode:
-    """The mutable state of one episode: what the agent has checked and submitted."""
+    """The mutable state of one episode: what the agent has checked and submitted.
+
+    ``feedback`` sets what ``calc`` answers: ``"value"`` the bare value; ``"target"`` the value
+    and whether it is the target (``14 (target 17: no)``, ``17 (target reached)``), and
+    ``error: already checked`` for an expression already checked.
+    """
 
     task: CountdownTask
+    feedback: CalcFeedback = "value"
     checked: list[str] = field(default_factory=list)
     submitted: str | None = None
 
@@ -188,30 +202,42 @@ class CountdownEpisode:
         return reward(self.task, self.submitted)
 
 
-def make_tools(episode: CountdownEpisode) -> tuple[Tool, Tool]:
-    """The ``calc`` and ``submit`` tools bound to one episode."""
+def _episode(ctx: ToolContext) -> CountdownEpisode:
+    if not isinstance(ctx.deps, CountdownEpisode):
+        raise ConfigError(
+            "the countdown tools need the episode as deps: run the agent with "
+            "deps=CountdownEpisode(task)"
+        )
+    return ctx.deps
 
-    @tool
-    def calc(expression: str) -> str:
-        """Compute an expression of the numbers (in order, each once) with + - * and ().
 
-        Args:
-            expression: For example ``(3+4)*2``.
-        """
-        episode.checked.append(expression)
-        return str(evaluate_expression(expression, episode.task.numbers))
+# The tools are built once (building a tool derives its schema) and find the episode they act
+# on in their context's deps; async, so a call costs no thread hop.
+@tool
+async def calc(expression: str, ctx: ToolContext) -> str:
+    """Compute an expression of the numbers."""
+    episode = _episode(ctx)
+    value = evaluate_expression(expression, episode.task.numbers)
+    key = expression.replace(" ", "")
+    seen = {e.replace(" ", "") for e in episode.checked}
+    episode.checked.append(expression)
+    if isinstance(value, str) or episode.feedback == "value":
+        return str(value)
+    if key in seen:
+        return "error: already checked"
+    target = episode.task.target
+    return f"{value} (target reached)" if value == target else f"{value} (target {target}: no)"
 
-    @tool
-    def submit(expression: str) -> str:
-        """Submit the final expression; this ends the episode.
 
-        Args:
-            expression: The expression that reaches the target.
-        """
-        episode.submitted = expression
-        return "submitted"
+@tool
+async def submit(expression: str, ctx: ToolContext) -> str:
+    """Submit the answer."""
+    _episode(ctx).submitted = expression
+    return "submitted"
 
-    return calc, submit
+
+#: The agent's tools; pass the episode's :class:`CountdownEpisode` as ``deps``.
+TOOLS: tuple[Tool, Tool] = (calc, submit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +246,33 @@ class TeacherAction:
 
     tool: Literal["calc", "submit"]
     expression: str
+
+
+def draw_budget(rng: random.Random, patience: tuple[int, ...]) -> int:
+    """The teacher's patience for one episode: a uniform draw from ``patience``.
+
+    Repeat a value to weight it, e.g. ``(1, 2, 2, 3)``.
+
+    Raises:
+        ConfigError: ``patience`` is empty or holds a budget below 1.
+    """
+    if not patience or min(patience) < 1:
+        raise ConfigError(f"patience must be budgets >= 1, e.g. (1, 2, 3); got {patience!r}")
+    return rng.choice(patience)
+
+
+def candidates(
+    task: CountdownTask, rng: random.Random, budget: int, *, order: CandidateOrder = "random"
+) -> list[str]:
+    """The teacher's guesses: ``budget`` distinct expressions of the operator family the
+    target's size suggests (above the numbers' sum: with a ``*``; otherwise without), a
+    random sample or the first ones in sorted order."""
+    expressions = all_expressions(task.numbers)
+    wants_product = task.target > sum(task.numbers)
+    family = [e for e in expressions if ("*" in e) == wants_product] or list(expressions)
+    if order == "sorted":
+        return family[:budget]
+    return rng.sample(family, min(budget, len(family)))
 
 
 def teacher_actions(
@@ -232,19 +285,18 @@ def teacher_actions(
     distinct expressions of that family with calc, submits the first one calc shows equal to the
     target, and otherwise submits the checked one closest to the target.
     """
-    expressions = all_expressions(task.numbers)
-    wants_product = task.target > sum(task.numbers)
-    family = [e for e in expressions if ("*" in e) == wants_product] or list(expressions)
     actions: list[TeacherAction] = []
     best: tuple[int, str] | None = None
-    for expression in rng.sample(family, min(budget, len(family))):
+    for expression in candidates(task, rng, budget):
         actions.append(TeacherAction("calc", expression))
         value = evaluate_expression(expression, task.numbers)
         if value == task.target:
             return [*actions, TeacherAction("submit", expression)]
         if isinstance(value, int) and (best is None or abs(value - task.target) < best[0]):
             best = (abs(value - task.target), expression)
-    return [*actions, TeacherAction("submit", best[1] if best else family[0])]
+    if best is None:  # unreachable: every expression of the family is valid
+        raise ConfigError(f"the teacher found no valid expression for {task!r}")
+    return [*actions, TeacherAction("submit", best[1])]
 
 
 def user_prompt(task: CountdownTask) -> str:

@@ -107,7 +107,10 @@ class BatchingModel:
     def _batch_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._in_flight -= 1
-        if self._pending:
+        # Requests whose wait has not run out yet keep waiting for company (their timer is
+        # still set): flushing them now would send a small batch while the rest of a wave of
+        # callers is still on its way.
+        if self._pending and (self._timer is None or len(self._pending) >= self.max_batch):
             self._flush()
 
     async def _run(self, batch: list[_Pending]) -> None:

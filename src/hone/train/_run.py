@@ -238,7 +238,8 @@ class _Loop:
             reward=self.reward,
         )
         rollout_s = time.perf_counter() - started
-        self.outputs.pending.append((step + 1, batch.episodes))
+        if self.outputs.directory is not None:  # without a folder, episodes are not kept
+            self.outputs.pending.append((step + 1, batch.episodes))
         rl = build_rl_batch(
             batch.episodes,
             scale=cfg.advantage_scale,

@@ -1,0 +1,41 @@
+"""End to end: ``hone demo --quick`` runs the whole pipeline and writes what it promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hone.cli import app
+from hone.demo import DemoConfig
+from hone.errors import ConfigError
+from hone.models import load_model
+
+
+def test_quick_demo_writes_table_plot_and_a_loadable_model(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(out), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "held-out success" in result.output and "SFT + RL" in result.output
+    summary = json.loads((out / "results.json").read_text())
+    rates = summary["held_out_success"]
+    assert set(rates) == {"teacher", "sft", "rl"}
+    assert all(0.0 <= v <= 1.0 for v in rates.values())
+    assert summary["config"]["seed"] == 3
+    assert len(summary["rl_curve"]) == DemoConfig.quick().rl_steps
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == DemoConfig.quick().rl_steps
+    model = load_model(f"hf:{out / 'model'}")
+    assert model.name == "model"
+
+
+def test_config_rejects_nonsense() -> None:
+    with pytest.raises(ConfigError, match="rl_steps"):
+        DemoConfig(rl_steps=0)
+    with pytest.raises(ConfigError, match="group_size"):
+        DemoConfig(group_size=1)
+    with pytest.raises(ConfigError, match="patience"):
+        DemoConfig(patience=(0,))
+    assert DemoConfig().replace(seed=4).seed == 4
