@@ -53,7 +53,10 @@ def _terminate(pg_dsn: str, application_name: str) -> int:
 
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            # The timeout makes the call wait until the backend is gone (PostgreSQL 14+), so
+            # the next query surely meets a dead connection.
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE application_name = %s",
             (application_name,),
         ).fetchall()
     return len(rows)
