@@ -245,6 +245,28 @@ class CompiledGraph:
                 pass
         return self._finish(run)
 
+    def _stream_run(
+        self,
+        config: RunConfig | Mapping[str, Any] | None,
+        stream_mode: str | Sequence[str],
+        events: Any,
+        subgraphs: bool,
+        interrupt_before: Sequence[str] | str | None,
+        interrupt_after: Sequence[str] | str | None,
+    ) -> tuple[Run, bool, bool]:
+        """The run behind ``stream``/``astream``, whether chunks are tagged with their mode,
+        and whether events must be delivered live (as they happen, not per step)."""
+        modes, multi = stream_modes(stream_mode)
+        run = self._run(
+            config,
+            modes=frozenset(modes),
+            events=events,
+            subgraphs=subgraphs,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+        )
+        return run, multi, subgraphs or not _LIVE_MODES.isdisjoint(modes)
+
     def stream(
         self,
         input: Any,
@@ -259,17 +281,10 @@ class CompiledGraph:
         (``{node: update}``), ``messages`` (``(message_chunk, metadata)``), ``custom`` (from
         ``get_stream_writer()``), ``debug``. Several modes yield ``(mode, chunk)``;
         ``subgraphs=True`` prefixes the namespace tuple."""
-        modes, multi = stream_modes(stream_mode)
         events = SyncEvents()
-        run = self._run(
-            config,
-            modes=frozenset(modes),
-            events=events,
-            subgraphs=subgraphs,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
+        run, multi, live = self._stream_run(
+            config, stream_mode, events, subgraphs, interrupt_before, interrupt_after
         )
-        live = subgraphs or not _LIVE_MODES.isdisjoint(modes)
         with _root_guard(run):
             run.start(input)
             for event in drive_sync(run, events, live):
@@ -286,17 +301,10 @@ class CompiledGraph:
         interrupt_after: Sequence[str] | str | None = None,
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
-        modes, multi = stream_modes(stream_mode)
         events = AsyncEvents()
-        run = self._run(
-            config,
-            modes=frozenset(modes),
-            events=events,
-            subgraphs=subgraphs,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
+        run, multi, live = self._stream_run(
+            config, stream_mode, events, subgraphs, interrupt_before, interrupt_after
         )
-        live = subgraphs or not _LIVE_MODES.isdisjoint(modes)
         with _root_guard(run):
             run.start(input)
             async for event in drive_async(run, events, live):
