@@ -86,7 +86,9 @@ def test_dropped_connections_are_replaced(
         got = saver.get("t")
         assert got is not None and got.checkpoint.channel_values["messages"] == ["a", "b"]
         if not check:
-            assert "retrying once" in caplog.text
+            # Without the pool's check the saver's retry recovers, unless psycopg already saw
+            # the server's termination notice and the pool discarded the connection itself.
+            assert "retrying once" in caplog.text or "discarding closed connection" in caplog.text
         saver.close()  # a pool it was given stays open
         assert not pool.closed
     finally:
