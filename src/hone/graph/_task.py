@@ -265,20 +265,31 @@ def _local(command: Command[Any]) -> Command[Any]:
     return Command(update=command.update, goto=command.goto, resume=command.resume)
 
 
+def _settle(run: Run, task: Task, output: Any, exc: Exception | None) -> Exception | None:
+    """Record how a node call ended; return the exception to retry on, if any.
+
+    The one place both shells share: an interrupt pauses the task, a command for the parent
+    graph becomes the task's output, any other exception goes back to the retry loop.
+    """
+    if isinstance(exc, GraphInterrupt):
+        run.task_interrupted(task, exc)
+        return None
+    if isinstance(exc, ParentCommand):
+        output = _local(exc.command)
+    elif exc is not None:
+        return exc
+    _complete(run, task, output)
+    return None
+
+
 def _attempt_sync(run: Run, task: Task) -> Exception | None:
     token = _SCOPE.set(scope := TaskScope(run, task))
     try:
         try:
-            output = task.node.call_sync(task.input, scope)
-        except GraphInterrupt as signal:
-            run.task_interrupted(task, signal)
-            return None
-        except ParentCommand as cmd:
-            output = _local(cmd.command)
-        except Exception as exc:
-            return exc
-        _complete(run, task, output)
-        return None
+            output, exc = task.node.call_sync(task.input, scope), None
+        except Exception as error:
+            output, exc = None, error
+        return _settle(run, task, output, exc)
     finally:
         _SCOPE.reset(token)
 
@@ -287,16 +298,10 @@ async def _attempt_async(run: Run, task: Task, threaded: bool) -> Exception | No
     token = _SCOPE.set(scope := TaskScope(run, task))
     try:
         try:
-            output = await task.node.call_async(task.input, scope, threaded)
-        except GraphInterrupt as signal:
-            run.task_interrupted(task, signal)
-            return None
-        except ParentCommand as cmd:
-            output = _local(cmd.command)
-        except Exception as exc:
-            return exc
-        _complete(run, task, output)
-        return None
+            output, exc = await task.node.call_async(task.input, scope, threaded), None
+        except Exception as error:
+            output, exc = None, error
+        return _settle(run, task, output, exc)
     finally:
         _SCOPE.reset(token)
 
