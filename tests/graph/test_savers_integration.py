@@ -9,8 +9,6 @@ PostgreSQL tests skip when the server is unreachable, unless ``HONE_REQUIRE_POST
 from __future__ import annotations
 
 import operator
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,8 +18,6 @@ import pytest
 
 from hone.checkpoint import Checkpointer, InMemorySaver
 from hone.graph import END, START, Command, CompiledGraph, StateGraph, interrupt
-
-POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 Opener = Callable[[], Checkpointer]
 
@@ -33,19 +29,6 @@ class S(TypedDict):
 
 def _cfg(thread: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread}}
-
-
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(POSTGRES_DSN) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}"
-    return None
 
 
 def _close(saver: Checkpointer) -> None:
@@ -73,29 +56,20 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
             return opened[-1]
 
     else:
-        problem = _postgres_problem()
-        if problem is not None:
-            if os.environ.get("HONE_REQUIRE_POSTGRES"):
-                pytest.fail(f"HONE_REQUIRE_POSTGRES is set but {problem}")
-            pytest.skip(problem)
         from hone.checkpoint import PoolConfig, PostgresSaver
 
-        schema = f"hone_it_{uuid.uuid4().hex[:12]}"
+        # Skips (or fails under HONE_REQUIRE_POSTGRES) when PostgreSQL is unreachable; the
+        # schema is dropped after this fixture has closed its savers.
+        schema = request.getfixturevalue("pg_schemas")()
+        dsn: str = request.getfixturevalue("pg_dsn")
 
         def open_saver() -> Checkpointer:
-            opened.append(
-                PostgresSaver(POSTGRES_DSN, schema=schema, pool_config=PoolConfig(max_size=8))
-            )
+            opened.append(PostgresSaver(dsn, schema=schema, pool_config=PoolConfig(max_size=8)))
             return opened[-1]
 
     yield open_saver
     for saver in opened:
         _close(saver)
-    if kind == "postgres":
-        import psycopg
-
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _node(tag: str, fn: Callable[[int], int]) -> Callable[[S], dict[str, Any]]:

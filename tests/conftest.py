@@ -1,4 +1,4 @@
-"""Fixtures for the checkpoint tests: a PostgreSQL schema per test, dropped afterwards."""
+"""Shared fixtures: a PostgreSQL schema per test, dropped afterwards (savers and graphs use it)."""
 
 from __future__ import annotations
 
