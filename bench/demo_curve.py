@@ -47,7 +47,7 @@ def run(options: Options) -> dict[str, Any]:
 
     runs = []
     for seed in SEEDS:
-        config = DemoConfig.quick(seed) if options.quick else DemoConfig(seed=seed, threads=2)
+        config = DemoConfig.quick(seed) if options.quick else DemoConfig(seed=seed)
         result = asyncio.run(arun_demo(config, options.workdir / f"seed-{seed}"))
         runs.append(json.loads(json.dumps(result.summary())))  # as the JSON file holds it
         console.print(

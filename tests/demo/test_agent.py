@@ -38,7 +38,7 @@ def test_agent_checks_then_submits_and_is_rewarded() -> None:
     )
     assert reward == 1.0
     second = model.requests[1]
-    assert second.messages[-1].text == "11"  # the calc result is the model's observation
+    assert second.messages[-1].text == "11 (target 14: no)"  # the observation the model sees
     assert all(not r.tools for r in model.requests)  # tool schemas are left out of prompts
 
 

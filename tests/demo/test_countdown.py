@@ -7,6 +7,8 @@ import random
 import pytest
 
 from hone.demo.countdown import (
+    MAX_TURNS,
+    PATIENCE,
     TOOLS,
     CountdownEpisode,
     CountdownTask,
@@ -65,7 +67,7 @@ def test_splits_reject_bad_sizes(n_train: int, n_test: int) -> None:
 
 
 async def test_tools_record_checks_and_submission() -> None:
-    episode = CountdownEpisode(CountdownTask((3, 4, 2), 14))
+    episode = CountdownEpisode(CountdownTask((3, 4, 2), 14), feedback="value")
     calc, submit = TOOLS
     assert (calc.name, submit.name) == ("calc", "submit")
 
@@ -159,3 +161,10 @@ async def test_target_feedback_says_hit_or_miss_and_refuses_repeats() -> None:
     assert await check("(3+4)*2") == "14 (target reached)"
     assert await check("3 + 4*2") == "error: already checked"
     assert await check("4*3*2") == "error: use the numbers once, in order"
+
+
+def test_default_patience_is_mostly_one_check_with_a_long_tail() -> None:
+    rng = random.Random(0)
+    draws = [draw_budget(rng, PATIENCE) for _ in range(6000)]
+    assert abs(draws.count(1) / len(draws) - 0.6) < 0.03  # gives up after one check, mostly
+    assert set(draws) == set(range(1, MAX_TURNS))  # the rest: up to one check per spare turn

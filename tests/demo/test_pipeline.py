@@ -23,6 +23,11 @@ def test_quick_demo_writes_table_plot_and_a_loadable_model(tmp_path: Path) -> No
     rates = summary["held_out_success"]
     assert set(rates) == {"teacher", "sft", "rl"}
     assert all(0.0 <= v <= 1.0 for v in rates.values())
+    assert "how they played" in result.output
+    played = summary["behaviour"]
+    assert set(played) == {"teacher", "sft", "rl"}
+    assert all(p["episodes"] == DemoConfig.quick().n_test for p in played.values())
+    assert played["teacher"]["submitted"] == DemoConfig.quick().n_test  # the teacher always does
     assert summary["config"]["seed"] == 3
     assert len(summary["rl_curve"]) == DemoConfig.quick().rl_steps
     assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -99,3 +99,16 @@ def test_teacher_reads_target_feedback_too() -> None:
         return result.success_rate
 
     assert success("target") == success("value")  # same decisions, whatever the calc says
+
+
+def test_default_teacher_is_impatient_and_persistence_would_pay() -> None:
+    """The demo's premise: the default teacher gives up early, and checking on would pay."""
+    tasks = [task_record(t) for t in make_splits(2, n_train=0, n_test=300).test]
+
+    def success(teacher: CountdownTeacher) -> float:
+        result = asyncio.run(evaluate(CountdownAgent(), tasks, teacher, countdown_reward))
+        return result.success_rate
+
+    default, persistent = success(CountdownTeacher()), success(CountdownTeacher((7,)))
+    assert 0.2 < default < 0.5
+    assert persistent > default + 0.3

@@ -62,6 +62,27 @@ def _table(result: DemoResult) -> Table:
     return table
 
 
+def _behaviour_table(result: DemoResult) -> Table:
+    """How each agent played the held-out tasks: the 'why' behind the success rates."""
+    table = Table(title="how they played the held-out tasks")
+    table.add_column("agent")
+    for column in ("checks / episode", "calc hit", "submitted", "calc errors"):
+        table.add_column(column, justify="right")
+    names = {"teacher": "teacher (scripted)", "sft": "SFT", "rl": "SFT + RL"}
+    for who, name in names.items():
+        if (counts := result.behaviour.get(who)) is None:
+            continue
+        n = max(counts["episodes"], 1.0)
+        table.add_row(
+            name,
+            f"{counts['mean_checks']:.2f}",
+            f"{counts['hit'] / n:.0%}",
+            f"{counts['submitted'] / n:.0%}",
+            f"{counts['error_replies']:.0f}",
+        )
+    return table
+
+
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seeds tasks, teacher, model, sampling.")] = 0,
@@ -84,7 +105,7 @@ def demo(
     from hone.demo import DemoConfig, arun_demo
 
     _quiet_transformers()
-    config = DemoConfig.quick(seed) if quick else DemoConfig(seed=seed, threads=2)
+    config = DemoConfig.quick(seed) if quick else DemoConfig(seed=seed)
     if threads is not None:
         config = config.replace(threads=threads)
     progress = Progress(
@@ -98,6 +119,7 @@ def demo(
     with progress:
         result = asyncio.run(arun_demo(config, out, on_progress=_Bars(progress)))
     console.print(_table(result))
+    console.print(_behaviour_table(result))
     minutes = result.seconds.get("total", math.nan) / 60
     console.print(f"total time: {minutes:.1f} min (torch threads: {config.threads})")
     console.print(f"learning curve: {result.plot}")

@@ -11,17 +11,20 @@ from hone.demo._agent import (
     task_from_record,
     task_record,
 )
+from hone.demo._behaviour import Behaviour, behaviour
 from hone.demo._config import DemoConfig
 from hone.demo._pipeline import DemoProgress, DemoResult, arun_demo
 from hone.demo._teacher import CountdownTeacher
 
 __all__ = [
+    "Behaviour",
     "CountdownAgent",
     "CountdownTeacher",
     "DemoConfig",
     "DemoProgress",
     "DemoResult",
     "arun_demo",
+    "behaviour",
     "countdown_reward",
     "submitted_expression",
     "task_from_record",

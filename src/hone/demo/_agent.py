@@ -110,7 +110,7 @@ class CountdownAgent:
 
     max_turns: int = MAX_TURNS
     max_tokens: int = 48
-    feedback: CalcFeedback = "value"
+    feedback: CalcFeedback = "target"
 
     async def __call__(self, task: Any, model: ModelBackend) -> list[AnyMessage]:
         """Run the agent on one task; return the conversation."""

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from hone.demo.countdown import MAX_TURNS, CalcFeedback, CandidateOrder
+from hone.demo.countdown import MAX_TURNS, PATIENCE, CalcFeedback, CandidateOrder
 from hone.errors import ConfigError
 from hone.train import LossType
 
@@ -42,9 +42,9 @@ class DemoConfig:
     n_sft_tasks: int = 20000
     n_rl_tasks: int = 20000
     n_test: int = 200
-    patience: tuple[int, ...] = (1, 2, 3)
-    teacher_order: CandidateOrder = "random"
-    calc_feedback: CalcFeedback = "value"
+    patience: tuple[int, ...] = PATIENCE
+    teacher_order: CandidateOrder = "sorted"
+    calc_feedback: CalcFeedback = "target"
     hidden_size: int = 128
     layers: int = 2
     heads: int = 4
@@ -52,23 +52,23 @@ class DemoConfig:
     intermediate: int = 512
     vocab_size: int = 1024
     tokenizer_texts: int = 2000
-    sft_steps: int = 600
+    sft_steps: int = 1000
     sft_batch_size: int = 32
     sft_lr: float = 3e-3
     sft_warmup: int = 20
     sft_micro_batch_size: int = 8
-    rl_steps: int = 80
+    rl_steps: int = 60
     tasks_per_step: int = 16
     group_size: int = 8
-    rl_lr: float = 2e-4
-    loss_type: LossType = "dr_grpo"
+    rl_lr: float = 3e-4
+    loss_type: LossType = "grpo"
     temperature: float = 1.0
     max_completion_length: int | None = 20
     micro_batch_size: int = 16
     max_turns: int = MAX_TURNS
     max_tokens: int = 32
     eval_every: int = 20
-    threads: int = 1
+    threads: int = 2
 
     def __post_init__(self) -> None:
         positive = {

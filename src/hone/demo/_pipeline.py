@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hone.demo._agent import CountdownAgent, countdown_reward, task_record
+from hone.demo._behaviour import behaviour
 from hone.demo._config import DemoConfig
 from hone.demo._model import build_student
 from hone.demo._plot import plot_demo
@@ -30,6 +31,7 @@ from hone.demo.countdown import make_splits
 from hone.errors import TrainingError
 from hone.models import BatchingModel, ModelBackend
 from hone.train import (
+    EvalResult,
     RLConfig,
     StepReport,
     Trainer,
@@ -65,6 +67,7 @@ class DemoResult:
     Attributes:
         teacher, sft, rl: held-out success rates (greedy, same tasks, same reward).
         rl_curve: one row per RL step (``step``, ``reward``, ``success``, ``eval_success``...).
+        behaviour: per agent, how it played the held-out tasks (:class:`~hone.demo.Behaviour`).
         seconds: wall time per phase and ``total``.
         model_dir, plot, results: the trained model, the learning-curve PNG, the JSON summary.
     """
@@ -74,6 +77,7 @@ class DemoResult:
     sft: float = math.nan
     rl: float = math.nan
     rl_curve: list[dict[str, float]] = field(default_factory=list)
+    behaviour: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     model_dir: Path | None = None
     plot: Path | None = None
@@ -84,6 +88,7 @@ class DemoResult:
         return {
             "config": asdict(self.config),
             "held_out_success": {"teacher": self.teacher, "sft": self.sft, "rl": self.rl},
+            "behaviour": self.behaviour,
             "seconds": self.seconds,
             "rl_curve": self.rl_curve,
             "model_dir": str(self.model_dir) if self.model_dir else None,
@@ -153,11 +158,16 @@ def _policy(model: Any, tokenizer: Any, config: DemoConfig) -> ModelBackend:
 
 async def _held_out(
     agent: CountdownAgent, tasks: list[Any], backend: ModelBackend, seed: int
-) -> float:
-    result = await evaluate(
+) -> EvalResult:
+    return await evaluate(
         agent, tasks, backend, countdown_reward, temperature=0.0, seed=derive_seed(seed, "eval")
     )
-    return result.success_rate
+
+
+def _record(result: DemoResult, who: str, evaluation: EvalResult) -> float:
+    """Keep how ``who`` played the held-out tasks; return its success rate."""
+    result.behaviour[who] = behaviour(evaluation.episodes).as_dict()
+    return evaluation.success_rate
 
 
 def _rl_config(config: DemoConfig) -> RLConfig:
@@ -211,7 +221,7 @@ async def arun_demo(
 
     teacher = CountdownTeacher(config.patience, seed=config.seed, order=config.teacher_order)
     demos = await rollout_batch(agent, sft_tasks, teacher, group_size=1, reward=countdown_reward)
-    result.teacher = await _held_out(agent, test, teacher, config.seed)
+    result.teacher = _record(result, "teacher", await _held_out(agent, test, teacher, config.seed))
     report(DemoProgress("teacher", 1, 1, {"held_out_success": result.teacher}))
     clock.lap("teacher")
 
@@ -233,7 +243,7 @@ async def arun_demo(
     gc.collect()
     clock.lap("sft")
     policy = _policy(model, tokenizer, config)
-    result.sft = await _held_out(agent, test, policy, config.seed)
+    result.sft = _record(result, "sft", await _held_out(agent, test, policy, config.seed))
     report(DemoProgress("eval", 1, 1, {"sft_success": result.sft}))
     clock.lap("sft_eval")
 
@@ -254,7 +264,7 @@ async def arun_demo(
     )
     if run.final_eval is None:
         raise TrainingError("the RL run ended without its final held-out evaluation")
-    result.rl = run.final_eval.success_rate
+    result.rl = _record(result, "rl", run.final_eval)
     result.rl_curve = run.metrics
     clock.lap("rl")
     _write(result, out, run.trainer)

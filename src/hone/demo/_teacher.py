@@ -15,7 +15,13 @@ import random
 import re
 from collections.abc import AsyncIterator, Sequence
 
-from hone.demo.countdown import CandidateOrder, CountdownTask, candidates, draw_budget
+from hone.demo.countdown import (
+    PATIENCE,
+    CandidateOrder,
+    CountdownTask,
+    candidates,
+    draw_budget,
+)
 from hone.errors import ConfigError
 from hone.messages import AnyMessage, AssistantMessage, ToolCall, ToolMessage, UserMessage
 from hone.models import ChatRequest, Completion, StreamEvent
@@ -69,10 +75,10 @@ class CountdownTeacher:
 
     def __init__(
         self,
-        patience: tuple[int, ...] = (1, 2, 3),
+        patience: tuple[int, ...] = PATIENCE,
         *,
         seed: int = 0,
-        order: CandidateOrder = "random",
+        order: CandidateOrder = "sorted",
         name: str = "teacher",
     ) -> None:
         draw_budget(random.Random(0), patience)  # validates the distribution

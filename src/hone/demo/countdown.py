@@ -33,6 +33,7 @@ from hone.tools import Tool, ToolContext, tool
 
 __all__ = [
     "MAX_TURNS",
+    "PATIENCE",
     "SYSTEM_PROMPT",
     "TOOLS",
     "CalcFeedback",
@@ -54,7 +55,9 @@ __all__ = [
 ]
 
 #: Assistant turns an episode may take (calc calls plus the final submit).
-MAX_TURNS = 6
+MAX_TURNS = 8
+#: The demo teacher's patience: one check in 60% of episodes, otherwise 2 to 7 (uniformly).
+PATIENCE: tuple[int, ...] = (1,) * 9 + (2, 3, 4, 5, 6, 7)
 #: The system prompt: short on purpose, every token costs CPU time in training.
 SYSTEM_PROMPT = (
     "Make the target from the numbers in order, each once, with + - * (). "
@@ -187,7 +190,7 @@ class CountdownEpisode:
     """
 
     task: CountdownTask
-    feedback: CalcFeedback = "value"
+    feedback: CalcFeedback = "target"
     checked: list[str] = field(default_factory=list)
     submitted: str | None = None
 
