@@ -49,7 +49,9 @@ def run(options: Options) -> dict[str, Any]:
     for seed in SEEDS:
         config = DemoConfig.quick(seed) if options.quick else DemoConfig(seed=seed)
         result = asyncio.run(arun_demo(config, options.workdir / f"seed-{seed}"))
-        runs.append(json.loads(json.dumps(result.summary())))  # as the JSON file holds it
+        summary = json.loads(json.dumps(result.summary()))  # as the JSON file holds it
+        summary["model_dir"] = f"seed-{seed}/model"  # relative to --workdir, not this machine
+        runs.append(summary)
         console.print(
             f"seed {seed}: teacher {result.teacher:.3f}  SFT {result.sft:.3f}  RL {result.rl:.3f}"
             f"  ({result.seconds['total']:.0f} s)"
