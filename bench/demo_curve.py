@@ -13,9 +13,14 @@ import asyncio
 import json
 import statistics
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench._common import Options, bench_main, console, print_table
+
+if TYPE_CHECKING:
+    from hone.demo import DemoProgress
 
 NAME = "demo_curve"
 DESCRIPTION = "hone demo over 3 seeds: teacher / SFT / RL held-out success, RL curve"
@@ -41,14 +46,36 @@ def _curve(runs: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
     return [{"step": step, **_spread(v)} for step, v in sorted(by_step.items())]
 
 
+class _Bar:
+    """One progress bar per seed: the phase it is in and its step (a run takes minutes)."""
+
+    def __init__(self, progress: Progress, seed: int) -> None:
+        self.progress, self.seed = progress, seed
+        self.bar = progress.add_task(f"seed {seed}", total=None)
+
+    def __call__(self, report: DemoProgress) -> None:
+        self.progress.update(
+            self.bar,
+            description=f"seed {self.seed}: {report.phase}",
+            completed=report.step,
+            total=report.total,
+        )
+
+
 def run(options: Options) -> dict[str, Any]:
     """Run the demo once per seed and summarise."""
     from hone.demo import DemoConfig, arun_demo
 
     runs = []
+    columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn())
     for seed in SEEDS:
         config = DemoConfig.quick(seed) if options.quick else DemoConfig(seed=seed)
-        result = asyncio.run(arun_demo(config, options.workdir / f"seed-{seed}"))
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+            result = asyncio.run(
+                arun_demo(
+                    config, options.workdir / f"seed-{seed}", on_progress=_Bar(progress, seed)
+                )
+            )
         summary = json.loads(json.dumps(result.summary()))  # as the JSON file holds it
         summary["model_dir"] = f"seed-{seed}/model"  # relative to --workdir, not this machine
         runs.append(summary)

@@ -30,6 +30,10 @@ def test_benchmark_runs_quick(name: str, tmp_path: Path) -> None:
     assert json.loads(out.read_text()) == report
     assert report["benchmark"] == name and report["quick"] is True
     assert report["machine"]["cpu_cores"] >= 1
+    if name == "demo_curve":  # results name models relative to --workdir, not this machine
+        assert [run["model_dir"] for run in report["runs"]] == [
+            f"seed-{seed}/model" for seed in report["seeds"]
+        ]
 
 
 def test_listing_names_every_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
