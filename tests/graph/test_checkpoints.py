@@ -1,4 +1,6 @@
 import operator
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -144,3 +146,26 @@ def test_resume_without_checkpoint_is_an_error() -> None:
     graph = _two_step(InMemorySaver())
     with pytest.raises(ResumeError, match="nope"):
         graph.invoke(None, _cfg("nope"))
+
+
+class _MeetingSaver(InMemorySaver):
+    """An in-memory saver whose first save of each thread waits for another thread's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(2, timeout=10)
+        self.met: set[str] = set()
+
+    def put(self, checkpoint: Any, *, new_versions: Any) -> None:
+        if checkpoint.thread_id not in self.met:
+            self.met.add(checkpoint.thread_id)
+            self.barrier.wait()  # BrokenBarrierError if the other invocation cannot save now
+        super().put(checkpoint, new_versions=new_versions)
+
+
+def test_separate_invocations_save_at_the_same_time() -> None:
+    """Saves of one invocation are serialised; two invocations never wait for each other."""
+    graph = _two_step(_MeetingSaver())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outs = list(pool.map(lambda i: graph.invoke({"n": i}, _cfg(f"m{i}")), (1, 2)))
+    assert [o["n"] for o in outs] == [20, 30]

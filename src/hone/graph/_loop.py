@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from hone.checkpoint._protocol import CheckpointTuple, new_checkpoint_id
 from hone.errors import CheckpointNotFoundError, GraphRecursionError, ResumeError
 from hone.graph._context import TaskScope
 from hone.graph._interrupt import GraphInterrupt
-from hone.graph._persist import SAVER_LOCK, commit, reset, restore
+from hone.graph._persist import commit, reset, restore
 from hone.graph._resume import CACHED, ERROR, INTERRUPT, accept_resume
 from hone.graph._stream import debug_event
 from hone.graph._task import SENDS, Task, finish_task, input_task
@@ -69,6 +70,9 @@ class Run:
             self.resume: dict[str, Any] = {}
             #: Ids of messages already streamed in messages mode (shared with subgraphs).
             self.streamed_ids: set[str] = set()
+            #: Task threads save too: one write at a time per invocation (shared with its
+            #: subgraphs). Savers are thread-safe, so separate invocations do not wait here.
+            self.saver_lock = threading.Lock()
         else:
             prun = parent.run
             self.saver = graph.checkpointer or prun.saver
@@ -79,6 +83,7 @@ class Run:
             self.modes = modes
             self.resume = prun.resume
             self.streamed_ids = prun.streamed_ids
+            self.saver_lock = prun.saver_lock
         if self.saver is not None and self.thread_id is None:
             self.saver = None if parent is not None else self.saver
         self.state: dict[str, Any] = {}
@@ -284,7 +289,7 @@ class Run:
         if self.saver is None:
             return
         assert self.thread_id is not None
-        with SAVER_LOCK:
+        with self.saver_lock:
             self.saver.put_writes(
                 thread_id=self.thread_id,
                 ns=self.ns,

@@ -3,7 +3,6 @@ committing a super-step's writes as a new checkpoint."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from hone.checkpoint._protocol import Checkpoint, CheckpointTuple, new_checkpoint_id
@@ -15,10 +14,7 @@ from hone.graph._task import SENDS, Task
 if TYPE_CHECKING:
     from hone.graph._loop import Run
 
-__all__ = ["SAVER_LOCK", "commit", "reset", "restore"]
-
-#: Savers are called from task threads too; one write at a time.
-SAVER_LOCK = threading.Lock()
+__all__ = ["commit", "reset", "restore"]
 
 
 def reset(run: Run) -> None:
@@ -141,7 +137,7 @@ def _save(run: Run, source: str, updated: dict[str, list[Any]], tasks: list[Task
         versions_seen=seen,
         metadata={"source": source, "step": run.step, **run.config.metadata},
     )
-    with SAVER_LOCK:
+    with run.saver_lock:
         run.saver.put(checkpoint, new_versions={c: versions[c] for c in updated})
     if "debug" in run.modes:
         payload = {
