@@ -127,10 +127,10 @@ class CompiledGraph:
         self,
         config: RunConfig | Mapping[str, Any] | None,
         *,
-        modes: frozenset[str],
-        events: Any,
         interrupt_before: Sequence[str] | str | None,
         interrupt_after: Sequence[str] | str | None,
+        modes: frozenset[str] = frozenset(),
+        events: Any = None,
         subgraphs: bool = False,
     ) -> Run:
         cfg = RunConfig.of(config)
@@ -210,13 +210,7 @@ class CompiledGraph:
         """Run to the end (or an interrupt) and return the output values; a dynamic interrupt
         adds ``__interrupt__``. ``input`` None resumes the thread; ``Command(resume=...)``
         answers pending interrupts."""
-        run = self._run(
-            config,
-            modes=frozenset(),
-            events=None,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-        )
+        run = self._run(config, interrupt_before=interrupt_before, interrupt_after=interrupt_after)
         with _root_guard(run):
             run.start(input)
             for _ in drive_sync(run, None, live=False):
@@ -232,13 +226,7 @@ class CompiledGraph:
         interrupt_after: Sequence[str] | str | None = None,
     ) -> dict[str, Any]:
         """Async :meth:`invoke`."""
-        run = self._run(
-            config,
-            modes=frozenset(),
-            events=None,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-        )
+        run = self._run(config, interrupt_before=interrupt_before, interrupt_after=interrupt_after)
         with _root_guard(run):
             run.start(input)
             async for _ in drive_async(run, None, live=False):
