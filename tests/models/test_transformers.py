@@ -4,6 +4,7 @@ sampling controls, thinking budget, streaming, parsing and errors."""
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -290,3 +291,19 @@ async def test_messages_with_content_parts_render(tiny_model: TransformersModel)
     assert tiny_model.render(make_request([message])).startswith(
         "<|im_start|>user\nhello<|im_end|>"
     )
+
+
+async def test_generation_runs_on_the_compute_thread(tiny_model: TransformersModel) -> None:
+    """Local generation shares one OS thread with training steps (see hone._compute)."""
+    seen: set[str] = set()
+    handle = tiny_model.model.register_forward_hook(
+        lambda *_: seen.add(threading.current_thread().name)
+    )
+    try:
+        await tiny_model.complete_batch(_requests(GREEDY.with_(max_tokens=2)))
+        tiny_model.generate(_requests(GREEDY.with_(max_tokens=2)))
+        async for _ in tiny_model.stream(_requests(GREEDY.with_(max_tokens=2))[0]):
+            pass
+    finally:
+        handle.remove()
+    assert len(seen) == 1 and next(iter(seen)).startswith("hone-compute")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,3 +223,18 @@ def test_output_dir_defaults(
     no_dir = Trainer(make_model(), config=TrainerConfig())
     with pytest.raises(TrainingConfigError, match="output_dir"):
         no_dir.save_model()
+
+
+def test_steps_and_logprobs_run_on_the_compute_thread(
+    make_model: ModelFactory, make_samples: SampleFactory
+) -> None:
+    """Training shares one OS thread with local generation (see hone._compute)."""
+    model = make_model()
+    seen: set[str] = set()
+    model.register_forward_hook(lambda *_: seen.add(threading.current_thread().name))
+    trainer = Trainer(model, config=TrainerConfig(micro_batch_size=2))
+    samples = make_samples(2, with_old=False)
+    trainer.compute_logprobs(samples)
+    trainer.train_step(samples)
+    Trainer(model, config=TrainerConfig(mode="sft", micro_batch_size=2)).sft_step(samples)
+    assert len(seen) == 1 and next(iter(seen)).startswith("hone-compute")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hone import _compute
 from hone.errors import CapabilityError, ChatTemplateError, ContextOverflowError, ModelLoadError
 from hone.messages import to_openai
 from hone.models._protocol import ChatRequest, Completion, FinishReason, StreamEvent, Usage
@@ -159,8 +160,9 @@ class TransformersModel:
         """
         if not requests:
             return []
-        return await asyncio.to_thread(self.generate, requests)
+        return await _compute.acall(self.generate, requests)
 
+    @_compute.compute_bound
     def generate(
         self,
         requests: Sequence[ChatRequest],
@@ -170,6 +172,7 @@ class TransformersModel:
     ) -> list[Completion]:
         """The synchronous core of :meth:`complete_batch` (blocks the calling thread).
 
+        It runs on hone's compute thread (see :mod:`hone._compute`), like training steps.
         ``on_token(row, token_id)`` is called after every sampled token; setting ``cancel``
         stops the generation after the current step.
         """
@@ -219,7 +222,7 @@ class TransformersModel:
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 put(exc)
 
-        threading.Thread(target=work, name="hone-transformers-stream", daemon=True).start()
+        _compute.submit(work)
         deltas: _DeltaDecoder | None = None
         try:
             while True:

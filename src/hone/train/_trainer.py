@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from hone import _compute
 from hone.errors import TrainingConfigError, TrainingError
 from hone.train._config import LoraConfig, TrainerConfig
 from hone.train._losses import policy_loss, sft_loss, token_logprobs
@@ -207,6 +208,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
 
+    @_compute.compute_bound
     def train_step(self, samples: Sequence[TrainingSample]) -> dict[str, float]:
         """One optimizer step over ``samples`` (the RL loss, or SFT when ``mode="sft"``).
 
@@ -252,6 +254,7 @@ class Trainer:
             averages.add(loss, metrics)
         return self._finish_step(averages, samples, num_tokens, started)
 
+    @_compute.compute_bound
     def sft_step(self, samples: Sequence[TrainingSample]) -> dict[str, float]:
         """One optimizer step of token-mean NLL over the masked tokens of ``samples``."""
         self._check_samples(samples)
@@ -318,6 +321,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ logprobs
 
+    @_compute.compute_bound
     @torch.no_grad()
     def compute_logprobs(
         self, samples: Sequence[TrainingSample], *, reference: bool = False
