@@ -132,7 +132,19 @@ def _trl_trainer(path: Path, tasks: list[dict[str, Any]], setup: dict[str, Any],
 def _interleaved(
     path: Path, tasks: list[dict[str, Any]], setup: dict[str, Any], out: Path
 ) -> tuple[list[StepFigures], list[StepFigures]]:
-    """Alternate TRL and hone steps on the same prompts; returns (hone, trl) figures."""
+    """Alternate TRL and hone steps on the same prompts; returns (hone, trl) figures.
+
+    Both sides run on hone's compute thread (``hone._compute``): on CPU, torch ops on two OS
+    threads slow each other down about twofold, so mixing threads would measure contention.
+    """
+    from hone import _compute
+
+    return _compute.call(_alternate, path, tasks, setup, out)
+
+
+def _alternate(
+    path: Path, tasks: list[dict[str, Any]], setup: dict[str, Any], out: Path
+) -> tuple[list[StepFigures], list[StepFigures]]:
     from transformers import TrainerCallback
 
     hone = HoneRL(
