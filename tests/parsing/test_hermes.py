@@ -200,3 +200,19 @@ def test_to_message_carries_everything() -> None:
     out = parse_hermes('<think>r</think>hi<tool_call>{"name": "f", "arguments": {}}</tool_call>')
     message = out.to_message()
     assert (message.content, message.reasoning, message.tool_calls) == ("hi", "r", out.tool_calls)
+
+
+@pytest.mark.parametrize("key", ["</THINK>", "<think>", "<think>x</think>"])
+def test_think_tags_inside_a_tool_call_are_data(key: str) -> None:
+    payload = json.dumps({"name": "A", "arguments": {key: None}})
+    out = parse_hermes(f"<tool_call>\n{payload}\n</tool_call>")
+    assert out.errors == () and out.reasoning is None
+    assert [(c.name, c.arguments) for c in out.tool_calls] == [("A", {key: None})]
+
+
+def test_a_tool_call_drafted_inside_reasoning_stays_reasoning() -> None:
+    out = parse_hermes(
+        '<think>draft <tool_call>{"name": "x", "arguments": {}}</tool_call></think>ok'
+    )
+    assert out.tool_calls == () and out.content == "ok"
+    assert out.reasoning is not None and "draft" in out.reasoning

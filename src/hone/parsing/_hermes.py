@@ -41,7 +41,7 @@ def parse_hermes(text: str) -> ParsedOutput:
     but a ``{"name": ..., "arguments": ...}`` object (optionally fenced) is read as one call.
     Never raises.
     """
-    reasoning, rest, think_error = split_thinking(text)
+    reasoning, rest, think_error = split_thinking(text, literal=(_OPEN, _CLOSE))
     blocks, content = _split_blocks(rest)
     calls: list[ToolCall] = []
     errors: list[str] = [think_error] if think_error else []

@@ -15,8 +15,13 @@ UNCLOSED_THINK_ERROR = (
 )
 
 
-def split_thinking(text: str) -> tuple[str | None, str, str | None]:
+def split_thinking(
+    text: str, *, literal: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+) -> tuple[str | None, str, str | None]:
     """Split ``text`` into ``(reasoning, rest, error)``.
+
+    ``literal`` names the opening and closing tags of spans (outside reasoning) whose content
+    is kept as it is: a think tag inside a tool call's JSON is data, not reasoning.
 
     ``reasoning`` joins every ``<think>`` block (``None`` when there is none or all are
     empty); ``rest`` is the text outside them, stripped. Handled:
@@ -34,7 +39,16 @@ def split_thinking(text: str) -> tuple[str | None, str, str | None]:
     inside = False
     cursor = 0
     first = True
-    for tag in _TAG.finditer(text):
+    pos = 0
+    while True:
+        tag = _TAG.search(text, pos)
+        span = literal[0].search(text, pos) if literal and not inside else None
+        if span is not None and (tag is None or span.start() < tag.start()):
+            end = literal[1].search(text, span.end()) if literal else None
+            pos = end.end() if end is not None else len(text)
+            continue
+        if tag is None:
+            break
         closing = tag.group(1) == "/"
         segment = text[cursor : tag.start()]
         if inside:
@@ -49,7 +63,7 @@ def split_thinking(text: str) -> tuple[str | None, str, str | None]:
             outside.append(segment)
             inside = not closing  # a stray closing tag outside reasoning is dropped
         first = False
-        cursor = tag.end()
+        cursor = pos = tag.end()
     tail = text[cursor:]
     (thoughts if inside else outside).append(tail)
     reasoning = "\n\n".join(t.strip() for t in thoughts if t.strip()) or None
