@@ -22,12 +22,16 @@ __all__ = [
     "ModelBackend",
     "SamplingOptions",
     "StreamEvent",
+    "ToolChoice",
     "Usage",
     "complete_sync",
     "make_request",
 ]
 
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter", "error"]
+#: Whether the model may, must or must not call tools, or which one it must call: "auto",
+#: "none", "required", or ``{"type": "function", "function": {"name": ...}}`` (OpenAI's shape).
+ToolChoice: TypeAlias = Literal["auto", "none", "required"] | Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ class SamplingOptions:
     enable_thinking: bool | None = None
     #: After this many reasoning tokens, close the reasoning and go on with the answer.
     thinking_budget: int | None = None
+    #: With ``logprobs``: also the this many most likely tokens at each position (OpenAI's
+    #: ``top_logprobs``); None for none.
+    top_logprobs: int | None = None
 
     def with_(self, **changes: Any) -> SamplingOptions:
         """A copy with some fields changed."""
@@ -62,6 +69,14 @@ class ChatRequest:
     #: Tool schemas in OpenAI function format: {"type": "function", "function": {...}}.
     tools: tuple[Mapping[str, Any], ...] = ()
     options: SamplingOptions = field(default_factory=SamplingOptions)
+    #: Whether and which tools the model must call (OpenAI's ``tool_choice``).
+    tool_choice: ToolChoice = "auto"
+    #: Whether the model may call several tools in one turn.
+    parallel_tool_calls: bool = True
+    #: The shape the reply must have, in OpenAI's ``response_format`` shape:
+    #: ``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``,
+    #: ``{"type": "json_object"}`` or None (free text).
+    response_format: Mapping[str, Any] | None = None
 
 
 def make_request(
