@@ -103,7 +103,9 @@ def test_sampling_fields_reach_the_backend(serve_script: Start) -> None:
     assert (options.temperature, options.top_p, options.max_tokens) == (0.3, 0.9, 17)
     assert (options.stop, options.seed, options.top_k) == (("END",), 7, 5)
     assert (options.enable_thinking, options.thinking_budget) == (False, 64)
-    assert served.model.requests[-1].tools == ()  # tool_choice="none" hides them
+    # tool_choice reaches the backend, which leaves the tools out of the prompt.
+    assert served.model.requests[-1].tool_choice == "none"
+    assert served.model.requests[-1].tools[0]["function"]["name"] == "f"
 
     served.client.chat.completions.create(
         model="scripted", messages=USER, max_completion_tokens=9, extra_body={"top_k": -1}
@@ -113,7 +115,7 @@ def test_sampling_fields_reach_the_backend(serve_script: Start) -> None:
 
 
 def test_n_logprobs_and_token_ids(serve_script: Start) -> None:
-    served = serve_script(["ab", "cde"])
+    served = serve_script(["ab", "cde"], when_exhausted="cycle")
     reply = served.client.chat.completions.create(
         model="scripted", messages=USER, n=2, logprobs=True, extra_body={"return_token_ids": True}
     )
@@ -123,7 +125,16 @@ def test_n_logprobs_and_token_ids(serve_script: Start) -> None:
     assert second.model_extra["token_ids"] == list(b"cde")
     assert second.logprobs is not None and second.logprobs.content is not None
     assert [t.logprob for t in second.logprobs.content] == [0.0, 0.0, 0.0]
-    assert second.logprobs.content[0].token == f"token_id:{ord('c')}"
+    assert second.logprobs.content[0].token == "c"
+    assert second.logprobs.content[0].bytes == [ord("c")]
+
+    named = served.client.chat.completions.create(
+        model="scripted",
+        messages=USER,
+        logprobs=True,
+        extra_body={"return_tokens_as_token_ids": True},
+    )
+    assert named.choices[0].logprobs.content[0].token == f"token_id:{ord('a')}"  # type: ignore[union-attr]
     prompt = bytes(reply.model_extra["prompt_token_ids"]).decode()
     assert prompt.endswith("<|im_start|>assistant\n")
 

@@ -4,6 +4,10 @@
 ``openai-compatible:http://host:8000/v1#model``, ``hf:/path/to/checkpoint`` or ``tiny:``.
 Backends that need torch (:class:`TransformersModel`) are imported on first use, so importing
 ``hone.models`` stays light.
+
+Every backend also reads like a LangChain chat model (:class:`ChatSurface`): ``invoke``,
+``stream``, ``batch`` and their async twins, ``bind_tools`` (a :class:`BoundModel`) and
+``with_structured_output`` (a :class:`StructuredModel`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hone.models._batching import BatchingModel
+from hone.models._bound import BoundModel
+from hone.models._chat import ChatSurface
+from hone.models._chat_output import StructuredModel
 from hone.models._protocol import (
     ChatRequest,
     Completion,
@@ -18,6 +25,7 @@ from hone.models._protocol import (
     ModelBackend,
     SamplingOptions,
     StreamEvent,
+    TokenLogprob,
     ToolChoice,
     Usage,
     complete_sync,
@@ -32,7 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchingModel",
+    "BoundModel",
     "ChatRequest",
+    "ChatSurface",
     "Completion",
     "FinishReason",
     "ModelBackend",
@@ -41,6 +51,8 @@ __all__ = [
     "SamplingOptions",
     "ScriptedModel",
     "StreamEvent",
+    "StructuredModel",
+    "TokenLogprob",
     "ToolChoice",
     "TransformersModel",
     "Usage",

@@ -4,7 +4,9 @@ That covers OpenAI itself, vLLM, SGLang, llama.cpp, Ollama and ``hone serve``. S
 the OpenAI API lacks (``top_k``, token ids, ``enable_thinking``, a thinking budget) go in the
 request body the way vLLM reads them. Tool calls come from the server's native ``tool_calls``
 when it parses them, and otherwise from the reply text (Hermes ``<tool_call>`` blocks), so a
-server started without a tool parser still works.
+server started without a tool parser still works. ``response_format``, ``tool_choice`` and
+``parallel_tool_calls`` go to the server as they are; the reply is checked against them the
+same way local replies are (a misfit is a parse error, for the model to see).
 
 Retries with exponential backoff and timeouts are the ``openai`` SDK's; SDK exceptions become
 :mod:`hone.errors` exceptions that say what to check.
@@ -17,7 +19,7 @@ import logging
 import os
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import openai
@@ -31,7 +33,16 @@ from hone.errors import (
     ModelNotFoundError,
 )
 from hone.messages import to_openai
-from hone.models._protocol import ChatRequest, Completion, FinishReason, StreamEvent, Usage
+from hone.models._chat import ChatSurface
+from hone.models._protocol import (
+    ChatRequest,
+    Completion,
+    FinishReason,
+    StreamEvent,
+    TokenLogprob,
+    Usage,
+)
+from hone.models._structured import output_format, reply_problems, tool_requirement
 
 __all__ = ["OpenAICompatibleModel"]
 
@@ -48,7 +59,7 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 _CONTEXT_MARKERS = ("context length", "context_length", "context window", "maximum context")
 
 
-class OpenAICompatibleModel:
+class OpenAICompatibleModel(ChatSurface):
     """A :class:`~hone.models.ModelBackend` for an OpenAI-compatible chat-completions server.
 
     Args:
@@ -171,13 +182,23 @@ class OpenAICompatibleModel:
             self._max_tokens_key: opts.max_tokens,
         }
         if request.tools:
+            # OpenAI rejects tool_choice and parallel_tool_calls without tools.
             body["tools"] = [dict(t) for t in request.tools]
+            if request.tool_choice != "auto":
+                choice = request.tool_choice
+                body["tool_choice"] = choice if isinstance(choice, str) else dict(choice)
+            if not request.parallel_tool_calls:
+                body["parallel_tool_calls"] = False
+        if request.response_format is not None:
+            body["response_format"] = dict(request.response_format)
         if opts.stop:
             body["stop"] = list(opts.stop)
         if opts.seed is not None:
             body["seed"] = opts.seed
         if opts.logprobs:
             body["logprobs"] = True
+            if opts.top_logprobs:
+                body["top_logprobs"] = opts.top_logprobs
         extra = dict(self._extra_body)
         if opts.top_k is not None:
             extra["top_k"] = opts.top_k
@@ -227,16 +248,25 @@ class OpenAICompatibleModel:
             finish = "tool_calls"
         if request.options.return_token_ids and raw.token_ids is None:
             logger.warning("%s returned no token ids; is it vLLM >= 0.10.2?", self.base_url)
+        problems = reply_problems(
+            message,
+            fmt=output_format(request.response_format),
+            tools=tool_requirement(
+                request.tool_choice, request.tools, parallel=request.parallel_tool_calls
+            ),
+            truncated=finish == "length",
+        )
         return Completion(
             message=message,
             text=raw.content,
             finish_reason=finish,
             usage=raw.usage,
             model=raw.model or self._model,
-            parse_errors=parsed.errors,
+            parse_errors=parsed.errors + problems,
             prompt_token_ids=_ints(raw.prompt_token_ids),
             token_ids=_ints(raw.token_ids),
             logprobs=tuple(raw.logprobs) if raw.logprobs is not None else None,
+            token_logprobs=tuple(raw.token_logprobs) if raw.token_logprobs is not None else None,
         )
 
     async def _translate(self, exc: openai.OpenAIError) -> ModelError:
@@ -288,6 +318,7 @@ class _Raw:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     logprobs: list[float] | None = None
+    token_logprobs: list[TokenLogprob] | None = None
     token_ids: list[Any] | None = None
     prompt_token_ids: list[Any] | None = None
 
@@ -307,6 +338,7 @@ def _raw_from_response(response: Any) -> _Raw:
     raw.token_ids = _extra(choice).get("token_ids")
     if choice.logprobs is not None and choice.logprobs.content is not None:
         raw.logprobs = [t.logprob for t in choice.logprobs.content]
+        raw.token_logprobs = [_token_logprob(t) for t in choice.logprobs.content]
     return raw
 
 
@@ -352,14 +384,32 @@ class _StreamState:
             if call.function is not None:
                 slot["function"]["name"] += call.function.name or ""
                 slot["function"]["arguments"] += call.function.arguments or ""
+        entries: tuple[TokenLogprob, ...] = ()
         if choice.logprobs is not None and choice.logprobs.content is not None:
-            raw.logprobs = (raw.logprobs or []) + [t.logprob for t in choice.logprobs.content]
+            entries = tuple(_token_logprob(t) for t in choice.logprobs.content)
+            raw.logprobs = (raw.logprobs or []) + [t.logprob for t in entries]
+            raw.token_logprobs = (raw.token_logprobs or []) + list(entries)
+        if entries:
+            # The entries ride on this chunk's delta (or on their own when it has none).
+            if events:
+                events[-1] = replace(events[-1], logprobs=entries)
+            else:
+                events.append(StreamEvent(kind="text", delta="", logprobs=entries))
         token_ids = _extra(choice).get("token_ids")
         if token_ids is not None:
             raw.token_ids = (raw.token_ids or []) + list(token_ids)
         if choice.finish_reason is not None:
             raw.finish_reason = choice.finish_reason
         return events
+
+
+def _token_logprob(entry: Any) -> TokenLogprob:
+    """An SDK ``ChatCompletionTokenLogprob`` (or a top-logprob entry) as a TokenLogprob."""
+    top = tuple(_token_logprob(t) for t in getattr(entry, "top_logprobs", None) or ())
+    token = str(entry.token)
+    # vLLM's return_tokens_as_token_ids names tokens "token_id:<id>".
+    token_id = int(token[9:]) if token.startswith("token_id:") and token[9:].isdigit() else None
+    return TokenLogprob(token=token, logprob=float(entry.logprob), token_id=token_id, top=top)
 
 
 def _extra(obj: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ __all__ = [
     "ModelBackend",
     "SamplingOptions",
     "StreamEvent",
+    "TokenLogprob",
     "ToolChoice",
     "Usage",
     "complete_sync",
@@ -106,6 +107,20 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One sampled token as OpenAI's ``logprobs.content`` entries show it: its text, its raw
+    logprob and (when ``SamplingOptions.top_logprobs`` asks) the most likely tokens there."""
+
+    #: The token's text (a piece of a multi-byte character decodes to U+FFFD).
+    token: str
+    logprob: float
+    #: The token id, when the backend knows it.
+    token_id: int | None = None
+    #: The most likely tokens at this position, most likely first (empty unless asked for).
+    top: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """What one model call produced.
 
@@ -126,6 +141,9 @@ class Completion:
     #: Log-probability of each sampled token under the model (raw logits, before temperature
     #: or top-p, as vLLM reports by default); shape (len(token_ids),)
     logprobs: tuple[float, ...] | None = None
+    #: With ``SamplingOptions.logprobs``: each sampled token's text, logprob and top
+    #: alternatives, for OpenAI-shaped ``logprobs``; None when not asked for or not given.
+    token_logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +153,9 @@ class StreamEvent:
     kind: Literal["text", "reasoning", "done"]
     delta: str = ""
     completion: Completion | None = None
+    #: With ``SamplingOptions.logprobs``: the tokens this delta was decoded from (backends
+    #: that cannot tell leave it empty; the ``done`` completion has them all).
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """A deterministic model backend that plays back scripted replies, for tests and examples.
 
-Each reply is a string (parsed as Hermes-format output, so ``<tool_call>`` blocks become tool
-calls and ``<think>`` blocks become reasoning), a ready :class:`AssistantMessage`, or a callable
+Each reply is a string (parsed by the model's parser, Hermes by default, so ``<tool_call>``
+blocks become tool calls and ``<think>`` blocks become reasoning), a ready :class:`AssistantMessage`, or a callable
 that receives the :class:`ChatRequest` and returns either. The model records every request it
 receives in ``.requests``.
 
@@ -9,6 +9,10 @@ When asked for token ids or logprobs it makes them up in a simple, reproducible 
 bytes of a ChatML-style rendering of the prompt and of the reply text are the token ids, and every
 sampled token has logprob 0.0. That is enough to drive training code in tests without a real
 tokenizer.
+
+A reply is checked against the request's ``response_format`` and ``tool_choice`` as a real
+model's would be: a misfit is a parse error on the completion (phrased for the model), so
+tests can drive the agent loop's recovery from it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from typing import Literal, TypeAlias
 
 from hone.errors import ConfigError
 from hone.messages import AssistantMessage, text_of
-from hone.models._protocol import ChatRequest, Completion, StreamEvent, Usage
+from hone.models._chat import ChatSurface
+from hone.models._protocol import ChatRequest, Completion, StreamEvent, TokenLogprob, Usage
+from hone.models._structured import output_format, reply_problems, tool_requirement
+from hone.parsing import ParseFormat, Parser, resolve_parser
 
 __all__ = ["Reply", "ScriptedModel"]
 
@@ -28,7 +35,7 @@ __all__ = ["Reply", "ScriptedModel"]
 Reply: TypeAlias = str | AssistantMessage | Callable[[ChatRequest], str | AssistantMessage]
 
 
-class ScriptedModel:
+class ScriptedModel(ChatSurface):
     """A :class:`~hone.models.ModelBackend` that answers with scripted replies, in order.
 
     Args:
@@ -37,6 +44,9 @@ class ScriptedModel:
         when_exhausted: ``"raise"`` (default) raises :class:`~hone.errors.ConfigError` once every
             reply is used; ``"cycle"`` starts again from the first reply.
         chunk_size: characters per delta when streaming.
+        parser: How string replies are parsed: a name from :func:`hone.parsing.parser_names`
+            or a :class:`~hone.parsing.Parser` function (default ``"hermes"``);
+            :attr:`parser_name` says which.
     """
 
     def __init__(
@@ -46,6 +56,7 @@ class ScriptedModel:
         name: str = "scripted",
         when_exhausted: Literal["raise", "cycle"] = "raise",
         chunk_size: int = 4,
+        parser: ParseFormat | Parser = "hermes",
     ) -> None:
         self._replies: list[Reply] = list(replies)
         if not self._replies:
@@ -57,6 +68,7 @@ class ScriptedModel:
         self._name = name
         self._when_exhausted = when_exhausted
         self._chunk_size = chunk_size
+        self._parser_name, self._parser = resolve_parser(parser)
         self._next = 0
         #: Every request this model received, in order.
         self.requests: list[ChatRequest] = []
@@ -65,6 +77,11 @@ class ScriptedModel:
     def name(self) -> str:
         """The model name reported in completions."""
         return self._name
+
+    @property
+    def parser_name(self) -> str:
+        """The name of the parser string replies go through."""
+        return self._parser_name
 
     @property
     def calls(self) -> int:
@@ -87,12 +104,19 @@ class ScriptedModel:
         """Yield the reply's reasoning and content in small chunks, then a ``done`` event."""
         completion = await self.complete(request)
         message = completion.message
+        options = request.options
+
+        def logprobs(piece: str) -> tuple[TokenLogprob, ...]:
+            if not options.logprobs:
+                return ()
+            return _byte_logprobs(piece.encode(), options.top_logprobs)
+
         for piece in self._chunks(message.reasoning or ""):
             await asyncio.sleep(0)  # let other tasks run, as a real stream would
-            yield StreamEvent(kind="reasoning", delta=piece)
+            yield StreamEvent(kind="reasoning", delta=piece, logprobs=logprobs(piece))
         for piece in self._chunks(message.text):
             await asyncio.sleep(0)
-            yield StreamEvent(kind="text", delta=piece)
+            yield StreamEvent(kind="text", delta=piece, logprobs=logprobs(piece))
         yield StreamEvent(kind="done", completion=completion)
 
     def _chunks(self, text: str) -> list[str]:
@@ -117,14 +141,19 @@ class ScriptedModel:
         if isinstance(reply, AssistantMessage):
             message, text = reply, _hermes_text(reply)
         elif isinstance(reply, str):
-            from hone.parsing import parse_hermes
-
-            parsed = parse_hermes(reply)
+            parsed = self._parser(reply, tools=request.tools)
             message, text, errors = parsed.to_message(), reply, parsed.errors
         else:
             raise ConfigError(
                 f"a scripted reply must be a str or an AssistantMessage, got {type(reply).__name__}"
             )
+        errors += reply_problems(
+            message,
+            fmt=output_format(request.response_format),
+            tools=tool_requirement(
+                request.tool_choice, request.tools, parallel=request.parallel_tool_calls
+            ),
+        )
         prompt_ids = tuple(_chatml_prompt(request).encode())
         ids = tuple(text.encode())
         options = request.options
@@ -138,7 +167,18 @@ class ScriptedModel:
             prompt_token_ids=prompt_ids if options.return_token_ids else None,
             token_ids=ids if options.return_token_ids else None,
             logprobs=(0.0,) * len(ids) if options.logprobs else None,
+            token_logprobs=_byte_logprobs(ids, options.top_logprobs) if options.logprobs else None,
         )
+
+
+def _byte_logprobs(ids: Sequence[int], top: int | None) -> tuple[TokenLogprob, ...]:
+    """Logprob entries for byte tokens: each byte is certain (logprob 0), its own top-1."""
+    out = []
+    for token in ids:
+        text = bytes([token]).decode("utf-8", errors="replace")
+        alternatives = (TokenLogprob(text, 0.0, token_id=token),) if top else ()
+        out.append(TokenLogprob(text, 0.0, token_id=token, top=alternatives))
+    return tuple(out)
 
 
 def _chatml_prompt(request: ChatRequest) -> str:

@@ -1,9 +1,13 @@
 """A local Hugging Face causal LM as a :class:`~hone.models.ModelBackend`.
 
 Prompts are rendered by the tokenizer's own chat template; many conversations are sampled in
-one batched token loop (see ``_transformers_loop``); outputs are parsed as Hermes/Qwen-style
-text (``<think>`` reasoning, ``<tool_call>`` blocks). Every completion carries the exact
+one batched token loop (see ``_transformers_loop``); outputs are parsed by the parser the chat
+template implies (Hermes/Qwen ``<tool_call>`` blocks unless it renders another format, see
+``hone.parsing.detect_parser``), or the one given. Every completion carries the exact
 prompt and sampled token ids and the raw per-token logprobs, which is what training needs.
+
+``response_format`` and ``tool_choice`` are honoured by constrained decoding: each row of a
+batch may follow its own grammar (``_grammar``), or none.
 """
 
 from __future__ import annotations
@@ -16,20 +20,38 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hone import _compute
 from hone.errors import CapabilityError, ChatTemplateError, ContextOverflowError, ModelLoadError
 from hone.messages import to_openai
-from hone.models._protocol import ChatRequest, Completion, FinishReason, StreamEvent, Usage
+from hone.models._chat import ChatSurface
+from hone.models._grammar import (
+    BannedTokens,
+    EndAfterToken,
+    GrammarEngine,
+    Tags,
+    TokenConstraint,
+    reply_grammar,
+)
+from hone.models._protocol import (
+    ChatRequest,
+    Completion,
+    FinishReason,
+    StreamEvent,
+    TokenLogprob,
+    Usage,
+)
+from hone.models._structured import output_format, reply_problems, tool_requirement
 from hone.models._transformers_loop import (
     RowResult,
     RowSpec,
+    SampledToken,
     SpecialIds,
     TokenCallback,
     generate_rows,
 )
-from hone.parsing import parse_hermes
+from hone.parsing import ParseFormat, Parser, detect_parser, resolve_parser
 
 __all__ = ["TransformersModel"]
 
@@ -38,7 +60,7 @@ logger = logging.getLogger(__name__)
 _END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
 
 
-class TransformersModel:
+class TransformersModel(ChatSurface):
     """A local causal LM (any ``AutoModelForCausalLM`` checkpoint, or a live, possibly peft,
     model being trained) behind the :class:`~hone.models.ModelBackend` protocol.
 
@@ -52,9 +74,14 @@ class TransformersModel:
         name: The name in logs and trajectories (default: the model's ``name_or_path``).
         max_context: Longest prompt + completion, in tokens (default: the model config's
             ``max_position_embeddings``).
+        parser: How replies are parsed: a name from :func:`hone.parsing.parser_names` or a
+            :class:`~hone.parsing.Parser` function. Default: the one the chat template
+            implies (:func:`hone.parsing.detect_parser`; Hermes unless the template renders
+            another tool-call format). :attr:`parser_name` says which was chosen.
 
     Raises:
         ChatTemplateError: the tokenizer has no chat template.
+        ConfigError: ``parser`` is not a known name or a parser function.
     """
 
     def __init__(
@@ -64,6 +91,7 @@ class TransformersModel:
         *,
         name: str | None = None,
         max_context: int | None = None,
+        parser: ParseFormat | Parser | None = None,
     ) -> None:
         if not getattr(tokenizer, "chat_template", None):
             raise ChatTemplateError(
@@ -76,6 +104,14 @@ class TransformersModel:
         self._name = name or _name_of(model)
         self.max_context = max_context or _context_of(model)
         self._ids = _special_ids(model, tokenizer)
+        self._parser_name, self._parser = resolve_parser(
+            parser if parser is not None else detect_parser(tokenizer.chat_template)
+        )
+        self._call_tags = (
+            _single_id(tokenizer, "<tool_call>"),
+            _single_id(tokenizer, "</tool_call>"),
+        )
+        self._grammars: GrammarEngine | None = None  # built on the first constrained request
         self._lock = threading.Lock()
 
     @classmethod
@@ -86,6 +122,7 @@ class TransformersModel:
         device: str = "cpu",
         dtype: Any = None,
         max_context: int | None = None,
+        parser: ParseFormat | Parser | None = None,
     ) -> TransformersModel:
         """Load a causal LM and its tokenizer from a local directory.
 
@@ -94,6 +131,7 @@ class TransformersModel:
             device: Torch device to run on (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
             dtype: Torch dtype or its name (``"bfloat16"``); default: as saved.
             max_context: Longest prompt + completion, in tokens.
+            parser: How replies are parsed (default: detected from the chat template).
 
         Raises:
             ModelLoadError: the directory is missing or does not hold a loadable model.
@@ -114,27 +152,35 @@ class TransformersModel:
             raise ModelLoadError(f"cannot load a causal LM from {directory}: {exc}") from exc
         model.to(device)
         model.eval()
-        return cls(model, tokenizer, name=directory.name, max_context=max_context)
+        return cls(model, tokenizer, name=directory.name, max_context=max_context, parser=parser)
 
     @property
     def name(self) -> str:
         """The model's name (directory name or ``name_or_path``)."""
         return self._name
 
+    @property
+    def parser_name(self) -> str:
+        """The name of the parser replies go through (given, or detected from the template)."""
+        return self._parser_name
+
     def render(self, request: ChatRequest) -> str:
         """The prompt text the chat template makes of a request (with the generation prompt).
+
+        With ``tool_choice="none"`` the tools are left out of the prompt.
 
         Raises:
             ChatTemplateError: the template cannot render these messages.
         """
         messages = [_template_message(to_openai(m)) for m in request.messages]
+        tools = () if request.tool_choice == "none" else request.tools
         extra: dict[str, Any] = {}
         if request.options.enable_thinking is not None:
             extra["enable_thinking"] = request.options.enable_thinking
         try:
             text = self.tokenizer.apply_chat_template(
                 messages,
-                tools=[dict(t) for t in request.tools] or None,
+                tools=[dict(t) for t in tools] or None,
                 add_generation_prompt=True,
                 tokenize=False,
                 **extra,
@@ -157,6 +203,9 @@ class TransformersModel:
 
         Raises:
             ContextOverflowError: a prompt does not fit in the context window.
+            ConfigError: a malformed ``response_format`` or ``tool_choice``.
+            CapabilityError: a schema the grammar engine cannot compile, or llguidance (the
+                ``structured`` extra) is not installed.
         """
         if not requests:
             return []
@@ -199,10 +248,10 @@ class TransformersModel:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Complete one conversation, yielding reasoning/text deltas, then a ``done`` event."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[_Start | int | Completion | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[_Start | SampledToken | Completion | BaseException] = asyncio.Queue()
         cancel = threading.Event()
 
-        def put(item: _Start | int | Completion | BaseException) -> None:
+        def put(item: _Start | SampledToken | Completion | BaseException) -> None:
             if cancel.is_set():
                 return  # the consumer stopped listening (its loop may be closed by now)
             try:
@@ -210,7 +259,7 @@ class TransformersModel:
             except RuntimeError:  # the loop closed between the check and the call
                 cancel.set()
 
-        def on_token(_row: int, token: int) -> None:
+        def on_token(_row: int, token: SampledToken) -> None:
             put(token)
 
         def work() -> None:
@@ -233,7 +282,8 @@ class TransformersModel:
                     yield StreamEvent(kind="done", completion=item)
                     return
                 if isinstance(item, _Start):
-                    deltas = _DeltaDecoder(self._decode, self._ids, item.in_think)
+                    logprobs = self._token_logprob if request.options.logprobs else None
+                    deltas = _DeltaDecoder(self._decode, self._ids, item.in_think, logprobs)
                 elif deltas is not None and (event := deltas.push(item)) is not None:
                     yield event
         finally:
@@ -241,6 +291,49 @@ class TransformersModel:
 
     def _decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=False))
+
+    def _token_logprob(
+        self, token: int, logprob: float, top: Sequence[tuple[int, float]]
+    ) -> TokenLogprob:
+        alternatives = tuple(
+            TokenLogprob(token=self._decode([t]), logprob=lp, token_id=t) for t, lp in top
+        )
+        return TokenLogprob(self._decode([token]), logprob, token_id=token, top=alternatives)
+
+    def _constraint(self, request: ChatRequest, in_think: bool) -> TokenConstraint | None:
+        """What the reply must follow: a grammar, a simple token rule, or nothing."""
+        fmt = output_format(request.response_format)
+        tools = tool_requirement(
+            request.tool_choice, request.tools, parallel=request.parallel_tool_calls
+        )
+        call_open, call_close = self._call_tags
+        may_think = request.options.enable_thinking is True and self._ids.think_open is not None
+        tags = Tags(
+            think_open=self._ids.think_open,
+            think_close=self._ids.think_close,
+            call_open=call_open,
+            call_close=call_close,
+            in_think=in_think,
+            may_think=may_think and not in_think,
+        )
+        offered = () if tools.mode == "none" else request.tools
+        grammar = reply_grammar(fmt, tools, offered, tags)
+        if grammar is not None:
+            return self._grammar_engine().matcher(grammar)
+        if tools.mode == "none" and call_open is not None:
+            return BannedTokens([call_open])
+        if request.tools and not tools.parallel and call_close is not None:
+            return EndAfterToken(call_close, sorted(self._ids.end_of_turn))
+        return None
+
+    def _grammar_engine(self) -> GrammarEngine:
+        if self._grammars is None:
+            config = getattr(self.model, "config", None)
+            vocab = int(getattr(config, "vocab_size", 0) or len(self.tokenizer))
+            self._grammars = GrammarEngine(
+                self.tokenizer, vocab_size=vocab, end_of_turn=sorted(self._ids.end_of_turn)
+            )
+        return self._grammars
 
     def _row_spec(self, request: ChatRequest) -> RowSpec:
         prompt = self.encode_prompt(request)
@@ -256,6 +349,7 @@ class TransformersModel:
                 f"{self.name!r} has no single '</think>' token, so a thinking budget cannot be "
                 "enforced; leave SamplingOptions.thinking_budget unset for this model"
             )
+        in_think = _ends_inside_think(prompt, self._ids)
         return RowSpec(
             prompt_ids=tuple(prompt),
             max_new_tokens=min(options.max_tokens, room),
@@ -265,7 +359,9 @@ class TransformersModel:
             seed=options.seed,
             stop=options.stop,
             thinking_budget=options.thinking_budget,
-            starts_in_think=_ends_inside_think(prompt, self._ids),
+            starts_in_think=in_think,
+            top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
+            constraint=self._constraint(request, in_think),
         )
 
     def _completion(self, spec: RowSpec, result: RowResult, request: ChatRequest) -> Completion:
@@ -279,10 +375,29 @@ class TransformersModel:
             if cut >= 0:
                 text, finish = text[:cut], "stop"
         # A prompt that opens the reasoning block leaves the opening tag out of the output.
-        parsed = parse_hermes(f"<think>{text}" if spec.starts_in_think else text)
+        parsed = self._parser(
+            f"<think>{text}" if spec.starts_in_think else text,
+            tools=request.tools,
+            truncated=finish == "length",
+        )
         message = parsed.to_message()
         if message.tool_calls and finish == "stop":
             finish = "tool_calls"
+        problems = reply_problems(
+            message,
+            fmt=output_format(request.response_format),
+            tools=tool_requirement(
+                request.tool_choice, request.tools, parallel=request.parallel_tool_calls
+            ),
+            truncated=finish == "length",
+        )
+        token_logprobs = None
+        if request.options.logprobs:
+            tops = result.top or [()] * len(result.token_ids)
+            token_logprobs = tuple(
+                self._token_logprob(t, lp, top)
+                for t, lp, top in zip(result.token_ids, result.logprobs, tops, strict=True)
+            )
         return Completion(
             message=message,
             text=text,
@@ -291,10 +406,11 @@ class TransformersModel:
                 prompt_tokens=len(spec.prompt_ids), completion_tokens=len(result.token_ids)
             ),
             model=self.name,
-            parse_errors=parsed.errors,
+            parse_errors=parsed.errors + problems,
             prompt_token_ids=spec.prompt_ids,
             token_ids=tuple(result.token_ids),
             logprobs=tuple(result.logprobs),
+            token_logprobs=token_logprobs,
         )
 
 
@@ -305,15 +421,34 @@ class _Start:
     in_think: bool
 
 
-class _DeltaDecoder:
-    """Turns streamed token ids into reasoning/text deltas (tags themselves are not shown)."""
+#: Makes a token's OpenAI-shaped logprob entry from (id, raw logprob, top alternatives).
+_LogprobMaker = Callable[[int, float, Sequence[tuple[int, float]]], TokenLogprob]
 
-    def __init__(self, decode: Callable[[list[int]], str], ids: SpecialIds, in_think: bool) -> None:
+
+class _DeltaDecoder:
+    """Turns streamed tokens into reasoning/text deltas (tags themselves are not shown).
+
+    With ``logprobs``, each delta carries the entries of the tokens read since the last one
+    (tags and other unshown tokens ride on the next delta; the last ones only on ``done``).
+    """
+
+    def __init__(
+        self,
+        decode: Callable[[list[int]], str],
+        ids: SpecialIds,
+        in_think: bool,
+        logprobs: _LogprobMaker | None = None,
+    ) -> None:
         self._decode, self._ids, self._in_think = decode, ids, in_think
+        self._make = logprobs
+        self._pending: list[TokenLogprob] = []
         self._segment: list[int] = []
         self._emitted = 0
 
-    def push(self, token: int) -> StreamEvent | None:
+    def push(self, sampled: SampledToken) -> StreamEvent | None:
+        token = sampled.token
+        if self._make is not None:
+            self._pending.append(self._make(token, sampled.logprob, sampled.top))
         if token in (self._ids.think_open, self._ids.think_close):
             self._in_think = token == self._ids.think_open
             self._segment, self._emitted = [], 0
@@ -327,7 +462,9 @@ class _DeltaDecoder:
         delta, self._emitted = text[self._emitted :], len(text)
         if not delta:
             return None
-        return StreamEvent(kind="reasoning" if self._in_think else "text", delta=delta)
+        logprobs, self._pending = tuple(self._pending), []
+        kind: Literal["text", "reasoning"] = "reasoning" if self._in_think else "text"
+        return StreamEvent(kind=kind, delta=delta, logprobs=logprobs)
 
 
 class _eval_mode:  # lower case: it reads like a function, `with _eval_mode(model):`

@@ -6,11 +6,17 @@ thinking budget), so requests with different options share one loop. Rows that f
 dropped from the batch (and the cache) as they go, so stragglers do not pay for the others.
 
 Logprobs are the log-softmax of the model's *raw* logits at the sampled token (before
-temperature and filtering), so one forward pass over prompt + sampled ids reproduces them.
+temperature, filtering and any grammar mask), so one forward pass over prompt + sampled ids
+reproduces them.
+
+A row may carry a :class:`~hone.models._grammar.TokenConstraint` (a grammar matcher): before
+each sampling step it fills a token bitmask and the row's disallowed tokens get ``-inf``; rows
+without one are sampled from exactly the logits they would see alone.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +24,25 @@ from typing import Any, Literal
 
 import torch
 
-__all__ = ["RowResult", "RowSpec", "SpecialIds", "generate_rows"]
+from hone.models._grammar import TokenConstraint, apply_bitmask, bitmask_words
 
-#: Called with (row index, token id) after every sampled token.
-TokenCallback = Callable[[int, int], None]
+__all__ = ["RowResult", "RowSpec", "SampledToken", "SpecialIds", "TokenCallback", "generate_rows"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SampledToken:
+    """One sampled token with its raw logprob and, if asked for, the most likely tokens."""
+
+    token: int
+    logprob: float
+    #: (token id, raw logprob) of the ``RowSpec.top_logprobs`` most likely tokens, best first.
+    top: tuple[tuple[int, float], ...] = ()
+
+
+#: Called with (row index, sampled token) after every sampled token.
+TokenCallback = Callable[[int, SampledToken], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +69,10 @@ class RowSpec:
     thinking_budget: int | None = None
     #: The prompt ends inside an open reasoning block.
     starts_in_think: bool = False
+    #: Also record this many most likely tokens at each step (0: none).
+    top_logprobs: int = 0
+    #: Which tokens may come next (a grammar); None: any. Stateful: one per generation.
+    constraint: TokenConstraint | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -56,6 +81,8 @@ class RowResult:
 
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
+    #: Per sampled token, the ``top_logprobs`` most likely (id, raw logprob); empty if none.
+    top: list[tuple[tuple[int, float], ...]] = field(default_factory=list)
     finish_reason: Literal["stop", "length"] = "length"
 
 
@@ -65,6 +92,7 @@ class _RowState:
     result: RowResult
     generator: torch.Generator | None
     in_think: bool
+    constraint: TokenConstraint | None = None
     think_tokens: int = 0
     done: bool = False
 
@@ -115,12 +143,12 @@ def generate_rows(
             logits_to_keep=1,
         )
         logits = out.logits[:, -1, :].float()  # (B, V)
-        tokens = _choose(logits, [states[i] for i in live], ids)  # (B,)
-        raw_logprobs = torch.log_softmax(logits, dim=-1).gather(-1, tokens[:, None])[:, 0]
-        for j, (token, logprob) in enumerate(
-            zip(tokens.tolist(), raw_logprobs.tolist(), strict=True)
-        ):
-            _record(states[live[j]], token, logprob, ids, decode)
+        step = [states[i] for i in live]
+        tokens = _choose(_masked(logits, step), step, ids)  # (B,)
+        logprobs = torch.log_softmax(logits, dim=-1)  # (B, V), raw: before any mask
+        sampled = _sampled(logprobs, tokens, step)
+        for j, token in enumerate(sampled):
+            _record(states[live[j]], token, ids, decode)
             if on_token is not None:
                 on_token(live[j], token)
         if cancel is not None and cancel.is_set():
@@ -156,7 +184,11 @@ def _new_state(spec: RowSpec, ids: SpecialIds, device: torch.device) -> _RowStat
         generator = torch.Generator(device=device)
         generator.manual_seed(spec.seed)
     return _RowState(
-        spec=spec, result=RowResult(), generator=generator, in_think=spec.starts_in_think
+        spec=spec,
+        result=RowResult(),
+        generator=generator,
+        in_think=spec.starts_in_think,
+        constraint=spec.constraint,
     )
 
 
@@ -178,16 +210,62 @@ def _left_pad(
     return ids.to(device), mask.to(device)
 
 
+def _masked(logits: torch.Tensor, states: Sequence[_RowState]) -> torch.Tensor:
+    """The logits to sample from: constrained rows have disallowed tokens at -inf.
+
+    logits: (B, V) raw; rows without a constraint are returned untouched.
+    """
+    rows = [j for j, s in enumerate(states) if s.constraint is not None]
+    if not rows:
+        return logits
+    bitmask = torch.full((len(rows), bitmask_words(logits.shape[-1])), -1, dtype=torch.int32)
+    for n, j in enumerate(rows):
+        constraint = states[j].constraint
+        if constraint is not None:
+            constraint.fill_bitmask(bitmask[n])
+    masked = logits.clone()
+    masked[rows] = apply_bitmask(logits[rows], bitmask)
+    for j in rows:
+        if not bool(torch.isfinite(masked[j]).any()):
+            # Nothing allowed (the grammar is in an error state): sample freely rather than
+            # from an empty distribution; the reply check reports the misfit.
+            logger.warning("the grammar allows no token; row %d continues unconstrained", j)
+            masked[j], states[j].constraint = logits[j], None
+    return masked
+
+
+def _sampled(
+    logprobs: torch.Tensor, tokens: torch.Tensor, states: Sequence[_RowState]
+) -> list[SampledToken]:
+    """Each row's token with its raw logprob (and top alternatives). logprobs: (B, V)."""
+    chosen = logprobs.gather(-1, tokens[:, None])[:, 0].tolist()  # (B,)
+    top_k = max(s.spec.top_logprobs for s in states)
+    top_values: list[list[float]] = []
+    top_ids: list[list[int]] = []
+    if top_k > 0:
+        values, indices = logprobs.topk(min(top_k, logprobs.shape[-1]), dim=-1)  # (B, k)
+        top_values, top_ids = values.tolist(), indices.tolist()
+    out = []
+    for j, (token, logprob) in enumerate(zip(tokens.tolist(), chosen, strict=True)):
+        k = states[j].spec.top_logprobs
+        top = tuple(zip(top_ids[j][:k], top_values[j][:k], strict=True)) if k > 0 else ()
+        out.append(SampledToken(token=token, logprob=logprob, top=top))
+    return out
+
+
 def _record(
     state: _RowState,
-    token: int,
-    logprob: float,
+    sampled: SampledToken,
     ids: SpecialIds,
     decode: Callable[[list[int]], str],
 ) -> None:
-    result = state.result
+    result, token = state.result, sampled.token
     result.token_ids.append(token)
-    result.logprobs.append(logprob)
+    result.logprobs.append(sampled.logprob)
+    if state.spec.top_logprobs > 0:
+        result.top.append(sampled.top)
+    if state.constraint is not None and not state.constraint.accept(token):
+        state.constraint = None  # e.g. a forced token the grammar has no room for
     state.observe(token, ids)
     if token in ids.end_of_turn or _hit_stop(state, decode):
         state.done, result.finish_reason = True, "stop"

@@ -14,10 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hone.errors import HoneError
 from hone.messages import new_id
-from hone.models._protocol import ChatRequest, ModelBackend
-from hone.serve._errors import APIError, model_error
+from hone.models._protocol import ChatRequest, Completion, ModelBackend
+from hone.serve._errors import APIError, bad_request, model_error
 from hone.serve._responses import completion_json
-from hone.serve._schema import ChatCompletionBody
+from hone.serve._responses_api import (
+    OutputIds,
+    ResponsesBody,
+    ResponseStore,
+    output_items,
+    response_json,
+)
+from hone.serve._responses_stream import ResponseEvents
+from hone.serve._schema import ChatCompletionBody, FieldError
 from hone.serve._stream import stream_response
 
 __all__ = ["create_app"]
@@ -28,14 +36,18 @@ logger = logging.getLogger(__name__)
 def create_app(model: ModelBackend, *, model_name: str, api_key: str | None = None) -> FastAPI:
     """A FastAPI app serving ``model`` under the OpenAI API as ``model_name``.
 
-    Routes: ``POST /v1/chat/completions`` (plain and streamed, ``n`` ≥ 1, tools, logprobs,
-    and vLLM's ``return_token_ids``, ``top_k``, ``chat_template_kwargs``,
-    ``thinking_token_budget``), ``GET /v1/models``, ``GET /v1/models/{id}``, ``GET /health``.
-    With ``api_key`` set, every ``/v1`` route needs ``Authorization: Bearer <api_key>``.
-    Errors are OpenAI-shaped: ``{"error": {"message", "type", "param", "code"}}``.
+    Routes: ``POST /v1/chat/completions`` (plain and streamed, ``n`` ≥ 1, tools with
+    ``tool_choice`` and ``parallel_tool_calls``, ``response_format``, logprobs with
+    ``top_logprobs``, and vLLM's ``return_token_ids``, ``top_k``, ``chat_template_kwargs``,
+    ``thinking_token_budget``), ``POST /v1/responses`` (the Responses API, plain and
+    streamed, with ``previous_response_id`` over the last 1,024 stored responses, in memory),
+    ``GET /v1/models``, ``GET /v1/models/{id}``, ``GET /health``. With ``api_key`` set, every
+    ``/v1`` route needs ``Authorization: Bearer <api_key>``. Errors are OpenAI-shaped:
+    ``{"error": {"message", "type", "param", "code"}}``, ``param`` naming the field at fault.
     """
     app = FastAPI(title="hone", summary=f"OpenAI-compatible API serving {model_name}")
     created = int(time.time())
+    store = ResponseStore()
 
     def check_key(request: Request) -> None:
         if api_key is None:
@@ -79,13 +91,50 @@ def create_app(model: ModelBackend, *, model_name: str, api_key: str | None = No
         check_model(body.model)
         try:
             request = body.chat_request()
+        except FieldError as exc:
+            raise bad_request(str(exc), param=exc.param) from exc
         except ValueError as exc:
-            raise APIError(
-                400, str(exc), type_="invalid_request_error", code="invalid_messages"
-            ) from exc
+            raise bad_request(str(exc), param="messages", code="invalid_messages") from exc
         if body.stream:
             return await stream_response(model, request, body, model_name)
         return await _completion_response(model, request, body, model_name)
+
+    @app.post("/v1/responses", dependencies=[Depends(check_key)], response_model=None)
+    async def responses(body: ResponsesBody) -> JSONResponse | StreamingResponse:
+        check_model(body.model)
+        try:
+            request = body.chat_request(store.history(body.previous_response_id))
+        except FieldError as exc:
+            raise bad_request(str(exc), param=exc.param) from exc
+        ids = OutputIds.new()
+
+        def remember(completion: Completion) -> None:
+            if body.store:
+                store.put(ids.response, body, request, completion.message)
+
+        if body.stream:
+            events = aiter(model.stream(request))
+            try:  # the first event before answering, so early failures get a status code
+                first = await anext(events)
+            except HoneError as exc:
+                raise model_error(exc) from exc
+            writer = ResponseEvents(body, ids, model=model_name, on_done=remember)
+            return StreamingResponse(writer.lines(first, events), media_type="text/event-stream")
+        try:
+            completion = await model.complete(request)
+        except HoneError as exc:
+            raise model_error(exc) from exc
+        remember(completion)
+        output = output_items(completion, ids, logprobs=body.wants_logprobs)
+        payload = response_json(
+            body,
+            ids,
+            model=model_name,
+            created=int(time.time()),
+            output=output,
+            completion=completion,
+        )
+        return JSONResponse(payload)
 
     return app
 
@@ -111,6 +160,7 @@ async def _completion_response(
         model=model_name,
         logprobs=body.logprobs,
         token_ids=body.return_token_ids,
+        tokens_as_ids=body.return_tokens_as_token_ids,
     )
     return JSONResponse(payload)
 
@@ -126,12 +176,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
             for err in exc.errors()
         )
-        return APIError(
-            400,
-            f"invalid request: {problems}",
-            type_="invalid_request_error",
-            code="invalid_request",
-        ).response()
+        first = exc.errors()[0].get("loc", ()) if exc.errors() else ()
+        param = ".".join(str(p) for p in first if p != "body") or None
+        return bad_request(f"invalid request: {problems}", param=param).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from hone.errors import HoneError
 from hone.messages import new_id
-from hone.models._protocol import ChatRequest, ModelBackend, StreamEvent
+from hone.models._protocol import ChatRequest, ModelBackend, StreamEvent, TokenLogprob
 from hone.serve._errors import APIError, model_error
 from hone.serve._responses import ChunkWriter, sse
 from hone.serve._schema import ChatCompletionBody
@@ -79,7 +79,13 @@ async def stream_response(
         first = await anext(events)
     except HoneError as exc:
         raise model_error(exc) from exc
-    writer = ChunkWriter(id_=new_id("chatcmpl-"), created=int(time.time()), model=model_name)
+    writer = ChunkWriter(
+        id_=new_id("chatcmpl-"),
+        created=int(time.time()),
+        model=model_name,
+        logprobs=body.logprobs,
+        as_ids=body.return_tokens_as_token_ids,
+    )
     lines = _sse_lines(first, events, writer, body)
     return StreamingResponse(lines, media_type="text/event-stream")
 
@@ -94,17 +100,23 @@ async def _sse_lines(
     visible = VisibleText()
     yield writer.delta({"role": "assistant", "content": ""})
     event: StreamEvent | None = first
+    # Logprobs of tokens whose text is not shown yet (held back, or markup) wait here and
+    # ride on the next chunk; what is left at the end goes on the final chunk.
+    pending: list[TokenLogprob] = []
     try:
         while event is not None:
+            pending.extend(event.logprobs)
             if event.kind == "text" and (text := visible.push(event.delta)):
-                yield writer.delta({"content": text})
+                yield writer.delta({"content": text}, pending)
+                pending = []
             elif event.kind == "reasoning" and event.delta:
-                yield writer.delta({"reasoning_content": event.delta})
+                yield writer.delta({"reasoning_content": event.delta}, pending)
+                pending = []
             elif event.kind == "done" and event.completion is not None:
                 done = event.completion
                 if rest := visible.rest(done.message.text):
                     yield writer.delta({"content": rest})
-                yield writer.final(done, logprobs=body.logprobs, token_ids=body.return_token_ids)
+                yield writer.final(done, token_ids=body.return_token_ids)
                 if include_usage:
                     yield writer.usage(done)
                 break
