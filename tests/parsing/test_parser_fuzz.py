@@ -11,11 +11,13 @@ import json
 import string
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hone.parsing import (
     ParsedOutput,
+    get_parser,
     lenient_json,
     parse_hermes,
     parse_json_action,
@@ -34,6 +36,9 @@ _FRAGMENTS = [
     '"type"', '"tool"', '"final"', '"answer": ', '"input": ', '"args": ', '"tool_name": ',
     '"action": ', '"action_input": ', "Final Answer", "Thought: ", "Action: ", "Action Input: ",
     "Observation: ", "Final Answer: ", "**Action:** ", "search[", "f(", "\x00", "\ud800", "🎉",
+    "<function=", "<function=f>", "</function>", "<parameter=", "<parameter=x>", "</parameter>",
+    "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "[THINK]", "[/THINK]", "<|python_tag|>", ".call(",
+    "<|eom_id|>", "</s>", "Action:\n```json\n", '{"action": ', '"Final Answer"',
 ]  # fmt: skip
 
 _NOISE = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=12)), max_size=24).map(
@@ -48,6 +53,12 @@ _TEMPLATES = [
     "Thought: t\nAction: {name}\nAction Input: {args}\nObservation: o",
     "<think>t</think>Final Answer: {args}",
     '<tool_call>{{"name": "{name}", "arguments": {quoted}}}</tool_call>',
+    "<tool_call>\n<function={name}>\n<parameter=x>\n{args}\n</parameter>\n</function>\n</tool_call>",
+    '<|python_tag|>{{"name": "{name}", "parameters": {args}}}; {{"name": "g", "parameters": {{}}}}',
+    "<|python_tag|>{name}.call(q={quoted})",
+    '[TOOL_CALLS][{{"name": "{name}", "arguments": {args}}}]',
+    "[TOOL_CALLS]{name}[CALL_ID]abc123def[ARGS]{args}[TOOL_CALLS]g[ARGS]{{}}",
+    'Thought: t\nAction:\n```json\n{{"action": "{name}", "action_input": {args}}}\n```\nObservation: o',
 ]
 _MUTATIONS = ["keep", "truncate", "insert", "delete"]
 
@@ -142,6 +153,44 @@ def test_parse_react_never_raises(text: str) -> None:
 def test_lenient_json_never_raises(text: str) -> None:
     value, error = lenient_json(text)
     assert error is None or (value is None and isinstance(error, str) and error)
+
+
+_SCHEMA = st.sampled_from(
+    [{"type": t} for t in ("string", "integer", "number", "boolean", "object", "array", "null")]
+    + [{"anyOf": [{"type": "integer"}, {"type": "null"}]}, {"$ref": "#/$defs/X"}, {"enum": [1]}, {}]
+)
+_TOOLS = st.lists(
+    st.builds(
+        lambda name, props: {
+            "type": "function",
+            "function": {"name": name, "parameters": {"type": "object", "properties": props}},
+        },
+        st.sampled_from(["f", "search", "get_weather", "x-1"]),
+        st.dictionaries(st.sampled_from(["x", "q", "input", "n"]), _SCHEMA, max_size=3),
+    ),
+    max_size=2,
+)
+
+
+@pytest.mark.parametrize("name", ["qwen3_coder", "llama3_json", "mistral", "structured_chat"])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_TEXT, tools=_TOOLS, truncated=st.booleans())
+def test_newer_parsers_never_raise(
+    name: Any, text: str, tools: list[dict[str, Any]], truncated: bool
+) -> None:
+    out = get_parser(name)(text, tools=tools, truncated=truncated)
+    _check(out)
+    assert out.truncated is truncated
+    assert not (out.final_answer is not None and out.tool_calls)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXT, truncated=st.booleans())
+def test_older_parsers_never_raise_when_cut_off(text: str, truncated: bool) -> None:
+    for parse in (parse_hermes, parse_json_action, parse_react):
+        out = parse(text, truncated=truncated)
+        _check(out)
+        assert out.truncated is truncated
 
 
 @settings(max_examples=1000, deadline=None)

@@ -13,14 +13,18 @@ import json
 import re
 from typing import Any
 
-__all__ = ["find_json_values", "lenient_json"]
+__all__ = ["find_json_values", "json_span_finder", "lenient_json", "text_after_json"]
 
 #: Nesting deeper than this is refused (strict json would hit Python's recursion limit).
 _MAX_DEPTH = 200
 #: How many opening brackets in prose are tried as the start of the JSON value.
 _MAX_STARTS = 32
 
-_FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\r?\n?(.*?)(?:```|\Z)", re.DOTALL)
+# A fence closes at a line start or a line end: "```" inside a JSON string is neither.
+_FENCE = re.compile(
+    r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\r?\n?(.*?)(?:^[ \t]*```|```[ \t]*$|\Z)",
+    re.DOTALL | re.MULTILINE,
+)
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _BAREWORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
 _LITERALS: dict[str, Any] = {
@@ -48,11 +52,18 @@ class _Fail(Exception):
 
 
 class _Reader:
-    """A tolerant recursive-descent JSON reader over ``text`` from ``pos``."""
+    """A tolerant recursive-descent JSON reader over ``text`` from ``pos``.
+
+    Brackets still open at the end of the text are closed; ``repaired`` records that.
+    """
 
     def __init__(self, text: str, pos: int = 0) -> None:
         self.text = text
         self.pos = pos
+        self.repaired = False
+
+    def unclosed(self) -> None:
+        self.repaired = True
 
     def skip(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in _WHITESPACE:
@@ -92,6 +103,7 @@ class _Reader:
         result: dict[str, Any] = {}
         while True:
             if self.at_end():
+                self.unclosed()
                 return result  # unclosed at the end of the output: close it
             if self.text[self.pos] == "}":
                 self.pos += 1
@@ -103,6 +115,7 @@ class _Reader:
             self.pos += 1
             result[key] = self.value(depth + 1)
             if self.at_end():
+                self.unclosed()
                 return result
             if self.text[self.pos] == ",":
                 self.pos += 1  # a trailing comma before "}" is tolerated by the loop
@@ -124,12 +137,14 @@ class _Reader:
         result: list[Any] = []
         while True:
             if self.at_end():
+                self.unclosed()
                 return result
             if self.text[self.pos] == "]":
                 self.pos += 1
                 return result
             result.append(self.value(depth + 1))
             if self.at_end():
+                self.unclosed()
                 return result
             if self.text[self.pos] == ",":
                 self.pos += 1
@@ -171,12 +186,13 @@ def _strict(text: str) -> tuple[bool, Any]:
         return False, None
 
 
-def _read_whole(text: str) -> Any:
+def _read_whole(text: str) -> tuple[Any, bool]:
+    """``(value, repaired)`` for text that is one JSON value."""
     reader = _Reader(text)
     value = reader.value(0)
     if not reader.at_end():
         raise _Fail("unexpected text after the JSON value", reader.pos)
-    return value
+    return value, reader.repaired
 
 
 def _unfence(text: str) -> str:
@@ -185,14 +201,10 @@ def _unfence(text: str) -> str:
     return match.group(1).strip() if match else text
 
 
-def find_json_values(text: str, *, limit: int = _MAX_STARTS) -> list[tuple[Any, int, int]]:
-    """Every JSON object or array embedded in prose, as ``(value, start, end)`` spans.
-
-    Objects are looked for first; arrays only when ``text`` holds no object. Values are read
-    leniently and do not overlap. Never raises.
-    """
+def _find(text: str, *, limit: int = _MAX_STARTS) -> list[tuple[Any, int, int, bool]]:
+    """``(value, start, end, repaired)`` of each JSON object (else array) in ``text``."""
     for opener in "{[":
-        found: list[tuple[Any, int, int]] = []
+        found: list[tuple[Any, int, int, bool]] = []
         pos = text.find(opener)
         tries = 0
         while pos != -1 and tries < limit:
@@ -203,11 +215,52 @@ def find_json_values(text: str, *, limit: int = _MAX_STARTS) -> list[tuple[Any, 
             except _Fail:
                 pos = text.find(opener, pos + 1)
                 continue
-            found.append((value, pos, reader.pos))
+            found.append((value, pos, reader.pos, reader.repaired))
             pos = text.find(opener, reader.pos)
         if found:
             return found
     return []
+
+
+def find_json_values(text: str, *, limit: int = _MAX_STARTS) -> list[tuple[Any, int, int]]:
+    """Every JSON object or array embedded in prose, as ``(value, start, end)`` spans.
+
+    Objects are looked for first; arrays only when ``text`` holds no object. Values are read
+    leniently and do not overlap. Never raises.
+    """
+    return [(value, start, end) for value, start, end, _ in _find(text, limit=limit)]
+
+
+def json_span_finder(text: str, pos: int) -> tuple[int, int] | None:
+    """The next span of ``text`` from ``pos`` that reads as one JSON object or array.
+
+    Used to keep think tags inside JSON strings as data (see ``split_thinking``). Never raises.
+    """
+    tries = 0
+    while tries < _MAX_STARTS:
+        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i != -1]
+        if not starts:
+            return None
+        start = min(starts)
+        reader = _Reader(text, start)
+        try:
+            reader.value(0)
+        except _Fail:
+            pos, tries = start + 1, tries + 1
+            continue
+        return start, reader.pos
+    return None
+
+
+def text_after_json(text: str) -> str:
+    """What follows the first JSON object or array in ``text`` (a closing fence aside), stripped.
+
+    Empty when ``text`` holds no JSON value. Never raises.
+    """
+    found = _find(text, limit=_MAX_STARTS)
+    if not found:
+        return ""
+    return text[found[0][2] :].strip().removeprefix("```").strip()
 
 
 def _describe(fail: _Fail, text: str) -> str:
@@ -216,14 +269,15 @@ def _describe(fail: _Fail, text: str) -> str:
     return f"invalid JSON: {fail.message} (line {line}, column {column})"
 
 
-def lenient_json(text: str) -> tuple[Any, None] | tuple[None, str]:
+def lenient_json(text: str, *, allow_unclosed: bool = True) -> tuple[Any, None] | tuple[None, str]:
     """Decode the one JSON value in ``text``, tolerating the mistakes models make.
 
     Returns ``(value, None)`` on success and ``(None, message)`` otherwise; the message says
     what is wrong in words a model can act on. Tolerated: a code fence around the JSON, prose
     around one JSON object, trailing commas, ``'single'`` and typographic quotes, Python's
-    ``True``/``False``/``None``, unquoted keys, and brackets left open at the end of the text.
-    Never raises.
+    ``True``/``False``/``None``, unquoted keys, and brackets left open at the end of the text
+    (unless ``allow_unclosed`` is false: for text cut off at the token limit, where a closing
+    bracket would be a guess). Never raises.
     """
     ok, value = _strict(text)
     if ok:
@@ -232,12 +286,24 @@ def lenient_json(text: str) -> tuple[Any, None] | tuple[None, str]:
     if not body:
         return None, "expected a JSON value but the text is empty"
     try:
-        return _read_whole(body), None
+        value, repaired = _read_whole(body)
     except _Fail as fail:
         first_failure = fail
-    found = find_json_values(body)
+    else:
+        return _unless_repaired(value, repaired, allow_unclosed)
+    found = _find(body)
+    if not found and body != text.strip():  # the "fence" may have been "```" inside a string
+        found = _find(text)
     if len(found) == 1:
-        return found[0][0], None
+        return _unless_repaired(found[0][0], found[0][3], allow_unclosed)
     if len(found) > 1:
         return None, f"found {len(found)} separate JSON values where one was expected"
     return None, _describe(first_failure, body)
+
+
+def _unless_repaired(
+    value: Any, repaired: bool, allow_unclosed: bool
+) -> tuple[Any, None] | tuple[None, str]:
+    if repaired and not allow_unclosed:
+        return None, "the JSON stops before its closing brackets"
+    return value, None

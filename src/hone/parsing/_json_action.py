@@ -15,8 +15,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from hone.messages import ToolCall
-from hone.parsing._calls import arguments_from, make_call, never_raises
-from hone.parsing._json import lenient_json
+from hone.parsing._calls import (
+    CUT_OFF_AFTER_CALL_ERROR,
+    ToolSchemas,
+    arguments_from,
+    cut_off_error,
+    make_call,
+    never_raises,
+)
+from hone.parsing._json import json_span_finder, lenient_json, text_after_json
 from hone.parsing._thinking import split_thinking
 from hone.parsing._types import ParsedOutput
 
@@ -45,7 +52,9 @@ def _error(detail: str) -> str:
 
 
 @never_raises
-def parse_json_action(text: str) -> ParsedOutput:
+def parse_json_action(
+    text: str, *, tools: ToolSchemas = (), truncated: bool = False
+) -> ParsedOutput:
     """Parse a JSON action: ``{"type": "tool", ...}``, ``{"type": "final", ...}`` or a list.
 
     Leniently decoded (see :func:`lenient_json`); ``<think>`` reasoning is split off first.
@@ -54,18 +63,28 @@ def parse_json_action(text: str) -> ParsedOutput:
     ``{"input": "<text>"}``); ``final_answer`` for ``answer``; a missing ``type`` when only
     one of a name or an answer is present; and LangChain's ``{"action", "action_input"}``.
     ``content`` is the reply as written, reasoning removed, since for a text protocol the
-    JSON itself is what the history must show. Never raises.
+    JSON itself is what the history must show.
+
+    ``truncated``: the reply was cut off at the token limit, so JSON that is not whole is
+    reported, not repaired (see :class:`ParsedOutput`). ``tools`` is not needed by this
+    format. Never raises.
     """
-    reasoning, rest, think_error = split_thinking(text)
+    del tools  # the JSON carries its own types
+    reasoning, rest, think_error = split_thinking(text, protect=json_span_finder)
     errors = [think_error] if think_error else []
     if not rest:
         if not think_error:
             errors.append(_error("the reply is empty"))
-        return ParsedOutput(reasoning=reasoning, errors=tuple(errors))
+        return ParsedOutput(reasoning=reasoning, errors=tuple(errors), truncated=truncated)
     value, error = lenient_json(rest)
-    if error is not None:
-        errors.append(_error(error))
-        return ParsedOutput(content=rest, reasoning=reasoning, errors=tuple(errors))
+    unreadable = _error(error) if error is not None else None
+    if unreadable is None and truncated and lenient_json(rest, allow_unclosed=False)[1]:
+        unreadable = cut_off_error("the JSON action")  # whole only by closing cut brackets
+    if unreadable is not None:
+        errors.append(unreadable)
+        return ParsedOutput(
+            content=rest, reasoning=reasoning, errors=tuple(errors), truncated=truncated
+        )
     items = value if isinstance(value, list) else [value]
     calls: list[ToolCall] = []
     answers: list[str] = []
@@ -87,12 +106,15 @@ def parse_json_action(text: str) -> ParsedOutput:
         errors.append(_error("it has several final answers; give exactly one"))
     elif answers:
         final = answers[0]
+    if truncated and calls and text_after_json(rest):
+        errors.append(CUT_OFF_AFTER_CALL_ERROR)
     return ParsedOutput(
         content=rest,
         reasoning=reasoning,
         tool_calls=tuple(calls),
         final_answer=final,
         errors=tuple(errors),
+        truncated=truncated,
     )
 
 

@@ -9,8 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hone.messages import ToolCall
-from hone.parsing._calls import make_call, never_raises
-from hone.parsing._json import lenient_json
+from hone.parsing._calls import (
+    CUT_OFF_AFTER_CALL_ERROR,
+    ToolSchemas,
+    cut_off_error,
+    make_call,
+    never_raises,
+)
+from hone.parsing._json import json_span_finder, lenient_json
 from hone.parsing._thinking import split_thinking
 from hone.parsing._types import ParsedOutput
 
@@ -49,7 +55,7 @@ class _Step:
 
 
 @never_raises
-def parse_react(text: str) -> ParsedOutput:
+def parse_react(text: str, *, tools: ToolSchemas = (), truncated: bool = False) -> ParsedOutput:
     """Parse one ReAct step.
 
     ``reasoning`` joins ``<think>`` reasoning and the ``Thought:`` lines (text before the
@@ -62,20 +68,28 @@ def parse_react(text: str) -> ParsedOutput:
     the tool's signature, so a tool that takes one string argument should name it ``input``
     or accept that key. ``content`` is the reply as written, reasoning removed and cut at the
     invented continuation, since for a text protocol that text is what the history must show.
-    Never raises.
+
+    ``truncated``: the reply was cut off at the token limit. An action whose input runs to
+    the cut is then reported, not run, unless the input is whole JSON (see
+    :class:`ParsedOutput`). ``tools`` is not needed by this format. Never raises.
     """
-    reasoning, rest, think_error = split_thinking(text)
+    del tools  # the input is passed as written
+    reasoning, rest, think_error = split_thinking(text, protect=json_span_finder)
     errors = [think_error] if think_error else []
     step = _read_sections(rest)
     content = rest[: step.end].strip() if step.end is not None else rest
     thoughts = [t for t in (reasoning, *step.thoughts) if t]
     calls: list[ToolCall] = []
-    if step.action is not None:
+    if step.action is not None and truncated and step.end is None and not _whole(step):
+        errors.append(cut_off_error("the Action Input"))
+    elif step.action is not None:
         call, call_error = _make_call(step.action, step.action_input)
         if call is not None:
             calls.append(call)
         if call_error is not None:
             errors.append(_error(call_error))
+        if truncated and call is not None and step.end is not None:
+            errors.append(CUT_OFF_AFTER_CALL_ERROR)
     elif step.final is None and not think_error:
         errors.append(_error("it has neither an Action nor a Final Answer"))
     return ParsedOutput(
@@ -84,7 +98,28 @@ def parse_react(text: str) -> ParsedOutput:
         tool_calls=tuple(calls),
         final_answer=step.final if step.action is None else None,
         errors=tuple(errors),
+        truncated=truncated,
     )
+
+
+def _whole(step: _Step) -> bool:
+    """Whether an action whose input runs to the end of a cut-off reply is surely whole."""
+    raw = step.action_input
+    if raw is None:
+        first_line, _, more = (step.action or "").partition("\n")
+        if _INLINE_CALL.fullmatch(first_line.strip()):
+            return True  # "search[query]" is closed by its bracket
+        raw = more
+    text = _FENCE.sub("", raw.strip()).strip()
+    if text.startswith(("{", "[")):
+        return lenient_json(text, allow_unclosed=False)[1] is None
+    if not text.startswith('"'):
+        return False  # plain text or a number may have been cut anywhere
+    try:  # a closed quoted string is whole
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _read_sections(text: str) -> _Step:

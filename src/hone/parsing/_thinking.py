@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeAlias
 
-__all__ = ["UNCLOSED_THINK_ERROR", "split_thinking"]
+__all__ = ["UNCLOSED_THINK_ERROR", "SpanFinder", "any_span", "split_thinking", "tag_spans"]
+
+#: ``finder(text, pos)``: the next ``(start, end)`` span at or after ``pos`` whose content is
+#: data (a tool call, a JSON value), so think tags inside it are not reasoning; or None.
+SpanFinder: TypeAlias = Callable[[str, int], "tuple[int, int] | None"]
 
 #: ``<think>`` and ``<thinking>``, opening or closing, with stray spaces and any case.
 _TAG = re.compile(r"<\s*(/?)\s*think(?:ing)?\s*>", re.IGNORECASE)
@@ -15,13 +21,36 @@ UNCLOSED_THINK_ERROR = (
 )
 
 
+def tag_spans(opening: re.Pattern[str], closing: re.Pattern[str]) -> SpanFinder:
+    """A finder of ``opening ... closing`` spans (an unclosed one runs to the end)."""
+
+    def find(text: str, pos: int) -> tuple[int, int] | None:
+        start = opening.search(text, pos)
+        if start is None:
+            return None
+        end = closing.search(text, start.end())
+        return start.start(), end.end() if end is not None else len(text)
+
+    return find
+
+
+def any_span(*finders: SpanFinder) -> SpanFinder:
+    """A finder of the earliest span any of ``finders`` finds."""
+
+    def find(text: str, pos: int) -> tuple[int, int] | None:
+        spans = [span for span in (f(text, pos) for f in finders) if span is not None]
+        return min(spans) if spans else None
+
+    return find
+
+
 def split_thinking(
-    text: str, *, literal: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    text: str, *, protect: SpanFinder | None = None
 ) -> tuple[str | None, str, str | None]:
     """Split ``text`` into ``(reasoning, rest, error)``.
 
-    ``literal`` names the opening and closing tags of spans (outside reasoning) whose content
-    is kept as it is: a think tag inside a tool call's JSON is data, not reasoning.
+    ``protect`` finds spans (outside reasoning) whose content is kept as it is: a think tag
+    inside a tool call or a JSON string is data, not reasoning.
 
     ``reasoning`` joins every ``<think>`` block (``None`` when there is none or all are
     empty); ``rest`` is the text outside them, stripped. Handled:
@@ -40,12 +69,17 @@ def split_thinking(
     cursor = 0
     first = True
     pos = 0
+    # Found tags and spans are reused until passed, so skipping many spans rescans nothing.
+    tag = _TAG.search(text)
+    span = protect(text, 0) if protect is not None else None
     while True:
-        tag = _TAG.search(text, pos)
-        span = literal[0].search(text, pos) if literal and not inside else None
-        if span is not None and (tag is None or span.start() < tag.start()):
-            end = literal[1].search(text, span.end()) if literal else None
-            pos = end.end() if end is not None else len(text)
+        if tag is not None and tag.start() < pos:
+            tag = _TAG.search(text, pos)
+        if protect is not None and span is not None and span[0] < pos and not inside:
+            span = protect(text, pos)
+        ahead = span is not None and not inside and span[0] >= pos
+        if span is not None and ahead and (tag is None or span[0] < tag.start()):
+            pos = max(span[1], span[0] + 1)
             continue
         if tag is None:
             break

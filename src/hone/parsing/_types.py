@@ -15,6 +15,11 @@ class ParsedOutput:
 
     ``errors`` are problems phrased for the *model* (so the agent loop can show them and the
     model can retry); a parser never raises on any input string.
+
+    ``truncated`` says the reply was cut off at the token limit (the caller told the parser
+    so). A tool call left incomplete by the cut is then not repaired and run but reported in
+    ``errors``; whole calls before the cut are kept, with an error noting the cut, so that a
+    training reward can see it.
     """
 
     content: str = ""
@@ -23,6 +28,8 @@ class ParsedOutput:
     #: The final answer, for protocols that mark one explicitly (JSON action, ReAct).
     final_answer: str | None = None
     errors: tuple[str, ...] = ()
+    #: The reply was cut off at the token limit (``finish_reason == "length"``).
+    truncated: bool = False
 
     def to_message(self) -> AssistantMessage:
         """The assistant message this output stands for."""
