@@ -19,12 +19,19 @@ Hierarchy::
     │   ├── ModelLoadError              a local checkpoint cannot be loaded
     │   │   └── ChatTemplateError       the tokenizer has no usable chat template
     │   ├── ContextOverflowError        the prompt does not fit the context window
-    │   └── CapabilityError             the backend cannot give what was asked (token ids, ...)
+    │   ├── CapabilityError             the backend cannot give what was asked (token ids, ...)
+    │   └── StructuredOutputError       a reply that does not fit with_structured_output's schema
+    │                                   (also a ValueError, as LangChain's parser error)
     ├── GraphError                      graph definition or execution
-    │   ├── GraphValidationError        raised by compile(): unknown nodes, no path to END, ...
+    │   ├── GraphValidationError        raised by compile(): unknown nodes, no entry point, ...
+    │   │                               (also a ValueError, as LangGraph raises)
     │   ├── InvalidUpdateError          an update the schema or channels reject
-    │   ├── GraphRecursionError         the recursion limit was reached
-    │   └── ResumeError                 nothing to resume, or an unknown interrupt id
+    │   ├── GraphRecursionError         the recursion limit was reached (also a RecursionError)
+    │   ├── ResumeError                 an ambiguous resume (also a RuntimeError)
+    │   ├── EmptyInputError             a run given no input and nothing to resume
+    │   ├── EmptyChannelError           a channel read before it has a value
+    │   ├── NodeTimeoutError            a node ran past its TimeoutPolicy
+    │   └── NodeCancelledError          a node raised CancelledError itself
     ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
     │                                   execute_tool_calls turns them into a ToolMessage)
     ├── CheckpointError                 storage of checkpoints
@@ -40,6 +47,7 @@ Hierarchy::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "CapabilityError",
@@ -51,6 +59,8 @@ __all__ = [
     "ConfigError",
     "ContextOverflowError",
     "DuplicateToolError",
+    "EmptyChannelError",
+    "EmptyInputError",
     "GraphError",
     "GraphRecursionError",
     "GraphValidationError",
@@ -62,8 +72,11 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpecError",
+    "NodeCancelledError",
+    "NodeTimeoutError",
     "PrefixPropertyError",
     "ResumeError",
+    "StructuredOutputError",
     "ToolArgumentsError",
     "ToolDefinitionError",
     "TrainingConfigError",
@@ -129,24 +142,114 @@ class CapabilityError(ModelError):
     """The backend cannot provide what was asked of it (token ids, logprobs, ...)."""
 
 
+class StructuredOutputError(ModelError, ValueError):
+    """A reply that ``with_structured_output`` cannot parse into its schema.
+
+    ``schema`` names the schema, ``problem`` says what is wrong, ``raw`` is the reply.
+    """
+
+    def __init__(self, schema: str, problem: str, raw: Any = None) -> None:
+        self.schema = schema
+        self.problem = problem
+        self.raw = raw
+        super().__init__(f"the reply does not fit the output schema {schema!r}: {problem}")
+
+    def __reduce__(self) -> tuple[type[StructuredOutputError], tuple[str, str, Any]]:
+        return (type(self), (self.schema, self.problem, self.raw))
+
+
 class GraphError(HoneError):
     """A graph that cannot be built or run."""
 
 
-class GraphValidationError(GraphError):
-    """A graph definition error found by ``compile()``."""
+class GraphValidationError(GraphError, ValueError):
+    """A graph definition error found by ``add_node``, ``add_edge`` or ``compile()``."""
 
 
 class InvalidUpdateError(GraphError):
     """A state update the schema or a channel rejects."""
 
 
-class GraphRecursionError(GraphError):
+class GraphRecursionError(GraphError, RecursionError):
     """The run reached its recursion limit before reaching END."""
 
 
-class ResumeError(GraphError):
-    """A resume that has nothing to resume, or names an unknown interrupt."""
+class ResumeError(GraphError, RuntimeError):
+    """A resume the runtime cannot match to its pending interrupts."""
+
+
+class EmptyInputError(GraphError):
+    """A run started with no input (or an empty ``Command``) and nothing to resume."""
+
+
+class EmptyChannelError(GraphError):
+    """A channel was read before it had a value."""
+
+
+class NodeTimeoutError(GraphError):
+    """A node ran longer than its :class:`~hone.graph.TimeoutPolicy` allows.
+
+    Not a ``TimeoutError`` (an ``OSError``), so the default retry policy retries it.
+    ``kind`` says which limit fired ("run" or "idle"); ``timeout`` is that limit.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        elapsed: float,
+        *,
+        kind: str,
+        idle_timeout: float | None = None,
+        run_timeout: float | None = None,
+    ) -> None:
+        if kind == "idle":
+            if idle_timeout is None:
+                raise ValueError("idle_timeout is required when kind='idle'")
+            timeout = idle_timeout
+            message = (
+                f"Node '{node}' exceeded its idle timeout of {idle_timeout:.3f}s without "
+                f"making progress (elapsed: {elapsed:.3f}s)."
+            )
+        elif kind == "run":
+            if run_timeout is None:
+                raise ValueError("run_timeout is required when kind='run'")
+            timeout = run_timeout
+            message = (
+                f"Node '{node}' exceeded its run timeout of {run_timeout:.3f}s "
+                f"(elapsed: {elapsed:.3f}s)."
+            )
+        else:
+            raise ValueError("kind must be 'idle' or 'run'")
+        super().__init__(message)
+        self.node = node
+        self.elapsed = elapsed
+        self.kind = kind
+        self.timeout = timeout
+        self.idle_timeout = idle_timeout
+        self.run_timeout = run_timeout
+
+    def __reduce__(self) -> Any:
+        return (
+            _rebuild_timeout,
+            (self.node, self.elapsed, self.kind, self.idle_timeout, self.run_timeout),
+        )
+
+
+def _rebuild_timeout(
+    node: str, elapsed: float, kind: str, idle: float | None, run: float | None
+) -> NodeTimeoutError:
+    return NodeTimeoutError(node, elapsed, kind=kind, idle_timeout=idle, run_timeout=run)
+
+
+class NodeCancelledError(GraphError):
+    """A node raised ``CancelledError`` by itself (not because the run was cancelled)."""
+
+    def __init__(self, node: str, message: str | None = None) -> None:
+        super().__init__(message or f"Node {node!r} raised asyncio.CancelledError")
+        self.node = node
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.node, str(self)))
 
 
 class ToolArgumentsError(HoneError):

@@ -1,5 +1,6 @@
-"""A stateful graph runtime with LangGraph's API: nodes update a shared state in
-bulk-synchronous super-steps, with checkpoints, interrupts, subgraphs and streaming.
+"""A stateful graph runtime with LangGraph's API and semantics: nodes update a shared state
+in bulk-synchronous super-steps, with durable checkpoints, interrupts, time travel,
+subgraphs, streaming, retries, caching and timeouts.
 
 LangGraph programs run by changing imports::
 
@@ -7,25 +8,54 @@ LangGraph programs run by changing imports::
 """
 
 from hone.graph._builder import StateGraph
-from hone.graph._channels import BinaryOperatorAggregate, Channel, EphemeralValue, LastValue, Topic
+from hone.graph._channels import (
+    AnyValue,
+    BinaryOperatorAggregate,
+    Channel,
+    EphemeralValue,
+    LastValue,
+    LastValueAfterFinish,
+    NamedBarrierValue,
+    NamedBarrierValueAfterFinish,
+    Topic,
+    UntrackedValue,
+)
 from hone.graph._compiled import CompiledGraph
-from hone.graph._context import emit_message_delta, get_config, get_stream_writer, get_task_id
-from hone.graph._interrupt import interrupt, interrupt_many
+from hone.graph._context import (
+    emit_message_delta,
+    get_config,
+    get_runtime,
+    get_store,
+    get_stream_writer,
+    get_task_id,
+)
+from hone.graph._execute import NodeError
+from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt, ParentCommand, interrupt, interrupt_many
+from hone.graph._managed import IsLastStep, RemainingSteps
 from hone.graph._mermaid import draw_mermaid
 from hone.graph._messages import REMOVE_ALL_MESSAGES, MessagesState, RemoveMessage, add_messages
 from hone.graph._model_stream import AssistantMessageChunk, astream_model, stream_model
+from hone.graph._runner import GraphDrained
+from hone.graph._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
 from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
 from hone.graph._types import (
     END,
     START,
+    All,
+    CachePolicy,
     Command,
+    Durability,
     Interrupt,
+    Overwrite,
     RetryPolicy,
     RunConfig,
     Send,
     StateSnapshot,
+    StateUpdate,
     StreamMode,
+    StreamWriter,
     TaskInfo,
+    TimeoutPolicy,
     default_retry_on,
 )
 
@@ -33,33 +63,58 @@ __all__ = [
     "END",
     "REMOVE_ALL_MESSAGES",
     "START",
+    "All",
+    "AnyValue",
     "AssistantMessageChunk",
     "BinaryOperatorAggregate",
+    "CachePolicy",
     "Channel",
     "Command",
     "CompiledGraph",
+    "Durability",
     "EphemeralValue",
+    "ExecutionInfo",
+    "GraphBubbleUp",
+    "GraphDrained",
     "GraphEdge",
+    "GraphInterrupt",
     "GraphNode",
     "GraphStructure",
     "Interrupt",
+    "IsLastStep",
     "LastValue",
+    "LastValueAfterFinish",
     "MessagesState",
+    "NamedBarrierValue",
+    "NamedBarrierValueAfterFinish",
+    "NodeError",
+    "Overwrite",
+    "ParentCommand",
+    "RemainingSteps",
     "RemoveMessage",
     "RetryPolicy",
     "RunConfig",
+    "RunControl",
+    "Runtime",
     "Send",
+    "ServerInfo",
     "StateGraph",
     "StateSnapshot",
+    "StateUpdate",
     "StreamMode",
+    "StreamWriter",
     "TaskInfo",
+    "TimeoutPolicy",
     "Topic",
+    "UntrackedValue",
     "add_messages",
     "astream_model",
     "default_retry_on",
     "draw_mermaid",
     "emit_message_delta",
     "get_config",
+    "get_runtime",
+    "get_store",
     "get_stream_writer",
     "get_task_id",
     "interrupt",

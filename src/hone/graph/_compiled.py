@@ -1,42 +1,122 @@
-"""``CompiledGraph``: a validated graph, runnable with invoke/stream (sync) and
-ainvoke/astream (async), with checkpoint inspection and editing."""
+"""``CompiledGraph``: a validated graph, runnable with ``invoke``/``stream`` (sync) and
+``ainvoke``/``astream`` (async), with checkpoint inspection and editing."""
 
 from __future__ import annotations
 
+import warnings
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hone.errors import InvalidUpdateError
-from hone.graph._context import TaskScope, current_scope
-from hone.graph._interrupt import GraphInterrupt, ParentCommand
-from hone.graph._loop import Run
-from hone.graph._nodes import NodeSpec, is_async_callable, takes_config
-from hone.graph._state import state_spec, update_validators
-from hone.graph._stream import (
-    AsyncEvents,
-    SyncEvents,
-    drive_async,
-    drive_sync,
-    format_event,
-    stream_modes,
-)
-from hone.graph._types import END, START, RunConfig, StateSnapshot
+from hone.errors import ConfigError
+from hone.graph._channels import Channel
+from hone.graph._constants import INTERRUPT, NS_SEP, TASK_ID_KEY
+from hone.graph._context import current_scope
+from hone.graph._loop import Loop, recast_namespace
+from hone.graph._runner import drive_async, drive_sync
+from hone.graph._runtime import Runtime, RunControl, build_server_info, coerce_context
+from hone.graph._settings import RunSettings
+from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chunk
 
 if TYPE_CHECKING:
-    from hone.checkpoint import Checkpointer
-    from hone.graph._builder import NodeDef, StateGraph
+    from hone.graph._builder import StateGraph
+    from hone.graph._compile import Node
     from hone.graph._structure import GraphStructure
+    from hone.graph._types import StateSnapshot
 
-__all__ = ["CompiledGraph"]
+__all__ = ["CompiledGraph", "check_checkpointer", "ensure_config"]
 
-_LIVE_MODES = frozenset(("custom", "messages"))
-_CHILD_MODES = frozenset(("custom", "messages"))
+_LIVE = frozenset(("custom", "messages"))
+#: What a subgraph streams to its parent's stream when subgraphs are not streamed.
+_NESTED = frozenset(("custom",))
 
 
-def _names(value: Sequence[str] | str | None) -> frozenset[str] | str:
-    if value == "*":
-        return "*"
-    return frozenset(value or ())
+def check_checkpointer(checkpointer: Any) -> None:
+    """Accept None, True, False or a saver.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if checkpointer in (None, True, False):
+        return
+    if not (hasattr(checkpointer, "get_tuple") and hasattr(checkpointer, "put")):
+        raise TypeError(
+            "Invalid checkpointer provided. Expected an instance of a checkpoint saver "
+            "(e.g. InMemorySaver, SqliteSaver, PostgresSaver), `True`, `False`, or `None`. "
+            f"Received {type(checkpointer).__name__}."
+        )
+
+
+#: configurable keys copied into ``metadata`` (LangGraph's allowlist).
+_TO_METADATA = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
+#: Keys that make a config address its own checkpoint lineage.
+_COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+_CONFIG_KEYS = (
+    "tags",
+    "metadata",
+    "callbacks",
+    "run_name",
+    "max_concurrency",
+    "recursion_limit",
+    "configurable",
+    "run_id",
+)
+
+
+def ensure_config(*configs: Mapping[str, Any] | None, ambient: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One config dict from several (later ones win; ``configurable`` and ``metadata``
+    merge; tags concatenate), on top of the running node's config (``ambient``), with
+    LangGraph's defaults. A config that names its own thread or checkpoint does not inherit
+    the node's ``configurable``."""
+    out: dict[str, Any] = {
+        "tags": [],
+        "metadata": {},
+        "callbacks": None,
+        "recursion_limit": 25,
+        "configurable": {},
+    }
+    if ambient:
+        for key, value in ambient.items():
+            if value not in (None, {}, [], ()):
+                out[key] = dict(value) if isinstance(value, dict) else (
+                    list(value) if isinstance(value, list) else value
+                )
+        for config in configs:
+            explicit = (config or {}).get("configurable") if config else None
+            if explicit and any(explicit.get(k) not in (None, "", {}) for k in _COORDINATES):
+                out["configurable"] = {}
+                break
+    for config in configs:
+        if not config:
+            continue
+        items = config.to_dict().items() if hasattr(config, "to_dict") else config.items()
+        for key, value in items:
+            if value is None or (isinstance(value, dict | list) and not value and key != "configurable"):
+                continue
+            if key == "configurable":
+                out[key] = {**out[key], **value}
+            elif key == "metadata":
+                out[key] = {**out[key], **value}
+            elif key == "tags":
+                out[key] = [*out["tags"], *value]
+            elif key in _CONFIG_KEYS:
+                out[key] = value
+            else:
+                out["configurable"][key] = value
+    configurable = out["configurable"]
+    metadata = out["metadata"]
+    for key in _TO_METADATA:
+        if key not in metadata and configurable.get(key):
+            metadata[key] = configurable[key]
+    return out
 
 
 class CompiledGraph:
@@ -44,332 +124,650 @@ class CompiledGraph:
 
     def __init__(
         self,
-        builder: StateGraph,
         *,
-        checkpointer: Checkpointer | None,
+        builder: StateGraph,
+        channels: dict[str, Channel],
+        managed: dict[str, Any],
+        nodes: dict[str, Node],
+        output_keys: Sequence[str] | str,
+        stream_keys: Sequence[str] | str,
+        checkpointer: Any,
+        store: Any,
+        cache: Any,
         interrupt_before: Sequence[str] | str,
         interrupt_after: Sequence[str] | str,
+        debug: bool,
         name: str,
     ) -> None:
         self.builder = builder
-        self.name = name
+        self.channels = channels
+        self.managed = managed
+        self.nodes = nodes
+        self.output_keys = output_keys
+        self.stream_keys = stream_keys
         self.checkpointer = checkpointer
-        self.channels = builder.channels
-        self.state_spec = builder.state
-        self.input_spec = builder.input
-        self.output_keys = builder.output.keys
-        self.validators = update_validators((builder.state, builder.input))
-        self.ephemeral_keys = tuple(k for k, c in self.channels.items() if c.ephemeral)
-        self.interrupt_before = _names(interrupt_before)
-        self.interrupt_after = _names(interrupt_after)
-        self.trigger_of: dict[str, tuple[str, frozenset[str] | None]] = {}
-        for node in builder.nodes:
-            self.trigger_of[f"branch:to:{node}"] = (node, None)
-        for sources, dst in builder.joins:
-            if dst != END:
-                self.trigger_of[_join_channel(sources, dst)] = (dst, frozenset(sources))
-        self.nodes: dict[str, NodeSpec] = {n.name: self._node(n) for n in builder.nodes.values()}
-        self.start_node = self._spec(START, None, None, None)
-        self.may_goto_parent = any(n.may_goto for n in builder.nodes.values())
+        self.store = store
+        self.cache = cache
+        self.interrupt_before_nodes = interrupt_before
+        self.interrupt_after_nodes = interrupt_after
+        self.debug = debug
+        self.name = name
+        self.context_schema = builder.context_schema
+        self.config: dict[str, Any] | None = None
+        #: Seconds a super-step may take (None: no limit); past it the run fails with
+        #: ``TimeoutError``.
+        self.step_timeout: float | None = None
+        triggers: defaultdict[str, list[str]] = defaultdict(list)
+        for node in nodes.values():
+            for trigger in node.triggers:
+                triggers[trigger].append(node.name)
+        self.trigger_to_nodes: dict[str, list[str]] = dict(triggers)
+        self.may_goto_parent = False
+        for node in nodes.values():
+            if node.timeout is not None and node.callee is not None and not node.callee.is_async:
+                raise ValueError(
+                    f"Node '{node.name}' has a timeout, but timeouts are only supported for "
+                    f"async nodes"
+                )
 
-    # ---------------------------------------------------------------- build
+    # ------------------------------------------------------------------ setup
 
-    def _edge_writes(self, name: str) -> tuple[tuple[str, Any], ...]:
-        writes: list[tuple[str, Any]] = [
-            (f"branch:to:{dst}", True)
-            for src, dst in sorted(self.builder.edges)
-            if src == name and dst != END
-        ]
-        for sources, dst in self.builder.joins:
-            if name in sources and dst != END:
-                writes.append((_join_channel(sources, dst), name))
-        return tuple(writes)
+    def with_config(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> CompiledGraph:
+        """A copy that runs with ``config`` merged into every run's config."""
+        import copy
 
-    def _spec(self, name: str, fn: Any, definition: NodeDef | None, subgraph: Any) -> NodeSpec:
-        make_input = self.state_spec.make
-        if definition is not None and definition.input_schema is not None:
-            spec = state_spec(definition.input_schema)
-            keys = spec.keys
+        new = copy.copy(self)
+        new.config = ensure_config(self.config, config, kwargs)
+        return new
 
-            def make_input(values: dict[str, Any]) -> Any:
-                return spec.make({k: values[k] for k in keys if k in values})
+    def copy(self, update: Mapping[str, Any] | None = None) -> CompiledGraph:
+        """A shallow copy with some attributes replaced."""
+        import copy
 
-        elif subgraph is not None:
-            # LangGraph passes a subgraph only the keys of its input schema.
-            sub_keys = subgraph.input_spec.keys
+        new = copy.copy(self)
+        for key, value in (update or {}).items():
+            setattr(new, key, value)
+        return new
 
-            def make_input(values: dict[str, Any]) -> Any:
-                return {k: values[k] for k in sub_keys if k in values}
+    def get_name(self) -> str:
+        """The graph's name."""
+        return self.name
 
-        return NodeSpec(
-            name=name,
-            fn=fn,
-            is_async=fn is not None and subgraph is None and is_async_callable(fn),
-            takes_config=fn is not None and subgraph is None and takes_config(fn),
-            retry=definition.retry if definition else None,
-            make_input=make_input,
-            edge_writes=self._edge_writes(name),
-            branches=tuple(self.builder.branches.get(name, {}).values()),
-            destinations=definition.destinations if definition else None,
-            may_goto=definition.may_goto if definition else False,
-            metadata=definition.metadata if definition else {},
-            subgraph=subgraph,
+    def _saver_for(self, config: dict[str, Any], parent_loop: Loop | None) -> Any:
+        if self.checkpointer is False:
+            return None
+        if parent_loop is not None:
+            if self.checkpointer not in (None, True):
+                return self.checkpointer
+            return parent_loop.checkpointer
+        if self.checkpointer is True:
+            raise RuntimeError("checkpointer=True cannot be used for root graphs.")
+        return self.checkpointer
+
+    def _prepare(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        *,
+        stream_mode: str | Sequence[str],
+        sink: Any,
+        subgraphs: bool,
+        context: Any,
+        output_keys: Sequence[str] | str | None,
+        interrupt_before: Sequence[str] | str | None,
+        interrupt_after: Sequence[str] | str | None,
+        durability: str | None,
+        control: RunControl | None,
+        extra_modes: Sequence[str] = (),
+    ) -> Loop:
+        scope = current_scope()
+        merged = ensure_config(self.config, config, ambient=scope.config if scope else None)
+        if scope is not None and TASK_ID_KEY not in merged["configurable"]:
+            scope = None  # a run of its own (its config names its thread): not a subgraph
+        parent_loop = scope.loop if scope is not None else None
+        if merged["recursion_limit"] < 1:
+            raise ValueError("recursion_limit must be at least 1")
+        modes = frozenset([*check_modes(stream_mode), *extra_modes])
+        if output_keys is None:
+            output_keys = self.stream_keys
+        else:
+            unknown = [k for k in ([output_keys] if isinstance(output_keys, str) else output_keys)
+                       if k not in self.channels]
+            if unknown:
+                raise ValueError(f"output_keys {unknown} are not channels of the graph")
+        saver = self._saver_for(merged, parent_loop)
+        if saver is not None and not merged.get("configurable") and parent_loop is None:
+            raise ValueError(
+                "Checkpointer requires one or more of the following 'configurable' keys: "
+                "thread_id, checkpoint_ns, checkpoint_id"
+            )
+        if saver is None and durability is not None and parent_loop is None:
+            warnings.warn("`durability` has no effect when no checkpointer is present.", stacklevel=3)
+        if parent_loop is not None and scope is not None:
+            parent_settings = parent_loop.settings
+            if sink is None:
+                nested_modes = (
+                    parent_settings.modes
+                    if parent_settings.subgraphs
+                    else parent_settings.modes & _NESTED
+                )
+                settings = RunSettings(
+                    sink=parent_settings.sink,
+                    modes=nested_modes,
+                    subgraphs=parent_settings.subgraphs,
+                    durability=durability or parent_settings.durability,
+                    runtime=parent_settings.runtime,
+                    store=parent_settings.store,
+                    cache=parent_settings.cache,
+                    streamed=parent_settings.streamed,
+                    streamed_lock=parent_settings.streamed_lock,
+                )
+            else:
+                parent_modes = (
+                    parent_settings.modes
+                    if parent_settings.subgraphs
+                    else parent_settings.modes & _NESTED
+                )
+                settings = RunSettings(
+                    sink=_Duplex(sink, modes, parent_settings.sink, parent_modes),
+                    modes=modes | parent_modes,
+                    subgraphs=subgraphs or parent_settings.subgraphs,
+                    durability=durability or parent_settings.durability,
+                    runtime=parent_settings.runtime,
+                    store=parent_settings.store,
+                    cache=parent_settings.cache,
+                    streamed=parent_settings.streamed,
+                    streamed_lock=parent_settings.streamed_lock,
+                )
+            conf = merged["configurable"]
+            ns = str(scope.config["configurable"].get("checkpoint_ns", ""))
+            if self.checkpointer is True:
+                ns = recast_namespace(ns)
+            count = scope.scratchpad.subgraph_counter()
+            if count:
+                ns = f"{ns}{NS_SEP}{count}"
+            conf["checkpoint_ns"] = ns
+            conf.setdefault("checkpoint_id", None)
+            task = scope.task
+            resuming = True if getattr(task, "resuming", False) else parent_loop.child_resuming
+            loop = Loop(
+                self,
+                input,
+                merged,
+                settings=settings,
+                checkpointer=saver,
+                interrupt_before=interrupt_before or self.interrupt_before_nodes,
+                interrupt_after=interrupt_after or self.interrupt_after_nodes,
+                output_keys=output_keys,
+                parent=scope,
+                resume_map=parent_loop.resume_map,
+                resuming=resuming,
+                replay=parent_loop.replay,
+            )
+            return loop
+        configurable = merged["configurable"]
+        store = self.store
+        runtime = Runtime(
+            context=coerce_context(self.context_schema, context),
+            store=store,
+            server_info=build_server_info(configurable),
+            control=control or RunControl(),
         )
-
-    def _node(self, definition: NodeDef) -> NodeSpec:
-        fn = definition.fn
-        subgraph = fn if isinstance(fn, CompiledGraph) else None
-        return self._spec(definition.name, fn, definition, subgraph)
+        settings = RunSettings(
+            sink=sink,
+            modes=modes,
+            subgraphs=subgraphs,
+            durability=durability or configurable.get("__pregel_durability") or "async",
+            runtime=runtime,
+            store=store,
+            cache=self.cache,
+        )
+        if saver is None:
+            settings.durability = durability or "async"
+        return Loop(
+            self,
+            input,
+            merged,
+            settings=settings,
+            checkpointer=saver,
+            interrupt_before=interrupt_before or self.interrupt_before_nodes,
+            interrupt_after=interrupt_after or self.interrupt_after_nodes,
+            output_keys=output_keys,
+            parent=None,
+        )
 
     # ------------------------------------------------------------------ runs
-
-    def _run(
-        self,
-        config: RunConfig | Mapping[str, Any] | None,
-        *,
-        interrupt_before: Sequence[str] | str | None,
-        interrupt_after: Sequence[str] | str | None,
-        modes: frozenset[str] = frozenset(),
-        events: Any = None,
-        subgraphs: bool = False,
-    ) -> Run:
-        cfg = RunConfig.of(config)
-        scope = current_scope()
-        # A graph invoked inside a running node (without a thread of its own) is a subgraph.
-        parent = scope if scope is not None and cfg.thread_id is None else None
-        if parent is not None:
-            cfg = parent.run.config.with_(checkpoint_id=None, task_id=None)
-        run = Run(
-            self,
-            cfg,
-            modes=modes,
-            events=events,
-            interrupt_before=self.interrupt_before
-            if interrupt_before is None
-            else _names(interrupt_before),
-            interrupt_after=self.interrupt_after
-            if interrupt_after is None
-            else _names(interrupt_after),
-            parent=parent,
-        )
-        run.stream_subgraphs = subgraphs
-        return run
-
-    def _child(self, scope: TaskScope) -> Run:
-        prun = scope.run
-        modes = prun.modes if prun.stream_subgraphs else prun.modes & _CHILD_MODES
-        run = Run(
-            self,
-            prun.config.with_(checkpoint_id=None, task_id=None),
-            modes=modes,
-            events=prun.events,
-            interrupt_before=self.interrupt_before,
-            interrupt_after=self.interrupt_after,
-            parent=scope,
-        )
-        run.stream_subgraphs = prun.stream_subgraphs
-        return run
-
-    @staticmethod
-    def _child_result(run: Run, scope: TaskScope) -> dict[str, Any]:
-        if run.status != "done":
-            raise GraphInterrupt(tuple(run.interrupts))
-        channels = scope.run.channels
-        return {k: v for k, v in run.output_values().items() if k in channels}
-
-    def invoke_child(self, value: Any, scope: TaskScope) -> dict[str, Any]:
-        """Run as a node of a parent graph (sync); returns the update for the parent."""
-        run = self._child(scope)
-        run.start(value)
-        for _ in drive_sync(run, None, live=False):
-            pass
-        return self._child_result(run, scope)
-
-    async def ainvoke_child(self, value: Any, scope: TaskScope) -> dict[str, Any]:
-        """Run as a node of a parent graph (async); returns the update for the parent."""
-        run = self._child(scope)
-        run.start(value)
-        async for _ in drive_async(run, None, live=False):
-            pass
-        return self._child_result(run, scope)
-
-    @staticmethod
-    def _finish(run: Run) -> dict[str, Any]:
-        if run.parent is not None and run.status != "done":
-            raise GraphInterrupt(tuple(run.interrupts))
-        return run.result()
-
-    def invoke(
-        self,
-        input: Any,
-        config: RunConfig | Mapping[str, Any] | None = None,
-        *,
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-    ) -> dict[str, Any]:
-        """Run to the end (or an interrupt) and return the output values; a dynamic interrupt
-        adds ``__interrupt__``. ``input`` None resumes the thread; ``Command(resume=...)``
-        answers pending interrupts."""
-        run = self._run(config, interrupt_before=interrupt_before, interrupt_after=interrupt_after)
-        with _root_guard(run):
-            run.start(input)
-            for _ in drive_sync(run, None, live=False):
-                pass
-        return self._finish(run)
-
-    async def ainvoke(
-        self,
-        input: Any,
-        config: RunConfig | Mapping[str, Any] | None = None,
-        *,
-        interrupt_before: Sequence[str] | str | None = None,
-        interrupt_after: Sequence[str] | str | None = None,
-    ) -> dict[str, Any]:
-        """Async :meth:`invoke`."""
-        run = self._run(config, interrupt_before=interrupt_before, interrupt_after=interrupt_after)
-        with _root_guard(run):
-            run.start(input)
-            async for _ in drive_async(run, None, live=False):
-                pass
-        return self._finish(run)
-
-    def _stream_run(
-        self,
-        config: RunConfig | Mapping[str, Any] | None,
-        stream_mode: str | Sequence[str],
-        events: Any,
-        subgraphs: bool,
-        interrupt_before: Sequence[str] | str | None,
-        interrupt_after: Sequence[str] | str | None,
-    ) -> tuple[Run, bool, bool]:
-        """The run behind ``stream``/``astream``, whether chunks are tagged with their mode,
-        and whether events must be delivered live (as they happen, not per step)."""
-        modes, multi = stream_modes(stream_mode)
-        run = self._run(
-            config,
-            modes=frozenset(modes),
-            events=events,
-            subgraphs=subgraphs,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-        )
-        return run, multi, subgraphs or not _LIVE_MODES.isdisjoint(modes)
 
     def stream(
         self,
         input: Any,
-        config: RunConfig | Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: str | Sequence[str] = "values",
-        subgraphs: bool = False,
+        context: Any = None,
+        stream_mode: str | Sequence[str] | None = None,
+        print_mode: str | Sequence[str] = (),
+        output_keys: Sequence[str] | str | None = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        subgraphs: bool = False,
+        debug: bool | None = None,
+        version: str = "v1",
+        **kwargs: Any,
     ) -> Iterator[Any]:
-        """Run and yield chunks: per mode ``values`` (the state after each step), ``updates``
-        (``{node: update}``), ``messages`` (``(message_chunk, metadata)``), ``custom`` (from
-        ``get_stream_writer()``), ``debug``. Several modes yield ``(mode, chunk)``;
-        ``subgraphs=True`` prefixes the namespace tuple."""
+        """Run and yield chunks. Modes: ``updates`` (the default: ``{node: update}`` as
+        each node finishes), ``values`` (the state after each step), ``messages``
+        (``(message_chunk, metadata)``), ``custom`` (from ``get_stream_writer()``),
+        ``checkpoints``, ``tasks``, ``debug``. Several modes yield ``(mode, chunk)``;
+        ``subgraphs=True`` prefixes the namespace tuple. ``durability`` is ``"sync"``,
+        ``"async"`` (the default) or ``"exit"``.
+        """
+        durability = _durability(durability, kwargs)
+        if stream_mode is None:
+            stream_mode = "values" if current_scope() is not None else "updates"
+        printing = check_modes(print_mode) if print_mode else []
+        if debug or self.debug:
+            printing = ["updates", "values"]
         events = SyncEvents()
-        run, multi, live = self._stream_run(
-            config, stream_mode, events, subgraphs, interrupt_before, interrupt_after
+        loop = self._prepare(
+            input,
+            config,
+            stream_mode=stream_mode,
+            sink=events,
+            subgraphs=subgraphs,
+            context=context,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
+            extra_modes=printing,
         )
-        with _root_guard(run):
-            run.start(input)
-            for event in drive_sync(run, events, live):
-                yield format_event(event, multi, subgraphs)
+        live = subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
+        wanted = set(check_modes(stream_mode))
+        for event in drive_sync(loop, events, live):
+            if event[1] in printing:
+                _print(event, subgraphs)
+            if event[1] in wanted:
+                yield format_chunk(event, stream_mode, subgraphs, version)
 
     async def astream(
         self,
         input: Any,
-        config: RunConfig | Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: str | Sequence[str] = "values",
-        subgraphs: bool = False,
+        context: Any = None,
+        stream_mode: str | Sequence[str] | None = None,
+        print_mode: str | Sequence[str] = (),
+        output_keys: Sequence[str] | str | None = None,
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        subgraphs: bool = False,
+        debug: bool | None = None,
+        version: str = "v1",
+        **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
+        durability = _durability(durability, kwargs)
+        if stream_mode is None:
+            stream_mode = "values" if current_scope() is not None else "updates"
+        printing = check_modes(print_mode) if print_mode else []
+        if debug or self.debug:
+            printing = ["updates", "values"]
         events = AsyncEvents()
-        run, multi, live = self._stream_run(
-            config, stream_mode, events, subgraphs, interrupt_before, interrupt_after
+        loop = self._prepare(
+            input,
+            config,
+            stream_mode=stream_mode,
+            sink=events,
+            subgraphs=subgraphs,
+            context=context,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
+            extra_modes=printing,
         )
-        with _root_guard(run):
-            run.start(input)
-            async for event in drive_async(run, events, live):
-                yield format_event(event, multi, subgraphs)
+        live = subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
+        wanted = set(check_modes(stream_mode))
+        async for event in drive_async(loop, events, live):
+            if event[1] in printing:
+                _print(event, subgraphs)
+            if event[1] in wanted:
+                yield format_chunk(event, stream_mode, subgraphs, version)
+
+    def invoke(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str = "values",
+        print_mode: str | Sequence[str] = (),
+        output_keys: Sequence[str] | str | None = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Any:
+        """Run to the end (or an interrupt) and return the output values; interrupts add
+        ``__interrupt__``. ``input`` None resumes the thread; ``Command(resume=...)``
+        answers pending interrupts. With another ``stream_mode``, return its chunks."""
+        latest: Any = None
+        chunks: list[Any] = []
+        interrupts: list[Any] = []
+        modes = ["updates", "values"] if stream_mode == "values" else stream_mode
+        for chunk in self.stream(
+            input,
+            config,
+            context=context,
+            stream_mode=modes,
+            print_mode=print_mode,
+            output_keys=self.output_keys if output_keys is None else output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
+            **kwargs,
+        ):
+            if stream_mode == "values":
+                mode, payload = chunk if len(chunk) == 2 else chunk[1:]
+                if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
+                    interrupts.extend(payload[INTERRUPT])
+                elif mode == "values":
+                    latest = payload
+            else:
+                chunks.append(chunk)
+        if stream_mode != "values":
+            return chunks
+        if version == "v2":
+            from hone.graph._types import GraphOutput
+
+            return GraphOutput(value=latest, interrupts=tuple(interrupts))
+        if interrupts:
+            base = latest if isinstance(latest, dict) else {}
+            return {**base, INTERRUPT: interrupts}
+        return latest
+
+    async def ainvoke(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str = "values",
+        print_mode: str | Sequence[str] = (),
+        output_keys: Sequence[str] | str | None = None,
+        interrupt_before: Sequence[str] | str | None = None,
+        interrupt_after: Sequence[str] | str | None = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Any:
+        """Async :meth:`invoke`."""
+        latest: Any = None
+        chunks: list[Any] = []
+        interrupts: list[Any] = []
+        modes = ["updates", "values"] if stream_mode == "values" else stream_mode
+        async for chunk in self.astream(
+            input,
+            config,
+            context=context,
+            stream_mode=modes,
+            print_mode=print_mode,
+            output_keys=self.output_keys if output_keys is None else output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
+            **kwargs,
+        ):
+            if stream_mode == "values":
+                mode, payload = chunk if len(chunk) == 2 else chunk[1:]
+                if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
+                    interrupts.extend(payload[INTERRUPT])
+                elif mode == "values":
+                    latest = payload
+            else:
+                chunks.append(chunk)
+        if stream_mode != "values":
+            return chunks
+        if version == "v2":
+            from hone.graph._types import GraphOutput
+
+            return GraphOutput(value=latest, interrupts=tuple(interrupts))
+        if interrupts:
+            base = latest if isinstance(latest, dict) else {}
+            return {**base, INTERRUPT: interrupts}
+        return latest
+
+    def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        """Invoke on each input (configs: one for all, or one per input)."""
+        configs = config if isinstance(config, list) else [config] * len(inputs)
+        return [self.invoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True)]
+
+    async def abatch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
+        """Async :meth:`batch` (concurrently)."""
+        import asyncio
+
+        configs = config if isinstance(config, list) else [config] * len(inputs)
+        return list(
+            await asyncio.gather(
+                *(self.ainvoke(i, c, **kwargs) for i, c in zip(inputs, configs, strict=True))
+            )
+        )
 
     # ---------------------------------------------------------- inspection
 
-    def get_state(
-        self, config: RunConfig | Mapping[str, Any], *, subgraphs: bool = False
-    ) -> StateSnapshot:
+    def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest (or the given) checkpoint. A config naming a
-        subgraph's namespace (``snapshot.tasks[i].state``) gives that subgraph's state; with
-        ``subgraphs=True`` each pending subgraph task's ``state`` is its own snapshot."""
+        subgraph's namespace gives that subgraph's state; with ``subgraphs=True`` each
+        pending subgraph task's ``state`` is its own snapshot."""
         from hone.graph._history import get_state
 
-        return get_state(self, RunConfig.of(config), subgraphs=subgraphs)
+        return get_state(self, ensure_config(config), subgraphs=subgraphs)
+
+    async def aget_state(
+        self, config: Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
+        """Async :meth:`get_state`."""
+        import asyncio
+
+        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
     def get_state_history(
         self,
-        config: RunConfig | Mapping[str, Any],
+        config: Mapping[str, Any],
         *,
+        filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
         limit: int | None = None,
-        before: RunConfig | Mapping[str, Any] | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints as snapshots, newest first."""
         from hone.graph._history import get_state_history
 
-        return get_state_history(self, RunConfig.of(config), limit=limit, before=before)
+        yield from get_state_history(
+            self, ensure_config(config), filter=filter, before=before, limit=limit
+        )
+
+    async def aget_state_history(
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """Async :meth:`get_state_history`."""
+        import asyncio
+
+        snapshots = await asyncio.to_thread(
+            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+        )
+        for snapshot in snapshots:
+            yield snapshot
 
     def update_state(
         self,
-        config: RunConfig | Mapping[str, Any],
+        config: Mapping[str, Any],
         values: Any,
         as_node: str | None = None,
-    ) -> RunConfig:
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
         """Write ``values`` as if node ``as_node`` returned them (its edges decide what runs
         next); saves a new checkpoint (a fork when ``config`` names an older one) and returns
-        its config."""
-        from hone.graph._history import update_state
+        its config. ``as_node="__copy__"`` copies the checkpoint; ``values=None,
+        as_node=END`` clears the pending tasks."""
+        from hone.graph._history import bulk_update_state
+        from hone.graph._types import StateUpdate
 
-        return update_state(self, RunConfig.of(config), values, as_node)
-
-    async def aget_state(
-        self, config: RunConfig | Mapping[str, Any], *, subgraphs: bool = False
-    ) -> StateSnapshot:
-        """Async :meth:`get_state`."""
-        return self.get_state(config, subgraphs=subgraphs)
+        return bulk_update_state(
+            self, ensure_config(config), [[StateUpdate(values, as_node, task_id)]]
+        )
 
     async def aupdate_state(
-        self, config: RunConfig | Mapping[str, Any], values: Any, as_node: str | None = None
-    ) -> RunConfig:
+        self,
+        config: Mapping[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
         """Async :meth:`update_state`."""
-        return self.update_state(config, values, as_node)
+        import asyncio
 
-    def get_graph(self, *, xray: bool = False) -> GraphStructure:
+        return await asyncio.to_thread(self.update_state, config, values, as_node, task_id)
+
+    def bulk_update_state(
+        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
+    ) -> dict[str, Any]:
+        """Apply several super-steps of updates (each a list of ``StateUpdate(values,
+        as_node, task_id)``) in one go; returns the last checkpoint's config.
+
+        Raises:
+            ValueError: no checkpointer, or no updates.
+            InvalidUpdateError: an unknown or ambiguous node.
+        """
+        from hone.graph._history import bulk_update_state
+
+        return bulk_update_state(self, ensure_config(config), supersteps)
+
+    async def abulk_update_state(
+        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
+    ) -> dict[str, Any]:
+        """Async :meth:`bulk_update_state`."""
+        import asyncio
+
+        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, CompiledGraph]]:
+        """The graph's subgraph nodes as ``(namespace, graph)``; with ``recurse``, theirs
+        too; with ``namespace``, only the one at that path."""
+        for name, node in self.nodes.items():
+            if namespace is not None and not namespace.startswith(name):
+                continue
+            graph = node.subgraph
+            if graph is None:
+                continue
+            if name == namespace:
+                yield name, graph
+                return
+            if namespace is None:
+                yield name, graph
+            if recurse:
+                inner = namespace[len(name) + 1 :] if namespace is not None else None
+                for sub, g in graph.get_subgraphs(namespace=inner, recurse=recurse):
+                    yield f"{name}{NS_SEP}{sub}", g
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, CompiledGraph]]:
+        """Async :meth:`get_subgraphs`."""
+        for item in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield item
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Drop cached node writes (of ``nodes``, or all).
+
+        Raises:
+            ValueError: the graph has no cache.
+        """
+        if self.cache is None:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        names = list(nodes) if nodes is not None else list(self.nodes)
+        self.cache.clear([("__pregel_ns_writes", name) for name in names])
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Async :meth:`clear_cache`."""
+        self.clear_cache(nodes)
+
+    def get_graph(self, config: Any = None, *, xray: int | bool = False) -> GraphStructure:
         """The graph's structure as data (nodes, edges, branches, subgraphs) for drawing."""
         from hone.graph._structure import structure
 
-        return structure(self, xray=xray)
+        return structure(self, xray=bool(xray))
+
+    @property
+    def InputType(self) -> Any:  # noqa: N802 - LangGraph's name
+        """The graph's input schema."""
+        return self.builder.input_schema
+
+    @property
+    def OutputType(self) -> Any:  # noqa: N802 - LangGraph's name
+        """The graph's output schema."""
+        return self.builder.output_schema
 
 
-class _root_guard:
-    """At the root, a ``Command(graph=Command.PARENT)`` has no parent to go to."""
+class _Duplex:
+    """A sink that forwards each event to the sinks that stream its mode (a stream inside a
+    node, and its parent's)."""
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
+    def __init__(self, first: Any, first_modes: frozenset[str], second: Any, second_modes: frozenset[str]) -> None:
+        self.targets = [(first, first_modes), (second, second_modes)]
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, ParentCommand) and self.run.parent is None:
-            raise InvalidUpdateError(
-                "a node returned Command(graph=Command.PARENT), but this graph is not running "
-                "as a subgraph; drop graph=Command.PARENT"
-            ) from exc
+    def put(self, event: Any) -> None:
+        mode = event[1]
+        for sink, modes in self.targets:
+            if sink is not None and mode in modes:
+                sink.put(event)
 
 
-def _join_channel(sources: Sequence[str], dst: str) -> str:
-    return f"join:{'+'.join(sources)}:{dst}"
+def _durability(durability: str | None, kwargs: dict[str, Any]) -> str | None:
+    checkpoint_during = kwargs.pop("checkpoint_during", None)
+    if kwargs:
+        raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
+    if checkpoint_during is not None:
+        warnings.warn(
+            "`checkpoint_during` is deprecated and will be removed. Please use `durability` "
+            "instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if durability is not None:
+            raise ValueError(
+                "Cannot use both `checkpoint_during` and `durability` parameters. Please use "
+                "`durability` instead."
+            )
+        return "async" if checkpoint_during else "exit"
+    if durability is not None and durability not in ("sync", "async", "exit"):
+        raise ValueError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}")
+    return durability
+
+
+def _print(event: Any, subgraphs: bool) -> None:
+    ns, mode, payload = event
+    if subgraphs and ns:
+        print(f"[{mode}] [graph={ns}] {payload!r}")
+    else:
+        print(f"[{mode}] {payload!r}")
+
+
+_ = ConfigError

@@ -1,89 +1,110 @@
-"""Human in the loop: ``interrupt()``, and the signals that carry it (and parent commands)
-out of a node."""
+"""Human in the loop: ``interrupt()``, and the signals that carry interrupts and parent
+commands out of a node.
+
+An interrupt's id is a hash of its task's namespace (``node:task_id``, with the parents'
+segments), as in LangGraph: resuming with ``{interrupt_id: answer}`` routes the answer to that
+task. A task that calls ``interrupt()`` several times gets its answers in call order; the
+answers it already has are saved with its ``__resume__`` write so a resumed task replays them.
+hone adds *keyed* interrupts (``interrupt(value, key=...)``, :func:`interrupt_many`) whose ids
+also hash the key, for code that asks in a varying order or concurrently (parallel tool
+calls): each has its own id.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hone.errors import GraphError
-from hone.graph._context import TaskScope, current_scope
+from hone.graph._constants import RESUME
+from hone.graph._context import TaskScope, scope_or_raise
 from hone.graph._types import Command, Interrupt
 
-__all__ = ["GraphInterrupt", "ParentCommand", "interrupt", "interrupt_id", "interrupt_many"]
+__all__ = [
+    "KEYED_RESUME",
+    "GraphBubbleUp",
+    "GraphInterrupt",
+    "ParentCommand",
+    "interrupt",
+    "interrupt_id",
+    "interrupt_many",
+    "is_interrupt_id",
+]
+
+#: The pending-write kind holding a task's answers to keyed interrupts ({id: answer}).
+KEYED_RESUME = "__resume_keyed__"
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
-class GraphInterrupt(Exception):
-    """Raised through a node (and enclosing subgraphs) to stop the run at an interrupt."""
-
-    def __init__(self, interrupts: tuple[Interrupt, ...] = ()) -> None:
-        super().__init__(interrupts)
-        self.interrupts = interrupts
+class GraphBubbleUp(Exception):
+    """Base of the signals that leave a node on purpose (not failures)."""
 
 
-class ParentCommand(Exception):
+class GraphInterrupt(GraphBubbleUp):
+    """Raised through a node (and enclosing subgraphs) to pause the run at interrupts."""
+
+    def __init__(self, interrupts: Sequence[Interrupt] = ()) -> None:
+        super().__init__(tuple(interrupts))
+
+    @property
+    def interrupts(self) -> tuple[Interrupt, ...]:
+        """The questions asked."""
+        return tuple(self.args[0]) if self.args else ()
+
+
+class ParentCommand(GraphBubbleUp):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent."""
 
     def __init__(self, command: Command[Any]) -> None:
         super().__init__(command)
-        self.command = command
+
+    @property
+    def command(self) -> Command[Any]:
+        """The command for the parent graph."""
+        return self.args[0]  # type: ignore[no-any-return]
 
 
-def interrupt_id(task_id: str, index: int) -> str:
-    """The id of the ``index``-th ``interrupt()`` call of a task: stable across resumes."""
-    return hashlib.blake2b(f"{task_id}#{index}".encode(), digest_size=16).hexdigest()
+def interrupt_id(namespace: str) -> str:
+    """The id of the interrupts of the task running in ``namespace`` (32 hex digits)."""
+    return hashlib.blake2b(namespace.encode(), digest_size=16).hexdigest()
 
 
-def _scope(what: str) -> TaskScope:
-    scope = current_scope()
-    if scope is None:
-        raise GraphError(f"{what} can only be called inside a running graph node")
-    return scope
-
-
-def _next_id(scope: TaskScope, key: str | None) -> str:
-    """The id of the scope's next interrupt: by call index, or per (task, key)."""
-    if key is not None and (not isinstance(key, str) or not key):
-        raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
-    if key is None and not scope.prefix:
-        index = scope.interrupt_count
-        scope.interrupt_count = index + 1
-        return interrupt_id(scope.task_id, index)
-    full = f"{scope.prefix}/{key}" if scope.prefix and key else (key or scope.prefix)
-    count = scope.key_counts.get(full, 0)
-    scope.key_counts[full] = count + 1
-    return interrupt_id(f"{scope.task_id}/{full}", count)
-
-
-def _pause(scope: TaskScope, what: str, interrupts: tuple[Interrupt, ...]) -> GraphInterrupt:
-    if scope.run.saver is None:
-        raise GraphError(
-            f"{what} needs a checkpointer to save the paused run: "
-            "compile(checkpointer=InMemorySaver()) and pass a thread_id"
-        )
-    return GraphInterrupt(interrupts)
+def is_interrupt_id(value: Any) -> bool:
+    """Whether ``value`` looks like an interrupt id."""
+    return isinstance(value, str) and bool(_HEX32.match(value))
 
 
 def interrupt(value: Any, *, key: str | None = None) -> Any:
     """Pause the graph and ask a human: the run stops with ``__interrupt__`` in its result.
 
-    Resume with ``graph.invoke(Command(resume=answer), config)``: the node runs again from its
-    top and this call returns ``answer``. Without a ``key``, a node's k-th ``interrupt()`` gets
-    the k-th answer. With a ``key``, the interrupt's id derives from the task and the key (the
-    k-th call with that key in the task), so it does not depend on the order of other
-    interrupts (code that asks in a varying order, or concurrently). With several pending
-    interrupts, resume with ``{interrupt_id: answer}``.
+    Resume with ``graph.invoke(Command(resume=answer), config)``: the node runs again from
+    its top and this call returns ``answer``. A node's k-th ``interrupt()`` gets the k-th
+    answer. With a ``key``, the interrupt gets an id of its own (derived from the task and
+    the key), so code that asks in a varying order or concurrently still gets the right
+    answer; resume several pending interrupts with ``{interrupt_id: answer}``.
+
+    Without a checkpointer the run still stops at the interrupt, but cannot be resumed.
 
     Raises:
-        GraphError: called outside a running node, an empty key, or no checkpointer.
+        GraphError: called outside a running node, or an empty key.
     """
-    scope = _scope("interrupt()")
-    iid = _next_id(scope, key)
-    resume = scope.run.resume
-    if iid in resume:
-        return resume[iid]
-    raise _pause(scope, "interrupt()", (Interrupt(value=value, id=iid),))
+    scope = scope_or_raise("interrupt()")
+    if key is not None:
+        return _keyed(scope, {key: value}, "interrupt()")[key]
+    pad = scope.scratchpad
+    index = pad.interrupt_counter()
+    if index < len(pad.resume):
+        scope.send([(RESUME, list(pad.resume))])
+        return pad.resume[index]
+    answer = pad.null_resume(True)
+    if answer is not None:
+        pad.resume.append(answer)
+        scope.send([(RESUME, list(pad.resume))])
+        return answer
+    raise GraphInterrupt((Interrupt(value=value, id=interrupt_id(scope.checkpoint_ns)),))
 
 
 def interrupt_many(questions: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,15 +115,44 @@ def interrupt_many(questions: Mapping[str, Any]) -> dict[str, Any]:
     are not asked again. Calling it again with a key asks a new question about that key (the
     next id for the key), e.g. after an unacceptable answer.
 
+    Without a checkpointer the run still stops at the interrupt, but cannot be resumed.
+
     Raises:
-        GraphError: called outside a running node, an empty key, or no checkpointer.
+        GraphError: called outside a running node, or an empty key.
     """
-    scope = _scope("interrupt_many()")
-    ids = {key: _next_id(scope, key) for key in questions}
-    resume = scope.run.resume
-    waiting = tuple(
-        Interrupt(value=questions[key], id=iid) for key, iid in ids.items() if iid not in resume
-    )
+    return _keyed(scope_or_raise("interrupt_many()"), questions, "interrupt_many()")
+
+
+def keyed_interrupt_id(scope: TaskScope, key: str, count: int) -> str:
+    """The id of the ``count``-th keyed interrupt with ``key`` in ``scope``."""
+    full = f"{scope.prefix}/{key}" if scope.prefix else key
+    return interrupt_id(f"{scope.checkpoint_ns}#{full}#{count}")
+
+
+def _keyed(scope: TaskScope, questions: Mapping[str, Any], what: str) -> dict[str, Any]:
+    ids: dict[str, str] = {}
+    for key in questions:
+        if not isinstance(key, str) or not key:
+            raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
+        full = f"{scope.prefix}/{key}" if scope.prefix else key
+        count = scope.key_counts.get(full, 0)
+        scope.key_counts[full] = count + 1
+        ids[key] = keyed_interrupt_id(scope, key, count)
+    pad = scope.scratchpad
+    answers: dict[str, Any] = {}
+    waiting: list[Interrupt] = []
+    for key, iid in ids.items():
+        if iid in pad.keyed:
+            answers[key] = pad.keyed[iid]
+            continue
+        answer = pad.null_resume(True)
+        if answer is not None:
+            pad.keyed[iid] = answer
+            answers[key] = answer
+            continue
+        waiting.append(Interrupt(value=questions[key], id=iid))
+    if pad.keyed:
+        scope.send([(KEYED_RESUME, dict(pad.keyed))])
     if waiting:
-        raise _pause(scope, "interrupt_many()", waiting)
-    return {key: resume[iid] for key, iid in ids.items()}
+        raise GraphInterrupt(tuple(waiting))
+    return answers

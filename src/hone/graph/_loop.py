@@ -1,391 +1,944 @@
-"""The one execution core: bulk-synchronous super-steps over the state.
+"""One run of a graph on one thread and namespace: load the checkpoint, apply the input (or
+a resume command), then super-step by super-step plan tasks, collect their writes, apply
+them and save checkpoints.
 
-:meth:`Run.steps` is a generator. It plans the tasks of a super-step and yields the ones to
-execute; the sync or async shell runs them (each finished task fills in its writes) and asks for
-the next batch. Between batches the core applies all writes at once, in plan order, saves a
-checkpoint and streams values. Nothing here knows about threads or event loops.
+The shells in :mod:`hone.graph._runner` drive it: ``enter()``, then ``while tick(): run
+the tasks; after_tick()``, then ``exit(error)``. Nothing here knows about threads or event
+loops, except the single background thread that saves checkpoints with
+``durability="async"``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import inspect
 import logging
-import threading
-from collections.abc import Iterator
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from hone.checkpoint._protocol import CheckpointTuple, new_checkpoint_id
-from hone.errors import CheckpointNotFoundError, GraphRecursionError, ResumeError
+from hone.checkpoint import TaskWrites
+from hone.errors import EmptyInputError, InvalidUpdateError, ResumeError
+from hone.graph._algo import (
+    Call,
+    PlanContext,
+    Task,
+    apply_writes,
+    call_task,
+    increment,
+    prepare_tasks,
+    read_channels,
+    should_interrupt,
+    task_path_str,
+)
+from hone.graph._channels import Channel
+from hone.graph._checkpoint import (
+    channels_from_checkpoint,
+    copy_checkpoint,
+    create_checkpoint,
+    empty_checkpoint,
+    new_versions,
+)
+from hone.graph._constants import (
+    ERROR,
+    INPUT,
+    INTERRUPT,
+    NO_WRITES,
+    NS_END,
+    NS_SEP,
+    NULL_TASK_ID,
+    RESUME,
+    START,
+    TASKS,
+)
 from hone.graph._context import TaskScope
-from hone.graph._interrupt import GraphInterrupt
-from hone.graph._persist import commit, reset, restore
-from hone.graph._resume import CACHED, ERROR, INTERRUPT, accept_resume
-from hone.graph._stream import debug_event
-from hone.graph._task import SENDS, Task, finish_task, input_task
-from hone.graph._types import Command, Interrupt, RunConfig, Send
+from hone.graph._interrupt import KEYED_RESUME, GraphInterrupt, is_interrupt_id
+from hone.graph._runtime import ExecutionInfo, Runtime
+from hone.graph._settings import ReplayState, RunSettings
+from hone.graph._stream import (
+    debug_wrap,
+    output_updates,
+    read_values,
+    task_payload,
+    task_result_payload,
+    tasks_with_writes,
+)
+from hone.graph._types import Command, Send
 
 if TYPE_CHECKING:
-    from hone.checkpoint import Checkpointer
     from hone.graph._compiled import CompiledGraph
-    from hone.graph._stream import EventSink
 
-__all__ = ["Run", "task_id"]
+__all__ = ["Loop", "recast_namespace"]
 
 logger = logging.getLogger(__name__)
 
-
-def task_id(checkpoint_id: str, ns: str, step: int, kind: str, name: str, index: int = 0) -> str:
-    """A task's deterministic id: the same plan from the same checkpoint gives the same ids."""
-    key = f"{checkpoint_id}|{ns}|{step}|{kind}|{name}|{index}"
-    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+#: Write kinds a saver keeps one of per task (the last one wins).
+SPECIAL_WRITES = frozenset((ERROR, INTERRUPT, RESUME, "__scheduled__"))
+KEPT = "__hone_kept__"
 
 
-class Run:
-    """One run of a compiled graph on one thread and namespace."""
+def recast_namespace(ns: str) -> str:
+    """A namespace without task ids (``a:1|b:2`` -> ``a|b``): where a subgraph compiled
+    with ``checkpointer=True`` keeps its state across calls."""
+    return NS_SEP.join(part.split(NS_END)[0] for part in ns.split(NS_SEP) if not part.isdigit())
+
+
+def _accepts_writes(saver: Any) -> bool:
+    try:
+        return "writes" in inspect.signature(saver.put).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class Loop:
+    """The state of one run (see the module docstring)."""
 
     def __init__(
         self,
         graph: CompiledGraph,
-        config: RunConfig,
+        input: Any,
+        config: dict[str, Any],
         *,
-        modes: frozenset[str],
-        events: EventSink | None,
-        interrupt_before: frozenset[str] | str,
-        interrupt_after: frozenset[str] | str,
+        settings: RunSettings,
+        checkpointer: Any,
+        interrupt_before: Sequence[str] | str,
+        interrupt_after: Sequence[str] | str,
+        output_keys: Sequence[str] | str,
         parent: TaskScope | None,
+        resume_map: Mapping[str, Any] | None = None,
+        resuming: bool | None = None,
+        replay: ReplayState | None = None,
     ) -> None:
         self.graph = graph
-        self.channels = graph.channels
+        self.input = input
         self.config = config
-        self.parent = parent
+        self.settings = settings
+        self.checkpointer = checkpointer
         self.interrupt_before = interrupt_before
         self.interrupt_after = interrupt_after
-        self.events = events
-        if parent is None:
-            self.saver: Checkpointer | None = graph.checkpointer
-            self.thread_id = config.thread_id
-            self.ns = config.checkpoint_ns
-            self.ns_path: tuple[str, ...] = ()
-            self.modes = modes
-            self.resume: dict[str, Any] = {}
-            #: Ids of messages already streamed in messages mode (shared with subgraphs).
-            self.streamed_ids: set[str] = set()
-            #: Task threads save too: one write at a time per invocation (shared with its
-            #: subgraphs). Savers are thread-safe, so separate invocations do not wait here.
-            self.saver_lock = threading.Lock()
-        else:
-            prun = parent.run
-            self.saver = graph.checkpointer or prun.saver
-            self.thread_id = prun.thread_id
-            segment = f"{parent.task.name}:{parent.task.id}"
-            self.ns = f"{prun.ns}|{segment}" if prun.ns else segment
-            self.ns_path = (*prun.ns_path, segment)
-            self.modes = modes
-            self.resume = prun.resume
-            self.streamed_ids = prun.streamed_ids
-            self.saver_lock = prun.saver_lock
-        if self.saver is not None and self.thread_id is None:
-            self.saver = None if parent is not None else self.saver
-        self.state: dict[str, Any] = {}
-        self.triggers: dict[str, Any] = {}
-        self.versions: dict[str, int] = {}
-        self.seen: dict[str, dict[str, int]] = {}
-        self.checkpoint_id = ""
-        self.step = -2
-        self.saved_writes: dict[str, list[tuple[str, Any]]] = {}
-        self.pending_interrupts: dict[str, dict[str, Any]] = {}
-        #: Task id on this checkpoint -> the interrupted task id it takes over (update_state).
-        self.aliases: dict[str, str] = {}
-        #: Task id -> its failure on this checkpoint ("Type: message").
-        self.errors: dict[str, str] = {}
-        self.interrupts: list[Interrupt] = []
-        self.status = "pending"
+        self.output_keys = output_keys
+        self.stream_keys = graph.stream_keys
+        self.parent = parent
+        self.is_nested = parent is not None
+        self.resume_map = dict(resume_map) if resume_map else None
+        self.resuming_flag = resuming
+        self.replay = replay
+        self.trigger_to_nodes = graph.trigger_to_nodes
+        self.get_next_version: Callable[[Any, Any], Any] = (
+            checkpointer.get_next_version if checkpointer is not None else increment
+        )
+        self.accepts_writes = checkpointer is not None and _accepts_writes(checkpointer)
+        conf = config.setdefault("configurable", {})
+        # A run given a checkpoint id replays from it (nested runs always get the key).
+        self.is_replaying = "checkpoint_id" in conf
+        if not self.is_nested and conf.get("checkpoint_ns"):
+            # A root run given a subgraph's config replays the parent checkpoint in its map.
+            conf["checkpoint_ns"] = ""
+            conf["checkpoint_id"] = None
+        ns = conf.get("checkpoint_ns", "") or ""
+        self.ns = ns
+        self.ns_path: tuple[str, ...] = tuple(ns.split(NS_SEP)) if ns else ()
+        self.checkpoint_map: dict[str, str] = dict(conf.get("checkpoint_map") or {})
+        cp_conf: dict[str, Any] = {**conf, "checkpoint_ns": ns}
+        if "thread_id" in cp_conf and not isinstance(cp_conf["thread_id"], str):
+            cp_conf["thread_id"] = str(cp_conf["thread_id"])
+        if ns in self.checkpoint_map:
+            cp_conf["checkpoint_id"] = self.checkpoint_map[ns]
+        self.checkpoint_config: dict[str, Any] = {**config, "configurable": cp_conf}
+        self.status = "input"
+        self.tasks: dict[str, Task] = {}
+        self.output: Any = None
+        self.updated_channels: set[str] | None = None
+        self.step = 0
+        self.stop = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._last_put: Future[Any] | None = None
+        self._futures: list[Future[Any]] = []
+        self._deferred: list[tuple[str, str, list[tuple[str, Any]]]] = []
+        self.control = settings.runtime.control
+        #: Whether subgraphs started in this step resume their own checkpoints (the first
+        #: step after a resume); None lets them decide from their input.
+        self.child_resuming: bool | None = None
         self.resuming = False
-        self.stream_subgraphs = False
-        self._forking = False
-        #: (task id, key) -> a value a task kept across its resumes (TaskScope.remember).
-        self.cached: dict[tuple[str, str], Any] = {}
-        self.id_prefix = "" if self.saver is not None else f"{new_checkpoint_id()}."
+        #: The shell running this loop's tasks (schedules functional-API calls).
+        self.runner: Any = None
 
-    # ----------------------------------------------------------------- start
+    # ------------------------------------------------------------------ saving
 
-    def start(self, value: Any) -> None:
-        """Load the thread's checkpoint and apply the input (or a resume command)."""
-        if self.saver is not None and self.thread_id is None:
-            from hone.errors import ConfigError
+    @property
+    def has_saver(self) -> bool:
+        """Whether this run saves checkpoints."""
+        return self.checkpointer is not None
 
-            raise ConfigError(
-                "a graph with a checkpointer needs a thread id: "
-                'invoke(..., {"configurable": {"thread_id": "1"}}) or RunConfig(thread_id="1")'
-            )
-        saved = self._load()
-        if self.parent is not None and saved is not None and value is not None:
-            restore(self, saved, reuse_writes=True)
-            if self.plan():
-                self.resuming = True
-                return
-            saved = None
-            reset(self)
-        if isinstance(value, Command):
-            self._start_command(value, saved)
-        elif value is None:
-            if saved is None:
-                raise ResumeError(
-                    f"thread {self.thread_id!r} has no checkpoint to resume; invoke it with an input first"
-                )
-            restore(self, saved, reuse_writes=not self._forking)
-            self.resuming = True
-            self._emit_resumed()
+    def _submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run a saver call now (``sync``) or on the run's save thread (``async``)."""
+        if self.settings.durability == "async":
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="hone-save")
+            self._futures.append(self._executor.submit(fn, *args, **kwargs))
         else:
-            if saved is not None:
-                restore(self, saved, reuse_writes=False)
-            else:
-                reset(self)
-            commit(self, [input_task(self, value)], source="input", consume=False)
+            fn(*args, **kwargs)
 
-    def _load(self) -> CheckpointTuple | None:
-        self._forking = False
-        if self.saver is None:
-            return None
-        assert self.thread_id is not None
-        wanted = self.config.checkpoint_id if self.parent is None else None
-        saved = self.saver.get(self.thread_id, self.ns, wanted)
-        if wanted is not None:
-            if saved is None:
-                raise CheckpointNotFoundError(
-                    f"thread {self.thread_id!r} has no checkpoint {wanted!r} in namespace {self.ns!r}"
-                )
-            latest = self.saver.get(self.thread_id, self.ns)
-            self._forking = latest is not None and latest.checkpoint.id != wanted
-        return saved
+    def _wait_saves(self) -> None:
+        futures, self._futures = self._futures, []
+        for fut in futures:
+            fut.result()
 
-    def _start_command(self, cmd: Command[Any], saved: CheckpointTuple | None) -> None:
-        if saved is None:
-            raise ResumeError(f"thread {self.thread_id!r} has no checkpoint; nothing to resume")
-        restore(self, saved, reuse_writes=not self._forking)
-        self.resuming = True
-        self._emit_resumed()
-        if cmd.resume is not None:
-            accept_resume(self, cmd.resume)
-        if cmd.update is not None or cmd.goto:
-            commit(self, [input_task(self, cmd)], source="input", consume=False)
+    def _writes_config(self) -> dict[str, Any]:
+        conf = {**self.checkpoint_config["configurable"], "checkpoint_ns": self.ns}
+        conf["checkpoint_id"] = self.checkpoint["id"]
+        return {**self.checkpoint_config, "configurable": conf}
 
-    def _emit_resumed(self) -> None:
-        if "values" in self.modes:
-            self.emit("values", self.output_values())
-
-    # ------------------------------------------------------------------ plan
-
-    def plan(self) -> list[Task]:
-        """The tasks of the next super-step: triggered nodes by name, then sends in order."""
-        trigger_of = self.graph.trigger_of
-        fired: dict[str, list[str]] = {}
-        for channel, value in self.triggers.items():
-            target = trigger_of.get(channel)
-            if target is not None and (target[1] is None or target[1] <= value):
-                fired.setdefault(target[0], []).append(channel)
-        step = self.step + 1
-        nodes = self.graph.nodes
-        aliases = self.aliases
-        cid, ns = self.checkpoint_id, self.ns
-        tasks: list[Task] = []
-        for name in sorted(fired) if len(fired) > 1 else fired:
-            tid = task_id(cid, ns, step, "pull", name)
-            if aliases:
-                tid = aliases.get(tid, tid)
-            tasks.append(Task(tid, name, ("pull", name), nodes[name], tuple(fired[name]), step))
-        for index, send in enumerate(self.triggers.get(SENDS, ())):
-            node, arg = (send.node, send.arg) if isinstance(send, Send) else send
-            tid = task_id(cid, ns, step, "push", node, index)
-            if aliases:
-                tid = aliases.get(tid, tid)
-            task = Task(tid, node, ("push", index), nodes[node], (), step)
-            task.input = arg
-            task.is_push = True
-            tasks.append(task)
-        return tasks
-
-    def _prepare(self, tasks: list[Task]) -> list[Task]:
-        todo: list[Task] = []
-        for task in tasks:
-            saved = self.saved_writes.get(task.id) if self.saved_writes else None
-            if saved is not None:
-                task.writes, task.done = saved, True
-                if "updates" in self.modes:
-                    self.emit("updates", {task.name: task.update_of_writes(self.channels)})
-                continue
-            if not task.is_push:
-                task.input = task.node.make_input(dict(self.state))
-            todo.append(task)
-            if "debug" in self.modes:
-                self.emit(
-                    "debug",
-                    debug_event(
-                        "task",
-                        task.step,
-                        {
-                            "id": task.id,
-                            "name": task.name,
-                            "input": task.input,
-                            "triggers": task.triggers,
-                        },
-                    ),
-                )
-        return todo
-
-    # ------------------------------------------------------------------ loop
-
-    def steps(self) -> Iterator[list[Task]]:
-        """Run super-steps until no task is left, yielding each batch of tasks to execute."""
-        first_step = self.step
-        limit = self.config.recursion_limit
-        skip_breakpoint = self.resuming
-        while True:
-            tasks = self.plan()
-            if not tasks:
-                self.status = "done"
-                return
-            if self.step - first_step >= limit:
-                raise GraphRecursionError(
-                    f"recursion limit of {limit} super-steps reached without reaching END "
-                    f"(next: {sorted({t.name for t in tasks})}); raise it with "
-                    f'{{"recursion_limit": N}} / RunConfig(recursion_limit=N), or check that '
-                    f"the graph's loop has an exit condition"
-                )
-            if not skip_breakpoint and self._breakpoint(self.interrupt_before, tasks):
-                self._stop("interrupt_before", [])
-                return
-            skip_breakpoint = False
-            todo = self._prepare(tasks)
-            if todo:
-                yield todo
-            if not all(t.done for t in tasks):
-                for task in tasks:
-                    if task.error is not None:
-                        raise task.error
-                self._stop("interrupted", [i for t in tasks for i in t.interrupts])
-                return
-            commit(self, tasks, source="loop", consume=True)
-            if self._breakpoint(self.interrupt_after, tasks):
-                self._stop("interrupt_after", [])
-                return
-
-    def _breakpoint(self, names: frozenset[str] | str, tasks: list[Task]) -> bool:
-        if not names:
-            return False
-        return names == "*" or any(t.name in names for t in tasks)
-
-    def _stop(self, status: str, interrupts: list[Interrupt]) -> None:
-        self.status = status
-        self.interrupts = interrupts
-        self.emit("updates", {"__interrupt__": tuple(interrupts)})
-        if interrupts and "values" in self.modes:
-            self.emit("values", {**self.output_values(), "__interrupt__": tuple(interrupts)})
-
-    # ---------------------------------------------------------- task events
-
-    def put_writes(self, tid: str, path: str, writes: list[tuple[str, Any]]) -> None:
-        """Save writes of task ``tid`` against the current checkpoint (no-op without a saver)."""
-        if self.saver is None:
+    def _save_writes(self, task_id: str, path: str, writes: list[tuple[str, Any]]) -> None:
+        if self.checkpointer is None or self.settings.durability == "exit":
             return
-        assert self.thread_id is not None
-        with self.saver_lock:
-            self.saver.put_writes(
-                thread_id=self.thread_id,
-                ns=self.ns,
-                checkpoint_id=self.checkpoint_id,
-                task_id=tid,
-                task_path=path,
-                writes=writes,
-            )
+        self._submit(self.checkpointer.put_writes, self._writes_config(), writes, task_id, path)
 
-    def task_finished(self, task: Task, output: Any) -> None:
-        """Turn a node's output into writes, save them, and stream the update."""
-        finish_task(self, task, output)
-        if self.saver is not None:
-            self.put_writes(task.id, task.name, task.writes or [("__no_writes__", None)])
-        if "updates" in self.modes:
-            self.emit("updates", {task.name: task.update})
-        if "debug" in self.modes:
-            self.emit(
-                "debug",
-                debug_event(
-                    "task_result",
-                    task.step,
-                    {"id": task.id, "name": task.name, "result": task.writes, "interrupts": []},
-                ),
-            )
+    # ------------------------------------------------------------------ enter
 
-    def task_failed(self, task: Task, exc: BaseException) -> None:
-        """Record a task's final failure, so get_state shows it and a rerun retries the task."""
-        task.error, task.done = exc, False
-        failure = {"type": type(exc).__name__, "message": str(exc)}
+    def enter(self) -> None:
+        """Load the checkpoint and apply the input (or resume)."""
+        saved = None
+        if self.checkpointer is not None:
+            conf = self.checkpoint_config["configurable"]
+            if conf.get("checkpoint_id"):
+                saved = self.checkpointer.get_tuple(self.checkpoint_config)
+            elif self.replay is not None and self.is_nested:
+                saved = self._replay_tuple()
+                self.resuming_flag = None
+            else:
+                saved = self.checkpointer.get_tuple(self.checkpoint_config)
+        self.has_parent_checkpoint = saved is not None
+        if saved is None:
+            checkpoint = empty_checkpoint()
+            metadata: dict[str, Any] = {"step": -2}
+            pending: list[tuple[str, str, Any]] = []
+            parent_config = None
+            saved_conf: dict[str, Any] = {}
+        else:
+            checkpoint = copy_checkpoint(saved.checkpoint)
+            metadata = dict(saved.metadata or {})
+            pending = [(str(t), c, v) for t, c, v in saved.pending_writes or []]
+            parent_config = saved.parent_config
+            saved_conf = dict(saved.config.get("configurable", {}))
+        self.checkpoint_config = {
+            **self.checkpoint_config,
+            "configurable": {
+                "checkpoint_ns": "",
+                **self.checkpoint_config["configurable"],
+                **saved_conf,
+            },
+        }
+        self.prev_checkpoint_config = parent_config
+        self.checkpoint_id_saved = checkpoint["id"]
+        self.checkpoint: dict[str, Any] = checkpoint
+        self.checkpoint_metadata = metadata
+        self.pending_writes = pending
+        self.channels: dict[str, Channel] = channels_from_checkpoint(
+            self.graph.channels, checkpoint
+        )
+        self.status = "input"
+        self.step = int(metadata.get("step", -2)) + 1
+        self.stop = self.step + int(self.config.get("recursion_limit", 25)) + 1
+        self.previous_versions = dict(checkpoint["channel_versions"])
+        updated = checkpoint.get("updated_channels")
+        self.updated_channels = self._first(set(updated) if updated else None)
+
+    def _replay_tuple(self) -> Any:
+        assert self.replay is not None and self.checkpointer is not None
+        if self.replay.first_visit(self.ns):
+            before = {"configurable": {"checkpoint_id": self.replay.checkpoint_id}}
+            for saved in self.checkpointer.list(self.checkpoint_config, before=before, limit=1):
+                return saved
+            return None
+        return self.checkpointer.get_tuple(self.checkpoint_config)
+
+    def _pending_interrupt_ids(self) -> set[str]:
+        by_task: dict[str, str] = {}
+        resumed: set[str] = set()
+        for tid, kind, value in self.pending_writes:
+            if kind == INTERRUPT:
+                for item in value if isinstance(value, Sequence) else [value]:
+                    by_task.setdefault(tid, item.id)
+            elif kind == RESUME:
+                resumed.add(tid)
+        return {iid for tid, iid in by_task.items() if tid not in resumed}
+
+    def _plan_context(self, step: int | None = None) -> PlanContext:
+        return PlanContext(
+            nodes=self.graph.nodes,
+            channels=self.channels,
+            managed=self.graph.managed,
+            config=self.config,
+            step=self.step if step is None else step,
+            stop=self.stop,
+            parent_ns=self.ns,
+            pending_writes=self.pending_writes,
+            resume_map=self.resume_map,
+            parent_scratchpad=self.parent.scratchpad if self.parent is not None else None,
+            checkpoint_map=self.checkpoint_map,
+        )
+
+    def _first(self, updated_channels: set[str] | None) -> set[str] | None:
+        command = self.input if isinstance(self.input, Command) else None
+        has_state = bool(self.checkpoint["channel_versions"])
+        if self.resuming_flag is not None:
+            resuming = has_state and self.resuming_flag
+        else:
+            resuming = has_state and (self.input is None or command is not None)
+        time_travel = self.is_replaying and (
+            (self.is_nested and self.ns in self.checkpoint_map)
+            or not ((command is not None and command.resume is not None) or self.resuming_flag)
+        )
+        if time_travel:
+            self.pending_writes = [w for w in self.pending_writes if w[1] != RESUME]
+        if command is not None:
+            self._apply_command(command)
+        null_writes = [(c, v) for t, c, v in self.pending_writes if t == NULL_TASK_ID]
+        if null_writes:
+            changed = apply_writes(
+                self.checkpoint,
+                self.channels,
+                [_Writes((), INPUT, null_writes, ())],
+                self.get_next_version,
+                self.trigger_to_nodes,
+            )
+            if updated_channels is not None:
+                updated_channels.update(changed)
+        if resuming:
+            seen = self.checkpoint["versions_seen"].setdefault(INTERRUPT, {})
+            for key in self.channels:
+                if key in self.checkpoint["channel_versions"]:
+                    seen[key] = self.checkpoint["channel_versions"][key]
+            if time_travel and self.checkpoint_metadata.get("source") not in ("update", "fork"):
+                self.pending_writes = [w for w in self.pending_writes if w[1] != INTERRUPT]
+                self._put_checkpoint({"source": "fork"})
+            self.emit("values", read_values(self.channels, self.output_keys))
+        elif self.input is not None and command is None:
+            input_writes = self._input_writes(self.input)
+            if not input_writes:
+                raise EmptyInputError(f"Received no input for {START}")
+            discard = prepare_tasks(
+                self.checkpoint,
+                self._plan_context(),
+                updated_channels=updated_channels,
+                trigger_to_nodes=self.trigger_to_nodes,
+            )
+            for task in discard.values():
+                task.writes = []
+            updated_channels = apply_writes(
+                self.checkpoint,
+                self.channels,
+                [*discard.values(), _Writes((), INPUT, input_writes, ())],
+                self.get_next_version,
+                self.trigger_to_nodes,
+            )
+            self.updated_channels = updated_channels
+            self._put_checkpoint({"source": "input"})
+        elif not resuming and self.resuming_flag is None:
+            raise EmptyInputError(f"Received no input for {START}")
+        if not self.is_nested:
+            self.replay = None
+            if time_travel:
+                replay_id = self.checkpoint["id"]
+                if (
+                    self.checkpoint_metadata.get("source") in ("update", "fork")
+                    and self.prev_checkpoint_config
+                ):
+                    replay_id = self.prev_checkpoint_config["configurable"].get(
+                        "checkpoint_id", replay_id
+                    )
+                self.replay = ReplayState(replay_id)
+        self.resuming = resuming
+        self.child_resuming = resuming
+        self.status = "pending"
+        return updated_channels
+
+    def _input_writes(self, value: Any) -> list[tuple[str, Any]]:
+        return [(START, value)]
+
+    def _apply_command(self, command: Command[Any]) -> None:
+        if command.graph == Command.PARENT:
+            raise InvalidUpdateError("There is no parent graph")
+        resume_is_map = False
+        if command.resume is not None:
+            if self.checkpointer is None and not self.is_nested:
+                raise RuntimeError("Cannot use Command(resume=...) without checkpointer")
+            resume = command.resume
+            resume_is_map = isinstance(resume, dict) and all(is_interrupt_id(k) for k in resume)
+            if resume_is_map:
+                self.resume_map = {**(self.resume_map or {}), **resume}
+            elif len(self._pending_interrupt_ids()) > 1:
+                raise ResumeError(
+                    "When there are multiple pending interrupts, you must specify the interrupt "
+                    "id when resuming: Command(resume={interrupt_id: value, ...})"
+                )
+        writes: list[tuple[str, Any]] = []
+        for target in command.goto_items():
+            if isinstance(target, Send):
+                writes.append((TASKS, target))
+            elif isinstance(target, str):
+                writes.append((f"branch:to:{target}", START))
+            else:
+                raise TypeError(
+                    f"In Command.goto, expected Send/str, got {type(target).__name__}"
+                )
+        if command.resume is not None and not resume_is_map:
+            writes.append((RESUME, command.resume))
+        if command.update:
+            writes.extend(command.update_items())
+        if not writes and not resume_is_map:
+            raise EmptyInputError("Received empty Command input")
+        if writes:
+            self.put_writes(NULL_TASK_ID, writes)
+
+    # ------------------------------------------------------------------ steps
+
+    def tick(self) -> bool:
+        """Plan the next super-step; False when the run is over (done, out of steps,
+        drained)."""
+        if self.step > self.stop:
+            self.status = "out_of_steps"
+            return False
+        self.tasks = prepare_tasks(
+            self.checkpoint,
+            self._plan_context(),
+            updated_channels=self.updated_channels,
+            trigger_to_nodes=self.trigger_to_nodes,
+        )
+        if self.checkpointer is not None and self.settings.wants("checkpoints"):
+            self._emit_checkpoint()
+        if not self.tasks:
+            self.status = "done"
+            return False
+        if self.control is not None and self.control.drain_requested:
+            self.status = "draining"
+            return False
+        if not self.is_replaying and self.pending_writes:
+            self._reapply_writes(self.tasks)
+            self._resume_error_handlers()
+        if self.interrupt_before and should_interrupt(
+            self.checkpoint, self.interrupt_before, self.tasks.values()
+        ):
+            self.status = "interrupt_before"
+            raise GraphInterrupt()
+        if self.settings.wants("tasks"):
+            for task in self.tasks.values():
+                if not (task.node is not None and task.node.hidden):
+                    self.emit("tasks", task_payload(task))
+        for task in self.tasks.values():
+            if task.writes:
+                self.output_writes(task.id, task.writes, cached=True)
+        return True
+
+    def _reapply_writes(self, tasks: Mapping[str, Task]) -> None:
+        for tid, kind, value in self.pending_writes:
+            if kind in (ERROR, "__error_source_node__", INTERRUPT, RESUME, KEYED_RESUME, KEPT):
+                continue
+            task = tasks.get(tid)
+            if task is not None:
+                task.writes.append((kind, value))
+
+    def _resume_error_handlers(self) -> None:
+        failed: dict[str, Any] = {}
+        for tid, kind, _ in self.pending_writes:
+            if kind == "__error_source_node__":
+                error = next(
+                    (v for t, c, v in self.pending_writes if t == tid and c == ERROR), None
+                )
+                if error is not None:
+                    failed[tid] = error
+        for tid, error in failed.items():
+            task = self.tasks.get(tid)
+            if task is None or task.node is None or task.node.error_handler is None:
+                continue
+            if not isinstance(error, BaseException):
+                error = Exception(str(error))
+            task.writes.append((ERROR, error))
+            handler = self.error_handler_task(task, error)
+            if handler is not None:
+                self.tasks[handler.id] = handler
+
+    def error_handler_task(self, failed: Task, error: BaseException) -> Task | None:
+        """The task of ``failed``'s error handler node, or None if it has none."""
+        from hone.graph._execute import handler_task
+
+        node = failed.node
+        if node is None or node.error_handler is None:
+            return None
+        task = handler_task(self.checkpoint, self._plan_context(), failed, node.error_handler, error)
+        if task is not None:
+            self.tasks[task.id] = task
+            if not self.is_replaying:
+                self._reapply_writes({task.id: task})
+        return task
+
+    def mark_resuming(self, task: Task) -> None:
+        """A retried task's subgraphs resume their checkpoints instead of starting over."""
+        task.resuming = True
+
+    def accept_push(self, parent: Task, index: int, call: Call) -> Task:
+        """A functional-API call made by a running task becomes a task of this step."""
+        task = call_task(self.checkpoint, self._plan_context(), parent, index, call)
+        existing = self.tasks.get(task.id)
+        if existing is not None:
+            return existing
+        if self.settings.wants("tasks"):
+            self.emit("tasks", task_payload(task))
+        self.tasks[task.id] = task
+        if not self.is_replaying:
+            self._reapply_writes({task.id: task})
+        return task
+
+    def after_tick(self) -> None:
+        """Apply the step's writes, save the checkpoint, and check ``interrupt_after``."""
+        writes = [w for t in self.tasks.values() for w in t.writes]
+        self.updated_channels = apply_writes(
+            self.checkpoint,
+            self.channels,
+            self.tasks.values(),
+            self.get_next_version,
+            self.trigger_to_nodes,
+        )
+        keys = (self.output_keys,) if isinstance(self.output_keys, str) else self.output_keys
+        if not self.updated_channels.isdisjoint(keys) and self.settings.wants("values"):
+            self.emit("values", read_values(self.channels, self.output_keys))
+        del writes
+        self.pending_writes.clear()
+        self.is_replaying = False
+        self._put_checkpoint({"source": "loop"})
+        if self.interrupt_after and should_interrupt(
+            self.checkpoint, self.interrupt_after, self.tasks.values()
+        ):
+            self.status = "interrupt_after"
+            raise GraphInterrupt()
+        self.child_resuming = None
+
+    # ------------------------------------------------------------------ writes
+
+    def put_writes(self, task_id: str, writes: Sequence[tuple[str, Any]]) -> None:
+        """Record a task's writes: keep them for the step, save them, stream them."""
+        if not writes:
+            return
+        writes = list(writes)
+        if all(w[0] in SPECIAL_WRITES for w in writes):
+            writes = list({w[0]: w for w in writes}.values())
+        if task_id == NULL_TASK_ID:
+            self.pending_writes = [
+                w for w in self.pending_writes if w[0] != task_id or w[1] not in SPECIAL_WRITES
+            ]
+            to_save = [(c, v) for t, c, v in self.pending_writes if t == task_id] + writes
+        else:
+            self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
+            to_save = writes
+        self.pending_writes.extend((task_id, c, v) for c, v in writes)
+        task = self.tasks.get(task_id)
+        path = task_path_str(task.path) if task is not None else ""
+        if self._defer(task, writes):
+            self._deferred.append((task_id, path, to_save))
+        else:
+            self._save_writes(task_id, path, to_save)
+        if task is not None:
+            self.output_writes(task_id, writes)
+
+    def _defer(self, task: Task | None, writes: list[tuple[str, Any]]) -> bool:
+        """Whether a finished task's writes can wait for the checkpoint's transaction: the
+        last task of the step, with plain writes, and a saver that stores both at once."""
+        if (
+            task is None
+            or not self.accepts_writes
+            or self.settings.durability == "exit"
+            or any(c in (ERROR, INTERRUPT) for c, _ in writes)
+        ):
+            return False
+        return all(t.writes for t in self.tasks.values())
+
+    def flush_deferred(self) -> None:
+        """Save writes that waited for a checkpoint that will not come (the step stopped)."""
+        deferred, self._deferred = self._deferred, []
+        for task_id, path, writes in deferred:
+            self._save_writes(task_id, path, writes)
+
+    def output_writes(self, task_id: str, writes: Sequence[tuple[str, Any]], *, cached: bool = False) -> None:
+        """Stream a task's writes (updates, interrupts, task results)."""
+        task = self.tasks.get(task_id)
+        if task is None or (task.node is not None and task.node.hidden) or not writes:
+            return
+        if writes[0][0] == INTERRUPT:
+            if task.path[0] == "__pregel_push" and task.path[-1] is True:
+                return
+            interrupts = tuple(
+                i
+                for c, v in writes
+                if c == INTERRUPT
+                for i in (v if isinstance(v, Sequence) else (v,))
+            )
+            self.emit("updates", {INTERRUPT: interrupts})
+            if self.settings.wants("values"):
+                values = read_values(self.channels, self.output_keys)
+                if isinstance(values, dict):
+                    self.emit("values", {**values, INTERRUPT: interrupts})
+                else:
+                    self.emit("values", {INTERRUPT: interrupts})
+        elif writes[0][0] != ERROR and self.settings.wants("updates"):
+            chunk = output_updates(self.output_keys, [(task, writes)], cached)
+            if chunk is not None:
+                self.emit("updates", chunk)
+        if not cached and self.settings.wants("tasks"):
+            self.emit("tasks", task_result_payload(task, writes, self.stream_keys))
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _put_checkpoint(self, metadata: dict[str, Any]) -> None:
+        exiting = metadata is self.checkpoint_metadata
+        if exiting and self.checkpoint["id"] == self.checkpoint_id_saved:
+            return
+        if not exiting:
+            metadata["step"] = self.step
+            metadata["parents"] = dict(self.checkpoint_map)
+            self.checkpoint_metadata = metadata
+        saving = self.checkpointer is not None and (
+            exiting or self.settings.durability != "exit"
+        )
+        self.checkpoint = create_checkpoint(
+            self.checkpoint,
+            self.channels if saving else None,
+            self.step,
+            id=self.checkpoint["id"] if exiting else None,
+            updated_channels=self.updated_channels,
+        )
+        if saving:
+            self.prev_checkpoint_config = (
+                self.checkpoint_config
+                if self.checkpoint_config["configurable"].get("checkpoint_id")
+                else None
+            )
+            conf = {**self.checkpoint_config["configurable"], "checkpoint_ns": self.ns}
+            put_config = {**self.checkpoint_config, "configurable": conf}
+            versions = dict(self.checkpoint["channel_versions"])
+            changed = new_versions(self.previous_versions, versions)
+            self.previous_versions = versions
+            deferred, self._deferred = self._deferred, []
+            checkpoint = copy_checkpoint(self.checkpoint)
+            if deferred:
+                self._submit(
+                    self.checkpointer.put,
+                    put_config,
+                    checkpoint,
+                    dict(self.checkpoint_metadata),
+                    changed,
+                    writes=[TaskWrites(tid, path, ws) for tid, path, ws in deferred],
+                )
+            else:
+                self._submit(
+                    self.checkpointer.put,
+                    put_config,
+                    checkpoint,
+                    dict(self.checkpoint_metadata),
+                    changed,
+                )
+            self.checkpoint_config = {
+                **put_config,
+                "configurable": {**conf, "checkpoint_id": self.checkpoint["id"]},
+            }
+        if not exiting:
+            self.step += 1
+
+    def _emit_checkpoint(self) -> None:
+        from hone.graph._history import patch_checkpoint_map
+
+        conf = {
+            **self.checkpoint_config["configurable"],
+            "checkpoint_id": self.checkpoint["id"],
+        }
+        config = patch_checkpoint_map(
+            {"configurable": {k: v for k, v in conf.items() if not k.startswith("__")}},
+            self.checkpoint_metadata,
+        )
+        parent = patch_checkpoint_map(self.prev_checkpoint_config, self.checkpoint_metadata)
+        if parent is not None:
+            parent = {
+                "configurable": {
+                    k: v for k, v in parent["configurable"].items() if not k.startswith("__")
+                }
+            }
+        states: dict[str, Any] = {}
+        for task in self.tasks.values():
+            if task.node is not None and task.node.child_graph is not None:
+                task_ns = f"{task.name}{NS_END}{task.id}"
+                states[task.id] = {
+                    "configurable": {
+                        "thread_id": conf.get("thread_id"),
+                        "checkpoint_ns": f"{self.ns}{NS_SEP}{task_ns}" if self.ns else task_ns,
+                    }
+                }
+        infos = tasks_with_writes(
+            list(self.tasks.values()), self.pending_writes, states, self.output_keys
+        )
+        payload = {
+            "config": config,
+            "parent_config": parent,
+            "values": read_values(self.channels, self.stream_keys),
+            "metadata": self.checkpoint_metadata,
+            "next": [t.name for t in self.tasks.values()],
+            "tasks": [_task_summary(t) for t in infos],
+        }
+        self.emit("checkpoints", payload)
+
+    # ------------------------------------------------------------------ exit
+
+    def exit(self, error: BaseException | None) -> bool:
+        """Finish the run: save what ``durability="exit"`` kept back, wait for background
+        saves, and read the output. Returns True when an interrupt ends the run quietly (at
+        the root)."""
         try:
-            self.put_writes(task.id, task.name, [(ERROR, failure)])
-        except Exception:  # the saver failing too must not hide the node's own error
-            logger.exception("could not save the failure of node %r", task.name)
+            if error is not None or self.status != "done":
+                self.flush_deferred()
+            if self.settings.durability == "exit" and (
+                not self.is_nested
+                or error is not None
+                or all(NS_END not in part for part in self.ns_path)
+            ):
+                self._put_checkpoint(self.checkpoint_metadata)
+                self._put_pending_writes()
+            if isinstance(error, GraphInterrupt) and not self.is_nested:
+                if self.pending_writes and any(t.writes for t in self.tasks.values()):
+                    changed = apply_writes(
+                        self.checkpoint,
+                        self.channels,
+                        self.tasks.values(),
+                        self.get_next_version,
+                        self.trigger_to_nodes,
+                    )
+                    keys = (
+                        (self.output_keys,)
+                        if isinstance(self.output_keys, str)
+                        else self.output_keys
+                    )
+                    if not changed.isdisjoint(keys) and self.settings.wants("values"):
+                        self.emit("values", read_values(self.channels, self.output_keys))
+                if not error.interrupts:
+                    self.emit("updates", {INTERRUPT: ()})
+                self.output = read_values(self.channels, self.output_keys)
+                return True
+            if error is None:
+                self.output = read_values(self.channels, self.output_keys)
+            return False
+        finally:
+            self._close()
 
-    def remember(self, task: Task, key: str, value: Any) -> None:
-        """Keep ``value`` for ``task`` on this checkpoint, saved as a pending write."""
-        self.cached[(task.id, key)] = value
-        record = {"task_id": task.id, "key": key, "value": value}
-        self.put_writes(f"{task.id}/{key}", task.name, [(CACHED, record)])
+    def _close(self) -> None:
+        try:
+            self._wait_saves()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
 
-    def task_interrupted(self, task: Task, signal: GraphInterrupt) -> None:
-        """Record a task's interrupts as pending writes."""
-        task.interrupted = True
-        task.interrupts = list(signal.interrupts)
-        for item in signal.interrupts:
-            record = {"task_id": task.id, "value": item.value, "id": item.id}
-            self.pending_interrupts[item.id] = record
-            self.put_writes(item.id, task.name, [(INTERRUPT, record)])
+    def _put_pending_writes(self) -> None:
+        if self.checkpointer is None or not self.pending_writes:
+            return
+        config = self._writes_config()
+        by_task: defaultdict[str, list[tuple[str, Any]]] = defaultdict(list)
+        for tid, kind, value in self.pending_writes:
+            by_task[tid].append((kind, value))
+        for tid, writes in by_task.items():
+            task = self.tasks.get(tid)
+            path = task_path_str(task.path) if task is not None else ""
+            self.checkpointer.put_writes(config, writes, tid, path)
 
-    # ---------------------------------------------------------------- output
+    # ------------------------------------------------------------------ streaming
 
     def emit(self, mode: str, payload: Any) -> None:
-        """Send a stream event if that mode is streamed."""
-        if mode in self.modes and self.events is not None:
-            self.events.put((self.ns_path, mode, payload))
+        """Send a stream event (``checkpoints`` and ``tasks`` also reach ``debug``)."""
+        settings = self.settings
+        sink = settings.sink
+        if sink is None:
+            return
+        if mode in settings.modes:
+            sink.put((self.ns_path, mode, payload))
+        if mode in ("checkpoints", "tasks") and "debug" in settings.modes:
+            step = self.step - 1 if mode == "checkpoints" else self.step
+            sink.put((self.ns_path, "debug", debug_wrap(mode, step, payload)))
 
-    def emit_message(self, task: Task, chunk: Any, metadata: Any) -> None:
-        """Stream a message delta from inside a task."""
+    def stream_writer(self, task: Task) -> Callable[[Any], None]:
+        """The writer that sends a task's chunks to ``custom`` mode."""
+        if not self.settings.wants("custom"):
+            return _ignore
+        ns = self.ns_path
+
+        def write(chunk: Any) -> None:
+            sink = self.settings.sink
+            if sink is not None:
+                sink.put((ns, "custom", chunk))
+
+        return write
+
+    def runtime_for(self, task: Task) -> Runtime[Any]:
+        """The runtime a task's node receives."""
+        base = self.settings.runtime
+        info = ExecutionInfo(
+            checkpoint_id=self.checkpoint["id"],
+            checkpoint_ns=task.config.get("configurable", {}).get("checkpoint_ns", ""),
+            task_id=task.id,
+            thread_id=self.checkpoint_config["configurable"].get("thread_id"),
+            run_id=str(rid) if (rid := self.config.get("run_id")) else None,
+        )
+        previous = self.checkpoint["channel_values"].get("__previous__")
+        return base.override(
+            stream_writer=self.stream_writer(task),
+            execution_info=info,
+            previous=previous if previous is not None else base.previous,
+            store=self.settings.store,
+        )
+
+    def emit_message(self, task: Task, chunk: Any, metadata: Mapping[str, Any] | None) -> None:
+        """Stream a message (delta) from inside a task in ``messages`` mode."""
+        settings = self.settings
+        if settings.sink is None or "messages" not in settings.modes:
+            return
         msg_id = getattr(chunk, "id", None)
         if msg_id is not None:
-            self.streamed_ids.add(msg_id)
-        meta = {
-            "langgraph_node": task.name,
-            "langgraph_step": task.step,
-            "langgraph_checkpoint_ns": self.ns,
-            "thread_id": self.thread_id,
-            "task_id": task.id,
-            **(metadata or {}),
-        }
-        self.emit("messages", (chunk, meta))
+            with settings.streamed_lock:
+                settings.streamed.add(msg_id)
+        meta = message_metadata(task, self)
+        if metadata:
+            meta.update(metadata)
+        settings.sink.put((self.ns_path, "messages", (chunk, meta)))
 
-    def task_config(self, task: Task) -> RunConfig:
-        """The config a node sees."""
-        segment = f"{task.name}:{task.id}"
-        return self.config.with_(
-            thread_id=self.thread_id,
-            checkpoint_id=self.checkpoint_id or None,
-            checkpoint_ns=f"{self.ns}|{segment}" if self.ns else segment,
-            task_id=task.id,
+    def _streams_messages(self, task: Task) -> bool:
+        return (
+            self.settings.sink is not None
+            and "messages" in self.settings.modes
+            and not (task.node is not None and task.node.hidden)
         )
 
-    def snapshot_config(self) -> RunConfig:
-        """The config naming the current checkpoint."""
-        return RunConfig(
-            thread_id=self.thread_id, checkpoint_ns=self.ns, checkpoint_id=self.checkpoint_id
-        )
+    def mark_input_messages(self, task: Task) -> None:
+        """Messages a task reads are not streamed again when it returns them."""
+        if not self._streams_messages(task):
+            return
+        ids = [m.id for m in _messages_in(task.input, top=True) if m.id is not None]
+        if ids:
+            with self.settings.streamed_lock:
+                self.settings.streamed.update(ids)
 
-    def output_values(self) -> dict[str, Any]:
-        """The output schema's keys that have values."""
-        state = self.state
-        return {k: state[k] for k in self.graph.output_keys if k in state}
+    def mark_returned_messages(self, task: Task, output: Any) -> None:
+        """Stream the messages a node returns that were not streamed yet."""
+        if not self._streams_messages(task):
+            return
+        found: list[Any] = []
+        if isinstance(output, Command):
+            found = _messages_in(output.update, top=False)
+        elif isinstance(output, Sequence) and any(isinstance(v, Command) for v in output):
+            for value in output:
+                found.extend(
+                    _messages_in(value.update if isinstance(value, Command) else value, top=False)
+                )
+        else:
+            found = _messages_in(output, top=False)
+        settings = self.settings
+        for message in found:
+            with settings.streamed_lock:
+                if message.id is not None and message.id in settings.streamed:
+                    continue
+                if message.id is None:
+                    try:
+                        message.id = str(uuid.uuid4())
+                    except Exception:
+                        pass
+                if message.id is not None:
+                    settings.streamed.add(message.id)
+            meta = message_metadata(task, self)
+            settings.sink.put((self.ns_path, "messages", (message, meta)))  # type: ignore[union-attr]
 
-    def result(self) -> dict[str, Any]:
-        """What invoke returns: output values, plus ``__interrupt__`` when interrupted."""
-        out = self.output_values()
-        if self.interrupts:
-            out["__interrupt__"] = list(self.interrupts)
-        return out
+    def read_state(self, keys: Sequence[str] | str) -> Any:
+        """The current values of ``keys``."""
+        return read_channels(self.channels, keys)
+
+
+def message_metadata(task: Task, loop: Loop) -> dict[str, Any]:
+    """The metadata of a ``messages``-mode chunk: the task's config metadata."""
+    return {"ls_integration": "langgraph", **(task.config.get("metadata") or {})}
+
+
+def _is_message(value: Any) -> bool:
+    return (
+        hasattr(value, "content")
+        and hasattr(value, "id")
+        and (hasattr(value, "role") or hasattr(value, "type"))
+        and not isinstance(value, type)
+    )
+
+
+def _state_values(obj: Any) -> list[Any]:
+    import dataclasses
+
+    from pydantic import BaseModel
+
+    if isinstance(obj, dict):
+        return list(obj.values())
+    if isinstance(obj, BaseModel) and not _is_message(obj):
+        return [getattr(obj, k) for k in type(obj).model_fields]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    return []
+
+
+def _messages_in(obj: Any, *, top: bool) -> list[Any]:
+    """Messages among a state's (or an update's) top-level values."""
+    if obj is None:
+        return []
+    if not top and _is_message(obj):
+        return [obj]
+    if not top and isinstance(obj, Sequence) and not isinstance(obj, str):
+        return [v for v in obj if _is_message(v)]
+    out: list[Any] = []
+    for value in _state_values(obj):
+        if _is_message(value):
+            out.append(value)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            out.extend(v for v in value if _is_message(v))
+    return out
+
+
+def _task_summary(info: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    if info.error:
+        return {"id": info.id, "name": info.name, "error": info.error, "state": info.state}
+    base = {
+        "id": info.id,
+        "name": info.name,
+        "interrupts": tuple(asdict(i) for i in info.interrupts),
+        "state": info.state,
+    }
+    if info.result:
+        return {"id": info.id, "name": info.name, "result": info.result, **base}
+    return base
+
+
+class _Writes:
+    """Writes that do not come from a running task (graph input, commands, updates)."""
+
+    __slots__ = ("name", "path", "triggers", "writes")
+
+    def __init__(
+        self,
+        path: tuple[Any, ...],
+        name: str,
+        writes: Sequence[tuple[str, Any]],
+        triggers: Sequence[str],
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.writes = writes
+        self.triggers = triggers
+
+
+def _ignore(chunk: Any) -> None:
+    return None
+
+
+__all__ += ["KEPT", "SPECIAL_WRITES", "message_metadata"]
+_ = (NO_WRITES, copy_checkpoint)

@@ -63,9 +63,9 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
         ModelError: the backend's stream ended without its final ``done`` event.
     """
     scope = current_scope()
-    if scope is None or "messages" not in scope.run.modes:
+    if scope is None or "messages" not in scope.loop.settings.modes:
         return await model.complete(request)
-    run, task = scope.run, scope.task
+    run, task = scope.loop, scope.task
     message_id = uuid.uuid4().hex
     meta = {"ls_model_name": model.name}
     completion: Completion | None = None

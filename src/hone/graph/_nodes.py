@@ -1,5 +1,11 @@
-"""Nodes and conditional edges as the compiled graph holds them: the user callable with its
-calling convention read once, its retry policy, and the writes its outgoing edges make."""
+"""Calling user code: nodes and routers with LangGraph's calling convention.
+
+A node is called with its input as the first argument; parameters named ``config``,
+``writer``, ``store``, ``runtime``, ``previous`` or ``error`` receive the run config, the stream
+writer, the store, the :class:`~hone.graph.Runtime`, an entrypoint's previous return value
+and a failed node's error (for error handlers). The signature is read once, at build time.
+Objects with ``invoke``/``ainvoke`` (LangChain runnables) are called with ``(input, config)``.
+"""
 
 from __future__ import annotations
 
@@ -8,92 +14,73 @@ import contextvars
 import inspect
 import threading
 import typing
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, get_args, get_origin
 
 from hone.errors import InvalidUpdateError
-from hone.graph._types import END, Command, RetryPolicy, RunConfig, Send
+from hone.graph._constants import END, START
+from hone.graph._types import Command, Send
 
-if TYPE_CHECKING:
-    from hone.graph._context import TaskScope
+__all__ = ["Branch", "Callee", "call_sync", "destinations_of", "run_coroutine"]
 
-__all__ = ["Branch", "NodeSpec", "call_maybe_async", "goto_targets", "takes_config"]
-
-
-def takes_config(fn: Any) -> bool:
-    """Whether a node or router accepts a second ``config`` argument (read once, at build)."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    if any(p.name == "config" for p in params):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+_INJECTABLE = ("config", "writer", "store", "runtime", "previous", "error")
+_CONFIG_ANNOTATIONS = ("RunnableConfig", "Optional[RunnableConfig]", "RunnableConfig | None")
 
 
-def is_async_callable(fn: Any) -> bool:
-    """Whether calling ``fn`` returns an awaitable (async def, or an object with one)."""
+def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
     )
 
 
-def _literal_values(annotation: Any) -> tuple[str, ...] | None:
-    if get_origin(annotation) is Literal:
-        return tuple(str(a) for a in get_args(annotation))
-    return None
-
-
-def goto_targets(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
-    """Where a node may go by returning a Command: ``(declared destinations, may go anywhere)``.
-
-    Declared: a ``-> Command[Literal["a", "b"]]`` annotation. Otherwise a plain function whose
-    code mentions ``Command`` or ``Send`` (or any other callable) may go anywhere.
-    """
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        hints = {}
-    ret = hints.get("return")
-    if ret is not None:
-        args = get_args(ret)
-        if get_origin(ret) is Command and args:
-            return _literal_values(args[0]), _literal_values(args[0]) is None
-        if ret is Command:
-            return None, True
-        if "Command" not in repr(ret) and "Send" not in repr(ret):
-            return None, False
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None, True
-    return None, _mentions(code, ("Command", "Send"))
-
-
-def _mentions(code: Any, names: tuple[str, ...]) -> bool:
-    if any(n in code.co_names for n in names):
+def _config_annotation_ok(annotation: Any) -> bool:
+    if annotation is inspect.Parameter.empty:
         return True
-    return any(_mentions(c, names) for c in code.co_consts if inspect.iscode(c))
+    if isinstance(annotation, str):
+        return annotation in _CONFIG_ANNOTATIONS or annotation.startswith("dict")
+    name = getattr(annotation, "__name__", "")
+    if name == "RunnableConfig" or annotation in (dict, Mapping):
+        return True
+    if get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union)):
+        return any(_config_annotation_ok(a) for a in get_args(annotation) if a is not type(None))
+    return get_origin(annotation) in (dict, Mapping)
 
 
-def call_maybe_async(result: Any) -> Any:
-    """Await a coroutine from sync code: on this thread if no loop runs here, else on a new one."""
-    if type(result) in (dict, str) or result is None or not inspect.isawaitable(result):
-        return result
+def _accepts(fn: Any) -> frozenset[str]:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return frozenset()
+    names = list(params)
+    out = set()
+    for name in _INJECTABLE:
+        p = params.get(name)
+        if p is None or p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            continue
+        if names and names[0] == name and p.kind is p.POSITIONAL_OR_KEYWORD:
+            continue  # the first parameter is the input, whatever its name
+        if name == "config" and not _config_annotation_ok(p.annotation):
+            continue
+        out.add(name)
+    return frozenset(out)
+
+
+def run_coroutine(awaitable: Any) -> Any:
+    """Await ``awaitable`` from sync code: on this thread if no event loop runs here, else on
+    a helper thread with its own loop (carrying the context variables)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_await(result))
-    box: list[Any] = []
+        return asyncio.run(_await(awaitable))
+    box: list[tuple[bool, Any]] = []
 
     def runner() -> None:
         try:
-            box.append((True, asyncio.run(_await(result))))
+            box.append((True, asyncio.run(_await(awaitable))))
         except BaseException as exc:
             box.append((False, exc))
 
-    # The node's task scope lives in a context variable: carry it into the helper thread.
     thread = threading.Thread(target=contextvars.copy_context().run, args=(runner,))
     thread.start()
     thread.join()
@@ -103,117 +90,178 @@ def call_maybe_async(result: Any) -> Any:
     return value
 
 
-async def _await(result: Any) -> Any:
-    return await result
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
 
 
 @dataclass(frozen=True, slots=True)
-class Branch:
-    """A conditional edge: ``router(state)`` names where to go (via ``path_map``)."""
+class Callee:
+    """A user callable with its calling convention read once."""
 
-    source: str
-    name: str
-    router: Callable[..., Any]
-    path_map: Mapping[Hashable, str] | None
-    takes_config: bool
-
-    @property
-    def ends(self) -> tuple[str, ...] | None:
-        """The destinations this edge can lead to, when known."""
-        if self.path_map is not None:
-            return tuple(dict.fromkeys(self.path_map.values()))
-        try:
-            ret = typing.get_type_hints(self.router).get("return")
-        except Exception:
-            return None
-        return _literal_values(ret)
-
-    def route(self, state: Any, config: RunConfig | None) -> list[str | Send]:
-        """Call the router and map its answer to node names (or sends); ``config`` is only
-        needed when the router takes one.
-
-        Raises:
-            InvalidUpdateError: the router returned something not in its path_map.
-        """
-        result = self.router(state, config) if self.takes_config else self.router(state)
-        result = call_maybe_async(result)
-        items = result if isinstance(result, list | tuple) else [result]
-        out: list[str | Send] = []
-        for item in items:
-            if isinstance(item, Send):
-                out.append(item)
-            elif self.path_map is not None:
-                try:
-                    out.append(self.path_map[item])
-                except (KeyError, TypeError):
-                    raise InvalidUpdateError(
-                        f"router {self.name!r} of the conditional edge from {self.source!r} "
-                        f"returned {item!r}, which is not a key of its path_map; allowed: "
-                        f"{sorted(map(str, self.path_map))}. Return one of them or add "
-                        f"{item!r} to the path_map"
-                    ) from None
-            elif isinstance(item, str):
-                out.append(item)
-            else:
-                raise InvalidUpdateError(
-                    f"router {self.name!r} of the conditional edge from {self.source!r} "
-                    f"returned {item!r}; a router returns a node name, END, a Send, or a list "
-                    f"of them"
-                )
-        return out
-
-
-@dataclass(slots=True)
-class NodeSpec:
-    """A compiled node."""
-
-    name: str
     fn: Any
+    name: str
     is_async: bool
-    takes_config: bool
-    retry: RetryPolicy | None
-    #: Builds the node's input from the state dict.
-    make_input: Callable[[dict[str, Any]], Any]
-    #: (channel, value) writes of its static edges, made after each run.
-    edge_writes: tuple[tuple[str, Any], ...]
-    branches: tuple[Branch, ...]
-    #: Declared Command destinations, and whether it may go anywhere.
-    destinations: tuple[str, ...] | None
-    may_goto: bool
-    metadata: Mapping[str, Any]
-    #: The compiled subgraph when the node is one.
-    subgraph: Any = None
-    #: Whether any of its routers takes a config (built only then).
-    branch_config: bool = False
+    accepts: frozenset[str]
+    #: Called as ``obj.invoke(input, config)`` / ``obj.ainvoke(input, config)``.
+    runnable: bool = False
 
-    def __post_init__(self) -> None:
-        self.branch_config = any(b.takes_config for b in self.branches)
+    @classmethod
+    def of(cls, fn: Any, name: str) -> Callee:
+        """Read ``fn``'s calling convention."""
+        if not callable(fn) and (hasattr(fn, "invoke") or hasattr(fn, "ainvoke")):
+            return cls(fn, name, hasattr(fn, "ainvoke"), frozenset(), runnable=True)
+        if (
+            hasattr(fn, "invoke")
+            and hasattr(fn, "ainvoke")
+            and not inspect.isfunction(fn)
+            and not inspect.ismethod(fn)
+        ):
+            return cls(fn, name, True, frozenset(), runnable=True)
+        return cls(fn, name, _is_async(fn), _accepts(fn))
 
-    def call_sync(self, value: Any, scope: TaskScope) -> Any:
-        """Call the node from sync code."""
-        if self.subgraph is not None:
-            return self.subgraph.invoke_child(value, scope)
-        args = (value, scope.config) if self.takes_config else (value,)
-        return call_maybe_async(self.fn(*args))
+    def kwargs(self, injected: Mapping[str, Any]) -> dict[str, Any]:
+        """The injectable arguments this callable takes, from ``injected``."""
+        if not self.accepts:
+            return {}
+        return {k: injected.get(k) for k in self.accepts}
 
-    async def call_async(self, value: Any, scope: TaskScope, threaded: bool) -> Any:
-        """Call the node from async code; a sync node runs in a thread when ``threaded``."""
-        if self.subgraph is not None:
-            return await self.subgraph.ainvoke_child(value, scope)
-        args = (value, scope.config) if self.takes_config else (value,)
+    def call(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+        """Call from sync code (a coroutine result is awaited)."""
+        if self.runnable:
+            if hasattr(self.fn, "invoke"):
+                return self.fn.invoke(value, config)
+            return run_coroutine(self.fn.ainvoke(value, config))
+        result = self.fn(value, **self.kwargs(injected))
+        if inspect.isawaitable(result):
+            return run_coroutine(result)
+        return result
+
+    async def acall(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+        """Call from async code; sync callables run in a worker thread."""
+        if self.runnable:
+            if hasattr(self.fn, "ainvoke"):
+                return await self.fn.ainvoke(value, config)
+            return await asyncio.to_thread(
+                contextvars.copy_context().run, self.fn.invoke, value, config
+            )
+        kwargs = self.kwargs(injected)
         if self.is_async:
-            return await self.fn(*args)
-        result = await asyncio.to_thread(self.fn, *args) if threaded else self.fn(*args)
+            return await self.fn(value, **kwargs)
+        ctx = contextvars.copy_context()
+        result = await asyncio.to_thread(ctx.run, self.fn, value, **kwargs)
         if inspect.isawaitable(result):
             return await result
         return result
 
-    def ends_of_branches(self) -> list[str] | None:
-        """All known branch destinations (None if any is unknown)."""
-        out: list[str] = []
-        for b in self.branches:
-            ends = b.ends
-            if ends is None:
-                return None
-            out.extend(e for e in ends if e != END)
+
+def call_sync(callee: Callee, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+    """Call ``callee`` from sync code."""
+    return callee.call(value, config, injected)
+
+
+def _literal_values(annotation: Any) -> tuple[str, ...] | None:
+    if get_origin(annotation) is Literal:
+        return tuple(str(a) for a in get_args(annotation))
+    return None
+
+
+def destinations_of(fn: Any) -> tuple[str, ...]:
+    """Where a node may go by returning a Command, from a ``-> Command[Literal[...]]``
+    annotation (also inside a union); empty when not declared."""
+    target = fn
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        call = getattr(fn, "__call__", None)  # noqa: B004
+        if not inspect.ismethod(call):
+            return ()
+        target = call
+    try:
+        ret = typing.get_type_hints(target).get("return")
+    except Exception:
+        return ()
+    if ret is None:
+        return ()
+    candidates = [ret]
+    if get_origin(ret) in (Union, getattr(__import__("types"), "UnionType", Union)):
+        candidates = list(get_args(ret))
+    for candidate in candidates:
+        if get_origin(candidate) is Command and get_args(candidate):
+            values = _literal_values(get_args(candidate)[0])
+            if values:
+                return values
+    return ()
+
+
+@dataclass(slots=True)
+class Branch:
+    """A conditional edge: ``path(state)`` names where to go (through ``ends``, the
+    path_map), as node names, END, :class:`Send` packets or a list of them."""
+
+    source: str
+    name: str
+    path: Callee
+    #: path_map: the router's answers -> node names (None: the answers are node names).
+    ends: dict[Hashable, str] | None
+    #: The schema the router reads (from its first parameter's annotation), if any.
+    input_schema: Any = None
+    reads: Any = field(default=None)
+
+    @classmethod
+    def of(
+        cls,
+        source: str,
+        name: str,
+        path: Any,
+        path_map: Mapping[Hashable, str] | Sequence[str] | None,
+        input_schema: Any,
+    ) -> Branch:
+        """Read a router and its path map (a Literal return annotation stands for one)."""
+        ends: dict[Hashable, str] | None
+        if isinstance(path_map, Mapping):
+            ends = dict(path_map)
+        elif path_map is not None:
+            ends = {name: name for name in path_map}
+        else:
+            ends = None
+            try:
+                target = path if inspect.isfunction(path) or inspect.ismethod(path) else None
+                if target is None and inspect.ismethod(getattr(path, "__call__", None)):  # noqa: B004
+                    target = path.__call__  # noqa: B004
+                if target is not None:
+                    values = _literal_values(typing.get_type_hints(target).get("return"))
+                    if values:
+                        ends = {v: v for v in values}
+            except Exception:
+                ends = None
+        return cls(source, name, Callee.of(path, name), ends, input_schema)
+
+    def destinations(self, result: Any) -> list[str | Send]:
+        """Map the router's answer to destinations.
+
+        Raises:
+            InvalidUpdateError: an answer outside the path_map, a Send to END.
+            ValueError: an answer that is no destination (None or START).
+        """
+        items = list(result) if isinstance(result, list | tuple) else [result]
+        out: list[str | Send] = []
+        for item in items:
+            if isinstance(item, Send):
+                if item.node == END:
+                    raise InvalidUpdateError("Cannot send a packet to the END node")
+                out.append(item)
+            elif self.ends is not None:
+                try:
+                    out.append(self.ends[item])
+                except (KeyError, TypeError):
+                    raise InvalidUpdateError(
+                        f"router {self.name!r} of the conditional edge from {self.source!r} "
+                        f"returned {item!r}, which is not a key of its path_map; allowed: "
+                        f"{sorted(map(str, self.ends))}"
+                    ) from None
+            else:
+                out.append(item)
+        if any(d is None or d == START for d in out):
+            raise ValueError(
+                f"Branch did not return a valid destination: router {self.name!r} of the "
+                f"conditional edge from {self.source!r} returned {result!r}"
+            )
         return out

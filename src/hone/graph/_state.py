@@ -1,173 +1,318 @@
-"""State schemas (TypedDict, dataclass, pydantic) turned into keys and channels."""
+"""State schemas turned into channels, and node outputs turned into updates.
+
+A schema is a TypedDict, a dataclass, a pydantic model or any class with annotations: each
+annotated key becomes a channel (``Annotated[T, reducer]`` a reducer channel,
+``Annotated[T, SomeChannel]`` that channel, ``Annotated[T, ManagedValue]`` a managed value,
+anything else a plain last-value key). A schema without annotations (``Annotated[list, add]``,
+``int``) is a *root* state: one channel named ``__root__`` holding the whole state.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
+import warnings
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, NotRequired, Required, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
-from hone.errors import GraphValidationError, InvalidUpdateError
-from hone.graph._channels import BinaryOperatorAggregate, Channel, LastValue
+from hone.errors import InvalidUpdateError
+from hone.graph._channels import MISSING, BinaryOperatorAggregate, Channel, LastValue
 
-__all__ = ["StateSpec", "object_update", "state_spec", "update_validators"]
+__all__ = [
+    "ROOT",
+    "ManagedValue",
+    "SchemaInfo",
+    "input_schema_of",
+    "is_managed",
+    "mapper_for",
+    "schema_info",
+    "update_pairs",
+    "updates_of",
+]
 
-SchemaKind = Literal["dict", "dataclass", "pydantic"]
+#: The channel of a root (non-dict) state.
+ROOT = "__root__"
 
 
-@dataclass(frozen=True, slots=True)
-class StateSpec:
-    """One schema: its keys, the channel of each key, and how to build instances."""
+class ManagedValue:
+    """Base of values the runtime computes for a node instead of storing them (e.g.
+    :class:`~hone.graph.IsLastStep`). Subclasses implement :meth:`get`."""
 
-    schema: type[Any]
-    kind: SchemaKind
-    keys: tuple[str, ...]
+    @classmethod
+    def get(cls, step: int, stop: int) -> Any:
+        """The value for a task of super-step ``step`` in a run that stops after ``stop``."""
+        raise NotImplementedError
+
+
+def is_managed(value: Any) -> bool:
+    """Whether ``value`` is a managed-value class."""
+    return isinstance(value, type) and issubclass(value, ManagedValue)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SchemaInfo:
+    """A schema's keys: channels and managed values, and how to build node inputs."""
+
+    schema: Any
     channels: Mapping[str, Channel]
+    managed: Mapping[str, type[ManagedValue]]
 
-    def make(self, values: dict[str, Any]) -> Any:
-        """The node input for ``values`` (a fresh dict, or an instance without validation)."""
-        if self.kind == "dict":
-            return values
-        if self.kind == "pydantic":
-            return self.schema.model_construct(**values)
-        return self.schema(**values)
+    @property
+    def keys(self) -> list[str]:
+        """Channel and managed keys, in declaration order."""
+        return [*self.channels, *self.managed]
 
-    def updates_of_input(self, value: Any) -> list[tuple[str, Any]]:
-        """The writes for a graph input: a dict or an instance of the schema (validated)."""
-        if self.kind == "pydantic" and isinstance(value, Mapping):
-            try:
-                value = self.schema.model_validate(dict(value))
-            except ValidationError as exc:
-                raise InvalidUpdateError(
-                    f"graph input does not match the state schema {self.schema.__name__}: {exc}"
-                ) from exc
-        if isinstance(value, Mapping):
-            return list(value.items())
-        if isinstance(value, BaseModel) or dataclasses.is_dataclass(value):
-            return object_update(value)
-        raise InvalidUpdateError(
-            f"graph input must be a dict or a {self.schema.__name__}, got {type(value).__name__}"
-        )
+    @property
+    def is_root(self) -> bool:
+        """Whether this is a root (non-dict) state."""
+        return list(self.channels) == [ROOT] and not self.managed
 
 
-def object_update(obj: Any) -> list[tuple[str, Any]]:
-    """The update a dataclass or pydantic instance stands for: fields that are not None, plus
-    fields explicitly set (LangGraph's rule, so None defaults do not overwrite state)."""
-    if isinstance(obj, BaseModel):
-        fields = type(obj).model_fields
-        keep = obj.model_fields_set
-        return [
-            (k, v)
-            for k, f in fields.items()
-            if (v := getattr(obj, k)) is not None or k in keep or f.default is not None
-        ]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return [
-            (f.name, v)
-            for f in dataclasses.fields(obj)
-            if (v := getattr(obj, f.name)) is not None or f.default is not None
-        ]
-    raise InvalidUpdateError(f"expected a dict update, got {type(obj).__name__}: {obj!r}")
+def _strip_required(annotation: Any) -> Any:
+    if get_origin(annotation) in (Required, NotRequired):
+        return get_args(annotation)[0]
+    return annotation
 
 
-def _hints(schema: type[Any]) -> dict[str, Any]:
-    try:
-        hints = typing.get_type_hints(schema, include_extras=True)
-    except Exception as exc:
-        raise GraphValidationError(
-            f"cannot read the type hints of state schema {schema.__name__}: {exc}"
-        ) from exc
-    return {k: v for k, v in hints.items() if get_origin(v) is not ClassVar}
+def _managed_of(annotation: Any) -> type[ManagedValue] | None:
+    if get_origin(annotation) is Annotated:
+        meta = annotation.__metadata__
+        if meta and is_managed(get_origin(meta[-1]) or meta[-1]):
+            return typing.cast(type[ManagedValue], get_origin(meta[-1]) or meta[-1])
+    if is_managed(annotation):
+        return typing.cast(type[ManagedValue], annotation)
+    args = get_args(annotation)
+    if get_origin(annotation) is not None and args:
+        return _managed_of(args[0])
+    return None
 
 
-def _kind(schema: type[Any]) -> SchemaKind:
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return "pydantic"
-    if dataclasses.is_dataclass(schema):
-        return "dataclass"
-    if isinstance(schema, type) and issubclass(schema, dict) and hasattr(schema, "__annotations__"):
-        return "dict"
-    raise GraphValidationError(
-        f"state schema must be a TypedDict, a dataclass or a pydantic model, got {schema!r}"
-    )
-
-
-def _default_factory(base: Any) -> Callable[[], Any] | None:
-    origin = get_origin(base) or base
-    if not isinstance(origin, type):
-        return None
-    try:
-        origin()
-    except Exception:
-        return None
-    return typing.cast(Callable[[], Any], origin)
-
-
-def _is_reducer(fn: Any) -> bool:
-    if not callable(fn) or isinstance(fn, type):
-        return False
+def _positional_count(fn: Callable[..., Any]) -> int | None:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return True
-    positional = [
-        p
-        for p in params
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in positional)
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def channel_for(key: str, annotation: Any) -> Channel:
-    """The channel an annotation asks for: a Channel or reducer in ``Annotated`` metadata,
-    else a plain last-value key."""
+    """The channel an annotation asks for.
+
+    Raises:
+        ValueError: a reducer that does not take exactly two positional arguments.
+    """
+    annotation = _strip_required(annotation)
     if get_origin(annotation) is Annotated:
-        base, *meta = get_args(annotation)
-        for item in reversed(meta):
+        base = annotation.__origin__
+        for item in annotation.__metadata__:
             if isinstance(item, Channel):
-                return item.bind(key)
-            if _is_reducer(item):
-                return BinaryOperatorAggregate(item, _default_factory(base)).bind(key)
-    return LastValue().bind(key)
+                item.key = key
+                return item
+            if isinstance(item, type) and issubclass(item, Channel):
+                return item(base, key=key)  # type: ignore[call-arg]
+        last = annotation.__metadata__[-1]
+        if callable(last) and not isinstance(last, type):
+            count = _positional_count(last)
+            if count is not None and count != 2:
+                raise ValueError(
+                    f"Invalid reducer signature for key {key!r}. Expected (a, b) -> c. "
+                    f"Got {inspect.signature(last)}"
+                )
+            return BinaryOperatorAggregate(base, last, key=key)
+    return LastValue(annotation, key=key)
 
 
-def state_spec(schema: type[Any]) -> StateSpec:
-    """Read a schema's keys and channels."""
-    kind = _kind(schema)
-    hints = _hints(schema)
-    if kind == "pydantic":
-        hints = {k: hints[k] for k in schema.model_fields if k in hints}
-    elif kind == "dataclass":
-        hints = {f.name: hints.get(f.name, Any) for f in dataclasses.fields(schema)}
-    return StateSpec(
-        schema=schema,
-        kind=kind,
-        keys=tuple(hints),
-        channels={k: channel_for(k, v) for k, v in hints.items()},
+def _hints(schema: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(schema, include_extras=True)
+    out = {
+        k: v for k, v in hints.items() if k != "__slots__" and get_origin(v) is not ClassVar
+    }
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        out = {k: out[k] for k in schema.model_fields if k in out}
+    return out
+
+
+_INFO: weakref.WeakKeyDictionary[Any, SchemaInfo] = weakref.WeakKeyDictionary()
+
+
+def schema_info(schema: Any) -> SchemaInfo:
+    """The channels and managed values of a schema (cached per class)."""
+    try:
+        cached = _INFO.get(schema)
+    except TypeError:
+        cached = None
+    if cached is not None:
+        return SchemaInfo(cached.schema, _copy(cached.channels), cached.managed)
+    if not hasattr(schema, "__annotations__"):
+        if not isinstance(schema, type) and not get_args(schema):
+            warnings.warn(
+                f"Invalid state_schema: {schema}. Expected a type or Annotated[type, reducer].",
+                stacklevel=3,
+            )
+        info = SchemaInfo(schema, {ROOT: channel_for(ROOT, schema)}, {})
+    else:
+        channels: dict[str, Channel] = {}
+        managed: dict[str, type[ManagedValue]] = {}
+        for key, annotation in _hints(schema).items():
+            mv = _managed_of(annotation)
+            if mv is not None:
+                managed[key] = mv
+            else:
+                channels[key] = channel_for(key, annotation)
+        info = SchemaInfo(schema, channels, managed)
+    try:
+        _INFO[schema] = info
+    except TypeError:
+        pass
+    return SchemaInfo(info.schema, _copy(info.channels), info.managed)
+
+
+def _copy(channels: Mapping[str, Channel]) -> dict[str, Channel]:
+    out: dict[str, Channel] = {}
+    for key, channel in channels.items():
+        fresh = channel.from_checkpoint(MISSING)
+        fresh.key = key
+        out[key] = fresh
+    return out
+
+
+def mapper_for(schema: Any, keys: Sequence[str]) -> Callable[[dict[str, Any]], Any] | None:
+    """How to turn a dict of state values into a node's input: build the schema class for
+    pydantic models and dataclasses (validating pydantic), else pass the dict."""
+    if list(keys) == [ROOT]:
+        return None
+    if isinstance(schema, type) and (
+        issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema)
+    ):
+        return lambda values: schema(**values)
+    return None
+
+
+def input_schema_of(fn: Any) -> Any | None:
+    """A node's input schema read from the annotation of its first parameter, when that is a
+    class with annotations (LangGraph's private-state convention)."""
+    target = fn
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        target = getattr(fn, "__call__", None)  # noqa: B004
+        if not inspect.ismethod(target):
+            return None
+    try:
+        hints = typing.get_type_hints(target)
+        first = next(iter(inspect.signature(target).parameters))
+    except Exception:
+        return None
+    hint = hints.get(first)
+    if isinstance(hint, type) and _safe_hints(hint):
+        return hint
+    return None
+
+
+def _safe_hints(cls: type) -> bool:
+    try:
+        return bool(typing.get_type_hints(cls))
+    except Exception:
+        return False
+
+
+_KEYS: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _annotated_keys(cls: type) -> tuple[str, ...]:
+    cached = _KEYS.get(cls)
+    if cached is not None:
+        return cached
+    keys: list[str] = []
+    for base in reversed(cls.__mro__):
+        ann = base.__dict__.get("__annotations__")
+        if ann is None:
+            ann = getattr(base, "__annotations__", None)
+        if isinstance(ann, dict):
+            keys.extend(ann)
+    out = tuple(dict.fromkeys(keys))
+    _KEYS[cls] = out
+    return out
+
+
+def update_pairs(obj: Any, keys: Sequence[str] | None = None) -> list[tuple[str, Any]] | None:
+    """The update an object with annotated fields stands for (a pydantic model, a dataclass,
+    any annotated class), or None if it has none.
+
+    For pydantic models, a field left at a ``None`` default is not written unless it was set
+    explicitly, so ``None`` defaults do not overwrite state (LangGraph's rule).
+    """
+    cls = type(obj)
+    annotated = _annotated_keys(cls)
+    if not annotated:
+        return None
+    keys = annotated if keys is None else keys
+    if isinstance(obj, BaseModel):
+        keep = obj.model_fields_set
+        defaults = {k: f.default for k, f in cls.model_fields.items()}  # type: ignore[attr-defined]
+    else:
+        keep, defaults = None, {}
+    out: list[tuple[str, Any]] = []
+    for key in keys:
+        value = getattr(obj, key, MISSING)
+        if value is MISSING:
+            continue
+        if value is not None or defaults.get(key, MISSING) is not None or (keep and key in keep):
+            out.append((key, value))
+    return out
+
+
+def updates_of(
+    output: Any, keys: Sequence[str], who: str, *, root: bool = False
+) -> list[tuple[str, Any]]:
+    """The state writes of a node's output: a dict (keys outside ``keys`` are ignored, as
+    LangGraph does), a :class:`Command`'s update, a list mixing both, or a schema instance.
+
+    Raises:
+        InvalidUpdateError: an output that is none of these.
+    """
+    from hone.graph._types import Command
+
+    if output is None:
+        return []
+    if root:
+        return _root_updates(output)
+    if isinstance(output, dict):
+        return [(k, v) for k, v in output.items() if k in keys]
+    if isinstance(output, Command):
+        if output.graph == Command.PARENT:
+            return []
+        return [(k, v) for k, v in output.update_items() if k in keys]
+    if isinstance(output, list | tuple) and output and any(isinstance(o, Command) for o in output):
+        out: list[tuple[str, Any]] = []
+        for part in output:
+            if isinstance(part, Command) and part.graph == Command.PARENT:
+                continue
+            out.extend(updates_of(part, keys, who))
+        return out
+    pairs = update_pairs(output, keys)
+    if pairs is not None:
+        return pairs
+    raise InvalidUpdateError(
+        f"Expected dict, got {output!r:.200} ({who} must return a dict of state updates, a "
+        f"Command, or None)"
     )
 
 
-def update_validators(specs: tuple[StateSpec, ...]) -> dict[str, TypeAdapter[Any]]:
-    """Validators for the plain (last-value) keys of pydantic schemas, by key.
+def _root_updates(output: Any) -> list[tuple[str, Any]]:
+    from hone.graph._types import Command
 
-    A node's write to such a key is validated on its own (not the whole model), so the cost is
-    one field per written key. Keys with a reducer are not validated: their writes are
-    updates (one message for a list of messages), not values of the field's type.
-    """
-    out: dict[str, TypeAdapter[Any]] = {}
-    for spec in specs:
-        if spec.kind != "pydantic":
-            continue
-        for key, info in spec.schema.model_fields.items():
-            channel = spec.channels.get(key)
-            if key in out or not isinstance(channel, LastValue) or type(channel) is not LastValue:
-                continue
-            annotation: Any = info.annotation
-            if info.metadata:
-                annotation = Annotated[(annotation, *info.metadata)]
-            out[key] = TypeAdapter(annotation)
-    return out
+    if isinstance(output, Command):
+        return [] if output.graph == Command.PARENT else output.update_items()
+    if isinstance(output, list | tuple) and output and any(isinstance(o, Command) for o in output):
+        out: list[tuple[str, Any]] = []
+        for part in output:
+            if isinstance(part, Command):
+                if part.graph != Command.PARENT:
+                    out.extend(part.update_items())
+            else:
+                out.append((ROOT, part))
+        return out
+    return [(ROOT, output)]

@@ -1,40 +1,58 @@
-"""The thin shells around :meth:`Run.steps`: run each batch of tasks (inline, on a thread pool,
-or with asyncio) and pass stream events on, live when tokens or custom chunks are streamed."""
+"""Stream events: where a run puts them, and the chunk shapes each mode yields.
+
+Events are ``(namespace, mode, payload)``; the namespace is a tuple of ``node:task_id``
+segments (empty for the root graph). ``format_chunk`` turns an event into what
+``stream()`` yields: the payload, ``(mode, payload)`` for several modes, with the namespace
+first when subgraphs are streamed, or a typed dict in ``version="v2"``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import queue
 import threading
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from hone.errors import ConfigError
-from hone.graph._task import Task, run_task_async, run_task_sync
-from hone.graph._types import STREAM_MODES
+from hone.graph._channels import MISSING, Channel
+from hone.graph._constants import ERROR, INTERRUPT, NS_END, NS_SEP, RETURN
+from hone.graph._types import STREAM_MODES, TaskInfo
 
 if TYPE_CHECKING:
-    from hone.graph._loop import Run
+    from hone.graph._algo import Task
 
 __all__ = [
     "AsyncEvents",
     "Event",
     "EventSink",
     "SyncEvents",
-    "debug_event",
-    "drive_async",
-    "drive_sync",
-    "format_event",
-    "stream_modes",
+    "debug_wrap",
+    "format_chunk",
+    "output_updates",
+    "task_payload",
+    "task_result_payload",
+    "tasks_with_writes",
 ]
 
-#: (namespace path, mode, payload)
+#: (namespace, mode, payload)
 Event: TypeAlias = tuple[tuple[str, ...], str, Any]
-_DONE: Any = object()
+#: Excluded from debug task metadata: the framework's own keys.
+EXCLUDED_METADATA_KEYS = frozenset(
+    (
+        "thread_id",
+        "checkpoint_id",
+        "checkpoint_ns",
+        "checkpoint_map",
+        "langgraph_step",
+        "langgraph_node",
+        "langgraph_triggers",
+        "langgraph_path",
+        "langgraph_checkpoint_ns",
+    )
+)
 
 
 class EventSink(Protocol):
@@ -49,26 +67,28 @@ class SyncEvents:
     """Events for the sync shell: a thread-safe queue."""
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def put(self, event: Event) -> None:
         """Queue one event (from any thread)."""
         self.queue.put(event)
 
     def drain(self) -> Iterator[Event]:
-        """The queued events, without waiting."""
+        """The queued events, without waiting (runner wake-ups in the queue are skipped)."""
         while True:
             try:
-                yield self.queue.get_nowait()
+                item = self.queue.get_nowait()
             except queue.Empty:
                 return
+            if isinstance(item, tuple):
+                yield item
 
 
 class AsyncEvents:
     """Events for the async shell: an asyncio queue fed safely from worker threads."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
 
@@ -85,108 +105,199 @@ class AsyncEvents:
             yield self.queue.get_nowait()
 
 
-def debug_event(kind: str, step: int, payload: Any) -> dict[str, Any]:
-    """A ``stream_mode="debug"`` chunk."""
-    return {"type": kind, "timestamp": time.time(), "step": step, "payload": payload}
+def check_modes(stream_mode: str | Sequence[str]) -> list[str]:
+    """The requested modes as a list.
 
-
-def stream_modes(stream_mode: str | Sequence[str]) -> tuple[list[str], bool]:
-    """The requested modes, and whether chunks are tagged with their mode."""
+    Raises:
+        ValueError: an unknown mode.
+    """
     modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
     for mode in modes:
         if mode not in STREAM_MODES:
-            raise ConfigError(
+            raise ValueError(
                 f"unknown stream_mode {mode!r}; expected one of {sorted(STREAM_MODES)}"
             )
-    return modes, not isinstance(stream_mode, str)
+    return modes
 
 
-def format_event(event: Event, multi: bool, subgraphs: bool) -> Any:
-    """A stream chunk as LangGraph shapes it."""
+def format_chunk(
+    event: Event, stream_mode: str | Sequence[str], subgraphs: bool, version: str
+) -> Any:
+    """A stream event as ``stream()`` yields it."""
     ns, mode, payload = event
+    if version == "v2":
+        if mode == "values":
+            interrupts: Any = ()
+            if isinstance(payload, dict) and INTERRUPT in payload:
+                payload = dict(payload)
+                interrupts = payload.pop(INTERRUPT)
+            return {"type": mode, "ns": ns, "data": payload, "interrupts": interrupts}
+        return {"type": mode, "ns": ns, "data": payload}
+    multi = not isinstance(stream_mode, str)
     if subgraphs:
         return (ns, mode, payload) if multi else (ns, payload)
     return (mode, payload) if multi else payload
 
 
-def _signal_done(run: Run, task: Task, events: SyncEvents) -> None:
-    try:
-        run_task_sync(run, task)
-    finally:
-        events.queue.put(_DONE)
+# ----------------------------------------------------------------------------- payloads
 
 
-def drive_sync(run: Run, events: SyncEvents | None, live: bool) -> Iterator[Event]:
-    """Run all super-steps from sync code, yielding events (live ones as they come)."""
-    pool: ThreadPoolExecutor | None = None
-    try:
-        for batch in run.steps():
-            if events is not None:
-                yield from events.drain()
-            if len(batch) == 1 and not live:
-                run_task_sync(run, batch[0])
-                continue
-            if pool is None:
-                pool = ThreadPoolExecutor(max_workers=run.config.max_concurrency or 16)
-            if live and events is not None:
-                for task in batch:
-                    pool.submit(contextvars.copy_context().run, _signal_done, run, task, events)
-                remaining = len(batch)
-                while remaining:
-                    event = events.queue.get()
-                    if event is _DONE:
-                        remaining -= 1
-                    else:
-                        yield event
+def read_values(channels: Mapping[str, Channel], keys: Sequence[str] | str) -> Any:
+    """The values of ``keys`` that are set (a single key: its value or None)."""
+    if isinstance(keys, str):
+        channel = channels[keys]
+        return channel.get() if channel.is_available() else None
+    out: dict[str, Any] = {}
+    for key in keys:
+        channel = channels.get(key)
+        if channel is not None and channel.is_available():
+            out[key] = channel.get()
+    return out
+
+
+def output_updates(
+    output_keys: Sequence[str] | str,
+    tasks: Sequence[tuple[Task, Sequence[tuple[str, Any]]]],
+    cached: bool = False,
+) -> dict[str, Any] | None:
+    """The ``updates`` chunk for tasks that finished: ``{node: update}`` (a list when a
+    node wrote a key more than once)."""
+    shown = [
+        (t, ww)
+        for t, ww in tasks
+        if not (t.node is not None and t.node.hidden)
+        and ww
+        and ww[0][0] != ERROR
+        and ww[0][0] != INTERRUPT
+    ]
+    if not shown:
+        return None
+    updated: list[tuple[str, Any]] = []
+    for task, writes in shown:
+        ret = next((v for c, v in writes if c == RETURN), MISSING)
+        if ret is not MISSING:
+            updated.append((task.name, ret))
+        elif isinstance(output_keys, str):
+            updated.extend((task.name, v) for c, v in writes if c == output_keys)
+        elif any(c in output_keys for c, _ in writes):
+            counts = Counter(c for c, _ in writes)
+            if any(counts[c] > 1 for c in output_keys):
+                updated.extend((task.name, {c: v}) for c, v in writes if c in output_keys)
             else:
-                futures = [
-                    pool.submit(contextvars.copy_context().run, run_task_sync, run, t)
-                    for t in batch
-                ]
-                wait_futures(futures)
-        if events is not None:
-            yield from events.drain()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=False)
+                updated.append((task.name, {c: v for c, v in writes if c in output_keys}))
+    grouped: dict[str, Any] = {t.name: [] for t, _ in shown}
+    for node, value in updated:
+        grouped[node].append(value)
+    for node, values in grouped.items():
+        grouped[node] = None if not values else values[0] if len(values) == 1 else values
+    if cached:
+        grouped["__metadata__"] = {"cached": True}
+    return grouped
 
 
-async def _gather(run: Run, batch: list[Task]) -> list[asyncio.Future[None]]:
-    limit = run.config.max_concurrency
-    if limit is None:
-        return [asyncio.ensure_future(run_task_async(run, t, True)) for t in batch]
-    gate = asyncio.Semaphore(limit)
-
-    async def gated(task: Task) -> None:
-        async with gate:
-            await run_task_async(run, task, True)
-
-    return [asyncio.ensure_future(gated(t)) for t in batch]
+def _user_metadata(config: Mapping[str, Any]) -> dict[str, Any]:
+    md = {
+        k: v for k, v in (config.get("metadata") or {}).items() if k not in EXCLUDED_METADATA_KEYS
+    }
+    tags = [t for t in config.get("tags") or () if not str(t).startswith(("langsmith:", "seq:"))]
+    if tags:
+        md["tags"] = tags
+    return md
 
 
-async def drive_async(run: Run, events: AsyncEvents | None, live: bool) -> AsyncIterator[Event]:
-    """Run all super-steps from async code, yielding events (live ones as they come)."""
-    for batch in run.steps():
-        if events is not None:
-            for event in events.drain():
-                yield event
-        if len(batch) == 1 and not live:
-            await run_task_async(run, batch[0], True)
-            continue
-        pending: set[asyncio.Future[Any]] = set(await _gather(run, batch))
-        if not live or events is None:
-            await asyncio.gather(*pending)
-            continue
-        getter: asyncio.Future[Event] | None = None
-        while pending:
-            getter = getter or asyncio.ensure_future(events.queue.get())
-            done, _ = await asyncio.wait(pending | {getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                getter = None
-            pending -= done
-        if getter is not None:
-            getter.cancel()
-    if events is not None:
-        for event in events.drain():
-            yield event
+def task_payload(task: Task) -> dict[str, Any]:
+    """A ``tasks``-mode "task started" payload."""
+    payload = {"id": task.id, "name": task.name, "input": task.input, "triggers": task.triggers}
+    md = _user_metadata(task.config)
+    if md:
+        payload["metadata"] = md
+    return payload
+
+
+def _fold(writes: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for chan, value in writes:
+        if chan in out:
+            prev = out[chan]
+            many = prev["$writes"] if isinstance(prev, dict) and "$writes" in prev else [prev]
+            out[chan] = {"$writes": [*many, value]}
+        else:
+            out[chan] = value
+    return out
+
+
+def task_result_payload(
+    task: Task, writes: Sequence[tuple[str, Any]], stream_keys: Sequence[str] | str
+) -> dict[str, Any]:
+    """A ``tasks``-mode "task finished" payload."""
+    keys = [stream_keys] if isinstance(stream_keys, str) else stream_keys
+    return {
+        "id": task.id,
+        "name": task.name,
+        "error": next((v for c, v in writes if c == ERROR), None),
+        "result": _fold([w for w in writes if w[0] in keys or w[0] == RETURN]),
+        "interrupts": [
+            asdict(v)
+            for c, vv in writes
+            if c == INTERRUPT
+            for v in (vv if isinstance(vv, Sequence) else [vv])
+        ],
+    }
+
+
+def debug_wrap(mode: str, step: int, payload: Any) -> dict[str, Any]:
+    """A ``debug``-mode chunk around a ``checkpoints`` or ``tasks`` payload."""
+    kind = "checkpoint" if mode == "checkpoints" else "task_result" if "result" in payload else "task"
+    return {
+        "step": step,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "type": kind,
+        "payload": payload,
+    }
+
+
+def tasks_with_writes(
+    tasks: Sequence[Task],
+    pending_writes: Sequence[tuple[str, str, Any]],
+    states: Mapping[str, Any] | None,
+    output_keys: Sequence[str] | str,
+) -> tuple[TaskInfo, ...]:
+    """The tasks of a snapshot with what they already wrote: errors, interrupts, results,
+    and subgraph states."""
+    out: list[TaskInfo] = []
+    for task in tasks:
+        mine = [(c, v) for tid, c, v in pending_writes if tid == task.id]
+        ret = next((v for c, v in mine if c == RETURN), MISSING)
+        error = next((v for c, v in mine if c == ERROR), None)
+        interrupts = tuple(
+            i for c, vv in mine if c == INTERRUPT for i in (vv if isinstance(vv, Sequence) else [vv])
+        )
+        writes = [(c, v) for c, v in mine if c not in (ERROR, INTERRUPT, RETURN)]
+        result: Any
+        if ret is not MISSING:
+            result = ret
+        elif isinstance(output_keys, str):
+            folded = _fold([(c, v) for c, v in writes if c == output_keys])
+            result = folded.get(output_keys) if folded else None
+        else:
+            filtered = [(c, v) for c, v in writes if c in output_keys]
+            result = _fold(filtered) if filtered else {}
+        has_writes = ret is not MISSING or any(c not in (ERROR, INTERRUPT) for c, _ in mine)
+        out.append(
+            TaskInfo(
+                task.id,
+                task.name,
+                task.path,
+                error,
+                interrupts,
+                states.get(task.id) if states else None,
+                result if has_writes else None,
+            )
+        )
+    return tuple(out)
+
+
+def subgraph_task_ns(parent_ns: str, task: Task) -> str:
+    """The namespace of a subgraph task's checkpoints."""
+    ns = f"{task.name}{NS_END}{task.id}"
+    return f"{parent_ns}{NS_SEP}{ns}" if parent_ns else ns

@@ -73,13 +73,13 @@ def _branch_edges(graph: CompiledGraph) -> list[GraphEdge]:
     everything = [*graph.nodes, END]
     for source, branches in graph.builder.branches.items():
         for branch in branches.values():
-            if branch.path_map is not None:
-                for key, target in branch.path_map.items():
+            if branch.ends is not None:
+                for key, target in branch.ends.items():
                     label = None if str(key) == target else str(key)
                     edges.append(GraphEdge(source, target, True, label))
                 continue
-            for target in branch.ends or everything:
-                if target != source:
+            for target in everything:
+                if target not in (source, START):
                     edges.append(GraphEdge(source, target, True))
     return edges
 
@@ -89,13 +89,19 @@ def structure(graph: CompiledGraph, *, xray: bool = False) -> GraphStructure:
     builder = graph.builder
     nodes = [GraphNode(START, "start")]
     for name, spec in graph.nodes.items():
+        if name == START:
+            continue
         sub = spec.subgraph.get_graph(xray=True) if (xray and spec.subgraph is not None) else None
         nodes.append(GraphNode(name, "node", sub, dict(spec.metadata)))
     nodes.append(GraphNode(END, "end"))
     edges = [GraphEdge(s, t) for s, t in sorted(builder.edges)]
-    for sources, target in builder.joins:
+    for sources, target in sorted(builder.waiting_edges):
         edges.extend(GraphEdge(s, target) for s in sources)
     edges.extend(_branch_edges(graph))
     for name, definition in builder.nodes.items():
-        edges.extend(GraphEdge(name, t, True) for t in definition.destinations or ())
+        ends = definition.ends
+        if isinstance(ends, dict):
+            edges.extend(GraphEdge(name, t, True, label) for t, label in ends.items())
+        else:
+            edges.extend(GraphEdge(name, t, True) for t in ends)
     return GraphStructure(graph.name, tuple(nodes), tuple(dict.fromkeys(edges)))

@@ -1,121 +1,228 @@
 """The values a graph program exchanges with the runtime: commands, sends, interrupts,
-retry policies, run configuration and state snapshots."""
+policies (retry, cache, timeout), run configuration and state snapshots.
+
+They follow LangGraph's shapes field by field, so programs written against LangGraph read and
+compare them unchanged (``StateSnapshot`` and ``TaskInfo`` are named tuples, configs are plain
+dicts).
+"""
 
 from __future__ import annotations
 
+import pickle
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
+import warnings
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeAlias, TypeVar
+
+from hone.graph._constants import END, START
 
 __all__ = [
     "END",
     "START",
+    "All",
+    "CachePolicy",
     "Command",
+    "Durability",
     "Interrupt",
+    "Overwrite",
     "RetryPolicy",
     "RunConfig",
     "Send",
     "StateSnapshot",
+    "StateUpdate",
     "StreamMode",
+    "StreamWriter",
     "TaskInfo",
+    "TimeoutPolicy",
+    "default_cache_key",
     "default_retry_on",
 ]
 
-#: The virtual node a graph starts from.
-START = "__start__"
-#: The virtual node a graph ends at.
-END = "__end__"
+StreamMode: TypeAlias = Literal[
+    "values", "updates", "checkpoints", "tasks", "debug", "messages", "custom"
+]
+STREAM_MODES: frozenset[str] = frozenset(
+    ("values", "updates", "checkpoints", "tasks", "debug", "messages", "custom")
+)
+#: When checkpoints are written: before the next step starts ("sync"), while it runs
+#: ("async", the default) or only when the run ends ("exit").
+Durability: TypeAlias = Literal["sync", "async", "exit"]
+#: ``interrupt_before="*"``: every node.
+All: TypeAlias = Literal["*"]
+#: What ``get_stream_writer()`` returns and a ``writer`` parameter receives.
+StreamWriter: TypeAlias = Callable[[Any], None]
 
-StreamMode: TypeAlias = Literal["values", "updates", "messages", "custom", "debug"]
-STREAM_MODES: frozenset[str] = frozenset(("values", "updates", "messages", "custom", "debug"))
-
-N = TypeVar("N")
+N = TypeVar("N", bound=Hashable)
 
 
-@dataclass(frozen=True, slots=True)
+# ----------------------------------------------------------------------------- control
+
+
 class Send:
     """Run ``node`` once with ``arg`` as its input (not the graph state): map-reduce fan-out.
 
-    Return a list of sends from a conditional edge's router (or in ``Command.goto``); each one
-    becomes its own task in the next super-step. Their updates fan in through reducers.
+    Return sends from a conditional edge's router (or put them in ``Command.goto``); each one
+    becomes its own task in the next super-step and its updates fan in through reducers.
+    ``timeout`` overrides the node's timeout policy for this one task.
     """
 
-    node: str
-    arg: Any
+    __slots__ = ("arg", "node", "timeout")
+
+    def __init__(
+        self, /, node: str, arg: Any, *, timeout: float | timedelta | TimeoutPolicy | None = None
+    ) -> None:
+        self.node = node
+        self.arg = arg
+        self.timeout = TimeoutPolicy.coerce(timeout)
+
+    def __hash__(self) -> int:
+        return hash((self.node, repr(self.arg), self.timeout))
+
+    def __repr__(self) -> str:
+        if self.timeout is None:
+            return f"Send(node={self.node!r}, arg={self.arg!r})"
+        return f"Send(node={self.node!r}, arg={self.arg!r}, timeout={self.timeout!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Send)
+            and self.node == other.node
+            and self.arg == other.arg
+            and self.timeout == other.timeout
+        )
+
+    def __reduce__(self) -> Any:
+        return (_send, (self.node, self.arg, self.timeout))
 
 
-@dataclass(frozen=True, slots=True)
+def _send(node: str, arg: Any, timeout: TimeoutPolicy | None) -> Send:
+    return Send(node, arg, timeout=timeout)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Command(Generic[N]):
     """What a node can return instead of a plain update: update the state, go to nodes,
-    resume an interrupt, or act on the parent graph.
+    resume interrupts, or act on the parent graph.
 
     Annotate a node ``-> Command[Literal["a", "b"]]`` so compile() knows where it may go.
     """
 
     #: None for this graph; :attr:`PARENT` for the graph that runs this one as a subgraph.
     graph: str | None = None
-    #: A state update: a dict (or a sequence of ``(key, value)`` pairs).
-    update: Any = None
-    #: The value(s) for pending ``interrupt()`` calls: one value, or ``{interrupt_id: value}``.
-    resume: Any = None
-    #: Node name(s) or :class:`Send` to run next.
-    goto: str | Send | Sequence[str | Send] = ()
+    #: A state update: a dict, a sequence of ``(key, value)`` pairs, or a schema instance.
+    update: Any | None = None
+    #: The answer(s) for pending ``interrupt()`` calls: one value, or ``{interrupt_id: value}``.
+    resume: dict[str, Any] | Any | None = None
+    #: Node name(s) or :class:`Send` packets to run next.
+    goto: Send | Sequence[Send | N] | N = ()
 
-    PARENT: ClassVar[str] = "__parent__"
+    PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in asdict(self).items() if v)
+        return f"Command({shown})"
 
     def update_items(self) -> list[tuple[str, Any]]:
-        """The update as ``(key, value)`` pairs."""
-        if self.update is None:
+        """The update as ``(key, value)`` pairs (a non-dict, non-schema update is the root
+        value, key ``__root__``)."""
+        from hone.graph._state import update_pairs
+
+        update = self.update
+        if update is None:
             return []
-        if isinstance(self.update, Mapping):
-            return list(self.update.items())
-        if isinstance(self.update, list | tuple):
-            return [(k, v) for k, v in self.update]
-        from hone.graph._state import object_update
+        if isinstance(update, dict):
+            return list(update.items())
+        if isinstance(update, list | tuple) and all(
+            isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) for t in update
+        ):
+            return list(update)
+        pairs = update_pairs(update)
+        if pairs is not None:
+            return pairs
+        return [("__root__", update)]
 
-        return object_update(self.update)
-
-    def goto_items(self) -> list[str | Send]:
+    def goto_items(self) -> list[Any]:
         """``goto`` as a list."""
         if isinstance(self.goto, str | Send):
             return [self.goto]
         return list(self.goto)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Overwrite:
+    """Write a value to a key with a reducer *replacing* it instead of reducing into it.
+
+    ``{"messages": Overwrite(["only this"])}``; two overwrites of one key in a super-step
+    are an error.
+    """
+
+    value: Any
+    type: Literal["__overwrite__"] = "__overwrite__"
+
+
+# ----------------------------------------------------------------------------- interrupts
+
+
+@dataclass(init=False, slots=True)
 class Interrupt:
     """A question a node asked with ``interrupt(value)``; resume it by ``id``."""
 
     value: Any
     id: str
 
+    def __init__(self, value: Any, id: str = "placeholder-id") -> None:
+        self.value = value
+        self.id = id
 
-_NO_RETRY: tuple[type[BaseException], ...] = (
-    ValueError,
-    TypeError,
-    ArithmeticError,
-    ImportError,
-    LookupError,
-    NameError,
-    SyntaxError,
-    RuntimeError,
-    ReferenceError,
-    StopIteration,
-    StopAsyncIteration,
-)
+    @property
+    def interrupt_id(self) -> str:
+        """Deprecated name of :attr:`id` (LangGraph before 0.6)."""
+        warnings.warn(
+            "Interrupt.interrupt_id is deprecated; use Interrupt.id", DeprecationWarning, 2
+        )
+        return self.id
+
+
+# ----------------------------------------------------------------------------- policies
 
 
 def default_retry_on(exc: BaseException) -> bool:
-    """Retry network-ish failures; never programming errors (``ValueError``, ``KeyError``...)."""
-    if isinstance(exc, ConnectionError | TimeoutError):
+    """LangGraph's default: retry connection errors and HTTP 5xx answers, never programming
+    errors (``ValueError``, ``KeyError``, ``TypeError``, ...) or other OS errors."""
+    if isinstance(exc, ConnectionError):
         return True
-    return not isinstance(exc, (*_NO_RETRY, OSError))
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx is a hone dependency
+        httpx = None  # type: ignore[assignment]
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
+        return 500 <= exc.response.status_code < 600
+    return not isinstance(
+        exc,
+        (
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            ImportError,
+            LookupError,
+            NameError,
+            SyntaxError,
+            RuntimeError,
+            ReferenceError,
+            StopIteration,
+            StopAsyncIteration,
+            OSError,
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How to retry a failing node: ``max_attempts`` in all, with exponential backoff."""
+    """How to retry a failing node: ``max_attempts`` in all, with exponential backoff
+    (``initial_interval * backoff_factor ** (n - 1)``, capped at ``max_interval``, plus up to
+    a second of jitter)."""
 
     initial_interval: float = 0.5
     backoff_factor: float = 2.0
@@ -127,16 +234,18 @@ class RetryPolicy:
         type[BaseException] | Sequence[type[BaseException]] | Callable[[BaseException], bool]
     ) = default_retry_on
 
-    def should_retry(self, exc: BaseException, attempt: int) -> bool:
-        """Whether to retry after the ``attempt``-th (1-based) failure with ``exc``."""
-        if attempt >= self.max_attempts:
-            return False
+    def matches(self, exc: BaseException) -> bool:
+        """Whether this policy applies to ``exc``."""
         on = self.retry_on
-        if isinstance(on, type):
+        if isinstance(on, type) and issubclass(on, BaseException):
             return isinstance(exc, on)
         if isinstance(on, Sequence):
             return isinstance(exc, tuple(on))
         return bool(on(exc))
+
+    def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        """Whether to retry after the ``attempt``-th (1-based) failure with ``exc``."""
+        return attempt < self.max_attempts and self.matches(exc)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th (1-based) failure."""
@@ -144,23 +253,79 @@ class RetryPolicy:
         return base + (random.uniform(0, 1) if self.jitter else 0.0)
 
 
-_CONFIG_KEYS = (
-    "configurable",
-    "recursion_limit",
-    "tags",
-    "metadata",
-    "run_name",
-    "max_concurrency",
-)
+def default_cache_key(*args: Any, **kwargs: Any) -> bytes:
+    """The default node cache key: the pickled arguments (dicts sorted)."""
+    return pickle.dumps((_freeze(args), _freeze(kwargs)), protocol=5)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted(((_freeze(k), _freeze(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted((_freeze(v) for v in value), key=repr))
+    return value
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CachePolicy:
+    """Cache a node's writes by its input: ``key_func(input)`` names the entry, kept for
+    ``ttl`` seconds (None: forever). Needs ``compile(cache=...)``."""
+
+    key_func: Callable[..., str | bytes] = default_cache_key
+    ttl: int | None = None
+
+
+def _seconds(value: float | timedelta | None, name: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise ValueError(f"{name} must be greater than 0")
+    return seconds
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimeoutPolicy:
+    """How long an async node may run: ``run_timeout`` in all, ``idle_timeout`` without
+    progress (refreshed by stream output, or only by ``runtime.heartbeat()`` with
+    ``refresh_on="heartbeat"``). A node past its limit fails with ``NodeTimeoutError``."""
+
+    run_timeout: float | timedelta | None = None
+    idle_timeout: float | timedelta | None = None
+    refresh_on: Literal["auto", "heartbeat"] = "auto"
+
+    @classmethod
+    def coerce(cls, value: float | timedelta | TimeoutPolicy | None) -> TimeoutPolicy | None:
+        """A policy from seconds, a timedelta or a policy (None when no limit is set).
+
+        Raises:
+            ValueError: a limit that is not positive, or an unknown ``refresh_on``.
+        """
+        if value is None:
+            return None
+        policy = value if isinstance(value, TimeoutPolicy) else cls(run_timeout=value)
+        if policy.refresh_on not in ("auto", "heartbeat"):
+            raise ValueError("refresh_on must be 'auto' or 'heartbeat'")
+        run = _seconds(policy.run_timeout, "run_timeout")
+        idle = _seconds(policy.idle_timeout, "idle_timeout")
+        if run is None and idle is None:
+            return None
+        return cls(run_timeout=run, idle_timeout=idle, refresh_on=policy.refresh_on)
+
+
+# ----------------------------------------------------------------------------- config
+
+_CONFIG_KEYS = ("configurable", "recursion_limit", "tags", "metadata", "run_name")
 
 
 @dataclass(frozen=True, slots=True)
 class RunConfig(Mapping[str, Any]):
-    """How to run a graph: which thread and checkpoint, limits, tags.
+    """A typed way to write a run's config: which thread and checkpoint, limits, tags.
 
-    Accepted wherever LangGraph's config dict is; :meth:`of` reads that dict shape
-    (``{"configurable": {"thread_id": ...}, "recursion_limit": ...}``). It also reads like that
-    dict (``config["configurable"]["thread_id"]``) for programs written against LangGraph.
+    It is a mapping with LangGraph's config shape (``config["configurable"]["thread_id"]``),
+    so it is accepted wherever a config dict is. Configs the runtime returns are plain dicts.
     """
 
     thread_id: str | None = None
@@ -175,31 +340,6 @@ class RunConfig(Mapping[str, Any]):
     run_name: str | None = None
     #: At most this many tasks of one super-step run at once (None: no limit).
     max_concurrency: int | None = None
-    #: Inside a node: the id of the running task (stable across retries and resumes).
-    task_id: str | None = None
-
-    @classmethod
-    def of(cls, config: RunConfig | Mapping[str, Any] | None) -> RunConfig:
-        """A RunConfig from a RunConfig, a LangGraph-style config dict, or None."""
-        if config is None:
-            return _DEFAULT_CONFIG
-        if isinstance(config, RunConfig):
-            return config
-        conf = dict(config.get("configurable") or {})
-        thread_id = conf.pop("thread_id", None)
-        task_id = conf.pop("task_id", None)
-        return cls(
-            thread_id=None if thread_id is None else str(thread_id),
-            checkpoint_id=conf.pop("checkpoint_id", None),
-            checkpoint_ns=conf.pop("checkpoint_ns", "") or "",
-            recursion_limit=int(config.get("recursion_limit", 25)),
-            tags=tuple(config.get("tags") or ()),
-            metadata=dict(config.get("metadata") or {}),
-            configurable=conf,
-            run_name=config.get("run_name"),
-            max_concurrency=config.get("max_concurrency"),
-            task_id=task_id,
-        )
 
     def with_(self, **changes: Any) -> RunConfig:
         """A copy with some fields changed."""
@@ -209,61 +349,83 @@ class RunConfig(Mapping[str, Any]):
         out = dict(self.configurable)
         if self.thread_id is not None:
             out["thread_id"] = self.thread_id
-        out["checkpoint_ns"] = self.checkpoint_ns
+        if self.checkpoint_ns:
+            out["checkpoint_ns"] = self.checkpoint_ns
         if self.checkpoint_id is not None:
             out["checkpoint_id"] = self.checkpoint_id
-        if self.task_id is not None:
-            out["task_id"] = self.task_id
         return out
 
     def __getitem__(self, key: str) -> Any:
         if key == "configurable":
             return self._configurable()
+        if key == "max_concurrency" and self.max_concurrency is not None:
+            return self.max_concurrency
         if key in _CONFIG_KEYS:
-            return getattr(self, key)
+            value = getattr(self, key)
+            if value is None or value == () or value == {}:
+                raise KeyError(key)
+            return list(value) if key == "tags" else value
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_CONFIG_KEYS)
+        keys = [k for k in _CONFIG_KEYS if k in self]
+        if self.max_concurrency is not None:
+            keys.append("max_concurrency")
+        return iter(keys)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
 
     def __len__(self) -> int:
-        return len(_CONFIG_KEYS)
+        return sum(1 for _ in self)
 
     def to_dict(self) -> dict[str, Any]:
         """The LangGraph-style config dict."""
-        return {key: self[key] for key in _CONFIG_KEYS}
+        return {key: self[key] for key in self}
 
 
-_DEFAULT_CONFIG = RunConfig()
+# ----------------------------------------------------------------------------- snapshots
 
 
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
-    """A task of the next super-step, as :class:`StateSnapshot` shows it."""
+class TaskInfo(NamedTuple):
+    """A task of the next super-step, as :class:`StateSnapshot` shows it (LangGraph's
+    ``PregelTask``)."""
 
     id: str
     name: str
-    path: tuple[Any, ...] = ()
-    #: ``"ExceptionType: message"`` when the task failed on this checkpoint.
-    error: str | None = None
+    path: tuple[Any, ...]
+    #: The task's failure on this checkpoint, if it failed.
+    error: Exception | None = None
     interrupts: tuple[Interrupt, ...] = ()
     #: When the task runs a subgraph: the config of its checkpoints, or its snapshot when
-    #: ``get_state(..., subgraphs=True)`` was asked for a task that has not finished.
-    state: RunConfig | StateSnapshot | None = None
-    #: The task's update when it already finished (a parallel sibling interrupted).
-    result: Any = None
+    #: ``get_state(..., subgraphs=True)`` was asked.
+    state: Any = None
+    #: The task's output when it already finished (a parallel sibling interrupted).
+    result: Any | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StateSnapshot:
+class StateSnapshot(NamedTuple):
     """The state of a thread at one checkpoint."""
 
-    values: dict[str, Any]
+    values: dict[str, Any] | Any
     #: Nodes that run in the next super-step.
     next: tuple[str, ...]
-    config: RunConfig
-    metadata: Mapping[str, Any]
-    created_at: float | None
-    parent_config: RunConfig | None
-    tasks: tuple[TaskInfo, ...] = ()
-    interrupts: tuple[Interrupt, ...] = ()
+    config: dict[str, Any]
+    metadata: dict[str, Any] | None
+    created_at: str | None
+    parent_config: dict[str, Any] | None
+    tasks: tuple[TaskInfo, ...]
+    interrupts: tuple[Interrupt, ...]
+
+
+class StateUpdate(NamedTuple):
+    """One update of :meth:`CompiledGraph.bulk_update_state`: values written as if node
+    ``as_node`` returned them (optionally as task ``task_id``)."""
+
+    values: dict[str, Any] | None
+    as_node: str | None = None
+    task_id: str | None = None

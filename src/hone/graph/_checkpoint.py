@@ -1,0 +1,133 @@
+"""Checkpoint values as the runtime builds them (LangGraph's dict shape), and channels
+restored from them.
+
+A checkpoint is ``{"v", "id", "ts", "channel_values", "channel_versions", "versions_seen",
+"updated_channels"}``; its id is a time-ordered UUID (v6 layout), so ids sort in creation
+order, and task ids are derived from it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from hone.graph._channels import MISSING, Channel
+
+__all__ = [
+    "LATEST_VERSION",
+    "channels_from_checkpoint",
+    "copy_checkpoint",
+    "create_checkpoint",
+    "empty_checkpoint",
+    "new_versions",
+    "uuid6",
+]
+
+LATEST_VERSION = 4
+
+_lock = threading.Lock()
+_last_ts = 0
+_node = random.getrandbits(48)
+
+
+def _reseed() -> None:
+    global _node
+    _node = random.getrandbits(48)
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def uuid6(clock_seq: int | None = None) -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 6): ids made later sort after earlier ones,
+    also within one 100 ns tick (the timestamp is bumped)."""
+    global _last_ts
+    with _lock:
+        # 100 ns intervals since the Gregorian epoch, as in UUID v1/v6.
+        now = time.time_ns() // 100 + 0x01B21DD213814000
+        ts = max(now, _last_ts + 1)
+        _last_ts = ts
+    seq = random.getrandbits(14) if clock_seq is None else clock_seq & 0x3FFF
+    time_high_mid = (ts >> 12) & 0xFFFFFFFFFFFF
+    time_low = ts & 0x0FFF
+    value = (time_high_mid << 80) | (0x6 << 76) | (time_low << 64)
+    value |= (0b10 << 62) | (seq << 48) | _node
+    return uuid.UUID(int=value)
+
+
+def empty_checkpoint() -> dict[str, Any]:
+    """A checkpoint with no values (before a thread's first input)."""
+    return {
+        "v": LATEST_VERSION,
+        "id": str(uuid6(clock_seq=-2)),
+        "ts": datetime.now(UTC).isoformat(),
+        "channel_values": {},
+        "channel_versions": {},
+        "versions_seen": {},
+        "updated_channels": None,
+    }
+
+
+def copy_checkpoint(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy deep enough to change versions and values without touching the original."""
+    return {
+        "v": checkpoint.get("v", LATEST_VERSION),
+        "id": checkpoint["id"],
+        "ts": checkpoint["ts"],
+        "channel_values": dict(checkpoint["channel_values"]),
+        "channel_versions": dict(checkpoint["channel_versions"]),
+        "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
+        "updated_channels": checkpoint.get("updated_channels"),
+    }
+
+
+def create_checkpoint(
+    checkpoint: Mapping[str, Any],
+    channels: Mapping[str, Channel] | None,
+    step: int,
+    *,
+    id: str | None = None,
+    updated_channels: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The next checkpoint: ``checkpoint``'s versions with the channels' current values."""
+    if channels is None:
+        values = dict(checkpoint["channel_values"])
+    else:
+        values = {}
+        for key, channel in channels.items():
+            if key not in checkpoint["channel_versions"]:
+                continue
+            stored = channel.checkpoint()
+            if stored is not MISSING:
+                values[key] = stored
+    return {
+        "v": LATEST_VERSION,
+        "id": id or str(uuid6(clock_seq=step)),
+        "ts": datetime.now(UTC).isoformat(),
+        "channel_values": values,
+        "channel_versions": dict(checkpoint["channel_versions"]),
+        "versions_seen": {k: dict(v) for k, v in checkpoint["versions_seen"].items()},
+        "updated_channels": None if updated_channels is None else sorted(updated_channels),
+    }
+
+
+def channels_from_checkpoint(
+    specs: Mapping[str, Channel], checkpoint: Mapping[str, Any]
+) -> dict[str, Channel]:
+    """Fresh channels holding a checkpoint's values."""
+    values = checkpoint["channel_values"]
+    return {key: spec.from_checkpoint(values.get(key, MISSING)) for key, spec in specs.items()}
+
+
+def new_versions(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The channel versions that changed since ``previous``."""
+    if not previous:
+        return dict(current)
+    null: Any = type(next(iter(current.values()), 0))() if current else 0
+    return {k: v for k, v in current.items() if v > previous.get(k, null)}

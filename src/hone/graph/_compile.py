@@ -1,0 +1,300 @@
+"""From a ``StateGraph`` to the runtime's tables: channels, and nodes with the writes they
+make after running.
+
+Every node ``X`` is triggered by an internal channel ``branch:to:X``; an edge ``A -> X`` makes
+``A`` write that channel after it runs, a join ``[A, B] -> X`` makes each write a barrier
+channel ``join:A+B:X``, a router writes the channels of the nodes it picks, and a
+``Command(goto=...)`` does the same from the node's return value. START is a hidden node
+triggered by the graph input.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hone.graph._channels import (
+    Channel,
+    EphemeralValue,
+    LastValueAfterFinish,
+    NamedBarrierValue,
+    NamedBarrierValueAfterFinish,
+    Topic,
+)
+from hone.graph._constants import END, START, TASKS
+from hone.graph._interrupt import ParentCommand
+from hone.graph._nodes import Branch, Callee
+from hone.graph._state import ROOT, ManagedValue, mapper_for, updates_of
+from hone.graph._types import CachePolicy, Command, RetryPolicy, Send, TimeoutPolicy
+
+if TYPE_CHECKING:
+    from hone.graph._builder import NodeDef, StateGraph
+    from hone.graph._compiled import CompiledGraph
+
+__all__ = ["Node", "branch_channel", "compile_graph", "control_writes"]
+
+
+def branch_channel(node: str) -> str:
+    """The channel that triggers ``node``."""
+    return f"branch:to:{node}"
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """A compiled node: what triggers it, what it reads, and how its output becomes writes."""
+
+    name: str
+    triggers: list[str]
+    #: Keys it reads (a list), or the single channel it reads as its whole input.
+    reads: list[str] | str
+    #: Builds its input from the read values (a schema class), or None for the dict itself.
+    mapper: Callable[[dict[str, Any]], Any] | None
+    #: The user callable (None for START).
+    callee: Callee | None
+    #: The compiled graph when the node is a subgraph.
+    subgraph: CompiledGraph | None
+    #: The state keys it may write.
+    keys: list[str]
+    root: bool
+    #: Static writes after it runs: its edges.
+    edges: list[tuple[str, Any]] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)
+    #: Per branch: (keys the router reads, mapper).
+    branch_reads: dict[str, tuple[list[str] | str, Any]] = field(default_factory=dict)
+    #: Declared Command destinations (for drawing).
+    ends: tuple[str, ...] | dict[str, str] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    retry_policy: tuple[RetryPolicy, ...] = ()
+    cache_policy: CachePolicy | None = None
+    timeout: TimeoutPolicy | None = None
+    error_handler: str | None = None
+    is_error_handler: bool = False
+    #: Hidden from ``updates`` streams and breakpoints (START).
+    hidden: bool = False
+    defer: bool = False
+    #: A graph the node's function runs (found in its closure or globals): its state shows
+    #: as the task's subgraph state.
+    calls: CompiledGraph | None = None
+
+    @property
+    def child_graph(self) -> CompiledGraph | None:
+        """The graph this node runs as a subgraph, if any."""
+        return self.subgraph if self.subgraph is not None else self.calls
+
+    def update_writes(self, output: Any) -> list[tuple[str, Any]]:
+        """The state writes of the node's output."""
+        who = "the graph input" if self.name == START else f"node {self.name!r}"
+        return updates_of(output, self.keys, who, root=self.root)
+
+
+def control_writes(output: Any) -> list[tuple[str, Any]]:
+    """The writes a node's ``Command(goto=...)`` (or returned :class:`Send`) makes.
+
+    Raises:
+        ParentCommand: a ``Command(graph=Command.PARENT)``, to be handled by the parent.
+        TypeError: a goto that is neither a node name nor a Send.
+    """
+    if isinstance(output, Send):
+        return [(TASKS, output)]
+    commands: list[Command[Any]] = []
+    if isinstance(output, Command):
+        commands.append(output)
+    elif isinstance(output, list | tuple):
+        commands.extend(c for c in output if isinstance(c, Command))
+    out: list[tuple[str, Any]] = []
+    for command in commands:
+        if command.graph == Command.PARENT:
+            raise ParentCommand(command)
+        for target in command.goto_items():
+            if isinstance(target, Send):
+                out.append((TASKS, target))
+            elif isinstance(target, str):
+                if target != END:
+                    out.append((branch_channel(target), None))
+            else:
+                raise TypeError(
+                    f"In Command.goto, expected Send/str, got {type(target).__name__}"
+                )
+    return out
+
+
+def find_subgraph(fn: Any) -> CompiledGraph | None:
+    """A compiled graph (with checkpointing not disabled) that a node's function refers to
+    directly: in its closure, among the globals its code names, or among the attributes of
+    its bound ``self`` that its code names."""
+    import inspect
+
+    from hone.graph._compiled import CompiledGraph
+
+    def usable(value: Any) -> bool:
+        return isinstance(value, CompiledGraph) and value.checkpointer is not False
+
+    if usable(fn):
+        return typing.cast(CompiledGraph, fn)
+    owner = getattr(fn, "__self__", None)
+    target = fn.__func__ if inspect.ismethod(fn) else fn
+    if not inspect.isfunction(target):
+        call = getattr(fn, "__call__", None)  # noqa: B004
+        if not inspect.ismethod(call):
+            return None
+        owner, target = fn, call.__func__
+    code = target.__code__
+    names: list[str] = []
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.extend(current.co_names)
+        stack.extend(k for k in current.co_consts if inspect.iscode(k))
+    for cell in target.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if usable(value):
+            return typing.cast(CompiledGraph, value)
+    scope = target.__globals__
+    attrs = getattr(owner, "__dict__", {}) if owner is not None else {}
+    for name in names:
+        for value in (scope.get(name), attrs.get(name)):
+            if usable(value):
+                return typing.cast(CompiledGraph, value)
+    return None
+
+
+def _retry(policy: RetryPolicy | Sequence[RetryPolicy] | None) -> tuple[RetryPolicy, ...]:
+    if policy is None:
+        return ()
+    if isinstance(policy, RetryPolicy):
+        return (policy,)
+    return tuple(policy)
+
+
+def _reads(builder: StateGraph, schema: Any) -> tuple[list[str] | str, Any]:
+    keys = builder.schemas[schema]
+    if keys == [ROOT]:
+        return ROOT, None
+    return keys, mapper_for(schema, keys)
+
+
+def _node(builder: StateGraph, spec: NodeDef, keys: list[str], root: bool) -> Node:
+    from hone.graph._compiled import CompiledGraph
+
+    reads, mapper = _reads(builder, spec.input_schema)
+    action = spec.action
+    subgraph = action if isinstance(action, CompiledGraph) else None
+    calls = None if subgraph is not None else find_subgraph(action)
+    node = Node(
+        name=spec.name,
+        calls=calls,
+        triggers=[branch_channel(spec.name)],
+        reads=reads,
+        mapper=mapper,
+        callee=None if subgraph is not None else Callee.of(action, spec.name),
+        subgraph=subgraph,
+        keys=keys,
+        root=root,
+        ends=spec.ends,
+        metadata=dict(spec.metadata or {}),
+        retry_policy=_retry(spec.retry_policy),
+        cache_policy=spec.cache_policy,
+        timeout=spec.timeout,
+        error_handler=spec.error_handler,
+        is_error_handler=spec.is_error_handler,
+        defer=spec.defer,
+    )
+    return node
+
+
+def compile_graph(
+    builder: StateGraph,
+    *,
+    checkpointer: Any,
+    cache: Any,
+    store: Any,
+    interrupt_before: Sequence[str] | str | None,
+    interrupt_after: Sequence[str] | str | None,
+    debug: bool,
+    name: str | None,
+) -> CompiledGraph:
+    """Build the runtime tables of ``builder`` (see the module docstring)."""
+    from hone.graph._compiled import CompiledGraph, check_checkpointer
+
+    check_checkpointer(checkpointer)
+    before = interrupt_before or []
+    after = interrupt_after or []
+    named = [*([] if before == "*" else before), *([] if after == "*" else after)]
+    builder.validate(interrupt=named)
+    builder._apply_defaults()
+
+    channels: dict[str, Channel] = {key: ch.copy() for key, ch in builder.channels.items()}
+    root = list(builder.channels) == [ROOT]
+    state_keys = list(builder.channels) + list(builder.managed)
+    input_keys = [k for k in builder.schemas[builder.input_schema] if k not in builder.managed]
+    output_keys: list[str] | str = (
+        ROOT
+        if builder.schemas[builder.output_schema] == [ROOT]
+        else [k for k in builder.schemas[builder.output_schema] if k not in builder.managed]
+    )
+    stream_keys: list[str] | str = ROOT if root else list(builder.channels)
+    channels[START] = EphemeralValue(builder.input_schema, key=START)
+    channels[TASKS] = Topic(Send, accumulate=False, key=TASKS)
+
+    nodes: dict[str, Node] = {
+        START: Node(
+            name=START,
+            triggers=[START],
+            reads=START,
+            mapper=None,
+            callee=None,
+            subgraph=None,
+            keys=input_keys,
+            root=input_keys == [ROOT],
+            hidden=True,
+        )
+    }
+    for spec in builder.nodes.values():
+        nodes[spec.name] = _node(builder, spec, state_keys, root)
+        channels[branch_channel(spec.name)] = (
+            LastValueAfterFinish(Any, key=branch_channel(spec.name))
+            if spec.defer
+            else EphemeralValue(Any, guard=False, key=branch_channel(spec.name))
+        )
+    for start, end in sorted(builder.edges):
+        if end != END:
+            nodes[start].edges.append((branch_channel(end), None))
+    for starts, end in sorted(builder.waiting_edges):
+        if end == END:
+            continue
+        join = f"join:{'+'.join(starts)}:{end}"
+        barrier = NamedBarrierValueAfterFinish if builder.nodes[end].defer else NamedBarrierValue
+        channels[join] = barrier(str, set(starts), key=join)
+        nodes[end].triggers.append(join)
+        for start in starts:
+            nodes[start].edges.append((join, start))
+    for start, branches in builder.branches.items():
+        for branch in branches.values():
+            node = nodes[start]
+            node.branches.append(branch)
+            schema = branch.input_schema or (
+                builder.nodes[start].input_schema if start in builder.nodes else builder.state_schema
+            )
+            node.branch_reads[branch.name] = _reads(builder, schema)
+
+    managed: dict[str, type[ManagedValue]] = dict(builder.managed)
+    return CompiledGraph(
+        builder=builder,
+        channels=channels,
+        managed=managed,
+        nodes=nodes,
+        output_keys=output_keys,
+        stream_keys=stream_keys,
+        checkpointer=checkpointer,
+        store=store,
+        cache=cache,
+        interrupt_before=before,
+        interrupt_after=after,
+        debug=debug,
+        name=name or "LangGraph",
+    )

@@ -1,0 +1,408 @@
+"""The thin shells that drive a :class:`~hone.graph._loop.Loop`: run each super-step's
+tasks (inline, on a thread pool, or as asyncio tasks), record how each ended, and pass stream
+events on — live, as they happen, when tokens, custom chunks or subgraphs are streamed.
+
+Only ``SyncRunner`` and ``AsyncRunner`` differ; how a finished or failed task is recorded
+(:meth:`Runner.commit`) is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import queue
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+from hone.errors import GraphRecursionError
+from hone.graph._algo import Task
+from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESUME
+from hone.graph._execute import arun_task, run_task
+from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
+from hone.graph._stream import AsyncEvents, Event, SyncEvents
+
+if TYPE_CHECKING:
+    from hone.graph._loop import Loop
+
+__all__ = ["AsyncRunner", "GraphDrained", "SyncRunner", "drive_async", "drive_sync"]
+
+#: Put in a runner's inbox when a task finishes.
+_FINISHED: Any = object()
+ERROR_SOURCE = "__error_source_node__"
+
+
+class GraphDrained(GraphBubbleUp):
+    """A run stopped at a super-step boundary because its ``RunControl`` asked it to drain
+    (its state is saved; resume it with ``invoke(None, config)``)."""
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Runner:
+    """Records how tasks ended; the shared half of the sync and async runners."""
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+        self.handled: set[int] = set()
+
+    def routes_error(self, task: Task) -> bool:
+        """Whether a failure of ``task`` goes to an error-handler node."""
+        node = task.node
+        return node is not None and node.error_handler is not None and not node.is_error_handler
+
+    def _handler(self, task: Task, exc: BaseException | None) -> Task | None:
+        """The error-handler task for a failure routed to one, else None."""
+        if exc is None or isinstance(exc, GraphBubbleUp) or not self.routes_error(task):
+            return None
+        return self.loop.error_handler_task(task, exc)
+
+    def _handlers(self, done: list[tuple[Task, BaseException | None]]) -> list[Task]:
+        return [h for t, e in done if (h := self._handler(t, e)) is not None]
+
+    def commit(self, task: Task, exc: BaseException | None) -> None:
+        """Record a task's writes, interrupt or failure as pending writes."""
+        loop = self.loop
+        if isinstance(exc, asyncio.CancelledError | concurrent.futures.CancelledError):
+            task.writes.append((ERROR, exc))
+            loop.put_writes(task.id, task.writes)
+        elif isinstance(exc, GraphInterrupt):
+            if exc.interrupts:
+                writes: list[tuple[str, Any]] = [(INTERRUPT, exc.interrupts)]
+                writes.extend(w for w in task.writes if w[0] in (RESUME, KEYED_RESUME))
+                if task.kept:
+                    writes.append(("__hone_kept__", dict(task.kept)))
+                loop.put_writes(task.id, writes)
+        elif isinstance(exc, GraphBubbleUp):
+            pass
+        elif exc is not None:
+            task.writes.append((ERROR, exc))
+            if self.routes_error(task):
+                task.writes.append((ERROR_SOURCE, task.name))
+                self.handled.add(id(exc))
+            loop.put_writes(task.id, task.writes)
+        else:
+            if not task.writes:
+                task.writes.append((NO_WRITES, None))
+            loop.put_writes(task.id, task.writes)
+
+
+def _settle(done: list[tuple[Task, BaseException | None]], handled: set[int]) -> None:
+    """After a step: raise the first real failure, else the combined interrupts."""
+    interrupts = []
+    for _, exc in done:
+        if exc is None or id(exc) in handled:
+            continue
+        if isinstance(exc, GraphInterrupt):
+            interrupts.append(exc)
+        elif isinstance(exc, BaseException):
+            raise exc
+    if interrupts:
+        raise GraphInterrupt(tuple(i for exc in interrupts for i in exc.interrupts))
+
+
+def _is_failure(exc: BaseException | None, handled: set[int]) -> bool:
+    return exc is not None and not isinstance(exc, GraphBubbleUp) and id(exc) not in handled
+
+
+class SyncRunner(Runner):
+    """Runs a step's tasks from sync code: one task inline, several on a thread pool."""
+
+    def __init__(self, loop: Loop, events: SyncEvents | None, live: bool) -> None:
+        super().__init__(loop)
+        self.events = events
+        self.live = live
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: dict[concurrent.futures.Future[Any], Task] = {}
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self.pool is None:
+            limit = self.loop.config.get("max_concurrency") or None
+            self.pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=limit, thread_name_prefix="hone-node"
+            )
+        return self.pool
+
+    def close(self) -> None:
+        """Release the thread pool."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
+
+    def _run(self, task: Task) -> BaseException | None:
+        try:
+            run_task(self.loop, task)
+        except BaseException as exc:
+            self.commit(task, exc)
+            return exc
+        self.commit(task, None)
+        return None
+
+    def schedule(self, task: Task) -> concurrent.futures.Future[Any]:
+        """Start a task (a functional-API call) now; its future gives its return value."""
+        return self._pool().submit(contextvars.copy_context().run, self._run, task)
+
+    def step(self, tasks: list[Task]) -> Iterator[Event]:
+        """Run the tasks of one super-step; yield stream events as they come."""
+        events = self.events
+        if not tasks:
+            return
+        if len(tasks) == 1 and not self.live and not self.loop.graph.step_timeout:
+            done = [(tasks[0], self._run(tasks[0]))]
+            handlers = self._handlers(done)
+            if handlers:
+                yield from self._parallel(handlers, done)
+            _settle(done, self.handled)
+            return
+        done = []
+        yield from self._parallel(tasks, done)
+        _settle(done, self.handled)
+        if events is not None:
+            yield from events.drain()
+
+
+    def _parallel(
+        self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
+    ) -> Iterator[Event]:
+        pool = self._pool()
+        inbox: Any = self.events.queue if self.events is not None else queue.SimpleQueue()
+        wake = _Waker(inbox)
+        for task in tasks:
+            self._submit(pool, task, wake)
+        limit = self.loop.graph.step_timeout
+        deadline = time.monotonic() + limit if limit else None
+        failed = False
+        while self._pending:
+            wait = None if deadline is None else deadline - time.monotonic()
+            try:
+                if wait is not None and wait <= 0:
+                    raise queue.Empty
+                item = inbox.get(timeout=wait)
+            except queue.Empty:
+                for fut in self._pending:
+                    fut.cancel()
+                self._pending.clear()
+                raise TimeoutError("Timed out") from None
+            if item is not _FINISHED:
+                yield item
+                continue
+            for fut in [f for f in self._pending if f.done()]:
+                task = self._pending.pop(fut)
+                exc = fut.result() if not fut.cancelled() else concurrent.futures.CancelledError()
+                done.append((task, exc))
+                handler = self._handler(task, exc)
+                if handler is not None:
+                    self._submit(pool, handler, wake)
+                elif _is_failure(exc, self.handled) and not failed:
+                    # A failure ends the step: tasks not started yet never start; running
+                    # ones (threads cannot be stopped) finish and are recorded.
+                    failed = True
+                    for other, queued in list(self._pending.items()):
+                        handles = queued.node is not None and queued.node.is_error_handler
+                        if not handles and other.cancel():
+                            del self._pending[other]
+        self._pending.clear()
+
+    def _submit(self, pool: concurrent.futures.ThreadPoolExecutor, task: Task, wake: _Waker) -> None:
+        fut = pool.submit(contextvars.copy_context().run, self._run, task)
+        self._pending[fut] = task
+        fut.add_done_callback(wake)
+
+
+class _Waker:
+    """Tells the runner's inbox that a task finished."""
+
+    __slots__ = ("inbox",)
+
+    def __init__(self, inbox: Any) -> None:
+        self.inbox = inbox
+
+    def __call__(self, fut: Any) -> None:
+        self.inbox.put(_FINISHED)
+
+
+class AsyncRunner(Runner):
+    """Runs a step's tasks as asyncio tasks."""
+
+    def __init__(self, loop: Loop, events: AsyncEvents | None, live: bool) -> None:
+        super().__init__(loop)
+        self.events = events
+        self.live = live
+        self._pending: dict[asyncio.Future[Any], Task] = {}
+        self._wakeup: asyncio.Event | None = None
+        limit = loop.config.get("max_concurrency")
+        self.gate = asyncio.Semaphore(limit) if limit else None
+
+    async def _run(self, task: Task) -> BaseException | None:
+        try:
+            if self.gate is not None:
+                async with self.gate:
+                    await arun_task(self.loop, task)
+            else:
+                await arun_task(self.loop, task)
+        except BaseException as exc:
+            self.commit(task, exc)
+            return exc
+        self.commit(task, None)
+        return None
+
+    def schedule(self, task: Task) -> asyncio.Future[Any]:
+        """Start a task (a functional-API call) now."""
+        fut = asyncio.ensure_future(self._run(task))
+        self._pending[fut] = task
+        if self._wakeup is not None:
+            self._wakeup.set()
+        return fut
+
+    async def step(self, tasks: list[Task]) -> AsyncIterator[Event]:
+        """Run the tasks of one super-step; yield stream events as they come."""
+        if not tasks:
+            return
+        done: list[tuple[Task, BaseException | None]] = []
+        if len(tasks) == 1 and not self.live and not self.loop.graph.step_timeout:
+            done.append((tasks[0], await self._run(tasks[0])))
+            handlers = self._handlers(done)
+            if handlers:
+                async for event in self._parallel(handlers, done):
+                    yield event
+            _settle(done, self.handled)
+            return
+        async for event in self._parallel(tasks, done):
+            yield event
+        _settle(done, self.handled)
+        if self.events is not None:
+            for event in self.events.drain():
+                yield event
+
+
+    async def _parallel(
+        self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
+    ) -> AsyncIterator[Event]:
+        for task in tasks:
+            self._pending[asyncio.ensure_future(self._run(task))] = task
+        self._wakeup = asyncio.Event()
+        events = self.events
+        getter: asyncio.Future[Any] | None = None
+        failed = False
+        limit = self.loop.graph.step_timeout
+        deadline = time.monotonic() + limit if limit else None
+        try:
+            while self._pending and not failed:
+                waits: set[asyncio.Future[Any]] = set(self._pending)
+                if events is not None:
+                    getter = getter or asyncio.ensure_future(events.queue.get())
+                    waits.add(getter)
+                wake = asyncio.ensure_future(self._wakeup.wait())
+                waits.add(wake)
+                wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+                finished, _ = await asyncio.wait(
+                    waits, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not finished:
+                    wake.cancel()
+                    raise asyncio.TimeoutError("Timed out")
+                if not wake.done():
+                    wake.cancel()
+                self._wakeup.clear()
+                if getter is not None and getter in finished:
+                    yield getter.result()
+                    getter = None
+                for fut in finished:
+                    task = self._pending.pop(fut, None)  # type: ignore[arg-type]
+                    if task is None:
+                        continue
+                    exc = (
+                        asyncio.CancelledError() if fut.cancelled() else fut.result()
+                    )
+                    done.append((task, exc))
+                    handler = self._handler(task, exc)
+                    if handler is not None:
+                        self._pending[asyncio.ensure_future(self._run(handler))] = handler
+                    elif _is_failure(exc, self.handled):
+                        failed = True
+        finally:
+            if getter is not None:
+                getter.cancel()
+            if failed or self._pending:
+                for fut in self._pending:
+                    fut.cancel()
+                if self._pending:
+                    await asyncio.gather(*self._pending, return_exceptions=True)
+                self._pending.clear()
+        if events is not None:
+            for event in events.drain():
+                yield event
+
+
+def _finish(loop: Loop) -> None:
+    if loop.status == "out_of_steps":
+        limit = loop.config.get("recursion_limit", 25)
+        raise GraphRecursionError(
+            f"Recursion limit of {limit} reached without hitting a stop condition. You can "
+            f"increase the limit by setting the `recursion_limit` config key."
+        )
+    if loop.status == "draining":
+        reason = loop.control.drain_reason if loop.control is not None else None
+        raise GraphDrained(reason or "shutdown")
+
+
+def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Event]:
+    """Run a loop from sync code, yielding stream events."""
+    runner = SyncRunner(loop, events, live)
+    loop.runner = runner
+    error: BaseException | None = None
+    try:
+        loop.enter()
+        if events is not None:
+            yield from events.drain()
+        while loop.tick():
+            if events is not None:
+                yield from events.drain()
+            yield from runner.step([t for t in loop.tasks.values() if not t.writes])
+            loop.after_tick()
+            if events is not None:
+                yield from events.drain()
+    except BaseException as exc:
+        error = exc
+    finally:
+        runner.close()
+    suppressed = loop.exit(error)
+    if events is not None:
+        yield from events.drain()
+    if error is not None and not suppressed:
+        raise error
+    _finish(loop)
+
+
+async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> AsyncIterator[Event]:
+    """Run a loop from async code, yielding stream events."""
+    runner = AsyncRunner(loop, events, live)
+    loop.runner = runner
+    error: BaseException | None = None
+    try:
+        loop.enter()
+        if events is not None:
+            for event in events.drain():
+                yield event
+        while loop.tick():
+            if events is not None:
+                for event in events.drain():
+                    yield event
+            async for event in runner.step([t for t in loop.tasks.values() if not t.writes]):
+                yield event
+            loop.after_tick()
+            if events is not None:
+                for event in events.drain():
+                    yield event
+    except BaseException as exc:
+        error = exc
+    suppressed = await asyncio.to_thread(loop.exit, error) if loop.has_saver else loop.exit(error)
+    if events is not None:
+        for event in events.drain():
+            yield event
+    if error is not None and not suppressed:
+        raise error
+    _finish(loop)
+
