@@ -14,6 +14,7 @@ PACKAGES = [
     "hone.errors",
     "hone.graph",
     "hone.graph.prebuilt",
+    "hone.interop",
     "hone.messages",
     "hone.models",
     "hone.parsing",

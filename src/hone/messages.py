@@ -3,6 +3,11 @@
 Messages are immutable pydantic models; change one with ``msg.model_copy(update=...)``.
 Anything message-like (an OpenAI dict, a ``("user", "text")`` tuple, a plain string, a
 message) becomes a message through :func:`to_message`.
+
+They also read like LangChain's messages where the two agree: ``msg.type`` is ``"human"``,
+``"ai"``, ``"system"`` or ``"tool"``, and a :class:`ToolCall` reads as LangChain's tool-call
+dict (``call["name"]``, ``call["args"]``, ``call["id"]``). Conversion to and from LangChain's
+message classes lives in :mod:`hone.interop`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "AnyMessage",
     "AssistantMessage",
+    "AssistantMessageChunk",
     "ContentPart",
     "ImagePart",
     "ImageUrl",
@@ -68,6 +74,7 @@ class ImagePart(_Frozen):
 
 ContentPart: TypeAlias = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 Content: TypeAlias = str | list[ContentPart]
+_TOOL_CALL_KEYS = ("name", "args", "id", "type")
 
 
 class ToolCall(_Frozen):
@@ -91,10 +98,62 @@ class ToolCall(_Frozen):
             return self.raw_arguments
         return json.dumps(self.arguments, ensure_ascii=False)
 
+    # -- LangChain's tool-call dict, read-only: {"name", "args", "id", "type": "tool_call"} --
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The decoded arguments (LangChain's name for :attr:`arguments`)."""
+        return self.arguments
+
+    @property
+    def type(self) -> Literal["tool_call"]:
+        """Always ``"tool_call"``, as in LangChain's tool-call dict."""
+        return "tool_call"
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys of LangChain's tool-call dict: name, args, id, type."""
+        return _TOOL_CALL_KEYS
+
+    def values(self) -> tuple[Any, ...]:
+        """The values of :meth:`keys`, in order."""
+        return tuple(self[key] for key in _TOOL_CALL_KEYS)
+
+    def items(self) -> tuple[tuple[str, Any], ...]:
+        """``(key, value)`` pairs of LangChain's tool-call dict."""
+        return tuple((key, self[key]) for key in _TOOL_CALL_KEYS)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``call[key]``, or ``default`` for a key LangChain's tool-call dict does not have."""
+        return self[key] if key in _TOOL_CALL_KEYS else default
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _TOOL_CALL_KEYS:
+            raise KeyError(f"{key!r}; a tool call has the keys {', '.join(_TOOL_CALL_KEYS)}")
+        return self.arguments if key == "args" else getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _TOOL_CALL_KEYS
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            # LangChain's ToolCall is a plain dict: equal when it names the same call.
+            return set(other) <= set(_TOOL_CALL_KEYS) and all(
+                other.get(key, "tool_call" if key == "type" else None) == self[key]
+                for key in _TOOL_CALL_KEYS
+            )
+        return super().__eq__(other)
+
+    __hash__ = _Frozen.__hash__
+
 
 class _Message(_Frozen):
     id: str | None = None
     name: str | None = None
+    #: Data hone carries without reading it: fields of another message format that hone has
+    #: no place for (LangChain's ``additional_kwargs``, ``response_metadata``,
+    #: ``usage_metadata``, ``artifact``, content blocks hone does not model), kept so that a
+    #: conversion there and back gives the original message. Never sent to a model.
+    extra: dict[str, Any] | None = Field(default=None, repr=False)
 
     @property
     def text(self) -> str:
@@ -108,12 +167,22 @@ class SystemMessage(_Message):
     role: Literal["system"] = "system"
     content: Content
 
+    @property
+    def type(self) -> Literal["system"]:
+        """LangChain's name for this kind of message."""
+        return "system"
+
 
 class UserMessage(_Message):
     """A message from the user."""
 
     role: Literal["user"] = "user"
     content: Content
+
+    @property
+    def type(self) -> Literal["human"]:
+        """LangChain's name for this kind of message."""
+        return "human"
 
 
 class AssistantMessage(_Message):
@@ -124,6 +193,11 @@ class AssistantMessage(_Message):
     reasoning: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
 
+    @property
+    def type(self) -> Literal["ai"]:
+        """LangChain's name for this kind of message."""
+        return "ai"
+
 
 class ToolMessage(_Message):
     """The result of one tool call, answered by ``tool_call_id``."""
@@ -132,6 +206,57 @@ class ToolMessage(_Message):
     content: Content
     tool_call_id: str
     is_error: bool = False
+
+    @property
+    def type(self) -> Literal["tool"]:
+        """LangChain's name for this kind of message."""
+        return "tool"
+
+
+class AssistantMessageChunk(_Frozen):
+    """A piece of an assistant message while it streams (LangChain's ``AIMessageChunk``).
+
+    Text and reasoning arrive as deltas; tool calls arrive whole, in the last chunk. Chunks add
+    up with ``+``, and :meth:`to_message` turns the sum into the :class:`AssistantMessage`.
+    """
+
+    role: Literal["assistant"] = "assistant"
+    #: The id of the message the chunk belongs to (every chunk of one message has it).
+    id: str | None = None
+    #: The text delta.
+    content: str = ""
+    #: The reasoning (thinking) delta.
+    reasoning: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The text delta."""
+        return self.content
+
+    @property
+    def type(self) -> Literal["AIMessageChunk"]:
+        """LangChain's name for this kind of message."""
+        return "AIMessageChunk"
+
+    def __add__(self, other: AssistantMessageChunk) -> AssistantMessageChunk:
+        if not isinstance(other, AssistantMessageChunk):
+            return NotImplemented
+        return AssistantMessageChunk(
+            id=self.id or other.id,
+            content=self.content + other.content,
+            reasoning=self.reasoning + other.reasoning,
+            tool_calls=self.tool_calls + other.tool_calls,
+        )
+
+    def to_message(self) -> AssistantMessage:
+        """The whole message these chunks add up to."""
+        return AssistantMessage(
+            id=self.id,
+            content=self.content,
+            reasoning=self.reasoning or None,
+            tool_calls=self.tool_calls,
+        )
 
 
 AnyMessage: TypeAlias = Annotated[

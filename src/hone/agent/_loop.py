@@ -9,21 +9,25 @@ assistant message that carries no tool calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from hone._sync import run_sync
 from hone.errors import ConfigError
+from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
+from hone.interop._model import ModelLike, resolve_model
 from hone.messages import (
     AnyMessage,
     AssistantMessage,
     MessageLike,
     SystemMessage,
     UserMessage,
-    to_messages,
+    to_message,
 )
-from hone.models._protocol import ChatRequest, ModelBackend, SamplingOptions
+from hone.models._protocol import ChatRequest, SamplingOptions
 from hone.tools import Tool, ToolRegistry, execute_tool_calls
 
 __all__ = ["AgentOptions", "arun_agent", "run_agent"]
@@ -61,16 +65,33 @@ def _registry(tools: ToolsLike) -> ToolRegistry:
     return tools if isinstance(tools, ToolRegistry) else ToolRegistry(list(tools))
 
 
-def _resolve_model(model: ModelBackend | str) -> ModelBackend:
-    if isinstance(model, str):
-        from hone.models import load_model
+class _History:
+    """The run's messages as hone messages, remembering which LangChain message each input
+    came from, so a run given LangChain messages answers with LangChain messages (the given
+    ones unchanged)."""
 
-        return load_model(model)
-    return model
+    def __init__(self, messages: Sequence[Any] | Any) -> None:
+        single = isinstance(messages, str | tuple | Mapping | BaseModel)
+        given: list[Any] = (
+            [messages] if single or is_langchain_message(messages) else list(messages)
+        )
+        self.langchain = any(is_langchain_message(m) for m in given)
+        self.messages: list[AnyMessage] = []
+        self._origin: dict[int, Any] = {}
+        for value in given:
+            msg = from_langchain(value) if is_langchain_message(value) else to_message(value)
+            if is_langchain_message(value):
+                self._origin[id(msg)] = value
+            self.messages.append(msg)
+
+    def result(self) -> list[Any]:
+        if not self.langchain:
+            return self.messages
+        return [self._origin.get(id(m)) or to_langchain(m) for m in self.messages]
 
 
 async def arun_agent(
-    model: ModelBackend | str,
+    model: ModelLike,
     tools: ToolsLike = (),
     messages: Sequence[MessageLike] | MessageLike = (),
     *,
@@ -78,13 +99,18 @@ async def arun_agent(
     system: str | None = None,
     options: AgentOptions | None = None,
     deps: Any = None,
-) -> list[AnyMessage]:
+) -> list[Any]:
     """Run a tool-using agent until it answers; return the full message history.
 
+    The history holds hone messages, or LangChain messages when ``messages`` has any (the
+    given ones are returned as they were given).
+
     Args:
-        model: a model backend, or a model spec string such as ``"tiny:"``.
-        tools: tools, plain typed functions, or a :class:`~hone.tools.ToolRegistry`.
-        messages: the conversation so far (anything message-like).
+        model: a model backend, a model spec string such as ``"tiny:"`` or
+            ``"anthropic:claude-sonnet-4-5"`` (through LangChain), or a LangChain chat model.
+        tools: tools, LangChain tools, plain typed functions, or a
+            :class:`~hone.tools.ToolRegistry`.
+        messages: the conversation so far (anything message-like, of either family).
         max_steps: shorthand for ``options.max_steps``.
         system: a system prompt, put first unless the messages already start with one.
         options: loop options (:class:`AgentOptions`).
@@ -94,10 +120,11 @@ async def arun_agent(
     steps = opts.max_steps if max_steps is None else max_steps
     if steps < 1:
         raise ConfigError(f"max_steps must be at least 1, got {steps}")
-    backend = _resolve_model(model)
+    backend = resolve_model(model)
     registry = _registry(tools)
     specs = tuple(registry.specs())
-    history: list[AnyMessage] = list(to_messages(messages))
+    run = _History(messages)
+    history = run.messages
     if system is not None and not (history and isinstance(history[0], SystemMessage)):
         history.insert(0, SystemMessage(content=system))
 
@@ -110,7 +137,7 @@ async def arun_agent(
             results = await execute_tool_calls(reply.tool_calls, registry, deps=deps)
             history.extend(results)
             if any(call.name in opts.stop_tools for call in reply.tool_calls):
-                return history
+                return run.result()
             continue
         if completion.parse_errors:
             logger.debug("step %d: parse errors %s", step, completion.parse_errors)
@@ -118,10 +145,10 @@ async def arun_agent(
                 UserMessage(content=PARSE_ERROR_PREFIX + " ".join(completion.parse_errors))
             )
             continue
-        return history
+        return run.result()
 
     if opts.final_answer_prompt is None:
-        return history
+        return run.result()
     history.append(UserMessage(content=opts.final_answer_prompt))
     request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
     completion = await backend.complete(request)
@@ -129,11 +156,11 @@ async def arun_agent(
     history.append(
         AssistantMessage(content=completion.message.content, reasoning=completion.message.reasoning)
     )
-    return history
+    return run.result()
 
 
 def run_agent(
-    model: ModelBackend | str,
+    model: ModelLike,
     tools: ToolsLike = (),
     messages: Sequence[MessageLike] | MessageLike = (),
     *,
@@ -141,7 +168,7 @@ def run_agent(
     system: str | None = None,
     options: AgentOptions | None = None,
     deps: Any = None,
-) -> list[AnyMessage]:
+) -> list[Any]:
     """Synchronous :func:`arun_agent`."""
     return run_sync(
         arun_agent(

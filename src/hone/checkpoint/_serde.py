@@ -8,17 +8,26 @@ Every stored value is UTF-8 JSON behind a one-byte marker:
   the fast path for most state.
 * ``T`` — tagged JSON: values JSON cannot carry exactly are written as
   ``{"__hone__": <tag>, ...}`` objects (tuples, sets, bytes, datetimes, enums, dataclasses,
-  pydantic models, hone messages, dicts with non-string keys or a ``"__hone__"`` key).
+  pydantic models, hone messages, LangChain messages, dicts with non-string keys or a
+  ``"__hone__"`` key).
 
 The key ``"__hone__"`` is reserved for tags, so a user dict that has it (at any depth) is
 *escaped*: it is written as a tagged ``{"__hone__": "dict", "v": [[key, value], ...]}`` pair
 list, and the value takes the ``T`` path. Every dict therefore round-trips exactly, and a
 ``J`` payload never contains a tag (it is decoded without looking for one).
 
-Decoding never imports a module. A pydantic model, dataclass or enum is rebuilt only from a
-class registered with ``Serializer(types=...)`` or one whose module is already imported — so
-a tampered database cannot make hone run arbitrary code. Pickle is off unless
+Decoding never imports a module named by the data. A pydantic model, dataclass or enum is
+rebuilt only from a class registered with ``Serializer(types=...)`` or one whose module is
+already imported — so a tampered database cannot make hone run arbitrary code. LangChain
+messages are rebuilt field by field (each field encoded as above, so ``additional_kwargs``,
+tool calls and artifacts come back exactly); for them ``langchain_core.messages`` itself is
+imported when needed. Pickle is off unless
 ``allow_pickle=True`` is passed, on both the writing and the reading side.
+
+``Serializer(fallback=...)`` hands values no encoding here covers (and instances of classes
+defined inside functions, which cannot be found again by name) to another serializer with
+LangGraph's ``dumps_typed``/``loads_typed`` methods, before pickle is considered; the
+LangGraph adapter (:mod:`hone.checkpoint.langgraph`) uses LangGraph's own serializer so.
 """
 
 from __future__ import annotations
@@ -32,14 +41,15 @@ import pickle
 import sys
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hone import messages as _messages
 from hone.errors import CheckpointCorruptError, CheckpointError
+from hone.interop._messages import is_langchain_message
 
-__all__ = ["Serializer"]
+__all__ = ["Serializer", "TypedSerializer"]
 
 _TAG = "__hone__"
 _PLAIN = b"J"
@@ -55,6 +65,18 @@ _MESSAGE_TYPES = (
 _MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(_messages.AnyMessage)
 
 
+class TypedSerializer(Protocol):
+    """LangGraph's serializer protocol: a value to (type name, bytes) and back."""
+
+    def dumps_typed(self, obj: Any, /) -> tuple[str, bytes]:
+        """Encode a value."""
+        ...
+
+    def loads_typed(self, data: tuple[str, bytes], /) -> Any:
+        """Decode what :meth:`dumps_typed` wrote."""
+        ...
+
+
 def _class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -67,10 +89,22 @@ class Serializer:
             Only for databases you trust: unpickling runs code named by the data.
         types: classes (pydantic models, dataclasses, enums) that may be rebuilt even when
             their module is not imported yet at load time.
+        fallback: a serializer with LangGraph's ``dumps_typed``/``loads_typed`` methods
+            (e.g. LangGraph's ``JsonPlusSerializer``) for values no encoding above covers,
+            tried before pickle; what it writes is read back only by a ``Serializer`` with a
+            fallback. It decodes by its own rules (LangGraph's may import the modules the
+            data names), so use it for databases you trust.
     """
 
-    def __init__(self, *, allow_pickle: bool = False, types: Iterable[type] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        allow_pickle: bool = False,
+        types: Iterable[type] = (),
+        fallback: TypedSerializer | None = None,
+    ) -> None:
         self.allow_pickle = allow_pickle
+        self.fallback = fallback
         self._types: dict[str, type] = {_class_path(t): t for t in types}
 
     def __repr__(self) -> str:
@@ -120,7 +154,14 @@ class Serializer:
 
     def _encode_other(self, value: Any) -> Any:
         if isinstance(value, _MESSAGE_TYPES):
-            return {_TAG: "msg", "v": value.model_dump(mode="json")}
+            encoded = {_TAG: "msg", "v": value.model_dump(mode="json", exclude={"extra"})}
+            if value.extra is not None:
+                encoded["x"] = self._encode(value.extra)
+            return encoded
+        if is_langchain_message(value):
+            return self._encode_langchain(value)
+        if self.fallback is not None and _unreachable_class(type(value), self._types):
+            return self._encode_fallback(value)
         if isinstance(value, BaseModel):
             return {
                 _TAG: "model",
@@ -138,6 +179,10 @@ class Serializer:
         if simple is not None:
             tag, encode = simple
             return {_TAG: tag, "v": encode(self, value)}
+        if isinstance(value, str) and type(value).__module__.startswith("langchain_core."):
+            return str(value)  # LangChain's message.text: a str that is also callable
+        if self.fallback is not None:
+            return self._encode_fallback(value)
         if self.allow_pickle:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             return {_TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
@@ -147,6 +192,20 @@ class Serializer:
             "dataclasses and pydantic models. Convert it to one of those, or pass "
             "Serializer(allow_pickle=True) to the saver if its database is trusted."
         )
+
+    def _encode_fallback(self, value: Any) -> Any:
+        if self.fallback is None:  # pragma: no cover - callers check first
+            raise CheckpointError("this Serializer has no fallback")
+        kind, data = self.fallback.dumps_typed(value)
+        return {_TAG: "ext", "t": kind, "v": base64.b64encode(data).decode("ascii")}
+
+    def _encode_langchain(self, value: Any) -> Any:
+        fields = {name: self._encode(getattr(value, name)) for name in type(value).model_fields}
+        extras = {k: self._encode(v) for k, v in (value.model_extra or {}).items()}
+        encoded = {_TAG: "lcmsg", "cls": _class_path(type(value)), "v": fields}
+        if extras:
+            encoded["x"] = extras
+        return encoded
 
     # -- decoding -----------------------------------------------------------------------
 
@@ -203,8 +262,39 @@ class Serializer:
         for part in qualname.split("."):
             obj = getattr(obj, part, None)
         if not isinstance(obj, type):
+            if "<locals>" in qualname:
+                raise CheckpointError(
+                    f"stored {kind} {path!r} cannot be rebuilt: its class is defined inside a "
+                    "function. Define it at module level, or pass Serializer(types=[...])."
+                )
             raise CheckpointCorruptError(f"stored {kind} names {path!r}, which is not a class")
         return obj
+
+    def _decode_message(self, tree: dict[str, Any]) -> Any:
+        message = _MESSAGE_ADAPTER.validate_python(tree["v"])
+        if "x" in tree:
+            message = message.model_copy(update={"extra": self._decode(tree["x"])})
+        return message
+
+    def _decode_langchain(self, tree: dict[str, Any]) -> Any:
+        path: str = tree["cls"]
+        if path.startswith("langchain_core.") and "langchain_core.messages" not in sys.modules:
+            try:
+                import langchain_core.messages  # noqa: F401 - the module the classes live in
+            except ImportError as exc:
+                raise CheckpointError(
+                    f"stored LangChain message {path!r} cannot be rebuilt: langchain-core is "
+                    "not installed (pip install 'hone[langchain]')"
+                ) from exc
+        cls: Any = self._resolve(path, kind="LangChain message")
+        base = sys.modules["langchain_core.messages.base"].BaseMessage
+        if not issubclass(cls, base):
+            raise CheckpointCorruptError(f"{path!r} is not a LangChain message class")
+        fields = {k: self._decode(v) for k, v in tree["v"].items()}
+        fields.update({k: self._decode(v) for k, v in tree.get("x", {}).items()})
+        # Fields were valid when stored; building without validators keeps them exactly
+        # (AIMessage's validators would, for one, re-derive tool calls from raw kwargs).
+        return cls.model_construct(**fields)
 
     def _decode_model(self, tree: dict[str, Any]) -> Any:
         cls = self._resolve(tree["cls"], kind="pydantic model")
@@ -230,6 +320,14 @@ class Serializer:
             raise CheckpointCorruptError(f"{tree['cls']!r} is not an enum")
         return cls(self._decode(tree["v"]))
 
+    def _decode_fallback(self, tree: dict[str, Any]) -> Any:
+        if self.fallback is None:
+            raise CheckpointError(
+                "a stored value was written by a fallback serializer (type "
+                f"{tree['t']!r}); pass Serializer(fallback=...) to load it"
+            )
+        return self.fallback.loads_typed((tree["t"], base64.b64decode(tree["v"])))
+
     def _decode_pickle(self, tree: dict[str, Any]) -> Any:
         if not self.allow_pickle:
             raise CheckpointError(
@@ -240,6 +338,11 @@ class Serializer:
             return pickle.loads(base64.b64decode(tree["v"]))
         except Exception as exc:  # unpickling can raise anything
             raise CheckpointCorruptError(f"stored pickle cannot be loaded: {exc!r}") from exc
+
+
+def _unreachable_class(cls: type, registered: dict[str, type]) -> bool:
+    """Whether a class (defined inside a function) could not be found again by its path."""
+    return "<locals>" in cls.__qualname__ and _class_path(cls) not in registered
 
 
 def _is(a: object, b: object) -> bool:
@@ -320,11 +423,13 @@ _SIMPLE_ENCODERS: dict[type, tuple[str, Callable[[Serializer, Any], Any]]] = {
 
 _DECODERS: dict[str, Callable[[Serializer, dict[str, Any]], Any]] = {
     "dict": lambda s, t: {s._decode(k): s._decode(v) for k, v in t["v"]},
-    "msg": lambda _, t: _MESSAGE_ADAPTER.validate_python(t["v"]),
+    "msg": Serializer._decode_message,
+    "lcmsg": Serializer._decode_langchain,
     "model": Serializer._decode_model,
     "dc": Serializer._decode_dataclass,
     "enum": Serializer._decode_enum,
     "pickle": Serializer._decode_pickle,
+    "ext": Serializer._decode_fallback,
     "tuple": lambda s, t: tuple(s._decode(v) for v in t["v"]),
     "set": lambda s, t: {s._decode(v) for v in t["v"]},
     "frozenset": lambda s, t: frozenset(s._decode(v) for v in t["v"]),

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from hone.errors import ConfigError
+from hone.models._chat import ChatSurface
 from hone.models._protocol import ChatRequest, Completion, ModelBackend, StreamEvent
 
 __all__ = ["BatchingModel"]
@@ -27,7 +28,7 @@ class _Pending:
     future: asyncio.Future[Completion]
 
 
-class BatchingModel:
+class BatchingModel(ChatSurface):
     """Wraps any :class:`~hone.models.ModelBackend` so concurrent ``complete()`` calls are
     coalesced into one ``complete_batch()`` call.
 

@@ -15,6 +15,7 @@ from hone.models._protocol import ModelBackend
 __all__ = ["ModelSpec", "load_model", "parse_spec"]
 
 SpecKind: TypeAlias = Literal["openai", "openai-compatible", "hf", "tiny"]
+_KINDS = ("openai", "openai-compatible", "hf", "tiny")
 
 _FORMS = (
     "'openai:<model>' (e.g. openai:gpt-4.1; key from OPENAI_API_KEY), "
@@ -70,10 +71,17 @@ def load_model(spec: str, **kwargs: Any) -> ModelBackend:
     """The backend a spec string names; ``kwargs`` go to the backend's constructor
     (``api_key``, ``timeout`` for OpenAI; ``device``, ``dtype``, ``max_context`` for local).
 
+    A provider hone has no backend for (``anthropic:...``, ``google_genai:...``, or a spec
+    without a prefix) is loaded with LangChain's ``init_chat_model`` when the ``langchain``
+    package is installed, and wrapped in :class:`~hone.interop.LangChainModel`.
+
     Raises:
         ModelSpecError: the spec cannot be understood.
         ModelLoadError: a local checkpoint cannot be loaded.
     """
+    kind = spec.partition(":")[0].strip().lower() if ":" in spec else ""
+    if kind not in _KINDS:
+        return _through_langchain(spec, kind, kwargs)
     parsed = parse_spec(spec)
     if parsed.kind in ("openai", "openai-compatible"):
         from hone.models._openai import OpenAICompatibleModel
@@ -86,6 +94,26 @@ def load_model(spec: str, **kwargs: Any) -> ModelBackend:
 
         return TransformersModel.from_pretrained(ensure_tiny_model(), **kwargs)
     return TransformersModel.from_pretrained(parsed.target, **kwargs)
+
+
+def _through_langchain(spec: str, kind: str, kwargs: dict[str, Any]) -> ModelBackend:
+    """A provider hone has no backend for, loaded with LangChain's ``init_chat_model``."""
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError as exc:
+        what = f"no backend for {kind!r}" if kind else "no '<kind>:' prefix"
+        raise _bad(
+            spec,
+            f"hone has {what}, and LangChain's init_chat_model, which would load it, is not "
+            "installed (pip install langchain langchain-<provider>)",
+        ) from exc
+    from hone.interop._model import LangChainModel
+
+    try:
+        chat_model = init_chat_model(spec, **kwargs)
+    except (ImportError, ValueError, TypeError) as exc:
+        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {exc}") from exc
+    return LangChainModel(chat_model)
 
 
 def _bad(spec: str, why: str) -> ModelSpecError:

@@ -8,6 +8,9 @@ prompt and sampled token ids and the raw per-token logprobs, which is what train
 
 ``response_format`` and ``tool_choice`` are honoured by constrained decoding: each row of a
 batch may follow its own grammar (``_grammar``), or none.
+
+The KV states of finished rows are kept (``_prefix_cache``), so a conversation's next turn
+encodes only the tokens its prompt adds after the longest kept token prefix.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hone import _compute
-from hone.errors import CapabilityError, ChatTemplateError, ContextOverflowError, ModelLoadError
+from hone.errors import (
+    CapabilityError,
+    ChatTemplateError,
+    ConfigError,
+    ContextOverflowError,
+    ModelLoadError,
+)
 from hone.messages import to_openai
 from hone.models._chat import ChatSurface
 from hone.models._grammar import (
@@ -34,6 +43,7 @@ from hone.models._grammar import (
     TokenConstraint,
     reply_grammar,
 )
+from hone.models._prefix_cache import PrefixCache, PrefixCacheStats
 from hone.models._protocol import (
     ChatRequest,
     Completion,
@@ -50,6 +60,7 @@ from hone.models._transformers_loop import (
     SpecialIds,
     TokenCallback,
     generate_rows,
+    supports_reuse,
 )
 from hone.parsing import ParseFormat, Parser, detect_parser, resolve_parser
 
@@ -68,6 +79,14 @@ class TransformersModel(ChatSurface):
     time; concurrent callers should use :meth:`complete_batch` or wrap the model in
     :class:`~hone.models.BatchingModel`. Token ids and logprobs are always returned.
 
+    The KV states of every finished conversation are kept (up to ``prefix_cache_tokens``
+    tokens, least recently used dropped first), so the next call of a conversation that goes
+    on (an agent's next turn) encodes only what its prompt adds after the longest kept *token*
+    prefix; sampled ids and logprobs are those of encoding the whole prompt, up to float
+    rounding. The kept states are dropped when the model's parameters change (a training step,
+    ``load_state_dict``); after changing weights through ``param.data``, or switching LoRA
+    adapters, call :meth:`clear_prefix_cache`.
+
     Args:
         model: A loaded causal LM.
         tokenizer: Its tokenizer; it must have a chat template.
@@ -78,10 +97,14 @@ class TransformersModel(ChatSurface):
             :class:`~hone.parsing.Parser` function. Default: the one the chat template
             implies (:func:`hone.parsing.detect_parser`; Hermes unless the template renders
             another tool-call format). :attr:`parser_name` says which was chosen.
+        prefix_cache_tokens: The most tokens whose KV states are kept between calls (each
+            costs ``2 × layers × kv_heads × head_dim`` values); 0 turns reuse off. Models
+            with sliding-window or recurrent layers never reuse.
 
     Raises:
         ChatTemplateError: the tokenizer has no chat template.
-        ConfigError: ``parser`` is not a known name or a parser function.
+        ConfigError: ``parser`` is not a known name or a parser function, or
+            ``prefix_cache_tokens`` is negative.
     """
 
     def __init__(
@@ -92,7 +115,12 @@ class TransformersModel(ChatSurface):
         name: str | None = None,
         max_context: int | None = None,
         parser: ParseFormat | Parser | None = None,
+        prefix_cache_tokens: int = 32_768,
     ) -> None:
+        if prefix_cache_tokens < 0:
+            raise ConfigError(
+                f"prefix_cache_tokens must be >= 0 (0 turns KV reuse off), got {prefix_cache_tokens}"
+            )
         if not getattr(tokenizer, "chat_template", None):
             raise ChatTemplateError(
                 f"the tokenizer of {name or _name_of(model)!r} has no chat template; use a chat "
@@ -112,6 +140,8 @@ class TransformersModel(ChatSurface):
             _single_id(tokenizer, "</tool_call>"),
         )
         self._grammars: GrammarEngine | None = None  # built on the first constrained request
+        self._prefixes = PrefixCache(prefix_cache_tokens)
+        self._reuse: bool | None = None if prefix_cache_tokens else False  # None: not checked
         self._lock = threading.Lock()
 
     @classmethod
@@ -123,6 +153,7 @@ class TransformersModel(ChatSurface):
         dtype: Any = None,
         max_context: int | None = None,
         parser: ParseFormat | Parser | None = None,
+        prefix_cache_tokens: int = 32_768,
     ) -> TransformersModel:
         """Load a causal LM and its tokenizer from a local directory.
 
@@ -132,6 +163,7 @@ class TransformersModel(ChatSurface):
             dtype: Torch dtype or its name (``"bfloat16"``); default: as saved.
             max_context: Longest prompt + completion, in tokens.
             parser: How replies are parsed (default: detected from the chat template).
+            prefix_cache_tokens: The most tokens whose KV states are kept between calls.
 
         Raises:
             ModelLoadError: the directory is missing or does not hold a loadable model.
@@ -152,7 +184,14 @@ class TransformersModel(ChatSurface):
             raise ModelLoadError(f"cannot load a causal LM from {directory}: {exc}") from exc
         model.to(device)
         model.eval()
-        return cls(model, tokenizer, name=directory.name, max_context=max_context, parser=parser)
+        return cls(
+            model,
+            tokenizer,
+            name=directory.name,
+            max_context=max_context,
+            parser=parser,
+            prefix_cache_tokens=prefix_cache_tokens,
+        )
 
     @property
     def name(self) -> str:
@@ -163,6 +202,18 @@ class TransformersModel(ChatSurface):
     def parser_name(self) -> str:
         """The name of the parser replies go through (given, or detected from the template)."""
         return self._parser_name
+
+    @property
+    def prefix_cache_stats(self) -> PrefixCacheStats:
+        """How much KV state was reused so far, and how much is kept now."""
+        with self._lock:
+            return self._prefixes.stats
+
+    def clear_prefix_cache(self) -> None:
+        """Drop every kept KV state (needed only after weight changes torch cannot see, such as
+        writes through ``param.data`` or switching LoRA adapters)."""
+        with self._lock:
+            self._prefixes.clear()
 
     def render(self, request: ChatRequest) -> str:
         """The prompt text the chat template makes of a request (with the generation prompt).
@@ -239,11 +290,35 @@ class TransformersModel(ChatSurface):
     ) -> list[Completion]:
         import torch
 
+        reuse = self._reusing()
+        starts = [self._prefixes.lookup(s.prompt_ids) for s in specs] if reuse else []
         with torch.inference_mode(), _eval_mode(self.model):
             results = generate_rows(
-                self.model, specs, self._ids, decode=self._decode, on_token=on_token, cancel=cancel
+                self.model,
+                specs,
+                self._ids,
+                decode=self._decode,
+                on_token=on_token,
+                cancel=cancel,
+                starts=starts,
+                keep_states=reuse,
             )
+        for i, result in enumerate(results):
+            if result.state is not None:
+                self._prefixes.store(result.state, started_from=starts[i])
+                result.state = None
         return [self._completion(s, r, q) for s, r, q in zip(specs, results, requests, strict=True)]
+
+    def _reusing(self) -> bool:
+        """Whether this generation reuses kept KV states (they are dropped first if the
+        weights changed since the last one)."""
+        if self._reuse is None:
+            self._reuse = supports_reuse(self.model)
+            if not self._reuse:
+                logger.info("%r has sliding-window or recurrent layers: no KV reuse", self.name)
+        if self._reuse:
+            self._prefixes.sync(self.model)
+        return self._reuse
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Complete one conversation, yielding reasoning/text deltas, then a ``done`` event."""
@@ -283,7 +358,9 @@ class TransformersModel(ChatSurface):
                     return
                 if isinstance(item, _Start):
                     logprobs = self._token_logprob if request.options.logprobs else None
-                    deltas = _DeltaDecoder(self._decode, self._ids, item.in_think, logprobs)
+                    deltas = _DeltaDecoder(
+                        self._decode, self._ids, item.in_think, logprobs, self._call_tags[0]
+                    )
                 elif deltas is not None and (event := deltas.push(item)) is not None:
                     yield event
         finally:
@@ -428,8 +505,11 @@ _LogprobMaker = Callable[[int, float, Sequence[tuple[int, float]]], TokenLogprob
 class _DeltaDecoder:
     """Turns streamed tokens into reasoning/text deltas (tags themselves are not shown).
 
-    With ``logprobs``, each delta carries the entries of the tokens read since the last one
-    (tags and other unshown tokens ride on the next delta; the last ones only on ``done``).
+    Tool calls are not text: from a ``<tool_call>`` token on (when the tokenizer has it as one
+    token) nothing more is shown, and the calls arrive parsed in the ``done`` completion, as
+    from an OpenAI server. With ``logprobs``, each delta carries the entries of the tokens read
+    since the last one (tags and other unshown tokens ride on the next delta; the last ones
+    only on ``done``).
     """
 
     def __init__(
@@ -438,9 +518,12 @@ class _DeltaDecoder:
         ids: SpecialIds,
         in_think: bool,
         logprobs: _LogprobMaker | None = None,
+        call_open: int | None = None,
     ) -> None:
         self._decode, self._ids, self._in_think = decode, ids, in_think
         self._make = logprobs
+        self._call_open = call_open
+        self._in_calls = False
         self._pending: list[TokenLogprob] = []
         self._segment: list[int] = []
         self._emitted = 0
@@ -449,6 +532,10 @@ class _DeltaDecoder:
         token = sampled.token
         if self._make is not None:
             self._pending.append(self._make(token, sampled.logprob, sampled.top))
+        if token == self._call_open and not self._in_think:
+            self._in_calls = True
+        if self._in_calls:
+            return None
         if token in (self._ids.think_open, self._ids.think_close):
             self._in_think = token == self._ids.think_open
             self._segment, self._emitted = [], 0

@@ -12,6 +12,19 @@ reproduces them.
 A row may carry a :class:`~hone.models._grammar.TokenConstraint` (a grammar matcher): before
 each sampling step it fills a token bitmask and the row's disallowed tokens get ``-inf``; rows
 without one are sampled from exactly the logits they would see alone.
+
+A row may also start from kept KV states of its prompt's first tokens (a
+:class:`~hone.models._prefix_cache.Reuse`); then only the rest of the prompt is encoded. Rows of
+one batch may reuse different lengths: the kept states are left-padded to the longest one and
+the new tokens to the longest rest, so the attention mask of a row has a gap between its kept
+part and its new part, and each row's positions continue from its own kept length::
+
+    cache columns (C = longest kept)   | new columns (N = longest rest)
+    row 0:  pad pad k k k k k k        | pad pad n n n n
+    row 1:  k k k k k k k k            | pad pad pad pad n n
+    row 2:  pad pad pad pad pad pad pad pad | n n n n n n      (nothing kept)
+
+A padded column is masked out, so each row attends to exactly its own tokens, in order.
 """
 
 from __future__ import annotations
@@ -25,8 +38,17 @@ from typing import Any, Literal
 import torch
 
 from hone.models._grammar import TokenConstraint, apply_bitmask, bitmask_words
+from hone.models._prefix_cache import PrefixState, Reuse
 
-__all__ = ["RowResult", "RowSpec", "SampledToken", "SpecialIds", "TokenCallback", "generate_rows"]
+__all__ = [
+    "RowResult",
+    "RowSpec",
+    "SampledToken",
+    "SpecialIds",
+    "TokenCallback",
+    "generate_rows",
+    "supports_reuse",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +106,9 @@ class RowResult:
     #: Per sampled token, the ``top_logprobs`` most likely (id, raw logprob); empty if none.
     top: list[tuple[tuple[int, float], ...]] = field(default_factory=list)
     finish_reason: Literal["stop", "length"] = "length"
+    #: With ``keep_states``: the KV states of the prompt and every sampled token but the last
+    #: (which was never fed back), for a prefix cache.
+    state: PrefixState | None = None
 
 
 @dataclass(slots=True)
@@ -119,20 +144,29 @@ def generate_rows(
     decode: Callable[[list[int]], str],
     on_token: TokenCallback | None = None,
     cancel: threading.Event | None = None,
+    starts: Sequence[Reuse | None] = (),
+    keep_states: bool = False,
 ) -> list[RowResult]:
     """Continue every row until it ends its turn, hits a stop string or its token limit.
 
-    ``decode`` turns token ids into text (for stop strings). Call under ``torch.inference_mode()``.
+    ``decode`` turns token ids into text (for stop strings). ``starts[i]`` (if given) holds
+    kept KV states of row ``i``'s first prompt tokens; with ``keep_states`` every result carries
+    its row's final KV states. Call under ``torch.inference_mode()``.
     """
     device = _device_of(model)
     states = [_new_state(spec, ids, device) for spec in rows]
     live = [i for i, s in enumerate(states) if not _finish_if_empty(s)]
     if not live:
         return [s.result for s in states]
-    input_ids, mask = _left_pad([rows[i].prompt_ids for i in live], ids.pad, device)  # (B, L)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, L)
-    cache = _new_cache(model)
-    step_ids, step_pos = input_ids, positions
+    cache, step_ids, mask = _prefill(
+        model,
+        [rows[i].prompt_ids for i in live],
+        [starts[i] if starts else None for i in live],
+        ids.pad,
+        device,
+    )  # step_ids: (B, N), mask: (B, C + N)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1] :]  # (B, N)
+    step_pos = positions
     while True:
         out = model(
             input_ids=step_ids,
@@ -151,9 +185,13 @@ def generate_rows(
             _record(states[live[j]], token, ids, decode)
             if on_token is not None:
                 on_token(live[j], token)
-        if cancel is not None and cancel.is_set():
-            break
-        keep = [j for j, i in enumerate(live) if not states[i].done]
+        cancelled = cancel is not None and cancel.is_set()
+        keep = [] if cancelled else [j for j, i in enumerate(live) if not states[i].done]
+        if keep_states:
+            for j in sorted(set(range(len(live))) - set(keep)):
+                states[live[j]].result.state = _row_state(
+                    cache, mask, j, rows[live[j]], states[live[j]]
+                )
         if not keep:
             break
         mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=-1)  # (B, L + t)
@@ -176,6 +214,73 @@ def _new_cache(model: Any) -> Any:
     from transformers import DynamicCache
 
     return DynamicCache(config=getattr(model, "config", None))
+
+
+def supports_reuse(model: Any) -> bool:
+    """Whether kept KV states can seed ``model``'s cache: every layer is plain full attention
+    (a sliding-window or recurrent layer keeps state that a kept prefix cannot restore)."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers: list[Any] = list(getattr(_new_cache(model), "layers", None) or ())
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
+def _prefill(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    starts: Sequence[Reuse | None],
+    pad: int,
+    device: torch.device,
+) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """The cache seeded with the kept states, the first step's input ids (B, N) and the
+    attention mask over cache and input (B, C + N); see the module docs for the layout."""
+    cache = _new_cache(model)
+    kept = [s.length if s is not None else 0 for s in starts]  # (B,)
+    input_ids, input_mask = _left_pad(
+        [p[c:] for p, c in zip(prompts, kept, strict=True)], pad, device
+    )
+    width = max(kept)
+    if width == 0:
+        return cache, input_ids, input_mask
+    cached_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, length in enumerate(kept):
+        cached_mask[row, width - length :] = 1  # an empty slice when nothing is kept
+    for index, layer in enumerate(cache.layers):
+        layer.update(
+            _stack(starts, width, index, keys=True), _stack(starts, width, index, keys=False)
+        )
+    return cache, input_ids, torch.cat([cached_mask.to(device), input_mask], dim=-1)
+
+
+def _stack(starts: Sequence[Reuse | None], width: int, layer: int, *, keys: bool) -> torch.Tensor:
+    """One layer's kept keys (or values) of every row, left-padded to ``width``: (B, H, C, D)."""
+    first = next(s for s in starts if s is not None)
+    ref = (first.state.keys if keys else first.state.values)[layer]  # (H, T, D)
+    out = ref.new_zeros((len(starts), ref.shape[0], width, ref.shape[2]))
+    for row, start in enumerate(starts):
+        if start is not None and start.length:
+            states = (start.state.keys if keys else start.state.values)[layer]
+            out[row, :, width - start.length :] = states[:, : start.length]
+    return out
+
+
+def _row_state(
+    cache: Any, mask: torch.Tensor, row: int, spec: RowSpec, state: _RowState
+) -> PrefixState | None:
+    """Row ``row``'s KV states over its real (unmasked) columns, with their tokens."""
+    tokens = (*spec.prompt_ids, *state.result.token_ids[:-1])
+    columns = mask[row].nonzero()[:, 0]  # (T,)
+    if columns.numel() != len(tokens):  # cannot happen unless the cache is not ours
+        logger.warning(
+            "row %d has %d cached columns for %d tokens; not kept",
+            row,
+            columns.numel(),
+            len(tokens),
+        )
+        return None
+    keys = tuple(layer.keys[row].index_select(1, columns) for layer in cache.layers)
+    values = tuple(layer.values[row].index_select(1, columns) for layer in cache.layers)
+    return PrefixState(tokens=tokens, keys=keys, values=values)
 
 
 def _new_state(spec: RowSpec, ids: SpecialIds, device: torch.device) -> _RowState:

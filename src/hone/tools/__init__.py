@@ -19,6 +19,10 @@
 
 Model mistakes and tool failures come back as ``ToolMessage(is_error=True)``; definition
 mistakes raise :class:`~hone.errors.ToolDefinitionError` when the tool is made.
+
+LangChain tools (``BaseTool``, ``@langchain_core.tools.tool``) are accepted wherever hone's
+are, and hone's tools read like LangChain's: ``tool.invoke({"a": 1})``,
+``tool.invoke(tool_call)`` (a ``ToolMessage`` answering it), ``tool.args_schema``.
 """
 
 from hone.tools._context import ToolContext

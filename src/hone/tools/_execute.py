@@ -16,20 +16,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
 
-import pydantic_core
-
 from hone._sync import run_sync
 from hone.errors import ConfigError, ToolArgumentsError
-from hone.messages import ContentPart, ImagePart, TextPart, ToolCall, ToolMessage
+from hone.interop._messages import is_langchain_message
+from hone.messages import ContentPart, ToolCall, ToolMessage, new_id
 from hone.tools._context import ToolContext
 from hone.tools._registry import ToolLike, ToolRegistry
 from hone.tools._retry import RetryPolicy
-from hone.tools._tool import Tool
+from hone.tools._tool import Tool, result_content, tool_message
 
 __all__ = [
     "ErrorKind",
     "ExecutionOptions",
     "ToolResult",
+    "as_tool_call",
     "execute_tool_call",
     "execute_tool_calls",
     "execute_tool_calls_sync",
@@ -101,23 +101,6 @@ class ToolResult:
         return ToolMessage(content=self.content, tool_call_id=self.call_id, is_error=self.is_error)
 
 
-def _serialise(value: Any) -> str | list[ContentPart]:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, TextPart | ImagePart):
-        return [value]
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(v, TextPart | ImagePart) for v in value)
-    ):
-        return list(value)
-    try:
-        return pydantic_core.to_json(value, fallback=str).decode()
-    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
-        return str(value)
-
-
 def _truncate(
     content: str | list[ContentPart], limit: int | None
 ) -> tuple[str | list[ContentPart], bool]:
@@ -145,6 +128,29 @@ def _failure(
         duration_s=time.perf_counter() - started,
         truncated=truncated,
     )
+
+
+def as_tool_call(call: ToolCall | Mapping[str, Any]) -> ToolCall:
+    """A hone tool call from a hone one or LangChain's tool-call dict.
+
+    Raises:
+        ConfigError: neither; the message says what is accepted.
+    """
+    if isinstance(call, ToolCall):
+        return call
+    name = call.get("name") if isinstance(call, Mapping) else None
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"a tool call must be a hone ToolCall or LangChain's dict with 'name', 'args' and "
+            f"'id', got {call!r}"
+        )
+    args = call.get("args")
+    call_id = call.get("id") or new_id("call_")
+    if isinstance(args, Mapping):
+        return ToolCall(id=call_id, name=name, arguments=dict(args))
+    # LangChain's invalid tool calls carry the undecodable text as a string.
+    text = args if isinstance(args, str) else None
+    return ToolCall(id=call_id, name=name, raw_arguments=text, error="not a JSON object")
 
 
 def _exception_text(exc: BaseException) -> str:
@@ -237,7 +243,7 @@ def _describe_failure(
 
 
 async def execute_tool_call(
-    call: ToolCall,
+    call: ToolCall | Mapping[str, Any],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,
@@ -252,6 +258,7 @@ async def execute_tool_call(
     escape.
     """
     started = time.perf_counter()
+    call = as_tool_call(call)
     opts = options or ExecutionOptions()
     tools = ToolRegistry.coerce(registry)
     tool = tools.get(call.name)
@@ -274,12 +281,23 @@ async def execute_tool_call(
     if error is not None:
         kind, message = _describe_failure(tool, call, error, attempts)
         return _failure(call, kind, message, started=started, limit=limit, attempts=attempts)
-    content, truncated = _truncate(_serialise(value), limit)
+    failed = False
+    if isinstance(value, ToolMessage) or (
+        is_langchain_message(value) and getattr(value, "type", None) == "tool"
+    ):
+        # A tool that answers with a message of its own (LangChain tools do): its content
+        # and its error status are what the model sees.
+        answer = tool_message(value, call.id, tool.name)
+        raw_content, failed = answer.content, answer.is_error
+    else:
+        raw_content = result_content(value)
+    content, truncated = _truncate(raw_content, limit)
     return ToolResult(
         call_id=call.id,
         tool_name=tool.name,
         content=content,
         value=value,
+        error="exception" if failed else None,
         attempts=attempts,
         duration_s=time.perf_counter() - started,
         truncated=truncated,
@@ -287,7 +305,7 @@ async def execute_tool_call(
 
 
 async def execute_tool_calls(
-    calls: Sequence[ToolCall],
+    calls: Sequence[ToolCall | Mapping[str, Any]],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,
@@ -299,7 +317,8 @@ async def execute_tool_calls(
     call order.
 
     Args:
-        calls: The calls of one assistant message (``AssistantMessage.tool_calls``).
+        calls: The calls of one assistant message (``AssistantMessage.tool_calls``, or
+            LangChain's tool-call dicts, ``AIMessage.tool_calls``).
         registry: The tools the model may call (a :class:`ToolRegistry` or a list of tools
             and functions).
         state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
@@ -322,7 +341,7 @@ async def execute_tool_calls(
     tools = ToolRegistry.coerce(registry)
     gate = asyncio.Semaphore(opts.max_concurrency or max(len(calls), 1))
 
-    async def run(call: ToolCall) -> ToolResult:
+    async def run(call: ToolCall | Mapping[str, Any]) -> ToolResult:
         async with gate:
             return await execute_tool_call(
                 call, tools, state=state, deps=deps, metadata=metadata, options=opts
@@ -340,7 +359,7 @@ async def execute_tool_calls(
 
 
 def execute_tool_calls_sync(
-    calls: Sequence[ToolCall],
+    calls: Sequence[ToolCall | Mapping[str, Any]],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,

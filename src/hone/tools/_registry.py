@@ -13,24 +13,22 @@ from types import ModuleType
 from typing import Any
 
 from hone.errors import ConfigError, DuplicateToolError, HoneError
+from hone.tools._convert import as_tool, is_langchain_tool, langchain_source
 from hone.tools._tool import Tool
 
 __all__ = ["ToolLike", "ToolRegistry"]
 
 logger = logging.getLogger(__name__)
 
-#: A tool, or a typed and documented function that ``@tool`` can wrap.
+#: A tool, a LangChain tool, or a typed and documented function that ``@tool`` can wrap.
 ToolLike = Tool | Callable[..., Any]
-
-
-def _as_tool(item: ToolLike) -> Tool:
-    return item if isinstance(item, Tool) else Tool.from_function(item)
 
 
 class ToolRegistry:
     """Tools by name, in the order they were added (a toolset).
 
-    Plain functions are wrapped with ``@tool`` on the way in. Two tools with one name raise
+    Plain functions are wrapped with ``@tool`` and LangChain tools (``BaseTool``,
+    ``@langchain_core.tools.tool``) are adapted on the way in. Two tools with one name raise
     :class:`~hone.errors.DuplicateToolError`; adding the very same tool twice is a no-op.
     """
 
@@ -48,7 +46,10 @@ class ToolRegistry:
             DuplicateToolError: another tool already has this name.
             ToolDefinitionError: a function that cannot become a tool.
         """
-        new = _as_tool(item)
+        existing = self._tools.get(getattr(item, "name", ""))
+        if existing is not None and is_langchain_tool(item) and langchain_source(existing) is item:
+            return existing
+        new = as_tool(item)
         existing = self._tools.get(new.name)
         if existing is not None and existing is not new:
             raise DuplicateToolError(
@@ -151,7 +152,7 @@ def _from_attribute(module: ModuleType, attribute: str) -> ToolRegistry:
     value = getattr(module, attribute)
     if isinstance(value, ToolRegistry):
         return value
-    if isinstance(value, Tool) or callable(value):
+    if isinstance(value, Tool) or is_langchain_tool(value) or callable(value):
         return ToolRegistry([value])
     if isinstance(value, Iterable):
         return ToolRegistry(value)

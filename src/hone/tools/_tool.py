@@ -1,23 +1,39 @@
-"""A tool: a name, a description, a parameter schema, and a function to run."""
+"""A tool: a name, a description, a parameter schema, and a function to run.
+
+A tool also reads like a LangChain tool: ``name``, ``description``, ``args_schema`` (a
+pydantic model), and ``invoke`` / ``ainvoke`` taking a dict of arguments or a tool call.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import functools
 import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Literal, TypeAlias, overload
 
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic_core import CoreSchema
+
+from hone._sync import run_sync
 from hone.errors import ToolArgumentsError, ToolDefinitionError
-from hone.messages import new_id
+from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
+from hone.messages import ContentPart, ImagePart, TextPart, ToolCall, ToolMessage, new_id
 from hone.tools._context import ToolContext
 from hone.tools._jsonschema import check_schema, validate_json
 from hone.tools._retry import RetryPolicy
 from hone.tools._schema import context_parameter, inspect_function, unwrap_partial
 
-__all__ = ["Tool", "Validator", "tool"]
+__all__ = ["Tool", "ToolInput", "Validator", "result_content", "tool", "tool_message"]
+
+#: What ``Tool.invoke`` takes: arguments, a string (tools with one parameter), or a tool call
+#: (hone's :class:`~hone.messages.ToolCall` or LangChain's ``{"type": "tool_call", ...}``).
+ToolInput: TypeAlias = Mapping[str, Any] | str | ToolCall
 
 #: Checks model-sent arguments for one tool: (tool name, arguments) -> validated values.
 Validator = Callable[[str, Mapping[str, Any]], dict[str, Any]]
@@ -212,21 +228,135 @@ class Tool:
             result = await result
         return result
 
+    @functools.cached_property
+    def args_schema(self) -> type[BaseModel]:
+        """The arguments as a pydantic model (LangChain's ``args_schema``): its JSON schema is
+        :attr:`parameters`, and validating with it runs the tool's own validator."""
+        return _arguments_model(self)
+
     async def ainvoke(
-        self, arguments: Mapping[str, Any], *, context: ToolContext | None = None
+        self,
+        input: ToolInput,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: ToolContext | None = None,
     ) -> Any:
-        """Validate ``arguments`` and run the tool once, without timeout or retry.
+        """Run the tool once, without timeout or retry, as LangChain's ``BaseTool.ainvoke``.
+
+        ``input`` is a dict of arguments (the function's return value comes back), a string
+        for a tool with one parameter, or a tool call: then the answer is a ``ToolMessage``
+        with the call's id, hone's for a hone :class:`~hone.messages.ToolCall` and
+        LangChain's for LangChain's tool-call dict. ``config`` (a LangChain
+        ``RunnableConfig``) is accepted for compatibility; hone does not read it.
 
         Raises:
             ToolArgumentsError: the arguments break the schema.
         """
-        values = self.validate(arguments)
-        ctx = context or ToolContext(call_id=new_id("call_"), tool_name=self.name)
-        return await self.run(values, ctx)
+        call_id, arguments, family = self._read_input(input)
+        ctx = context or ToolContext(call_id=call_id or new_id("call_"), tool_name=self.name)
+        value = await self.run(self.validate(arguments), ctx)
+        if family is None:
+            return value
+        message = tool_message(value, ctx.call_id, self.name)
+        return to_langchain(message) if family == "langchain" else message
+
+    def invoke(
+        self,
+        input: ToolInput,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: ToolContext | None = None,
+    ) -> Any:
+        """The synchronous :meth:`ainvoke`."""
+        return run_sync(self.ainvoke(input, config, context=context))
+
+    def _read_input(
+        self, input: ToolInput
+    ) -> tuple[str | None, Mapping[str, Any], Literal["hone", "langchain"] | None]:
+        """(call id, arguments, family of the answer; None: answer with the bare value)."""
+        if isinstance(input, ToolCall):
+            return input.id, input.arguments, "hone"
+        if isinstance(input, Mapping) and input.get("type") == "tool_call":
+            args = input.get("args")
+            if not isinstance(args, Mapping):
+                raise ToolArgumentsError(self.name, ["the tool call has no 'args' dict"])
+            return input.get("id"), args, "langchain"
+        if isinstance(input, str):
+            names = list(self.parameters.get("properties", {}))
+            if len(names) != 1:
+                raise ToolArgumentsError(
+                    self.name,
+                    [f"a string input needs a tool with one parameter; this one has {names}"],
+                )
+            return None, {names[0]: input}, None
+        if isinstance(input, Mapping):
+            return None, input, None
+        raise ToolArgumentsError(
+            self.name, [f"expected a dict of arguments or a tool call, got {type(input).__name__}"]
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly, as if it were not a tool."""
         return self.fn(*args, **kwargs)
+
+
+def result_content(value: Any) -> str | list[ContentPart]:
+    """What the model sees of a tool's return value: strings and content parts as they are,
+    anything else as JSON (or ``str()`` when it is not JSON-able)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, TextPart | ImagePart):
+        return [value]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, TextPart | ImagePart) for v in value)
+    ):
+        return list(value)
+    try:
+        return pydantic_core.to_json(value, fallback=str).decode()
+    except (TypeError, ValueError, pydantic_core.PydanticSerializationError):
+        return str(value)
+
+
+def tool_message(value: Any, call_id: str, name: str) -> ToolMessage:
+    """The hone ``ToolMessage`` answering call ``call_id`` with a tool's return value (a
+    returned ``ToolMessage`` of either family is used as it is)."""
+    if isinstance(value, ToolMessage):
+        return value
+    if is_langchain_message(value) and getattr(value, "type", None) == "tool":
+        converted = from_langchain(value)
+        if isinstance(converted, ToolMessage):
+            return converted
+    return ToolMessage(content=result_content(value), tool_call_id=call_id, name=name)
+
+
+def _arguments_model(tool: Tool) -> type[BaseModel]:
+    parameters = copy.deepcopy(dict(tool.parameters))
+    validate = tool.validate
+
+    class Arguments(BaseModel):
+        model_config = ConfigDict(extra="allow", frozen=True)
+
+        @model_validator(mode="before")
+        @classmethod
+        def _validate(cls, data: Any) -> Any:
+            if not isinstance(data, Mapping):
+                raise ValueError(f"expected a dict of arguments, got {type(data).__name__}")
+            try:
+                return validate(data)
+            except ToolArgumentsError as exc:
+                raise ValueError(str(exc)) from exc
+
+        @classmethod
+        def __get_pydantic_json_schema__(
+            cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+        ) -> dict[str, Any]:
+            return copy.deepcopy(parameters)
+
+    Arguments.__name__ = Arguments.__qualname__ = f"{tool.name}_arguments"
+    Arguments.__doc__ = f"The arguments of tool {tool.name!r}."
+    return Arguments
 
 
 @overload

@@ -22,7 +22,10 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+from hone.errors import CapabilityError
+from hone.interop._model import LangChainModel
 from hone.messages import to_openai
+from hone.models._chat import ChatSurface
 from hone.models._protocol import ChatRequest, Completion, ModelBackend, StreamEvent
 from hone.trajectory._schema import EpisodeStatus, ModelCall, to_jsonable
 
@@ -123,7 +126,31 @@ def recording(recorder: EpisodeRecorder) -> Iterator[EpisodeRecorder]:
         _RECORDER.reset(token)
 
 
-class RecordingModel:
+_NO_TOKEN_IDS = (
+    "RecordingModel records model calls for RL, which needs the exact token ids and logprobs "
+    "of every call, and {name!r} is a LangChain chat model, which gives none. For RL use a "
+    "local model ('hf:<checkpoint>' or the built-in 'tiny:') or an OpenAI-compatible server "
+    "that returns token ids (vLLM with return_token_ids, or `hone serve`). To record episodes "
+    "for SFT data only (built from messages), pass RecordingModel(model, "
+    "require_token_ids=False)."
+)
+
+
+def _langchain_inside(backend: Any) -> LangChainModel | None:
+    """The LangChain model a chain of wrappers ends in, unless a wrapper on the way is a
+    recording model that does not need token ids."""
+    seen: set[int] = set()
+    while backend is not None and id(backend) not in seen:
+        seen.add(id(backend))
+        if isinstance(backend, LangChainModel):
+            return backend
+        if isinstance(backend, RecordingModel) and not backend.require_token_ids:
+            return None
+        backend = getattr(backend, "backend", None)
+    return None
+
+
+class RecordingModel(ChatSurface):
     """A :class:`~hone.models.ModelBackend` wrapper that records every call into the current
     rollout's episode for ``role``.
 
@@ -136,11 +163,25 @@ class RecordingModel:
     Args:
         backend: the model to wrap.
         role: the agent role whose episode the calls belong to.
+        require_token_ids: refuse, when wrapped, a backend that can never give token ids (a
+            LangChain chat model): RL needs them. Pass False to record episodes for SFT data,
+            which is built from messages.
+
+    Raises:
+        CapabilityError: ``require_token_ids`` and the backend is a LangChain chat model; the
+            message names the alternatives.
     """
 
-    def __init__(self, backend: ModelBackend, role: str = "agent") -> None:
+    def __init__(
+        self, backend: ModelBackend, role: str = "agent", *, require_token_ids: bool = True
+    ) -> None:
         self.backend = backend
         self.role = role
+        self.require_token_ids = require_token_ids
+        if require_token_ids:
+            inner = _langchain_inside(backend)
+            if inner is not None:
+                raise CapabilityError(_NO_TOKEN_IDS.format(name=inner.name))
 
     @property
     def name(self) -> str:

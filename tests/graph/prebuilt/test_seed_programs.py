@@ -84,17 +84,21 @@ def test_fork_from_an_earlier_checkpoint_keeps_both_histories() -> None:
         if not s.next and len(s.values.get("messages", [])) == 4
     )
     forked = agent.invoke(
-        {"messages": [("user", "add 100 200")]}, _cfg("a", fork_point.config.checkpoint_id)
+        {"messages": [("user", "add 100 200")]},
+        _cfg("a", fork_point.config["configurable"]["checkpoint_id"]),
     )
     assert _asks(forked["messages"]) == ["add 1 2", "add 100 200"]
     assert forked["messages"][-1].text == "The answer is 300."
     # The latest state is the fork; the original branch is still there, unchanged.
     assert _asks(agent.get_state(_cfg("a")).values["messages"]) == ["add 1 2", "add 100 200"]
-    kept = agent.get_state(_cfg("a", original.config.checkpoint_id))
+    kept = agent.get_state(_cfg("a", original.config["configurable"]["checkpoint_id"]))
     assert _asks(kept.values["messages"]) == ["add 1 2", "add 3 4"]
     assert kept.values["messages"][-1].text == "The answer is 7."
-    ids = {s.config.checkpoint_id for s in agent.get_state_history(_cfg("a"))}
-    assert {original.config.checkpoint_id, fork_point.config.checkpoint_id} <= ids
+    ids = {s.config["configurable"]["checkpoint_id"] for s in agent.get_state_history(_cfg("a"))}
+    assert {
+        original.config["configurable"]["checkpoint_id"],
+        fork_point.config["configurable"]["checkpoint_id"],
+    } <= ids
 
 
 # ------------------------------------------------- (b) hierarchical state machine

@@ -23,6 +23,7 @@ from hone.graph._context import current_scope
 from hone.graph._interrupt import interrupt_id, interrupt_many
 from hone.messages import ToolCall, ToolMessage
 from hone.tools import Tool, ToolContext, ToolLike
+from hone.tools._convert import as_tool
 
 __all__ = [
     "ReviewConfig",
@@ -209,7 +210,7 @@ def with_review(
     config = ReviewConfig(allow_accept, allow_edit, allow_respond, allow_reject, description)
     if not any(config.as_dict().values()):
         raise ConfigError("with_review() needs at least one allowed decision; allow one")
-    inner = tools if isinstance(tools, Tool) else Tool.from_function(tools)
+    inner = as_tool(tools)
     if isinstance(inner, ReviewedTool):
         inner = inner.target
     fields = {f.name: getattr(inner, f.name) for f in dataclasses.fields(Tool)}
@@ -240,10 +241,11 @@ def _review_key(call_id: str) -> str:
     return f"review/{call_id}"
 
 
-def review_interrupt_id(task_id: str, call_id: str, attempt: int = 0) -> str:
-    """The interrupt id of the ``attempt``-th question about call ``call_id`` in a task (the
-    id ``interrupt(..., key=f"review/{call_id}")`` gets)."""
-    return interrupt_id(f"{task_id}/{_review_key(call_id)}", attempt)
+def review_interrupt_id(namespace: str, call_id: str, attempt: int = 0) -> str:
+    """The interrupt id of the ``attempt``-th question about call ``call_id`` in the task
+    running in checkpoint namespace ``namespace`` (``"<node>:<task id>"`` for a node of the
+    root graph): the id ``interrupt(..., key=f"review/{call_id}")`` gets there."""
+    return interrupt_id(f"{namespace}#{_review_key(call_id)}#{attempt}")
 
 
 def ask_reviews(calls: Sequence[tuple[ToolCall, ReviewedTool]]) -> dict[str, ReviewDecision]:
@@ -254,7 +256,7 @@ def ask_reviews(calls: Sequence[tuple[ToolCall, ReviewedTool]]) -> dict[str, Rev
     every call of the round has an answer.
 
     Raises:
-        GraphError: called outside a running graph node, or the graph has no checkpointer.
+        GraphError: called outside a running graph node.
     """
     if current_scope() is None:
         raise GraphError("reviewed tools can only run inside a running graph node")

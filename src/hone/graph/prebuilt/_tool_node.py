@@ -15,6 +15,7 @@ from hone.graph._context import _SCOPE, TaskScope, current_scope
 from hone.graph._interrupt import GraphInterrupt, ParentCommand
 from hone.graph._types import Command
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
+from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.messages import AssistantMessage, ToolCall, ToolMessage, to_message
 from hone.tools import (
     ExecutionOptions,
@@ -43,11 +44,25 @@ def _messages_of(state: Any, key: str) -> list[Any]:
 
 
 def _last_turn(state: Any, key: str) -> AssistantMessage | None:
+    """The last message as a hone model turn (converted from LangChain's), or None."""
     messages = _messages_of(state, key)
     if not messages:
         return None
-    last = to_message(messages[-1])
-    return last if isinstance(last, AssistantMessage) else None
+    last = messages[-1]
+    turn = from_langchain(last) if is_langchain_message(last) else to_message(last)
+    return turn if isinstance(turn, AssistantMessage) else None
+
+
+def _is_langchain_turn(state: Any, key: str) -> bool:
+    """Whether the conversation's last message is LangChain's (answers then are, too)."""
+    messages = _messages_of(state, key)
+    return bool(messages) and is_langchain_message(messages[-1])
+
+
+def _is_tool_message(value: Any) -> bool:
+    return isinstance(value, ToolMessage) or (
+        is_langchain_message(value) and getattr(value, "type", None) == "tool"
+    )
 
 
 def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["tools", "__end__"]:
@@ -63,7 +78,10 @@ def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["t
 class ToolNode:
     """A graph node that runs the tool calls of the last model turn, concurrently.
 
-    It returns ``{messages_key: [ToolMessage, ...]}`` in call order. A tool that returns a
+    It returns ``{messages_key: [ToolMessage, ...]}`` in call order, of the family of the
+    last message: LangChain ``ToolMessage`` objects (named after the tool, as LangGraph's
+    ``ToolNode`` makes them; a LangChain tool's own message kept as it answered) when the
+    model's turn is LangChain's, else hone's. A tool that returns a
     :class:`~hone.graph.Command` has that command passed to the graph instead (its update must
     answer the call with a ``ToolMessage``). Every tool receives the graph state as
     ``ToolContext.state``, and in ``ToolContext.metadata`` the running task's id (stable across
@@ -74,7 +92,8 @@ class ToolNode:
     call has a decision.
 
     Args:
-        tools: The tools the model may call (a list of tools or functions, or a registry).
+        tools: The tools the model may call (a list of tools, LangChain tools or functions, or
+            a registry).
         name: The node name ``add_node(tool_node)`` uses.
         messages_key: The state key holding the conversation.
         handle_errors: True: a tool's exception becomes an error message the model reads.
@@ -131,14 +150,18 @@ class ToolNode:
             else:
                 answered[call.id] = review_message(call, decision)
         outcomes = await self._execute(to_run, state)
+        if _is_langchain_turn(state, self.messages_key):
+            outcomes = {k: _as_langchain(v, calls) for k, v in outcomes.items()}
+            answered = {k: _as_langchain(v, calls) for k, v in answered.items()}
         return self._output(calls, outcomes, answered)
 
-    def invoke(self, state: Any) -> Any:
-        """Run the node outside a graph (sync): ``{messages_key: [ToolMessage, ...]}``."""
+    def invoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
+        """Run the node (sync): ``{messages_key: [ToolMessage, ...]}``. ``config`` is
+        accepted as a LangChain runnable's is; inside a graph the node reads its own."""
         return run_sync(self(state))
 
-    async def ainvoke(self, state: Any) -> Any:
-        """Run the node outside a graph (async)."""
+    async def ainvoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
+        """Run the node (async)."""
         return await self(state)
 
     def _review(self, calls: list[ToolCall]) -> dict[str, ReviewDecision]:
@@ -149,9 +172,7 @@ class ToolNode:
                 pending.append((call, tool))
         return ask_reviews(pending) if pending else {}
 
-    async def _execute(
-        self, calls: list[ToolCall], state: Any
-    ) -> dict[str, ToolMessage | Command[Any]]:
+    async def _execute(self, calls: list[ToolCall], state: Any) -> dict[str, Any]:
         """Each call's outcome (a message, or the tool's Command), by call id.
 
         Inside a graph each call runs in its own interrupt scope keyed by its call id. When
@@ -159,7 +180,7 @@ class ToolNode:
         checkpoint so that the resumed node does not run them again.
         """
         scope = current_scope()
-        outcomes: dict[str, ToolMessage | Command[Any]] = {}
+        outcomes: dict[str, Any] = {}
         todo: list[ToolCall] = []
         for call in calls:
             kept = scope.recall(_cache_key(call)) if scope is not None else MISSING
@@ -169,7 +190,7 @@ class ToolNode:
                 outcomes[call.id] = kept
         gate = asyncio.Semaphore(self.options.max_concurrency or max(len(todo), 1))
 
-        async def run(call: ToolCall) -> ToolMessage | Command[Any] | GraphInterrupt:
+        async def run(call: ToolCall) -> Any:
             if scope is not None:
                 # This asyncio task runs in a copy of the context: the child scope stays here.
                 _SCOPE.set(scope.child(call.id))
@@ -180,6 +201,9 @@ class ToolNode:
                     return signal
             if isinstance(result.value, Command):
                 return _checked_command(call, result.value, self.messages_key)
+            value = result.value
+            if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
+                return value  # a LangChain tool's own answer, artifact and all
             return result.to_message()
 
         done = await _all_of([run(call) for call in todo])
@@ -197,7 +221,7 @@ class ToolNode:
         task_id = scope.task_id if scope is not None else None
         metadata = {
             "task_id": task_id,
-            "thread_id": scope.config.thread_id if scope is not None else None,
+            "thread_id": scope.thread_id if scope is not None else None,
             "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
         }
         return await execute_tool_call(
@@ -212,10 +236,10 @@ class ToolNode:
     def _output(
         self,
         calls: list[ToolCall],
-        outcomes: dict[str, ToolMessage | Command[Any]],
-        answered: dict[str, ToolMessage],
+        outcomes: dict[str, Any],
+        answered: dict[str, Any],
     ) -> Any:
-        messages: list[ToolMessage] = []
+        messages: list[Any] = []
         commands: list[Command[Any]] = []
         parent: list[Command[Any]] = []
         for call in calls:
@@ -243,6 +267,16 @@ async def _all_of(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+def _as_langchain(outcome: Any, calls: list[ToolCall]) -> Any:
+    """A hone tool message as LangChain's, named after its tool (commands stay as they are)."""
+    if not isinstance(outcome, ToolMessage):
+        return outcome
+    if outcome.name is None:
+        name = next((c.name for c in calls if c.id == outcome.tool_call_id), None)
+        outcome = outcome.model_copy(update={"name": name})
+    return to_langchain(outcome)
 
 
 def _cache_key(call: ToolCall) -> str:
@@ -273,7 +307,9 @@ def _checked_command(call: ToolCall, command: Command[Any], key: str) -> Command
         return command
     values = command.update.get(key) or []
     values = values if isinstance(values, list | tuple) else [values]
-    answers = any(isinstance(m, ToolMessage) and m.tool_call_id == call.id for m in values)
+    answers = any(
+        _is_tool_message(m) and getattr(m, "tool_call_id", None) == call.id for m in values
+    )
     if not answers:
         raise InvalidUpdateError(
             f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
