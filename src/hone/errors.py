@@ -42,6 +42,8 @@ Hierarchy::
     │   └── TrajectoryVersionError      an episode written by a newer schema version
     └── TrainingError                   a training run cannot go on
         └── PrefixPropertyError         a chat template rewrites earlier turns
+
+    GraphWarning (a UserWarning)        a graph LangGraph runs but that looks mistaken
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ __all__ = [
     "GraphError",
     "GraphRecursionError",
     "GraphValidationError",
+    "GraphWarning",
     "HoneError",
     "InvalidUpdateError",
     "ModelAuthError",
@@ -250,6 +253,12 @@ class NodeCancelledError(GraphError):
 
     def __reduce__(self) -> Any:
         return (type(self), (self.node, str(self)))
+
+
+class GraphWarning(UserWarning):
+    """A graph program LangGraph runs but that probably has a mistake: a node writing a key
+    the state schema does not have (the write is ignored), a route to an unknown node, a node
+    no edge reaches. hone warns where LangGraph runs, and raises where LangGraph raises."""
 
 
 class ToolArgumentsError(HoneError):

@@ -40,6 +40,7 @@ import json
 import pickle
 import sys
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -162,6 +163,10 @@ class Serializer:
             return self._encode_langchain(value)
         if self.fallback is not None and _unreachable_class(type(value), self._types):
             return self._encode_fallback(value)
+        if "<locals>" in type(value).__qualname__:
+            # A class defined inside a function cannot be found by its path again; remember it
+            # for this process (classes are weakly held), so its values round-trip here.
+            _LOCAL_CLASSES[_class_path(type(value))] = type(value)
         if isinstance(value, BaseModel):
             return {
                 _TAG: "model",
@@ -183,6 +188,9 @@ class Serializer:
             return str(value)  # LangChain's message.text: a str that is also callable
         if self.fallback is not None:
             return self._encode_fallback(value)
+        if isinstance(value, BaseException):
+            # A task's failure: stored as its repr, as LangGraph stores it.
+            return repr(value)
         if self.allow_pickle:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             return {_TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
@@ -248,7 +256,7 @@ class Serializer:
         return decode(self, tree)
 
     def _resolve(self, path: str, *, kind: str) -> type:
-        cls = self._types.get(path)
+        cls = self._types.get(path) or _LOCAL_CLASSES.get(path)
         if cls is not None:
             return cls
         module_name, _, qualname = path.partition(":")
@@ -338,6 +346,10 @@ class Serializer:
             return pickle.loads(base64.b64decode(tree["v"]))
         except Exception as exc:  # unpickling can raise anything
             raise CheckpointCorruptError(f"stored pickle cannot be loaded: {exc!r}") from exc
+
+
+#: Classes defined inside functions that this process encoded values of, by path.
+_LOCAL_CLASSES: weakref.WeakValueDictionary[str, type] = weakref.WeakValueDictionary()
 
 
 def _unreachable_class(cls: type, registered: dict[str, type]) -> bool:

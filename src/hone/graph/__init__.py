@@ -8,6 +8,7 @@ LangGraph programs run by changing imports::
 """
 
 from hone.graph._builder import StateGraph
+from hone.graph._cache import BaseCache, InMemoryCache
 from hone.graph._channels import (
     AnyValue,
     BinaryOperatorAggregate,
@@ -30,10 +31,23 @@ from hone.graph._context import (
     get_task_id,
 )
 from hone.graph._execute import NodeError
-from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt, ParentCommand, interrupt, interrupt_many
+from hone.graph._func import entrypoint, task
+from hone.graph._interrupt import (
+    GraphBubbleUp,
+    GraphInterrupt,
+    ParentCommand,
+    interrupt,
+    interrupt_many,
+)
 from hone.graph._managed import IsLastStep, RemainingSteps
 from hone.graph._mermaid import draw_mermaid
-from hone.graph._messages import REMOVE_ALL_MESSAGES, MessagesState, RemoveMessage, add_messages
+from hone.graph._messages import (
+    REMOVE_ALL_MESSAGES,
+    MessagesState,
+    RemoveMessage,
+    add_messages,
+    push_message,
+)
 from hone.graph._model_stream import AssistantMessageChunk, astream_model, stream_model
 from hone.graph._runner import GraphDrained
 from hone.graph._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
@@ -66,6 +80,7 @@ __all__ = [
     "All",
     "AnyValue",
     "AssistantMessageChunk",
+    "BaseCache",
     "BinaryOperatorAggregate",
     "CachePolicy",
     "Channel",
@@ -80,6 +95,7 @@ __all__ = [
     "GraphInterrupt",
     "GraphNode",
     "GraphStructure",
+    "InMemoryCache",
     "Interrupt",
     "IsLastStep",
     "LastValue",
@@ -112,6 +128,7 @@ __all__ = [
     "default_retry_on",
     "draw_mermaid",
     "emit_message_delta",
+    "entrypoint",
     "get_config",
     "get_runtime",
     "get_store",
@@ -119,5 +136,7 @@ __all__ = [
     "get_task_id",
     "interrupt",
     "interrupt_many",
+    "push_message",
     "stream_model",
+    "task",
 ]

@@ -22,6 +22,7 @@ from copy import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hone.errors import InvalidUpdateError
 from hone.graph._channels import MISSING, Channel
 from hone.graph._constants import (
     ERROR,
@@ -97,6 +98,8 @@ class Task:
     kept: dict[str, Any] = field(default_factory=dict)
     #: 1 on the first attempt, 2 on the first retry, ...
     attempt: int = 1
+    #: When the first attempt started (Unix seconds).
+    first_attempt_time: float | None = None
     #: For an error-handler task: the failure it handles (a NodeError).
     node_error: Any = None
     #: Records progress for an idle timeout (None when the task has none).
@@ -169,24 +172,24 @@ def apply_writes(
         if channels[chan].consume() and next_version is not None:
             versions[chan] = next_version
     pending: defaultdict[str, list[Any]] = defaultdict(list)
+    writers: defaultdict[str, list[str]] = defaultdict(list)
     for task in tasks:
         for chan, value in task.writes:
             if chan in SKIP_CHANNELS or chan == ERROR:
                 continue
             if chan in channels:
                 pending[chan].append(value)
+                writers[chan].append(task.name)
             else:
-                import logging
-
-                logging.getLogger(__name__).warning(
-                    "Task %s with path %s wrote to unknown channel %s, ignoring it.",
-                    task.name,
-                    task.path,
-                    chan,
-                )
+                _warn_unknown_channel(task.name, chan)
     updated: set[str] = set()
     for chan, values in pending.items():
-        if channels[chan].update(values) and next_version is not None:
+        try:
+            changed = channels[chan].update(values)
+        except InvalidUpdateError as exc:
+            names = ", ".join(repr(n) for n in writers[chan])
+            raise InvalidUpdateError(f"{exc} (written in one step by {names})") from exc
+        if changed and next_version is not None:
             versions[chan] = next_version
             if channels[chan].is_available():
                 updated.add(chan)
@@ -206,6 +209,22 @@ def apply_writes(
                 if channel.is_available():
                     updated.add(chan)
     return updated
+
+
+def _warn_unknown_channel(task: str, channel: str) -> None:
+    import warnings
+
+    from hone.errors import GraphWarning
+
+    if channel.startswith("branch:to:"):
+        what = f"routed to unknown node {channel.removeprefix('branch:to:')!r}"
+    else:
+        what = f"wrote to unknown channel {channel!r}"
+    warnings.warn(
+        f"Task {task} {what}; the write is ignored, as LangGraph ignores it.",
+        GraphWarning,
+        stacklevel=3,
+    )
 
 
 def should_interrupt(
@@ -303,6 +322,7 @@ class PlanContext:
     for_execution: bool = True
     checkpoint_map: Mapping[str, str] = field(default_factory=dict)
     base_retry: tuple[RetryPolicy, ...] = ()
+    base_cache: CachePolicy | None = None
 
 
 def prepare_tasks(
@@ -489,19 +509,28 @@ def _finish_task(
     for tid, chan, value in ctx.pending_writes:
         if tid == task.id and chan == "__hone_kept__":
             task.kept.update(value)
-    if node is not None and node.cache_policy is not None:
-        key = node.cache_policy.key_func(task.input)
-        digest = hashlib.blake2b(
-            key.encode() if isinstance(key, str) else key, digest_size=16
-        ).hexdigest()
-        task.cache_key = (("__pregel_ns_writes", node.name), digest, node.cache_policy.ttl)
-    elif task.call is not None and task.call.cache_policy is not None:
-        policy = task.call.cache_policy
-        key = policy.key_func(*task.call.args, **task.call.kwargs)
-        digest = hashlib.blake2b(
-            key.encode() if isinstance(key, str) else key, digest_size=16
-        ).hexdigest()
-        task.cache_key = (("__pregel_ns_writes", task.name), digest, policy.ttl)
+    if task.call is not None:
+        policy = task.call.cache_policy or ctx.base_cache
+        if policy is not None:
+            key = policy.key_func(*task.call.args, **task.call.kwargs)
+            task.cache_key = (cache_namespace(task.call.func, None), _digest(key), policy.ttl)
+    elif node is not None and (policy := node.cache_policy or ctx.base_cache) is not None:
+        if not node.is_error_handler:
+            key = policy.key_func(task.input)
+            task.cache_key = (cache_namespace(node.cache_fn, node.name), _digest(key), policy.ttl)
+
+
+def _digest(key: str | bytes) -> str:
+    return hashlib.blake2b(key.encode() if isinstance(key, str) else key, digest_size=16).hexdigest()
+
+
+def cache_namespace(fn: Any, node: str | None) -> tuple[str, ...]:
+    """Where a node's (or a task function's) cached writes live: by the function's module
+    and qualified name (and the node's name), so two graphs with one node function share."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    ident = f"{module}.{qualname}" if module and qualname else "__dynamic__"
+    return ("__pregel_ns_writes", ident) if node is None else ("__pregel_ns_writes", ident, node)
 
 
 def scratchpad_for(task_id: str, namespace_hash: str, ctx: PlanContext) -> Scratchpad:

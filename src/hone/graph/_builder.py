@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hone.errors import GraphValidationError
 from hone.graph._channels import Channel, LastValue
 from hone.graph._constants import END, NS_END, NS_SEP, START
-from hone.graph._nodes import Branch, destinations_of
+from hone.graph._nodes import Branch, Callee, destinations_of
 from hone.graph._state import ManagedValue, input_schema_of, schema_info
 from hone.graph._types import CachePolicy, RetryPolicy, TimeoutPolicy
 
@@ -47,6 +47,8 @@ class NodeDef:
     error_handler: str | None = None
     is_error_handler: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The action's calling convention, read when the node is added.
+    callee: Callee | None = None
 
     @property
     def runnable(self) -> _Action:
@@ -243,6 +245,9 @@ class StateGraph:
                 raise GraphValidationError(
                     f"'{char}' is a reserved character and is not allowed in the node names."
                 )
+        from hone.graph._compiled import CompiledGraph
+
+        callee = None if isinstance(action, CompiledGraph) else Callee.of(action, node)
         inferred = None if input_schema is not None else input_schema_of(action)
         ends: tuple[str, ...] | dict[str, str] = destinations_of(action)
         if destinations is not None:
@@ -265,6 +270,7 @@ class StateGraph:
             defer=defer,
             timeout=TimeoutPolicy.coerce(timeout),
             error_handler=handler,
+            callee=callee,
         )
         if input_schema is not None or inferred is not None:
             self._add_schema(schema)

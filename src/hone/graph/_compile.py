@@ -25,6 +25,7 @@ from hone.graph._channels import (
 )
 from hone.graph._constants import END, START, TASKS
 from hone.graph._interrupt import ParentCommand
+from hone.graph._lint import warn_unreachable
 from hone.graph._nodes import Branch, Callee
 from hone.graph._state import ROOT, ManagedValue, mapper_for, updates_of
 from hone.graph._types import CachePolicy, Command, RetryPolicy, Send, TimeoutPolicy
@@ -77,15 +78,28 @@ class Node:
     #: A graph the node's function runs (found in its closure or globals): its state shows
     #: as the task's subgraph state.
     calls: CompiledGraph | None = None
+    #: Writes of the output, replacing state updates and gotos (an entrypoint's).
+    writer: Callable[[Any], list[tuple[str, Any]]] | None = None
+
+    @property
+    def cache_fn(self) -> Any:
+        """The function whose module and name key this node's cache entries."""
+        if self.callee is not None:
+            return self.callee.fn
+        return self.subgraph
 
     @property
     def child_graph(self) -> CompiledGraph | None:
         """The graph this node runs as a subgraph, if any."""
         return self.subgraph if self.subgraph is not None else self.calls
 
-    def update_writes(self, output: Any) -> list[tuple[str, Any]]:
-        """The state writes of the node's output."""
+    def update_writes(self, output: Any, thread: Any = None) -> list[tuple[str, Any]]:
+        """The state writes of the node's output (``thread`` names the run in errors)."""
+        if self.writer is not None:
+            return self.writer(output)
         who = "the graph input" if self.name == START else f"node {self.name!r}"
+        if thread is not None:
+            who = f"{who} (thread {thread!r})"
         return updates_of(output, self.keys, who, root=self.root)
 
 
@@ -191,7 +205,7 @@ def _node(builder: StateGraph, spec: NodeDef, keys: list[str], root: bool) -> No
         triggers=[branch_channel(spec.name)],
         reads=reads,
         mapper=mapper,
-        callee=None if subgraph is not None else Callee.of(action, spec.name),
+        callee=None if subgraph is not None else (spec.callee or Callee.of(action, spec.name)),
         subgraph=subgraph,
         keys=keys,
         root=root,
@@ -226,6 +240,7 @@ def compile_graph(
     after = interrupt_after or []
     named = [*([] if before == "*" else before), *([] if after == "*" else after)]
     builder.validate(interrupt=named)
+    warn_unreachable(builder)
     builder._apply_defaults()
 
     channels: dict[str, Channel] = {key: ch.copy() for key, ch in builder.channels.items()}

@@ -14,7 +14,7 @@ from hone.graph._constants import INTERRUPT, NS_SEP, TASK_ID_KEY
 from hone.graph._context import current_scope
 from hone.graph._loop import Loop, recast_namespace
 from hone.graph._runner import drive_async, drive_sync
-from hone.graph._runtime import Runtime, RunControl, build_server_info, coerce_context
+from hone.graph._runtime import RunControl, Runtime, build_server_info, coerce_context
 from hone.graph._settings import RunSettings
 from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chunk
 
@@ -101,9 +101,7 @@ def ensure_config(*configs: Mapping[str, Any] | None, ambient: Mapping[str, Any]
         for key, value in items:
             if value is None or (isinstance(value, dict | list) and not value and key != "configurable"):
                 continue
-            if key == "configurable":
-                out[key] = {**out[key], **value}
-            elif key == "metadata":
+            if key == "configurable" or key == "metadata":
                 out[key] = {**out[key], **value}
             elif key == "tags":
                 out[key] = [*out["tags"], *value]
@@ -125,7 +123,7 @@ class CompiledGraph:
     def __init__(
         self,
         *,
-        builder: StateGraph,
+        builder: StateGraph | None,
         channels: dict[str, Channel],
         managed: dict[str, Any],
         nodes: dict[str, Node],
@@ -138,6 +136,13 @@ class CompiledGraph:
         interrupt_after: Sequence[str] | str,
         debug: bool,
         name: str,
+        context_schema: Any = None,
+        input_schema: Any = None,
+        output_schema: Any = None,
+        retry_policy: tuple[Any, ...] = (),
+        cache_policy: Any = None,
+        stream_mode: str = "updates",
+        stream_eager: bool = False,
     ) -> None:
         self.builder = builder
         self.channels = channels
@@ -152,7 +157,18 @@ class CompiledGraph:
         self.interrupt_after_nodes = interrupt_after
         self.debug = debug
         self.name = name
-        self.context_schema = builder.context_schema
+        self.context_schema = (
+            builder.context_schema if builder is not None else context_schema
+        )
+        self.input_schema = builder.input_schema if builder is not None else input_schema
+        self.output_schema = builder.output_schema if builder is not None else output_schema
+        #: Defaults for tasks that set none (the functional API's entrypoint policies).
+        self.retry_policy = retry_policy
+        self.cache_policy = cache_policy
+        #: The default of ``stream()``'s ``stream_mode``.
+        self.stream_mode = stream_mode
+        #: Stream events as they happen even in modes that do not need it.
+        self.stream_eager = stream_eager
         self.config: dict[str, Any] | None = None
         #: Seconds a super-step may take (None: no limit); past it the run fails with
         #: ``TimeoutError``.
@@ -165,10 +181,9 @@ class CompiledGraph:
         self.may_goto_parent = False
         for node in nodes.values():
             if node.timeout is not None and node.callee is not None and not node.callee.is_async:
-                raise ValueError(
-                    f"Node '{node.name}' has a timeout, but timeouts are only supported for "
-                    f"async nodes"
-                )
+                from hone.graph._types import sync_timeout_error
+
+                raise sync_timeout_error(node.name)
 
     # ------------------------------------------------------------------ setup
 
@@ -365,7 +380,7 @@ class CompiledGraph:
         """
         durability = _durability(durability, kwargs)
         if stream_mode is None:
-            stream_mode = "values" if current_scope() is not None else "updates"
+            stream_mode = "values" if current_scope() is not None else self.stream_mode
         printing = check_modes(print_mode) if print_mode else []
         if debug or self.debug:
             printing = ["updates", "values"]
@@ -384,7 +399,7 @@ class CompiledGraph:
             control=control,
             extra_modes=printing,
         )
-        live = subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
+        live = self.stream_eager or subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
         wanted = set(check_modes(stream_mode))
         for event in drive_sync(loop, events, live):
             if event[1] in printing:
@@ -413,7 +428,7 @@ class CompiledGraph:
         """Async :meth:`stream`."""
         durability = _durability(durability, kwargs)
         if stream_mode is None:
-            stream_mode = "values" if current_scope() is not None else "updates"
+            stream_mode = "values" if current_scope() is not None else self.stream_mode
         printing = check_modes(print_mode) if print_mode else []
         if debug or self.debug:
             printing = ["updates", "values"]
@@ -432,7 +447,7 @@ class CompiledGraph:
             control=control,
             extra_modes=printing,
         )
-        live = subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
+        live = self.stream_eager or subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
         wanted = set(check_modes(stream_mode))
         async for event in drive_async(loop, events, live):
             if event[1] in printing:
@@ -702,8 +717,12 @@ class CompiledGraph:
         """
         if self.cache is None:
             raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        from hone.graph._algo import cache_namespace
+
         names = list(nodes) if nodes is not None else list(self.nodes)
-        self.cache.clear([("__pregel_ns_writes", name) for name in names])
+        self.cache.clear(
+            [cache_namespace(self.nodes[n].cache_fn, n) for n in names if n in self.nodes]
+        )
 
     async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
         """Async :meth:`clear_cache`."""
@@ -716,14 +735,14 @@ class CompiledGraph:
         return structure(self, xray=bool(xray))
 
     @property
-    def InputType(self) -> Any:  # noqa: N802 - LangGraph's name
+    def InputType(self) -> Any:
         """The graph's input schema."""
-        return self.builder.input_schema
+        return self.input_schema
 
     @property
-    def OutputType(self) -> Any:  # noqa: N802 - LangGraph's name
+    def OutputType(self) -> Any:
         """The graph's output schema."""
-        return self.builder.output_schema
+        return self.output_schema
 
 
 class _Duplex:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from hone.errors import NodeCancelledError, NodeTimeoutError
 from hone.graph._algo import PlanContext, Task, local_read, make_task_id, scratchpad_for
 from hone.graph._compile import Node, control_writes
-from hone.graph._constants import END, NS_SEP, PUSH, TASKS
+from hone.graph._constants import END, NS_SEP, PUSH, RETURN, TASKS
 from hone.graph._context import TaskScope, reset_scope, set_scope
 from hone.graph._interrupt import GraphBubbleUp, ParentCommand, interrupt_id
 from hone.graph._nodes import Callee
-from hone.graph._types import Command, RetryPolicy, Send
+from hone.graph._types import Command, RetryPolicy, Send, sync_timeout_error
 
 if TYPE_CHECKING:
     from hone.graph._loop import Loop
@@ -44,11 +44,13 @@ class NodeError:
 
 @dataclass(frozen=True, slots=True)
 class _Invoke:
-    """A call the task flow needs performed: ``callee(value)`` (or a subgraph run)."""
+    """A call the task flow needs performed: ``callee(value)`` (or a subgraph run); with
+    ``star``, ``value`` is ``(args, kwargs)``."""
 
     callee: Callee | None
     subgraph: Any
     value: Any
+    star: bool = False
 
 
 # ----------------------------------------------------------------------------- the flow
@@ -70,9 +72,9 @@ def _flow(loop: Loop, task: Task) -> Generator[_Invoke, Any, None]:
     """The steps of one attempt: call the node, then write its output and route."""
     node = task.node
     if task.call is not None:
-        from hone.graph._func import call_flow
-
-        yield from call_flow(loop, task)
+        call = task.call
+        value = yield _Invoke(Callee.of(call.func, call.name), None, task.input, star=True)
+        task.writes.append((RETURN, value))
         return
     assert node is not None
     loop.mark_input_messages(task)
@@ -85,7 +87,10 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
     edges, then each router's choice (routers read the state with these writes applied)."""
     if node.name != "__start__":
         loop.mark_returned_messages(task, output)
-    task.writes.extend(node.update_writes(output))
+    thread = task.config.get("configurable", {}).get("thread_id")
+    task.writes.extend(node.update_writes(output, thread))
+    if node.writer is not None:
+        return
     task.writes.extend(control_writes(output))
     task.writes.extend(node.edges)
     for branch in node.branches:
@@ -121,6 +126,8 @@ def _perform_sync(loop: Loop, task: Task, request: _Invoke) -> Any:
         return request.subgraph.invoke(request.value, task.config)
     if request.callee is None:  # START: the input is the output
         return request.value
+    if request.star:
+        return request.callee.call_star(request.value, task.config, _injected(loop, task))
     return request.callee.call(request.value, task.config, _injected(loop, task))
 
 
@@ -129,6 +136,10 @@ async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
         return await request.subgraph.ainvoke(request.value, task.config)
     if request.callee is None:  # START: the input is the output
         return request.value
+    if request.star:
+        return await request.callee.acall_star(
+            request.value, task.config, _injected(loop, task)
+        )
     return await request.callee.acall(request.value, task.config, _injected(loop, task))
 
 
@@ -235,11 +246,9 @@ def run_task(loop: Loop, task: Task) -> None:
         Exception: the node's final failure.
     """
     if task.timeout is not None:
-        raise ValueError(
-            f"node {task.name!r} has a timeout, which needs an async node run with "
-            f"ainvoke()/astream()"
-        )
+        raise sync_timeout_error(task.name)
     attempts = 0
+    task.first_attempt_time = time.time()
     while True:
         task.writes.clear()
         task.attempt = attempts + 1
@@ -265,6 +274,7 @@ def run_task(loop: Loop, task: Task) -> None:
 async def arun_task(loop: Loop, task: Task) -> None:
     """Async :func:`run_task`; enforces the task's timeout policy."""
     attempts = 0
+    task.first_attempt_time = time.time()
     while True:
         task.writes.clear()
         task.attempt = attempts + 1

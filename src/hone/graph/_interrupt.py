@@ -31,6 +31,7 @@ __all__ = [
     "interrupt_id",
     "interrupt_many",
     "is_interrupt_id",
+    "keyed_interrupt_id",
 ]
 
 #: The pending-write kind holding a task's answers to keyed interrupts ({id: answer}).
@@ -92,8 +93,11 @@ def interrupt(value: Any, *, key: str | None = None) -> Any:
         GraphError: called outside a running node, or an empty key.
     """
     scope = scope_or_raise("interrupt()")
-    if key is not None:
-        return _keyed(scope, {key: value}, "interrupt()")[key]
+    if key is not None or scope.prefix:
+        # A keyed question, or one asked from a part of a task (a ToolNode tool call): its
+        # own id, so concurrent parts are answered separately.
+        label = key or ""
+        return _keyed(scope, {label: value})[label]
     pad = scope.scratchpad
     index = pad.interrupt_counter()
     if index < len(pad.resume):
@@ -120,24 +124,28 @@ def interrupt_many(questions: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         GraphError: called outside a running node, or an empty key.
     """
-    return _keyed(scope_or_raise("interrupt_many()"), questions, "interrupt_many()")
-
-
-def keyed_interrupt_id(scope: TaskScope, key: str, count: int) -> str:
-    """The id of the ``count``-th keyed interrupt with ``key`` in ``scope``."""
-    full = f"{scope.prefix}/{key}" if scope.prefix else key
-    return interrupt_id(f"{scope.checkpoint_ns}#{full}#{count}")
-
-
-def _keyed(scope: TaskScope, questions: Mapping[str, Any], what: str) -> dict[str, Any]:
-    ids: dict[str, str] = {}
+    scope = scope_or_raise("interrupt_many()")
     for key in questions:
         if not isinstance(key, str) or not key:
             raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
-        full = f"{scope.prefix}/{key}" if scope.prefix else key
+    return _keyed(scope, questions)
+
+
+def keyed_interrupt_id(namespace: str, key: str, count: int = 0) -> str:
+    """The id of the ``count``-th keyed interrupt with ``key`` (under a part's prefix:
+    ``prefix/key``) of the task running in ``namespace``."""
+    return interrupt_id(f"{namespace}#{key}#{count}")
+
+
+def _keyed(scope: TaskScope, questions: Mapping[str, Any]) -> dict[str, Any]:
+    ids: dict[str, str] = {}
+    for key in questions:
+        if key and not isinstance(key, str):
+            raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
+        full = f"{scope.prefix}/{key}" if scope.prefix and key else (key or scope.prefix)
         count = scope.key_counts.get(full, 0)
         scope.key_counts[full] = count + 1
-        ids[key] = keyed_interrupt_id(scope, key, count)
+        ids[key] = keyed_interrupt_id(scope.checkpoint_ns, full, count)
     pad = scope.scratchpad
     answers: dict[str, Any] = {}
     waiting: list[Interrupt] = []

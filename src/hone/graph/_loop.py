@@ -278,6 +278,8 @@ class Loop:
             resume_map=self.resume_map,
             parent_scratchpad=self.parent.scratchpad if self.parent is not None else None,
             checkpoint_map=self.checkpoint_map,
+            base_retry=tuple(self.graph.retry_policy),
+            base_cache=self.graph.cache_policy,
         )
 
     def _first(self, updated_channels: set[str] | None) -> set[str] | None:
@@ -430,7 +432,27 @@ class Loop:
         for task in self.tasks.values():
             if task.writes:
                 self.output_writes(task.id, task.writes, cached=True)
+        self.match_cached(list(self.tasks.values()))
         return True
+
+    def match_cached(self, tasks: Sequence[Task]) -> None:
+        """Give tasks with a cache policy the writes cached for their input."""
+        cache = self.settings.cache
+        todo = [t for t in tasks if t.cache_key is not None and not t.writes]
+        if cache is None or not todo:
+            return
+        by_key = {(t.cache_key[0], t.cache_key[1]): t for t in todo}  # type: ignore[index]
+        for key, writes in cache.get(list(by_key)).items():
+            task = by_key[(tuple(key[0]), key[1])]
+            task.writes.extend(writes)
+            self.output_writes(task.id, task.writes, cached=True)
+
+    def _cache_writes(self, task: Task) -> None:
+        cache = self.settings.cache
+        if cache is None or task.cache_key is None:
+            return
+        ns, key, ttl = task.cache_key
+        cache.set({(ns, key): (list(task.writes), ttl)})
 
     def _reapply_writes(self, tasks: Mapping[str, Task]) -> None:
         for tid, kind, value in self.pending_writes:
@@ -489,6 +511,7 @@ class Loop:
         self.tasks[task.id] = task
         if not self.is_replaying:
             self._reapply_writes({task.id: task})
+        self.match_cached([task])
         return task
 
     def after_tick(self) -> None:
@@ -541,6 +564,8 @@ class Loop:
             self._save_writes(task_id, path, to_save)
         if task is not None:
             self.output_writes(task_id, writes)
+            if not any(c in (ERROR, INTERRUPT) for c, _ in writes):
+                self._cache_writes(task)
 
     def _defer(self, task: Task | None, writes: list[tuple[str, Any]]) -> bool:
         """Whether a finished task's writes can wait for the checkpoint's transaction: the
@@ -784,9 +809,12 @@ class Loop:
             task_id=task.id,
             thread_id=self.checkpoint_config["configurable"].get("thread_id"),
             run_id=str(rid) if (rid := self.config.get("run_id")) else None,
+            node_attempt=task.attempt,
+            node_first_attempt_time=task.first_attempt_time,
         )
         previous = self.checkpoint["channel_values"].get("__previous__")
         return base.override(
+            heartbeat=task.heartbeat or base.heartbeat,
             stream_writer=self.stream_writer(task),
             execution_info=info,
             previous=previous if previous is not None else base.previous,

@@ -13,8 +13,10 @@ import asyncio
 import contextvars
 import inspect
 import threading
+import types
 import typing
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import warnings
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -25,7 +27,7 @@ from hone.graph._types import Command, Send
 __all__ = ["Branch", "Callee", "call_sync", "destinations_of", "run_coroutine"]
 
 _INJECTABLE = ("config", "writer", "store", "runtime", "previous", "error")
-_CONFIG_ANNOTATIONS = ("RunnableConfig", "Optional[RunnableConfig]", "RunnableConfig | None")
+_CONFIG_ANNOTATIONS = ("RunnableConfig", "Optional[RunnableConfig]", "RunnableConfig|None")
 
 
 def _is_async(fn: Any) -> bool:
@@ -35,16 +37,18 @@ def _is_async(fn: Any) -> bool:
 
 
 def _config_annotation_ok(annotation: Any) -> bool:
+    """Whether a ``config`` parameter's annotation asks for the run config (none, or
+    ``RunnableConfig`` / ``RunnableConfig | None``)."""
     if annotation is inspect.Parameter.empty:
         return True
     if isinstance(annotation, str):
-        return annotation in _CONFIG_ANNOTATIONS or annotation.startswith("dict")
-    name = getattr(annotation, "__name__", "")
-    if name == "RunnableConfig" or annotation in (dict, Mapping):
+        return annotation.replace(" ", "") in _CONFIG_ANNOTATIONS
+    if getattr(annotation, "__name__", "") == "RunnableConfig":
         return True
-    if get_origin(annotation) in (Union, getattr(__import__("types"), "UnionType", Union)):
-        return any(_config_annotation_ok(a) for a in get_args(annotation) if a is not type(None))
-    return get_origin(annotation) in (dict, Mapping)
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return len(args) == 1 and _config_annotation_ok(args[0])
+    return False
 
 
 def _accepts(fn: Any) -> frozenset[str]:
@@ -61,6 +65,13 @@ def _accepts(fn: Any) -> frozenset[str]:
         if names and names[0] == name and p.kind is p.POSITIONAL_OR_KEYWORD:
             continue  # the first parameter is the input, whatever its name
         if name == "config" and not _config_annotation_ok(p.annotation):
+            # LangGraph's rule: a config parameter typed otherwise is not filled in.
+            warnings.warn(
+                f"The 'config' parameter should be typed as 'RunnableConfig' or "
+                f"'RunnableConfig | None', not '{p.annotation}'. ",
+                UserWarning,
+                stacklevel=4,
+            )
             continue
         out.add(name)
     return frozenset(out)
@@ -134,6 +145,28 @@ class Callee:
         result = self.fn(value, **self.kwargs(injected))
         if inspect.isawaitable(result):
             return run_coroutine(result)
+        return result
+
+    def call_star(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+        """Call with ``value = (args, kwargs)`` from sync code; arguments the caller passed
+        win over injected ones."""
+        args, kwargs = value
+        extra = {k: v for k, v in self.kwargs(injected).items() if k not in kwargs}
+        result = self.fn(*args, **kwargs, **extra)
+        if inspect.isawaitable(result):
+            return run_coroutine(result)
+        return result
+
+    async def acall_star(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+        """Async :meth:`call_star`; sync callables run in a worker thread."""
+        args, kwargs = value
+        extra = {k: v for k, v in self.kwargs(injected).items() if k not in kwargs}
+        if self.is_async:
+            return await self.fn(*args, **kwargs, **extra)
+        ctx = contextvars.copy_context()
+        result = await asyncio.to_thread(ctx.run, lambda: self.fn(*args, **kwargs, **extra))
+        if inspect.isawaitable(result):
+            return await result
         return result
 
     async def acall(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
@@ -225,7 +258,7 @@ class Branch:
             try:
                 target = path if inspect.isfunction(path) or inspect.ismethod(path) else None
                 if target is None and inspect.ismethod(getattr(path, "__call__", None)):  # noqa: B004
-                    target = path.__call__  # noqa: B004
+                    target = path.__call__
                 if target is not None:
                     values = _literal_values(typing.get_type_hints(target).get("return"))
                     if values:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.errors import GraphRecursionError
 from hone.graph._algo import Task
-from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESUME
+from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESUME, RETURN
 from hone.graph._execute import arun_task, run_task
 from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
 from hone.graph._stream import AsyncEvents, Event, SyncEvents
@@ -90,6 +90,10 @@ class Runner:
             loop.put_writes(task.id, task.writes)
 
 
+def _return_of(task: Task) -> Any:
+    return next((v for c, v in task.writes if c == RETURN), None)
+
+
 def _settle(done: list[tuple[Task, BaseException | None]], handled: set[int]) -> None:
     """After a step: raise the first real failure, else the combined interrupts."""
     interrupts = []
@@ -117,6 +121,8 @@ class SyncRunner(Runner):
         self.live = live
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: dict[concurrent.futures.Future[Any], Task] = {}
+        #: Functional-API calls started during the step.
+        self._scheduled: list[concurrent.futures.Future[Any]] = []
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         if self.pool is None:
@@ -141,8 +147,23 @@ class SyncRunner(Runner):
         return None
 
     def schedule(self, task: Task) -> concurrent.futures.Future[Any]:
-        """Start a task (a functional-API call) now; its future gives its return value."""
-        return self._pool().submit(contextvars.copy_context().run, self._run, task)
+        """Start a task (a functional-API call) now; the returned future gives its return
+        value, or raises its exception (in the caller, not at the end of the step)."""
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def job() -> None:
+            exc = self._run(task)
+            if exc is None:
+                result.set_result(_return_of(task))
+            else:
+                result.set_exception(exc)
+
+        self._scheduled.append(self._pool().submit(contextvars.copy_context().run, job))
+        return result
+
+    def _wait_scheduled(self) -> None:
+        while self._scheduled:
+            self._scheduled.pop(0).result()
 
     def step(self, tasks: list[Task]) -> Iterator[Event]:
         """Run the tasks of one super-step; yield stream events as they come."""
@@ -154,10 +175,12 @@ class SyncRunner(Runner):
             handlers = self._handlers(done)
             if handlers:
                 yield from self._parallel(handlers, done)
+            self._wait_scheduled()
             _settle(done, self.handled)
             return
         done = []
         yield from self._parallel(tasks, done)
+        self._wait_scheduled()
         _settle(done, self.handled)
         if events is not None:
             yield from events.drain()
@@ -231,9 +254,10 @@ class AsyncRunner(Runner):
         self.events = events
         self.live = live
         self._pending: dict[asyncio.Future[Any], Task] = {}
-        self._wakeup: asyncio.Event | None = None
+        self._scheduled: list[asyncio.Future[Any]] = []
         limit = loop.config.get("max_concurrency")
         self.gate = asyncio.Semaphore(limit) if limit else None
+        self.event_loop = asyncio.get_running_loop()
 
     async def _run(self, task: Task) -> BaseException | None:
         try:
@@ -248,13 +272,41 @@ class AsyncRunner(Runner):
         self.commit(task, None)
         return None
 
-    def schedule(self, task: Task) -> asyncio.Future[Any]:
-        """Start a task (a functional-API call) now."""
-        fut = asyncio.ensure_future(self._run(task))
-        self._pending[fut] = task
-        if self._wakeup is not None:
-            self._wakeup.set()
-        return fut
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on this runner's event loop (not in a worker thread)."""
+        try:
+            return asyncio.get_running_loop() is self.event_loop
+        except RuntimeError:
+            return False
+
+    def schedule(self, task: Task) -> Any:
+        """Start a task (a functional-API call) now; the returned future gives its return
+        value, or raises its exception (in the caller). From a sync node in a worker thread
+        the future is a ``concurrent.futures.Future``."""
+
+        async def job() -> Any:
+            exc = await self._run(task)
+            if exc is not None:
+                raise exc
+            return _return_of(task)
+
+        if self.in_loop_thread():
+            fut = asyncio.ensure_future(job())
+            self._scheduled.append(fut)
+            return fut
+        threaded = asyncio.run_coroutine_threadsafe(job(), self.event_loop)
+        self.event_loop.call_soon_threadsafe(
+            self._scheduled.append, asyncio.wrap_future(threaded, loop=self.event_loop)
+        )
+        return threaded
+
+    async def _wait_scheduled(self) -> None:
+        while self._scheduled:
+            fut = self._scheduled.pop(0)
+            try:
+                await fut
+            except BaseException:
+                pass
 
     async def step(self, tasks: list[Task]) -> AsyncIterator[Event]:
         """Run the tasks of one super-step; yield stream events as they come."""
@@ -267,10 +319,12 @@ class AsyncRunner(Runner):
             if handlers:
                 async for event in self._parallel(handlers, done):
                     yield event
+            await self._wait_scheduled()
             _settle(done, self.handled)
             return
         async for event in self._parallel(tasks, done):
             yield event
+        await self._wait_scheduled()
         _settle(done, self.handled)
         if self.events is not None:
             for event in self.events.drain():
@@ -282,7 +336,6 @@ class AsyncRunner(Runner):
     ) -> AsyncIterator[Event]:
         for task in tasks:
             self._pending[asyncio.ensure_future(self._run(task))] = task
-        self._wakeup = asyncio.Event()
         events = self.events
         getter: asyncio.Future[Any] | None = None
         failed = False
@@ -294,18 +347,12 @@ class AsyncRunner(Runner):
                 if events is not None:
                     getter = getter or asyncio.ensure_future(events.queue.get())
                     waits.add(getter)
-                wake = asyncio.ensure_future(self._wakeup.wait())
-                waits.add(wake)
                 wait = None if deadline is None else max(deadline - time.monotonic(), 0)
                 finished, _ = await asyncio.wait(
                     waits, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not finished:
-                    wake.cancel()
-                    raise asyncio.TimeoutError("Timed out")
-                if not wake.done():
-                    wake.cancel()
-                self._wakeup.clear()
+                    raise TimeoutError("Timed out")
                 if getter is not None and getter in finished:
                     yield getter.result()
                     getter = None

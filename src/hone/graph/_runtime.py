@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 __all__ = [
+    "DEFAULT_RUNTIME",
     "ExecutionInfo",
     "RunControl",
     "Runtime",
@@ -173,3 +174,7 @@ def build_server_info(configurable: Mapping[str, Any]) -> ServerInfo | None:
         graph_id=str(graph_id) if graph_id else "",
         user=user,
     )
+
+
+#: The runtime outside a run (no context, no store, no-op writer and heartbeat).
+DEFAULT_RUNTIME: Runtime[Any] = Runtime()

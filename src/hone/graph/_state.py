@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, NotRequired, Required, get_args, ge
 
 from pydantic import BaseModel
 
-from hone.errors import InvalidUpdateError
+from hone.errors import GraphWarning, InvalidUpdateError
 from hone.graph._channels import MISSING, BinaryOperatorAggregate, Channel, LastValue
 
 __all__ = [
@@ -122,7 +122,9 @@ def channel_for(key: str, annotation: Any) -> Channel:
                     f"Invalid reducer signature for key {key!r}. Expected (a, b) -> c. "
                     f"Got {inspect.signature(last)}"
                 )
-            return BinaryOperatorAggregate(base, last, key=key)
+            from hone.graph._messages import reducer_for_key
+
+            return BinaryOperatorAggregate(base, reducer_for_key(base, last), key=key)
     return LastValue(annotation, key=key)
 
 
@@ -280,6 +282,9 @@ def updates_of(
     if root:
         return _root_updates(output)
     if isinstance(output, dict):
+        unknown = [k for k in output if k not in keys]
+        if unknown:
+            _warn_unknown(who, unknown, keys)
         return [(k, v) for k, v in output.items() if k in keys]
     if isinstance(output, Command):
         if output.graph == Command.PARENT:
@@ -296,8 +301,18 @@ def updates_of(
     if pairs is not None:
         return pairs
     raise InvalidUpdateError(
-        f"Expected dict, got {output!r:.200} ({who} must return a dict of state updates, a "
-        f"Command, or None)"
+        f"Expected dict, got {output!r:.200}: {who} returned {type(output).__name__}; return "
+        f"a dict of state updates, a Command, or None"
+    )
+
+
+def _warn_unknown(who: str, unknown: list[Any], keys: Sequence[str]) -> None:
+    warnings.warn(
+        f"{who} wrote {', '.join(map(repr, unknown))}, not in the state schema (keys: "
+        f"{sorted(k for k in keys if not k.startswith('__'))}); the write is ignored, as "
+        f"LangGraph ignores it. Add the key to the schema or drop it from the update.",
+        GraphWarning,
+        stacklevel=2,
     )
 
 

@@ -71,6 +71,7 @@ class GraphStructure:
 def _branch_edges(graph: CompiledGraph) -> list[GraphEdge]:
     edges: list[GraphEdge] = []
     everything = [*graph.nodes, END]
+    assert graph.builder is not None
     for source, branches in graph.builder.branches.items():
         for branch in branches.values():
             if branch.ends is not None:
@@ -87,6 +88,13 @@ def _branch_edges(graph: CompiledGraph) -> list[GraphEdge]:
 def structure(graph: CompiledGraph, *, xray: bool = False) -> GraphStructure:
     """The structure of ``graph``; ``xray`` includes subgraphs' structures."""
     builder = graph.builder
+    if builder is None:  # an entrypoint: START -> its function -> END
+        name = next(n for n in graph.nodes)
+        return GraphStructure(
+            graph.name,
+            (GraphNode(START, "start"), GraphNode(name, "node"), GraphNode(END, "end")),
+            (GraphEdge(START, name), GraphEdge(name, END)),
+        )
     nodes = [GraphNode(START, "start")]
     for name, spec in graph.nodes.items():
         if name == START:

@@ -12,7 +12,7 @@ import pickle
 import random
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -60,6 +60,7 @@ N = TypeVar("N", bound=Hashable)
 # ----------------------------------------------------------------------------- control
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class Send:
     """Run ``node`` once with ``arg`` as its input (not the graph state): map-reduce fan-out.
 
@@ -68,17 +69,16 @@ class Send:
     ``timeout`` overrides the node's timeout policy for this one task.
     """
 
-    __slots__ = ("arg", "node", "timeout")
+    node: str
+    arg: Any
+    timeout: TimeoutPolicy | None = field(default=None, kw_only=True)
 
-    def __init__(
-        self, /, node: str, arg: Any, *, timeout: float | timedelta | TimeoutPolicy | None = None
-    ) -> None:
-        self.node = node
-        self.arg = arg
-        self.timeout = TimeoutPolicy.coerce(timeout)
+    def __post_init__(self) -> None:
+        if self.timeout is not None and not isinstance(self.timeout, TimeoutPolicy):
+            object.__setattr__(self, "timeout", TimeoutPolicy.coerce(self.timeout))
 
     def __hash__(self) -> int:
-        return hash((self.node, repr(self.arg), self.timeout))
+        return hash((self.node, self.arg, self.timeout))
 
     def __repr__(self) -> str:
         if self.timeout is None:
@@ -92,13 +92,6 @@ class Send:
             and self.arg == other.arg
             and self.timeout == other.timeout
         )
-
-    def __reduce__(self) -> Any:
-        return (_send, (self.node, self.arg, self.timeout))
-
-
-def _send(node: str, arg: Any, timeout: TimeoutPolicy | None) -> Send:
-    return Send(node, arg, timeout=timeout)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,7 +114,9 @@ class Command(Generic[N]):
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in asdict(self).items() if v)
+        shown = ", ".join(
+            f"{f.name}={v!r}" for f in fields(self) if (v := getattr(self, f.name))
+        )
         return f"Command({shown})"
 
     def update_items(self) -> list[tuple[str, Any]]:
@@ -313,6 +308,14 @@ class TimeoutPolicy:
         if run is None and idle is None:
             return None
         return cls(run_timeout=run, idle_timeout=idle, refresh_on=policy.refresh_on)
+
+
+def sync_timeout_error(name: str, kind: str = "Node") -> ValueError:
+    """The error for a timeout on a sync node or task (it could not be cancelled)."""
+    return ValueError(
+        "Node timeouts are only supported for async nodes because sync Python execution "
+        f"cannot be safely cancelled in-process. {kind} {name!r} is sync."
+    )
 
 
 # ----------------------------------------------------------------------------- config

@@ -182,7 +182,7 @@ def test_concurrent_interrupts_are_keyed_by_call_and_finished_calls_run_once(
 ) -> None:
     from collections import Counter
 
-    from hone.graph._interrupt import interrupt_id
+    from hone.graph._interrupt import keyed_interrupt_id
 
     runs: Counter[str] = Counter()
 
@@ -206,17 +206,18 @@ def test_concurrent_interrupts_are_keyed_by_call_and_finished_calls_run_once(
     calls = turn(("confirm", {"what": "a"}), ("quick", {"x": 1}), ("confirm", {"what": "big"}))
     app = _one_turn_graph(calls, [confirm, quick])
     paused = driver.invoke(app, {"messages": [("user", "go")]}, cfg())
-    task_id = app.get_state(cfg()).tasks[0].id
+    task = app.get_state(cfg()).tasks[0]
+    ns = f"{task.name}:{task.id}"
     # One interrupt per waiting call, in call order, with ids from (task, call id, index).
     assert [i.value for i in paused["__interrupt__"]] == ["a?", "big?"]
     assert [i.id for i in paused["__interrupt__"]] == [
-        interrupt_id(f"{task_id}/call_0", 0),
-        interrupt_id(f"{task_id}/call_2", 0),
+        keyed_interrupt_id(ns, "call_0", 0),
+        keyed_interrupt_id(ns, "call_2", 0),
     ]
     ids = [i.id for i in paused["__interrupt__"]]
     again = driver.invoke(app, Command(resume=dict(zip(ids, ["yes", "ok"], strict=True))), cfg())
     [follow_up] = again["__interrupt__"]
-    assert follow_up.id == interrupt_id(f"{task_id}/call_2", 1)
+    assert follow_up.id == keyed_interrupt_id(ns, "call_2", 1)
     out = driver.invoke(app, Command(resume="sure"), cfg())
     texts = [m.text for m in out["messages"] if isinstance(m, ToolMessage)]
     assert texts == ["a: yes", "2", "big: ok/sure"]

@@ -20,7 +20,7 @@ import pydantic_core
 
 from hone.errors import GraphError
 from hone.graph._context import current_scope
-from hone.graph._interrupt import interrupt_id, interrupt_many
+from hone.graph._interrupt import interrupt_many, keyed_interrupt_id
 from hone.messages import ToolCall, ToolMessage
 from hone.tools import Tool, ToolContext, ToolLike
 from hone.tools._convert import as_tool
@@ -245,7 +245,7 @@ def review_interrupt_id(namespace: str, call_id: str, attempt: int = 0) -> str:
     """The interrupt id of the ``attempt``-th question about call ``call_id`` in the task
     running in checkpoint namespace ``namespace`` (``"<node>:<task id>"`` for a node of the
     root graph): the id ``interrupt(..., key=f"review/{call_id}")`` gets there."""
-    return interrupt_id(f"{namespace}#{_review_key(call_id)}#{attempt}")
+    return keyed_interrupt_id(namespace, _review_key(call_id), attempt)
 
 
 def ask_reviews(calls: Sequence[tuple[ToolCall, ReviewedTool]]) -> dict[str, ReviewDecision]:
