@@ -76,36 +76,104 @@ class Call:
     name: str = ""
 
 
-@dataclass(slots=True, eq=False)
 class Task:
     """A task of a super-step: a node (or a Send packet, or a functional call) with its
-    input, and the writes it produced."""
+    input, and the writes it produced.
 
-    id: str
-    name: str
-    path: tuple[Any, ...]
-    triggers: tuple[str, ...]
-    input: Any = None
-    node: Node | None = None
-    call: Call | None = None
-    writes: list[tuple[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
-    scratchpad: Scratchpad | None = None
-    retry_policy: tuple[RetryPolicy, ...] = ()
-    cache_key: tuple[tuple[str, ...], str, int | None] | None = None
-    timeout: TimeoutPolicy | None = None
-    #: Values kept across an interrupt (TaskScope.remember).
-    kept: dict[str, Any] = field(default_factory=dict)
-    #: 1 on the first attempt, 2 on the first retry, ...
-    attempt: int = 1
-    #: When the first attempt started (Unix seconds).
-    first_attempt_time: float | None = None
-    #: For an error-handler task: the failure it handles (a NodeError).
-    node_error: Any = None
-    #: Records progress for an idle timeout (None when the task has none).
-    heartbeat: Callable[[], None] | None = None
-    #: Retried: its subgraphs resume their checkpoints.
-    resuming: bool = False
+    Its config and scratchpad (interrupt answers) are built on first use: most nodes need
+    neither, and building them for every task would cost more than running a small node.
+    """
+
+    __slots__ = (
+        "_config",
+        "_ctx",
+        "_scratchpad",
+        "attempt",
+        "cache_key",
+        "call",
+        "checkpoint_id",
+        "first_attempt_time",
+        "heartbeat",
+        "id",
+        "input",
+        "kept",
+        "name",
+        "node",
+        "node_error",
+        "ns",
+        "path",
+        "resuming",
+        "retry_policy",
+        "timeout",
+        "triggers",
+        "writes",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        path: tuple[Any, ...],
+        triggers: tuple[str, ...],
+        *,
+        input: Any = None,
+        node: Node | None = None,
+        call: Call | None = None,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.path = path
+        self.triggers = triggers
+        self.input = input
+        self.node = node
+        self.call = call
+        self.writes: list[tuple[str, Any]] = []
+        self.retry_policy: tuple[RetryPolicy, ...] = ()
+        self.cache_key: tuple[tuple[str, ...], str, int | None] | None = None
+        self.timeout: TimeoutPolicy | None = None
+        #: Values kept across an interrupt (TaskScope.remember).
+        self.kept: dict[str, Any] = {}
+        #: 1 on the first attempt, 2 on the first retry, ...
+        self.attempt = 1
+        #: When the first attempt started (Unix seconds).
+        self.first_attempt_time: float | None = None
+        #: For an error-handler task: the failure it handles (a NodeError).
+        self.node_error: Any = None
+        #: Records progress for an idle timeout (None when the task has none).
+        self.heartbeat: Callable[[], None] | None = None
+        #: Retried: its subgraphs resume their checkpoints.
+        self.resuming = False
+        #: The task's checkpoint namespace (``parent|node:task_id``).
+        self.ns = ""
+        self.checkpoint_id = ""
+        self._ctx: PlanContext | None = None
+        self._config: dict[str, Any] | None = None
+        self._scratchpad: Scratchpad | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config the node sees (built on first use)."""
+        if self._config is None:
+            self._config = _task_config(self) if self._ctx is not None else {}
+        return self._config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self._config = value
+
+    @property
+    def scratchpad(self) -> Scratchpad | None:
+        """The task's interrupt bookkeeping (built on first use)."""
+        if self._scratchpad is None and self._ctx is not None:
+            self._scratchpad = scratchpad_for(self.id, interrupt_id(self.ns), self._ctx)
+        return self._scratchpad
+
+    @scratchpad.setter
+    def scratchpad(self, value: Scratchpad | None) -> None:
+        self._scratchpad = value
+
+    def __repr__(self) -> str:
+        return f"Task(id={self.id!r}, name={self.name!r}, path={self.path!r})"
 
 
 def increment(current: int | None, channel: Any = None) -> int:
@@ -123,8 +191,8 @@ def null_version(checkpoint: Mapping[str, Any]) -> Any:
 
 def make_task_id(namespace: bytes, *parts: str) -> str:
     """A deterministic task id (UUID-shaped) from the checkpoint id and the task's parts."""
-    digest = hashlib.blake2b(namespace + "".join(parts).encode(), digest_size=16).hexdigest()
-    return str(uuid.UUID(digest))
+    h = hashlib.blake2b(namespace + "".join(parts).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def task_path_str(part: Any) -> str:
@@ -138,7 +206,7 @@ def task_path_str(part: Any) -> str:
 
 def _id_bytes(checkpoint_id: str) -> bytes:
     try:
-        return uuid.UUID(checkpoint_id).bytes
+        return bytes.fromhex(checkpoint_id.replace("-", ""))
     except ValueError:
         return checkpoint_id.encode()
 
@@ -152,10 +220,11 @@ def apply_writes(
     tasks: Iterable[Any],
     get_next_version: Callable[[Any, Any], Any] | None,
     trigger_to_nodes: Mapping[str, Sequence[str]],
+    kinds: ChannelKinds | None = None,
 ) -> set[str]:
     """Apply the writes of ``tasks`` (objects with ``name``, ``path``, ``triggers`` and
     ``writes``) to the channels and the checkpoint's versions; return the channels that
-    changed."""
+    changed. ``kinds`` says which channels can change without a write (by default: all)."""
     tasks = sorted(tasks, key=lambda t: task_path_str(t.path[:3]))
     bump_step = any(t.triggers for t in tasks)
     versions = checkpoint["channel_versions"]
@@ -195,20 +264,57 @@ def apply_writes(
                 updated.add(chan)
     if bump_step:
         # Channels not written this step are told a step passed (ephemeral values clear).
-        for chan, channel in channels.items():
-            if chan not in updated and channel.is_available():
-                if channel.update(()) and next_version is not None:
-                    versions[chan] = next_version
-                    if channel.is_available():
-                        updated.add(chan)
+        for chan in channels if kinds is None else kinds.volatile:
+            channel = channels[chan]
+            if (
+                chan not in updated
+                and channel.is_available()
+                and channel.update(())
+                and next_version is not None
+            ):
+                versions[chan] = next_version
+                if channel.is_available():
+                    updated.add(chan)
     if bump_step and updated.isdisjoint(trigger_to_nodes):
         # Tentatively the last step: deferred channels become available.
-        for chan, channel in channels.items():
+        for chan in channels if kinds is None else kinds.finishing:
+            channel = channels[chan]
             if channel.finish() and next_version is not None:
                 versions[chan] = next_version
                 if channel.is_available():
                     updated.add(chan)
     return updated
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKinds:
+    """Which channels can change without a write: at a new step (``volatile``: ephemeral
+    values, topics) or when the run is about to finish (``finishing``: deferred nodes)."""
+
+    volatile: tuple[str, ...]
+    finishing: tuple[str, ...]
+
+    @classmethod
+    def of(cls, channels: Mapping[str, Channel]) -> ChannelKinds:
+        """Classify ``channels`` (a channel of an unknown kind is in both)."""
+        from hone.graph._channels import (
+            AnyValue,
+            BinaryOperatorAggregate,
+            EphemeralValue,
+            LastValue,
+            LastValueAfterFinish,
+            NamedBarrierValue,
+            NamedBarrierValueAfterFinish,
+            Topic,
+            UntrackedValue,
+        )
+
+        plain = (LastValue, BinaryOperatorAggregate, NamedBarrierValue, UntrackedValue)
+        deferred = (LastValueAfterFinish, NamedBarrierValueAfterFinish)
+        per_step = (EphemeralValue, Topic, AnyValue)
+        volatile = tuple(k for k, c in channels.items() if type(c) not in (*plain, *deferred))
+        finishing = tuple(k for k, c in channels.items() if type(c) not in (*plain, *per_step))
+        return cls(volatile, finishing)
 
 
 def _warn_unknown_channel(task: str, channel: str) -> None:
@@ -477,38 +583,16 @@ def _finish_task(
 ) -> None:
     task.retry_policy = retry or ctx.base_retry
     task.timeout = timeout
+    task.ns = task_ns
+    task.checkpoint_id = checkpoint["id"]
     if not ctx.for_execution:
         return
+    task._ctx = ctx
+    if ctx.pending_writes:
+        for tid, chan, value in ctx.pending_writes:
+            if tid == task.id and chan == "__hone_kept__":
+                task.kept.update(value)
     node = task.node
-    metadata = {
-        **(ctx.config.get("metadata") or {}),
-        "langgraph_step": ctx.step,
-        "langgraph_node": task.name,
-        "langgraph_triggers": task.triggers,
-        "langgraph_path": task.path[:3],
-        "langgraph_checkpoint_ns": task_ns,
-    }
-    if node is not None and node.metadata:
-        metadata.update(node.metadata)
-    configurable = {
-        **(ctx.config.get("configurable") or {}),
-        "checkpoint_ns": task_ns,
-        "checkpoint_id": None,
-        "checkpoint_map": {**ctx.checkpoint_map, ctx.parent_ns: checkpoint["id"]},
-        TASK_ID_KEY: task.id,
-    }
-    tags = list(ctx.config.get("tags") or ())
-    task.config = {
-        **{k: v for k, v in ctx.config.items() if k not in ("configurable", "metadata")},
-        "tags": tags,
-        "metadata": metadata,
-        "configurable": configurable,
-        "run_name": task.name,
-    }
-    task.scratchpad = scratchpad_for(task.id, interrupt_id(task_ns), ctx)
-    for tid, chan, value in ctx.pending_writes:
-        if tid == task.id and chan == "__hone_kept__":
-            task.kept.update(value)
     if task.call is not None:
         policy = task.call.cache_policy or ctx.base_cache
         if policy is not None:
@@ -520,8 +604,41 @@ def _finish_task(
             task.cache_key = (cache_namespace(node.cache_fn, node.name), _digest(key), policy.ttl)
 
 
+def _task_config(task: Task) -> dict[str, Any]:
+    """The config a task's node sees: the run's, with its step, node and namespace."""
+    ctx = task._ctx
+    assert ctx is not None
+    node = task.node
+    metadata = {
+        **(ctx.config.get("metadata") or {}),
+        "langgraph_step": ctx.step,
+        "langgraph_node": task.name,
+        "langgraph_triggers": task.triggers,
+        "langgraph_path": task.path[:3],
+        "langgraph_checkpoint_ns": task.ns,
+    }
+    if node is not None and node.metadata:
+        metadata.update(node.metadata)
+    configurable = {
+        **(ctx.config.get("configurable") or {}),
+        "checkpoint_ns": task.ns,
+        "checkpoint_id": None,
+        "checkpoint_map": {**ctx.checkpoint_map, ctx.parent_ns: task.checkpoint_id},
+        TASK_ID_KEY: task.id,
+    }
+    return {
+        **{k: v for k, v in ctx.config.items() if k not in ("configurable", "metadata")},
+        "tags": list(ctx.config.get("tags") or ()),
+        "metadata": metadata,
+        "configurable": configurable,
+        "run_name": task.name,
+    }
+
+
 def _digest(key: str | bytes) -> str:
-    return hashlib.blake2b(key.encode() if isinstance(key, str) else key, digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        key.encode() if isinstance(key, str) else key, digest_size=16
+    ).hexdigest()
 
 
 def cache_namespace(fn: Any, node: str | None) -> tuple[str, ...]:

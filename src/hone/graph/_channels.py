@@ -421,8 +421,7 @@ class BinaryOperatorAggregate(Channel):
             if is_overwrite:
                 if overwritten:
                     raise InvalidUpdateError(
-                        f"At key '{self.key}': Can receive only one Overwrite value per "
-                        f"super-step."
+                        f"At key '{self.key}': Can receive only one Overwrite value per super-step."
                     )
                 self.value, overwritten = replacement, True
             elif not overwritten:

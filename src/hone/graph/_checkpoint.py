@@ -21,12 +21,14 @@ from hone.graph._channels import MISSING, Channel
 
 __all__ = [
     "LATEST_VERSION",
+    "advance_checkpoint",
     "channels_from_checkpoint",
     "copy_checkpoint",
     "create_checkpoint",
     "empty_checkpoint",
     "new_versions",
     "uuid6",
+    "uuid6_str",
 ]
 
 LATEST_VERSION = 4
@@ -47,6 +49,11 @@ os.register_at_fork(after_in_child=_reseed)
 def uuid6(clock_seq: int | None = None) -> uuid.UUID:
     """A time-ordered UUID (RFC 9562 version 6): ids made later sort after earlier ones,
     also within one 100 ns tick (the timestamp is bumped)."""
+    return uuid.UUID(uuid6_str(clock_seq))
+
+
+def uuid6_str(clock_seq: int | None = None) -> str:
+    """:func:`uuid6` as its string (without building a UUID object)."""
     global _last_ts
     with _lock:
         # 100 ns intervals since the Gregorian epoch, as in UUID v1/v6.
@@ -58,20 +65,31 @@ def uuid6(clock_seq: int | None = None) -> uuid.UUID:
     time_low = ts & 0x0FFF
     value = (time_high_mid << 80) | (0x6 << 76) | (time_low << 64)
     value |= (0b10 << 62) | (seq << 48) | _node
-    return uuid.UUID(int=value)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def empty_checkpoint() -> dict[str, Any]:
     """A checkpoint with no values (before a thread's first input)."""
     return {
         "v": LATEST_VERSION,
-        "id": str(uuid6(clock_seq=-2)),
+        "id": uuid6_str(clock_seq=-2),
         "ts": datetime.now(UTC).isoformat(),
         "channel_values": {},
         "channel_versions": {},
         "versions_seen": {},
         "updated_channels": None,
     }
+
+
+def advance_checkpoint(
+    checkpoint: dict[str, Any], step: int, updated_channels: Iterable[str] | None
+) -> dict[str, Any]:
+    """The next checkpoint of a run that saves nothing: the same dict with a new id (task ids
+    derive from it); values stay in the channels."""
+    checkpoint["id"] = uuid6_str(clock_seq=step)
+    checkpoint["updated_channels"] = None if updated_channels is None else sorted(updated_channels)
+    return checkpoint
 
 
 def copy_checkpoint(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,7 +126,7 @@ def create_checkpoint(
                 values[key] = stored
     return {
         "v": LATEST_VERSION,
-        "id": id or str(uuid6(clock_seq=step)),
+        "id": id or uuid6_str(clock_seq=step),
         "ts": datetime.now(UTC).isoformat(),
         "channel_values": values,
         "channel_versions": dict(checkpoint["channel_versions"]),

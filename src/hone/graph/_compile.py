@@ -128,9 +128,7 @@ def control_writes(output: Any) -> list[tuple[str, Any]]:
                 if target != END:
                     out.append((branch_channel(target), None))
             else:
-                raise TypeError(
-                    f"In Command.goto, expected Send/str, got {type(target).__name__}"
-                )
+                raise TypeError(f"In Command.goto, expected Send/str, got {type(target).__name__}")
     return out
 
 
@@ -293,7 +291,9 @@ def compile_graph(
             node = nodes[start]
             node.branches.append(branch)
             schema = branch.input_schema or (
-                builder.nodes[start].input_schema if start in builder.nodes else builder.state_schema
+                builder.nodes[start].input_schema
+                if start in builder.nodes
+                else builder.state_schema
             )
             node.branch_reads[branch.name] = _reads(builder, schema)
 

@@ -71,7 +71,9 @@ _CONFIG_KEYS = (
 )
 
 
-def ensure_config(*configs: Mapping[str, Any] | None, ambient: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def ensure_config(
+    *configs: Mapping[str, Any] | None, ambient: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """One config dict from several (later ones win; ``configurable`` and ``metadata``
     merge; tags concatenate), on top of the running node's config (``ambient``), with
     LangGraph's defaults. A config that names its own thread or checkpoint does not inherit
@@ -86,8 +88,10 @@ def ensure_config(*configs: Mapping[str, Any] | None, ambient: Mapping[str, Any]
     if ambient:
         for key, value in ambient.items():
             if value not in (None, {}, [], ()):
-                out[key] = dict(value) if isinstance(value, dict) else (
-                    list(value) if isinstance(value, list) else value
+                out[key] = (
+                    dict(value)
+                    if isinstance(value, dict)
+                    else (list(value) if isinstance(value, list) else value)
                 )
         for config in configs:
             explicit = (config or {}).get("configurable") if config else None
@@ -99,7 +103,9 @@ def ensure_config(*configs: Mapping[str, Any] | None, ambient: Mapping[str, Any]
             continue
         items = config.to_dict().items() if hasattr(config, "to_dict") else config.items()
         for key, value in items:
-            if value is None or (isinstance(value, dict | list) and not value and key != "configurable"):
+            if value is None or (
+                isinstance(value, dict | list) and not value and key != "configurable"
+            ):
                 continue
             if key == "configurable" or key == "metadata":
                 out[key] = {**out[key], **value}
@@ -157,9 +163,7 @@ class CompiledGraph:
         self.interrupt_after_nodes = interrupt_after
         self.debug = debug
         self.name = name
-        self.context_schema = (
-            builder.context_schema if builder is not None else context_schema
-        )
+        self.context_schema = builder.context_schema if builder is not None else context_schema
         self.input_schema = builder.input_schema if builder is not None else input_schema
         self.output_schema = builder.output_schema if builder is not None else output_schema
         #: Defaults for tasks that set none (the functional API's entrypoint policies).
@@ -178,6 +182,9 @@ class CompiledGraph:
             for trigger in node.triggers:
                 triggers[trigger].append(node.name)
         self.trigger_to_nodes: dict[str, list[str]] = dict(triggers)
+        from hone.graph._algo import ChannelKinds
+
+        self.channel_kinds = ChannelKinds.of(channels)
         self.may_goto_parent = False
         for node in nodes.values():
             if node.timeout is not None and node.callee is not None and not node.callee.is_async:
@@ -246,8 +253,11 @@ class CompiledGraph:
         if output_keys is None:
             output_keys = self.stream_keys
         else:
-            unknown = [k for k in ([output_keys] if isinstance(output_keys, str) else output_keys)
-                       if k not in self.channels]
+            unknown = [
+                k
+                for k in ([output_keys] if isinstance(output_keys, str) else output_keys)
+                if k not in self.channels
+            ]
             if unknown:
                 raise ValueError(f"output_keys {unknown} are not channels of the graph")
         saver = self._saver_for(merged, parent_loop)
@@ -257,7 +267,9 @@ class CompiledGraph:
                 "thread_id, checkpoint_ns, checkpoint_id"
             )
         if saver is None and durability is not None and parent_loop is None:
-            warnings.warn("`durability` has no effect when no checkpointer is present.", stacklevel=3)
+            warnings.warn(
+                "`durability` has no effect when no checkpointer is present.", stacklevel=3
+            )
         if parent_loop is not None and scope is not None:
             parent_settings = parent_loop.settings
             if sink is None:
@@ -474,41 +486,41 @@ class CompiledGraph:
         """Run to the end (or an interrupt) and return the output values; interrupts add
         ``__interrupt__``. ``input`` None resumes the thread; ``Command(resume=...)``
         answers pending interrupts. With another ``stream_mode``, return its chunks."""
-        latest: Any = None
-        chunks: list[Any] = []
-        interrupts: list[Any] = []
-        modes = ["updates", "values"] if stream_mode == "values" else stream_mode
-        for chunk in self.stream(
+        if (
+            stream_mode != "values"
+            or print_mode
+            or self.debug
+            or set(kwargs) - {"checkpoint_during"}
+        ):
+            chunks = list(
+                self.stream(
+                    input,
+                    config,
+                    context=context,
+                    stream_mode=["updates", "values"] if stream_mode == "values" else stream_mode,
+                    print_mode=print_mode,
+                    output_keys=self.output_keys if output_keys is None else output_keys,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    durability=durability,
+                    control=control,
+                    **kwargs,
+                )
+            )
+            return chunks if stream_mode != "values" else _last_values(chunks, version)
+        loop = self._invoke_loop(
             input,
             config,
-            context=context,
-            stream_mode=modes,
-            print_mode=print_mode,
-            output_keys=self.output_keys if output_keys is None else output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
-            control=control,
-            **kwargs,
-        ):
-            if stream_mode == "values":
-                mode, payload = chunk if len(chunk) == 2 else chunk[1:]
-                if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
-                    interrupts.extend(payload[INTERRUPT])
-                elif mode == "values":
-                    latest = payload
-            else:
-                chunks.append(chunk)
-        if stream_mode != "values":
-            return chunks
-        if version == "v2":
-            from hone.graph._types import GraphOutput
-
-            return GraphOutput(value=latest, interrupts=tuple(interrupts))
-        if interrupts:
-            base = latest if isinstance(latest, dict) else {}
-            return {**base, INTERRUPT: interrupts}
-        return latest
+            context,
+            output_keys,
+            interrupt_before,
+            interrupt_after,
+            _durability(durability, kwargs),
+            control,
+        )
+        for _ in drive_sync(loop, None, False):
+            pass
+        return _result(loop, version)
 
     async def ainvoke(
         self,
@@ -527,41 +539,69 @@ class CompiledGraph:
         **kwargs: Any,
     ) -> Any:
         """Async :meth:`invoke`."""
-        latest: Any = None
-        chunks: list[Any] = []
-        interrupts: list[Any] = []
-        modes = ["updates", "values"] if stream_mode == "values" else stream_mode
-        async for chunk in self.astream(
+        if (
+            stream_mode != "values"
+            or print_mode
+            or self.debug
+            or set(kwargs) - {"checkpoint_during"}
+        ):
+            chunks = [
+                c
+                async for c in self.astream(
+                    input,
+                    config,
+                    context=context,
+                    stream_mode=["updates", "values"] if stream_mode == "values" else stream_mode,
+                    print_mode=print_mode,
+                    output_keys=self.output_keys if output_keys is None else output_keys,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    durability=durability,
+                    control=control,
+                    **kwargs,
+                )
+            ]
+            return chunks if stream_mode != "values" else _last_values(chunks, version)
+        loop = self._invoke_loop(
             input,
             config,
+            context,
+            output_keys,
+            interrupt_before,
+            interrupt_after,
+            _durability(durability, kwargs),
+            control,
+        )
+        async for _ in drive_async(loop, None, False):
+            pass
+        return _result(loop, version)
+
+    def _invoke_loop(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        context: Any,
+        output_keys: Sequence[str] | str | None,
+        interrupt_before: Sequence[str] | str | None,
+        interrupt_after: Sequence[str] | str | None,
+        durability: str | None,
+        control: RunControl | None,
+    ) -> Loop:
+        """The loop of an invoke: nothing streamed (subgraphs still reach a parent's
+        stream); the output and interrupts are read from the loop."""
+        return self._prepare(
+            input,
+            config,
+            stream_mode=(),
+            sink=None,
+            subgraphs=False,
             context=context,
-            stream_mode=modes,
-            print_mode=print_mode,
             output_keys=self.output_keys if output_keys is None else output_keys,
             interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
             durability=durability,
             control=control,
-            **kwargs,
-        ):
-            if stream_mode == "values":
-                mode, payload = chunk if len(chunk) == 2 else chunk[1:]
-                if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
-                    interrupts.extend(payload[INTERRUPT])
-                elif mode == "values":
-                    latest = payload
-            else:
-                chunks.append(chunk)
-        if stream_mode != "values":
-            return chunks
-        if version == "v2":
-            from hone.graph._types import GraphOutput
-
-            return GraphOutput(value=latest, interrupts=tuple(interrupts))
-        if interrupts:
-            base = latest if isinstance(latest, dict) else {}
-            return {**base, INTERRUPT: interrupts}
-        return latest
+        )
 
     def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:
         """Invoke on each input (configs: one for all, or one per input)."""
@@ -749,7 +789,9 @@ class _Duplex:
     """A sink that forwards each event to the sinks that stream its mode (a stream inside a
     node, and its parent's)."""
 
-    def __init__(self, first: Any, first_modes: frozenset[str], second: Any, second_modes: frozenset[str]) -> None:
+    def __init__(
+        self, first: Any, first_modes: frozenset[str], second: Any, second_modes: frozenset[str]
+    ) -> None:
         self.targets = [(first, first_modes), (second, second_modes)]
 
     def put(self, event: Any) -> None:
@@ -757,6 +799,40 @@ class _Duplex:
         for sink, modes in self.targets:
             if sink is not None and mode in modes:
                 sink.put(event)
+
+
+def _result(loop: Loop, version: str) -> Any:
+    """What invoke returns: the output (None when no output value was ever produced), with
+    the interrupts the run stopped at."""
+    latest = loop.output if loop.values_seen else None
+    interrupts = list(loop.interrupts_seen)
+    if version == "v2":
+        from hone.graph._types import GraphOutput
+
+        return GraphOutput(value=latest, interrupts=tuple(interrupts))
+    if interrupts:
+        base = latest if isinstance(latest, dict) else {}
+        return {**base, INTERRUPT: interrupts}
+    return latest
+
+
+def _last_values(chunks: list[Any], version: str) -> Any:
+    """What invoke returns from streamed ``(mode, payload)`` chunks of updates and values."""
+    latest: Any = None
+    interrupts: list[Any] = []
+    for chunk in chunks:
+        mode, payload = chunk if len(chunk) == 2 else chunk[1:]
+        if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
+            interrupts.extend(payload[INTERRUPT])
+        elif mode == "values":
+            latest = payload
+    if version == "v2":
+        from hone.graph._types import GraphOutput
+
+        return GraphOutput(value=latest, interrupts=tuple(interrupts))
+    if interrupts:
+        return {**(latest if isinstance(latest, dict) else {}), INTERRUPT: interrupts}
+    return latest
 
 
 def _durability(durability: str | None, kwargs: dict[str, Any]) -> str | None:

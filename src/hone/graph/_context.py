@@ -74,22 +74,25 @@ class TaskScope:
     their interrupts independently.
     """
 
-    __slots__ = ("config", "key_counts", "loop", "prefix", "scratchpad", "task")
+    __slots__ = ("key_counts", "loop", "prefix", "task")
 
-    def __init__(
-        self,
-        loop: Loop,
-        task: Task,
-        config: dict[str, Any],
-        scratchpad: Scratchpad,
-        prefix: str = "",
-    ) -> None:
+    def __init__(self, loop: Loop, task: Task, prefix: str = "") -> None:
         self.loop = loop
         self.task = task
-        self.config = config
-        self.scratchpad = scratchpad
         self.prefix = prefix
         self.key_counts: dict[str, int] = {}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The task's config (the node's view of the run config)."""
+        return self.task.config
+
+    @property
+    def scratchpad(self) -> Scratchpad:
+        """The task's interrupt bookkeeping."""
+        pad = self.task.scratchpad
+        assert pad is not None
+        return pad
 
     @property
     def task_id(self) -> str:
@@ -105,7 +108,7 @@ class TaskScope:
     @property
     def checkpoint_ns(self) -> str:
         """The task's namespace (``parent|node:task_id``)."""
-        return str(self.config["configurable"]["checkpoint_ns"])
+        return self.task.ns
 
     def send(self, writes: list[tuple[str, Any]]) -> None:
         """Add writes to the task's output."""
@@ -114,7 +117,8 @@ class TaskScope:
     def child(self, prefix: str) -> TaskScope:
         """A scope for one part of this task, whose keyed interrupts live under ``prefix``."""
         key = f"{self.prefix}/{prefix}" if self.prefix else prefix
-        return TaskScope(self.loop, self.task, self.config, self.scratchpad, key)
+        scope = TaskScope(self.loop, self.task, key)
+        return scope
 
     def recall(self, key: str) -> Any:
         """A value :meth:`remember` kept for this task on this checkpoint, or ``MISSING``."""

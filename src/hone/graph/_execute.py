@@ -56,16 +56,46 @@ class _Invoke:
 # ----------------------------------------------------------------------------- the flow
 
 
-def _injected(loop: Loop, task: Task) -> dict[str, Any]:
-    runtime = loop.runtime_for(task)
-    return {
-        "config": task.config,
-        "writer": runtime.stream_writer,
-        "store": runtime.store,
-        "runtime": runtime,
-        "previous": runtime.previous,
-        "error": task.node_error,
-    }
+class _Injected(Mapping[str, Any]):
+    """The values a node's injectable parameters receive, computed on first use."""
+
+    __slots__ = ("_loop", "_runtime", "_task")
+
+    def __init__(self, loop: Loop, task: Task) -> None:
+        self._loop = loop
+        self._task = task
+        self._runtime: Any = None
+
+    def _rt(self) -> Any:
+        if self._runtime is None:
+            self._runtime = self._loop.runtime_for(self._task)
+        return self._runtime
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "config":
+            return self._task.config
+        if key == "error":
+            return self._task.node_error
+        runtime = self._rt()
+        if key == "runtime":
+            return runtime
+        if key == "writer":
+            return runtime.stream_writer
+        if key == "store":
+            return runtime.store
+        if key == "previous":
+            return runtime.previous
+        raise KeyError(key)
+
+    def __iter__(self) -> Any:
+        return iter(("config", "writer", "store", "runtime", "previous", "error"))
+
+    def __len__(self) -> int:
+        return 6
+
+
+def _injected(loop: Loop, task: Task) -> Mapping[str, Any]:
+    return _Injected(loop, task)
 
 
 def _flow(loop: Loop, task: Task) -> Generator[_Invoke, Any, None]:
@@ -87,8 +117,7 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
     edges, then each router's choice (routers read the state with these writes applied)."""
     if node.name != "__start__":
         loop.mark_returned_messages(task, output)
-    thread = task.config.get("configurable", {}).get("thread_id")
-    task.writes.extend(node.update_writes(output, thread))
+    task.writes.extend(node.update_writes(output, loop.thread_id))
     if node.writer is not None:
         return
     task.writes.extend(control_writes(output))
@@ -117,8 +146,7 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
 
 
 def _scope(loop: Loop, task: Task) -> TaskScope:
-    assert task.scratchpad is not None
-    return TaskScope(loop, task, task.config, task.scratchpad)
+    return TaskScope(loop, task)
 
 
 def _perform_sync(loop: Loop, task: Task, request: _Invoke) -> Any:
@@ -127,8 +155,8 @@ def _perform_sync(loop: Loop, task: Task, request: _Invoke) -> Any:
     if request.callee is None:  # START: the input is the output
         return request.value
     if request.star:
-        return request.callee.call_star(request.value, task.config, _injected(loop, task))
-    return request.callee.call(request.value, task.config, _injected(loop, task))
+        return request.callee.call_star(request.value, task, _injected(loop, task))
+    return request.callee.call(request.value, task, _injected(loop, task))
 
 
 async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
@@ -137,10 +165,8 @@ async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
     if request.callee is None:  # START: the input is the output
         return request.value
     if request.star:
-        return await request.callee.acall_star(
-            request.value, task.config, _injected(loop, task)
-        )
-    return await request.callee.acall(request.value, task.config, _injected(loop, task))
+        return await request.callee.acall_star(request.value, task, _injected(loop, task))
+    return await request.callee.acall(request.value, task, _injected(loop, task))
 
 
 def _attempt_sync(loop: Loop, task: Task) -> None:
@@ -190,7 +216,7 @@ def parent_namespace(ns: str) -> str:
 def _for_this_graph(task: Task, command: Command[Any]) -> bool:
     from hone.graph._loop import recast_namespace
 
-    ns = str(task.config.get("configurable", {}).get("checkpoint_ns", ""))
+    ns = task.ns
     return command.graph in (ns, recast_namespace(ns), task.name)
 
 
@@ -207,8 +233,7 @@ def _handle_parent_command(loop: Loop, task: Task, exc: ParentCommand) -> bool:
             task.writes.extend(node.edges)
         return True
     if command.graph == Command.PARENT:
-        ns = str(task.config.get("configurable", {}).get("checkpoint_ns", ""))
-        exc.args = (replace(command, graph=parent_namespace(ns)),)
+        exc.args = (replace(command, graph=parent_namespace(task.ns)),)
     return False
 
 
@@ -395,4 +420,3 @@ def handler_task(
     task.node_error = NodeError(node=failed.name, error=error)
     task.scratchpad = scratchpad_for(tid, interrupt_id(f"{ns}:{tid}"), ctx)
     return task
-

@@ -194,7 +194,9 @@ def call(
 
 
 def _settled(child: Any, is_async: bool) -> Any:
-    fut: Any = asyncio.get_running_loop().create_future() if is_async else concurrent.futures.Future()
+    fut: Any = (
+        asyncio.get_running_loop().create_future() if is_async else concurrent.futures.Future()
+    )
     ret = next((v for c, v in child.writes if c == RETURN), _NONE)
     error = next((v for c, v in child.writes if c == ERROR), None)
     if ret is not _NONE:
@@ -270,7 +272,9 @@ class entrypoint:
         params = list(inspect.signature(func).parameters.values())
         if not params:
             raise ValueError("Entrypoint function must have at least one parameter")
-        input_type = params[0].annotation if params[0].annotation is not inspect.Signature.empty else Any
+        input_type = (
+            params[0].annotation if params[0].annotation is not inspect.Signature.empty else Any
+        )
         output_type = save_type = Any
         ret = inspect.signature(func).return_annotation
         if ret is not inspect.Signature.empty and ret is not _Final:

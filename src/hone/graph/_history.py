@@ -123,7 +123,11 @@ def snapshot(
     null_writes = [(c, v) for t, c, v in pending if t == NULL_TASK_ID]
     if null_writes:
         apply_writes(
-            checkpoint, channels, [_Writes((), INPUT, null_writes, ())], None, graph.trigger_to_nodes
+            checkpoint,
+            channels,
+            [_Writes((), INPUT, null_writes, ())],
+            None,
+            graph.trigger_to_nodes,
         )
     if apply_pending and pending:
         for tid, kind, value in pending:
@@ -271,7 +275,10 @@ def _superstep(
     checkpoint = copy_checkpoint(saved.checkpoint) if saved else empty_checkpoint()
     previous = dict(saved.checkpoint["channel_versions"]) if saved else {}
     step = int(saved.metadata.get("step", -1)) if saved else -1
-    conf = {**config["configurable"], "checkpoint_ns": config["configurable"].get("checkpoint_ns", "")}
+    conf = {
+        **config["configurable"],
+        "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+    }
     if saved:
         conf = {**conf, **saved.config["configurable"]}
     cp_config = {**config, "configurable": conf}
@@ -353,7 +360,10 @@ def _superstep(
         next_checkpoint = create_checkpoint(checkpoint, None, step)
         next_config = saver.put(
             saved.parent_config
-            or {**saved.config, "configurable": {**saved.config["configurable"], "checkpoint_id": None}},
+            or {
+                **saved.config,
+                "configurable": {**saved.config["configurable"], "checkpoint_id": None},
+            },
             next_checkpoint,
             {"source": "fork", "step": step + 1, "parents": parents},
             {},
@@ -410,7 +420,9 @@ def _superstep(
     for node_name, node_values, given_id in valid:
         prepared = ids_by_node.get(node_name) or deque()
         task_id = given_id or (
-            prepared.popleft() if prepared else str(uuid.uuid5(uuid.UUID(checkpoint["id"]), INTERRUPT))
+            prepared.popleft()
+            if prepared
+            else str(uuid.uuid5(uuid.UUID(checkpoint["id"]), INTERRUPT))
         )
         task = Task(task_id, node_name, (), (INTERRUPT,), input=None, node=graph.nodes[node_name])
         _write_as(graph, channels, task, node_values, step, cp_config)

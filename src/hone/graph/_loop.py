@@ -34,6 +34,7 @@ from hone.graph._algo import (
 )
 from hone.graph._channels import Channel
 from hone.graph._checkpoint import (
+    advance_checkpoint,
     channels_from_checkpoint,
     copy_checkpoint,
     create_checkpoint,
@@ -146,6 +147,9 @@ class Loop:
         if ns in self.checkpoint_map:
             cp_conf["checkpoint_id"] = self.checkpoint_map[ns]
         self.checkpoint_config: dict[str, Any] = {**config, "configurable": cp_conf}
+        thread = cp_conf.get("thread_id")
+        #: The thread this run belongs to (None without one).
+        self.thread_id: str | None = None if thread is None else str(thread)
         self.status = "input"
         self.tasks: dict[str, Task] = {}
         self.output: Any = None
@@ -163,6 +167,10 @@ class Loop:
         self.resuming = False
         #: The shell running this loop's tasks (schedules functional-API calls).
         self.runner: Any = None
+        #: Whether output values were (or would have been) streamed, and the interrupts the
+        #: run stopped at: what invoke() returns without streaming.
+        self.values_seen = False
+        self.interrupts_seen: list[Any] = []
 
     # ------------------------------------------------------------------ saving
 
@@ -316,7 +324,7 @@ class Loop:
             if time_travel and self.checkpoint_metadata.get("source") not in ("update", "fork"):
                 self.pending_writes = [w for w in self.pending_writes if w[1] != INTERRUPT]
                 self._put_checkpoint({"source": "fork"})
-            self.emit("values", read_values(self.channels, self.output_keys))
+            self.emit_values()
         elif self.input is not None and command is None:
             input_writes = self._input_writes(self.input)
             if not input_writes:
@@ -383,9 +391,7 @@ class Loop:
             elif isinstance(target, str):
                 writes.append((f"branch:to:{target}", START))
             else:
-                raise TypeError(
-                    f"In Command.goto, expected Send/str, got {type(target).__name__}"
-                )
+                raise TypeError(f"In Command.goto, expected Send/str, got {type(target).__name__}")
         if command.resume is not None and not resume_is_map:
             writes.append((RESUME, command.resume))
         if command.update:
@@ -489,7 +495,9 @@ class Loop:
         node = failed.node
         if node is None or node.error_handler is None:
             return None
-        task = handler_task(self.checkpoint, self._plan_context(), failed, node.error_handler, error)
+        task = handler_task(
+            self.checkpoint, self._plan_context(), failed, node.error_handler, error
+        )
         if task is not None:
             self.tasks[task.id] = task
             if not self.is_replaying:
@@ -523,10 +531,11 @@ class Loop:
             self.tasks.values(),
             self.get_next_version,
             self.trigger_to_nodes,
+            self.graph.channel_kinds,
         )
         keys = (self.output_keys,) if isinstance(self.output_keys, str) else self.output_keys
-        if not self.updated_channels.isdisjoint(keys) and self.settings.wants("values"):
-            self.emit("values", read_values(self.channels, self.output_keys))
+        if not self.updated_channels.isdisjoint(keys):
+            self.emit_values()
         del writes
         self.pending_writes.clear()
         self.is_replaying = False
@@ -585,7 +594,9 @@ class Loop:
         for task_id, path, writes in deferred:
             self._save_writes(task_id, path, writes)
 
-    def output_writes(self, task_id: str, writes: Sequence[tuple[str, Any]], *, cached: bool = False) -> None:
+    def output_writes(
+        self, task_id: str, writes: Sequence[tuple[str, Any]], *, cached: bool = False
+    ) -> None:
         """Stream a task's writes (updates, interrupts, task results)."""
         task = self.tasks.get(task_id)
         if task is None or (task.node is not None and task.node.hidden) or not writes:
@@ -599,7 +610,7 @@ class Loop:
                 if c == INTERRUPT
                 for i in (v if isinstance(v, Sequence) else (v,))
             )
-            self.emit("updates", {INTERRUPT: interrupts})
+            self.emit_interrupts(interrupts)
             if self.settings.wants("values"):
                 values = read_values(self.channels, self.output_keys)
                 if isinstance(values, dict):
@@ -623,16 +634,17 @@ class Loop:
             metadata["step"] = self.step
             metadata["parents"] = dict(self.checkpoint_map)
             self.checkpoint_metadata = metadata
-        saving = self.checkpointer is not None and (
-            exiting or self.settings.durability != "exit"
-        )
-        self.checkpoint = create_checkpoint(
-            self.checkpoint,
-            self.channels if saving else None,
-            self.step,
-            id=self.checkpoint["id"] if exiting else None,
-            updated_channels=self.updated_channels,
-        )
+        saving = self.checkpointer is not None and (exiting or self.settings.durability != "exit")
+        if saving or self.checkpointer is not None:
+            self.checkpoint = create_checkpoint(
+                self.checkpoint,
+                self.channels if saving else None,
+                self.step,
+                id=self.checkpoint["id"] if exiting else None,
+                updated_channels=self.updated_channels,
+            )
+        else:
+            advance_checkpoint(self.checkpoint, self.step, self.updated_channels)
         if saving:
             self.prev_checkpoint_config = (
                 self.checkpoint_config
@@ -741,10 +753,10 @@ class Loop:
                         if isinstance(self.output_keys, str)
                         else self.output_keys
                     )
-                    if not changed.isdisjoint(keys) and self.settings.wants("values"):
-                        self.emit("values", read_values(self.channels, self.output_keys))
+                    if not changed.isdisjoint(keys):
+                        self.emit_values()
                 if not error.interrupts:
-                    self.emit("updates", {INTERRUPT: ()})
+                    self.emit_interrupts(())
                 self.output = read_values(self.channels, self.output_keys)
                 return True
             if error is None:
@@ -774,6 +786,17 @@ class Loop:
             self.checkpointer.put_writes(config, writes, tid, path)
 
     # ------------------------------------------------------------------ streaming
+
+    def emit_values(self) -> None:
+        """Stream the output values (``values`` mode); an invoke only notes that it did."""
+        self.values_seen = True
+        if self.settings.wants("values"):
+            self.emit("values", read_values(self.channels, self.output_keys))
+
+    def emit_interrupts(self, interrupts: tuple[Any, ...]) -> None:
+        """Report the interrupts the run stops at (``updates`` mode; an invoke keeps them)."""
+        self.interrupts_seen.extend(interrupts)
+        self.emit("updates", {INTERRUPT: interrupts})
 
     def emit(self, mode: str, payload: Any) -> None:
         """Send a stream event (``checkpoints`` and ``tasks`` also reach ``debug``)."""
@@ -805,7 +828,7 @@ class Loop:
         base = self.settings.runtime
         info = ExecutionInfo(
             checkpoint_id=self.checkpoint["id"],
-            checkpoint_ns=task.config.get("configurable", {}).get("checkpoint_ns", ""),
+            checkpoint_ns=task.ns,
             task_id=task.id,
             thread_id=self.checkpoint_config["configurable"].get("thread_id"),
             run_id=str(rid) if (rid := self.config.get("run_id")) else None,

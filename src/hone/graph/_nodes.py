@@ -136,9 +136,11 @@ class Callee:
             return {}
         return {k: injected.get(k) for k in self.accepts}
 
-    def call(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
-        """Call from sync code (a coroutine result is awaited)."""
+    def call(self, value: Any, task: Any, injected: Mapping[str, Any]) -> Any:
+        """Call from sync code (a coroutine result is awaited); ``task`` gives the config
+        (read only when the callable needs it)."""
         if self.runnable:
+            config = _config_of(task)
             if hasattr(self.fn, "invoke"):
                 return self.fn.invoke(value, config)
             return run_coroutine(self.fn.ainvoke(value, config))
@@ -147,7 +149,7 @@ class Callee:
             return run_coroutine(result)
         return result
 
-    def call_star(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+    def call_star(self, value: Any, task: Any, injected: Mapping[str, Any]) -> Any:
         """Call with ``value = (args, kwargs)`` from sync code; arguments the caller passed
         win over injected ones."""
         args, kwargs = value
@@ -157,7 +159,7 @@ class Callee:
             return run_coroutine(result)
         return result
 
-    async def acall_star(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+    async def acall_star(self, value: Any, task: Any, injected: Mapping[str, Any]) -> Any:
         """Async :meth:`call_star`; sync callables run in a worker thread."""
         args, kwargs = value
         extra = {k: v for k, v in self.kwargs(injected).items() if k not in kwargs}
@@ -169,9 +171,10 @@ class Callee:
             return await result
         return result
 
-    async def acall(self, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:
+    async def acall(self, value: Any, task: Any, injected: Mapping[str, Any]) -> Any:
         """Call from async code; sync callables run in a worker thread."""
         if self.runnable:
+            config = _config_of(task)
             if hasattr(self.fn, "ainvoke"):
                 return await self.fn.ainvoke(value, config)
             return await asyncio.to_thread(
@@ -185,6 +188,10 @@ class Callee:
         if inspect.isawaitable(result):
             return await result
         return result
+
+
+def _config_of(task: Any) -> Any:
+    return task.config if hasattr(task, "config") else task
 
 
 def call_sync(callee: Callee, value: Any, config: Any, injected: Mapping[str, Any]) -> Any:

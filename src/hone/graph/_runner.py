@@ -185,7 +185,6 @@ class SyncRunner(Runner):
         if events is not None:
             yield from events.drain()
 
-
     def _parallel(
         self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
     ) -> Iterator[Event]:
@@ -228,7 +227,9 @@ class SyncRunner(Runner):
                             del self._pending[other]
         self._pending.clear()
 
-    def _submit(self, pool: concurrent.futures.ThreadPoolExecutor, task: Task, wake: _Waker) -> None:
+    def _submit(
+        self, pool: concurrent.futures.ThreadPoolExecutor, task: Task, wake: _Waker
+    ) -> None:
         fut = pool.submit(contextvars.copy_context().run, self._run, task)
         self._pending[fut] = task
         fut.add_done_callback(wake)
@@ -330,7 +331,6 @@ class AsyncRunner(Runner):
             for event in self.events.drain():
                 yield event
 
-
     async def _parallel(
         self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
     ) -> AsyncIterator[Event]:
@@ -360,9 +360,7 @@ class AsyncRunner(Runner):
                     task = self._pending.pop(fut, None)  # type: ignore[arg-type]
                     if task is None:
                         continue
-                    exc = (
-                        asyncio.CancelledError() if fut.cancelled() else fut.result()
-                    )
+                    exc = asyncio.CancelledError() if fut.cancelled() else fut.result()
                     done.append((task, exc))
                     handler = self._handler(task, exc)
                     if handler is not None:
@@ -452,4 +450,3 @@ async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> Asy
     if error is not None and not suppressed:
         raise error
     _finish(loop)
-

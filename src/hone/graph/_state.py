@@ -130,9 +130,7 @@ def channel_for(key: str, annotation: Any) -> Channel:
 
 def _hints(schema: Any) -> dict[str, Any]:
     hints = typing.get_type_hints(schema, include_extras=True)
-    out = {
-        k: v for k, v in hints.items() if k != "__slots__" and get_origin(v) is not ClassVar
-    }
+    out = {k: v for k, v in hints.items() if k != "__slots__" and get_origin(v) is not ClassVar}
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         out = {k: out[k] for k in schema.model_fields if k in out}
     return out

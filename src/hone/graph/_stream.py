@@ -247,7 +247,9 @@ def task_result_payload(
 
 def debug_wrap(mode: str, step: int, payload: Any) -> dict[str, Any]:
     """A ``debug``-mode chunk around a ``checkpoints`` or ``tasks`` payload."""
-    kind = "checkpoint" if mode == "checkpoints" else "task_result" if "result" in payload else "task"
+    kind = (
+        "checkpoint" if mode == "checkpoints" else "task_result" if "result" in payload else "task"
+    )
     return {
         "step": step,
         "timestamp": datetime.now(UTC).isoformat(),
@@ -270,7 +272,10 @@ def tasks_with_writes(
         ret = next((v for c, v in mine if c == RETURN), MISSING)
         error = next((v for c, v in mine if c == ERROR), None)
         interrupts = tuple(
-            i for c, vv in mine if c == INTERRUPT for i in (vv if isinstance(vv, Sequence) else [vv])
+            i
+            for c, vv in mine
+            if c == INTERRUPT
+            for i in (vv if isinstance(vv, Sequence) else [vv])
         )
         writes = [(c, v) for c, v in mine if c not in (ERROR, INTERRUPT, RETURN)]
         result: Any

@@ -25,6 +25,7 @@ __all__ = [
     "CachePolicy",
     "Command",
     "Durability",
+    "GraphOutput",
     "Interrupt",
     "Overwrite",
     "RetryPolicy",
@@ -114,9 +115,7 @@ class Command(Generic[N]):
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{f.name}={v!r}" for f in fields(self) if (v := getattr(self, f.name))
-        )
+        shown = ", ".join(f"{f.name}={v!r}" for f in fields(self) if (v := getattr(self, f.name)))
         return f"Command({shown})"
 
     def update_items(self) -> list[tuple[str, Any]]:
@@ -423,6 +422,36 @@ class StateSnapshot(NamedTuple):
     parent_config: dict[str, Any] | None
     tasks: tuple[TaskInfo, ...]
     interrupts: tuple[Interrupt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput:
+    """What ``invoke(..., version="v2")`` returns: the output value and the interrupts the
+    run stopped at."""
+
+    value: Any
+    interrupts: tuple[Interrupt, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        warnings.warn(
+            "GraphOutput[key] is deprecated; use .value or .interrupts", DeprecationWarning, 2
+        )
+        if key == "__interrupt__":
+            return self.interrupts
+        if isinstance(self.value, dict):
+            return self.value[key]
+        try:
+            return getattr(self.value, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        warnings.warn("`key in GraphOutput` is deprecated", DeprecationWarning, 2)
+        if key == "__interrupt__":
+            return bool(self.interrupts)
+        if isinstance(self.value, dict):
+            return key in self.value
+        return isinstance(key, str) and hasattr(self.value, key)
 
 
 class StateUpdate(NamedTuple):
