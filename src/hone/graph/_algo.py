@@ -15,7 +15,6 @@ finished tasks already saved.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import copy
@@ -361,9 +360,9 @@ def read_channels(
         return channel.get() if channel.is_available() else None
     out: dict[str, Any] = {}
     for key in select:
-        channel = channels.get(key)
-        if channel is not None and channel.is_available():
-            out[key] = channel.get()
+        found = channels.get(key)
+        if found is not None and found.is_available():
+            out[key] = found.get()
         elif not skip_empty:
             out[key] = None
     return out
@@ -513,7 +512,7 @@ def _push_task(
     ns = f"{ctx.parent_ns}{NS_SEP}{packet.node}" if ctx.parent_ns else packet.node
     tid = make_task_id(id_bytes, ns, str(ctx.step), packet.node, PUSH, str(index))
     task = Task(tid, packet.node, (PUSH, index, False), (PUSH,), input=packet.arg, node=node)
-    timeout = packet.timeout if packet.timeout is not None else node.timeout
+    timeout = TimeoutPolicy.coerce(packet.timeout) if packet.timeout is not None else node.timeout
     _finish_task(task, ctx, checkpoint, f"{ns}:{tid}", node.retry_policy, timeout)
     return task
 
@@ -598,10 +597,13 @@ def _finish_task(
         if policy is not None:
             key = policy.key_func(*task.call.args, **task.call.kwargs)
             task.cache_key = (cache_namespace(task.call.func, None), _digest(key), policy.ttl)
-    elif node is not None and (policy := node.cache_policy or ctx.base_cache) is not None:
-        if not node.is_error_handler:
-            key = policy.key_func(task.input)
-            task.cache_key = (cache_namespace(node.cache_fn, node.name), _digest(key), policy.ttl)
+    elif (
+        node is not None
+        and not node.is_error_handler
+        and (policy := node.cache_policy or ctx.base_cache) is not None
+    ):
+        key = policy.key_func(task.input)
+        task.cache_key = (cache_namespace(node.cache_fn, node.name), _digest(key), policy.ttl)
 
 
 def _task_config(task: Task) -> dict[str, Any]:

@@ -351,10 +351,7 @@ def overwrite_of(value: Any) -> tuple[bool, Any]:
 
 def _concrete(typ: Any) -> Any:
     while hasattr(typ, "__origin__"):
-        if typ.__origin__ in (Required, NotRequired):
-            typ = typ.__args__[0]
-        else:
-            typ = typ.__origin__
+        typ = typ.__args__[0] if typ.__origin__ in (Required, NotRequired) else typ.__origin__
     if typ in (collections.abc.Sequence, collections.abc.MutableSequence):
         return list
     if typ in (collections.abc.Set, collections.abc.MutableSet):

@@ -17,9 +17,9 @@ from hone.errors import GraphError
 from hone.graph._channels import MISSING
 
 if TYPE_CHECKING:
+    from hone.graph._algo import Task
     from hone.graph._loop import Loop
     from hone.graph._runtime import Runtime
-    from hone.graph._task import Task
 
 __all__ = [
     "Scratchpad",
@@ -102,13 +102,14 @@ class TaskScope:
     @property
     def thread_id(self) -> str | None:
         """The thread the run belongs to."""
-        value = self.config.get("configurable", {}).get("thread_id")
-        return None if value is None else str(value)
+        thread: str | None = self.loop.thread_id
+        return thread
 
     @property
     def checkpoint_ns(self) -> str:
         """The task's namespace (``parent|node:task_id``)."""
-        return self.task.ns
+        ns: str = self.task.ns
+        return ns
 
     def send(self, writes: list[tuple[str, Any]]) -> None:
         """Add writes to the task's output."""

@@ -9,6 +9,7 @@ them. Only those two shells differ.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -333,8 +334,9 @@ async def arun_task(loop: Loop, task: Task) -> None:
 async def _with_timeout(loop: Loop, task: Task) -> None:
     policy = task.timeout
     assert policy is not None
-    run_limit = policy.run_timeout
-    idle_limit = policy.idle_timeout
+    # Coerced policies hold seconds as floats.
+    run_limit = None if policy.run_timeout is None else float(policy.run_timeout)  # type: ignore[arg-type]
+    idle_limit = None if policy.idle_timeout is None else float(policy.idle_timeout)  # type: ignore[arg-type]
     started = time.monotonic()
     progress = [started]
 
@@ -348,26 +350,24 @@ async def _with_timeout(loop: Loop, task: Task) -> None:
             now = time.monotonic()
             waits: list[float] = []
             if run_limit is not None:
-                waits.append(float(run_limit) - (now - started))
+                waits.append(run_limit - (now - started))
             if idle_limit is not None:
-                waits.append(float(idle_limit) - (now - progress[0]))
+                waits.append(idle_limit - (now - progress[0]))
             wait = max(min(waits), 0.0)
             done, _ = await asyncio.wait({attempt}, timeout=wait)
             if done:
                 attempt.result()
                 return
             now = time.monotonic()
-            if run_limit is not None and now - started >= float(run_limit):
+            if run_limit is not None and now - started >= run_limit:
                 raise _timeout_error(task, now - started, "run")
-            if idle_limit is not None and now - progress[0] >= float(idle_limit):
+            if idle_limit is not None and now - progress[0] >= idle_limit:
                 raise _timeout_error(task, now - started, "idle")
     finally:
         if not attempt.done():
             attempt.cancel()
-            try:
+            with contextlib.suppress(BaseException):
                 await attempt
-            except BaseException:
-                pass
 
 
 def _timeout_error(task: Task, elapsed: float, kind: str) -> NodeTimeoutError:
@@ -376,7 +376,7 @@ def _timeout_error(task: Task, elapsed: float, kind: str) -> NodeTimeoutError:
     return NodeTimeoutError(
         task.name,
         elapsed,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         idle_timeout=policy.idle_timeout,  # type: ignore[arg-type]
         run_timeout=policy.run_timeout,  # type: ignore[arg-type]
     )

@@ -222,7 +222,8 @@ class _Writes:
 
 
 def _last_node(graph: CompiledGraph, checkpoint: Mapping[str, Any]) -> str | None:
-    nodes = [n for n in graph.nodes if n != START]
+    """The node an update without ``as_node`` is written as: the only node, START on a new
+    thread, else the node that saw the newest versions (None if that is a tie)."""
     if len(graph.nodes) == 1:
         return next(iter(graph.nodes))
     seen = checkpoint["versions_seen"]
@@ -232,8 +233,7 @@ def _last_node(graph: CompiledGraph, checkpoint: Mapping[str, Any]) -> str | Non
     if not ranked:
         return None
     if len(ranked) == 1 or ranked[-1][0] != ranked[-2][0]:
-        return ranked[-1][1]
-    del nodes
+        return str(ranked[-1][1])
     return None
 
 

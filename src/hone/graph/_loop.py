@@ -10,6 +10,7 @@ loops, except the single background thread that saves checkpoints with
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import uuid
@@ -894,10 +895,8 @@ class Loop:
                 if message.id is not None and message.id in settings.streamed:
                     continue
                 if message.id is None:
-                    try:
+                    with contextlib.suppress(Exception):
                         message.id = str(uuid.uuid4())
-                    except Exception:
-                        pass
                 if message.id is not None:
                     settings.streamed.add(message.id)
             meta = message_metadata(task, self)

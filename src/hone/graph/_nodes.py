@@ -184,7 +184,7 @@ class Callee:
         if self.is_async:
             return await self.fn(value, **kwargs)
         ctx = contextvars.copy_context()
-        result = await asyncio.to_thread(ctx.run, self.fn, value, **kwargs)
+        result = await asyncio.to_thread(ctx.run, lambda: self.fn(value, **kwargs))
         if inspect.isawaitable(result):
             return await result
         return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import queue
 import time
@@ -304,10 +305,8 @@ class AsyncRunner(Runner):
     async def _wait_scheduled(self) -> None:
         while self._scheduled:
             fut = self._scheduled.pop(0)
-            try:
+            with contextlib.suppress(BaseException):
                 await fut
-            except BaseException:
-                pass
 
     async def step(self, tasks: list[Task]) -> AsyncIterator[Event]:
         """Run the tasks of one super-step; yield stream events as they come."""
@@ -357,9 +356,9 @@ class AsyncRunner(Runner):
                     yield getter.result()
                     getter = None
                 for fut in finished:
-                    task = self._pending.pop(fut, None)  # type: ignore[arg-type]
-                    if task is None:
+                    if fut not in self._pending:
                         continue
+                    task = self._pending.pop(fut)
                     exc = asyncio.CancelledError() if fut.cancelled() else fut.result()
                     done.append((task, exc))
                     handler = self._handler(task, exc)

@@ -153,9 +153,12 @@ def coerce_context(schema: Any, context: Any) -> Any:
     model (its own errors, e.g. ``TypeError`` for a missing field, propagate)."""
     if context is None or schema is None:
         return context
-    if isinstance(context, Mapping) and isinstance(schema, type):
-        if issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema):
-            return schema(**context)
+    if (
+        isinstance(context, Mapping)
+        and isinstance(schema, type)
+        and (issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema))
+    ):
+        return schema(**context)
     return context
 
 

@@ -9,6 +9,7 @@ anything else a plain last-value key). A schema without annotations (``Annotated
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import typing
@@ -113,7 +114,7 @@ def channel_for(key: str, annotation: Any) -> Channel:
                 item.key = key
                 return item
             if isinstance(item, type) and issubclass(item, Channel):
-                return item(base, key=key)  # type: ignore[call-arg]
+                return item(base, key=key)
         last = annotation.__metadata__[-1]
         if callable(last) and not isinstance(last, type):
             count = _positional_count(last)
@@ -164,10 +165,8 @@ def schema_info(schema: Any) -> SchemaInfo:
             else:
                 channels[key] = channel_for(key, annotation)
         info = SchemaInfo(schema, channels, managed)
-    try:
+    with contextlib.suppress(TypeError):
         _INFO[schema] = info
-    except TypeError:
-        pass
     return SchemaInfo(info.schema, _copy(info.channels), info.managed)
 
 
@@ -227,9 +226,7 @@ def _annotated_keys(cls: type) -> tuple[str, ...]:
         return cached
     keys: list[str] = []
     for base in reversed(cls.__mro__):
-        ann = base.__dict__.get("__annotations__")
-        if ann is None:
-            ann = getattr(base, "__annotations__", None)
+        ann = inspect.get_annotations(base)
         if isinstance(ann, dict):
             keys.extend(ann)
     out = tuple(dict.fromkeys(keys))
@@ -251,7 +248,7 @@ def update_pairs(obj: Any, keys: Sequence[str] | None = None) -> list[tuple[str,
     keys = annotated if keys is None else keys
     if isinstance(obj, BaseModel):
         keep = obj.model_fields_set
-        defaults = {k: f.default for k, f in cls.model_fields.items()}  # type: ignore[attr-defined]
+        defaults = {k: f.default for k, f in type(obj).model_fields.items()}
     else:
         keep, defaults = None, {}
     out: list[tuple[str, Any]] = []

@@ -149,9 +149,9 @@ def read_values(channels: Mapping[str, Channel], keys: Sequence[str] | str) -> A
         return channel.get() if channel.is_available() else None
     out: dict[str, Any] = {}
     for key in keys:
-        channel = channels.get(key)
-        if channel is not None and channel.is_available():
-            out[key] = channel.get()
+        found = channels.get(key)
+        if found is not None and found.is_available():
+            out[key] = found.get()
     return out
 
 

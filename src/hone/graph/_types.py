@@ -72,7 +72,7 @@ class Send:
 
     node: str
     arg: Any
-    timeout: TimeoutPolicy | None = field(default=None, kw_only=True)
+    timeout: TimeoutPolicy | float | timedelta | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if self.timeout is not None and not isinstance(self.timeout, TimeoutPolicy):
@@ -139,9 +139,10 @@ class Command(Generic[N]):
 
     def goto_items(self) -> list[Any]:
         """``goto`` as a list."""
-        if isinstance(self.goto, str | Send):
-            return [self.goto]
-        return list(self.goto)
+        goto: Any = self.goto
+        if isinstance(goto, str | Send):
+            return [goto]
+        return list(goto)
 
 
 @dataclass(slots=True)
@@ -230,7 +231,7 @@ class RetryPolicy:
 
     def matches(self, exc: BaseException) -> bool:
         """Whether this policy applies to ``exc``."""
-        on = self.retry_on
+        on: Any = self.retry_on
         if isinstance(on, type) and issubclass(on, BaseException):
             return isinstance(exc, on)
         if isinstance(on, Sequence):
@@ -458,6 +459,8 @@ class StateUpdate(NamedTuple):
     """One update of :meth:`CompiledGraph.bulk_update_state`: values written as if node
     ``as_node`` returned them (optionally as task ``task_id``)."""
 
-    values: dict[str, Any] | None
+    #: The update (a dict, a schema instance, a Command; None with ``as_node=END`` clears;
+    #: a list of ``(values, as_node)`` with ``as_node="__copy__"``).
+    values: Any
     as_node: str | None = None
     task_id: str | None = None
