@@ -1,0 +1,117 @@
+"""``stream_mode="messages"`` for LangChain chat models called inside a node.
+
+A LangGraph program calls ``llm.invoke(state["messages"])`` in a node and expects its tokens
+in the ``messages`` stream. LangChain models report tokens to callback handlers found in the
+ambient run config, so while a node runs in a run that streams messages, hone sets that
+config (LangChain's ``var_child_runnable_config``) with a handler that forwards each token,
+and the final message when the model did not stream, with the node's metadata. Nothing here
+runs, or imports LangChain, unless LangChain is already imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hone.graph._algo import Task
+    from hone.graph._loop import Loop
+
+__all__ = ["langchain_streaming"]
+
+_NOSTREAM = "nostream"
+
+
+def _handler_class() -> Any:
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+
+    try:  # a streaming handler makes ``invoke`` stream tokens (what LangGraph relies on)
+        from langchain_core.tracers._streaming import _StreamingCallbackHandler as Streaming
+    except ImportError:  # pragma: no cover - older langchain-core
+        Streaming = object
+
+    class MessagesHandler(BaseCallbackHandler, Streaming):  # type: ignore[misc, valid-type]
+        """Forwards chat-model tokens of one task to the run's ``messages`` stream."""
+
+        run_inline = True
+
+        def tap_output_aiter(self, run_id: Any, output: Any) -> Any:
+            return output
+
+        def tap_output_iter(self, run_id: Any, output: Any) -> Any:
+            return output
+
+        def __init__(self, loop: Loop, task: Task) -> None:
+            self.loop = loop
+            self.task = task
+            self.runs: set[Any] = set()
+            self.streamed: set[Any] = set()
+
+        def on_chat_model_start(
+            self, serialized: Any, messages: Any, *, run_id: Any, tags: Any = None, **kwargs: Any
+        ) -> None:
+            if not tags or _NOSTREAM not in tags:
+                self.runs.add(run_id)
+
+        def on_llm_new_token(
+            self, token: str, *, chunk: Any = None, run_id: Any, **kwargs: Any
+        ) -> None:
+            if run_id in self.runs and isinstance(chunk, ChatGenerationChunk):
+                self.streamed.add(run_id)
+                self.loop.emit_message(self.task, chunk.message, None)
+
+        def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
+            if run_id in self.runs and run_id not in self.streamed:
+                generations = response.generations
+                if generations and generations[0] and isinstance(generations[0][0], ChatGeneration):
+                    message = generations[0][0].message
+                    seen = self.loop.settings.streamed
+                    if message.id is None or message.id not in seen:
+                        self.loop.emit_message(self.task, message, None)
+            self.runs.discard(run_id)
+            self.streamed.discard(run_id)
+
+        def on_llm_error(self, error: BaseException, *, run_id: Any, **kwargs: Any) -> None:
+            self.runs.discard(run_id)
+
+    return MessagesHandler
+
+
+_HANDLER: Any = None
+
+
+@contextmanager
+def langchain_streaming(loop: Loop, task: Task) -> Iterator[None]:
+    """While a task runs: LangChain chat models it calls stream into ``messages`` mode."""
+    settings = loop.settings
+    if (
+        settings.sink is None
+        or "messages" not in settings.modes
+        or "langchain_core" not in sys.modules
+        or (task.node is not None and task.node.hidden)
+    ):
+        yield
+        return
+    global _HANDLER
+    if _HANDLER is None:
+        _HANDLER = _handler_class()
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    config = task.config
+    ambient = {
+        "callbacks": [_HANDLER(loop, task)],
+        "metadata": dict(config.get("metadata") or {}),
+        "tags": list(config.get("tags") or ()),
+        "configurable": {
+            k: v for k, v in (config.get("configurable") or {}).items() if not k.startswith("__")
+        },
+        "recursion_limit": config.get("recursion_limit", 25),
+    }
+    token = var_child_runnable_config.set(ambient)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        var_child_runnable_config.reset(token)
