@@ -12,7 +12,12 @@ Kill points are *events*, counted in the order they happen in one worker:
 * ``start``        — a node began (its task id is logged first);
 * ``effect``       — a tool call finished, between the two tool calls of a node (mid-task);
 * ``writes-``/``writes+`` — just before / just after a task's ``put_writes``;
-* ``put-``/``put+``       — just before / just after a checkpoint's ``put``.
+* ``put-``/``put+``       — just before / just after a checkpoint's ``put`` (which may carry
+  the writes of the step's last tasks in the same transaction).
+
+A request names the run's ``durability`` (``"sync"``, ``"async"`` — the default — or
+``"exit"``); with ``"async"`` the saver calls, and so their events, happen on the run's
+background save thread.
 
 The worker kills itself when the ``kill_at``-th event happens. Fan-out workers run on a thread
 pool, so a kill there lands while other tasks of the same step are half done.
@@ -39,7 +44,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
-from hone.checkpoint import Checkpoint, CheckpointTuple, SqliteSaver
+from hone.checkpoint import (
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    SqliteSaver,
+    TaskWrites,
+)
 from hone.graph import END, START, CompiledGraph, Send, StateGraph, add_messages, get_task_id
 from hone.messages import AnyMessage, AssistantMessage, ToolCall, ToolMessage, UserMessage
 
@@ -211,56 +222,56 @@ INPUTS: dict[str, Any] = {
 
 
 class KillPointSaver:
-    """Delegates to a real saver, with an event (a possible kill) around each write."""
+    """Delegates to a real saver, with an event (a possible kill) around each write.
+
+    Every write the runtime makes goes through ``put`` (a checkpoint, maybe with the writes
+    of the step's last tasks in the same transaction) or ``put_writes`` (one task's writes);
+    a ``saved <task_id>`` line is logged once the saver call returned.
+    """
 
     def __init__(self, inner: SqliteSaver) -> None:
         self.inner = inner
 
-    def put(self, checkpoint: Checkpoint, *, new_versions: Mapping[str, int]) -> None:
+    def put(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: Mapping[str, Any],
+        *,
+        writes: Sequence[TaskWrites] = (),
+    ) -> Any:
         worker = _worker()
         worker.tick("put-")
         with _LOCK:
-            self.inner.put(checkpoint, new_versions=new_versions)
+            saved = self.inner.put(config, checkpoint, metadata, new_versions, writes=writes)
+            for task_writes in writes:
+                worker.log(f"saved {task_writes[0]}")
         worker.tick("put+")
+        return saved
 
     def put_writes(
         self,
-        *,
-        thread_id: str,
-        ns: str,
-        checkpoint_id: str,
-        task_id: str,
-        task_path: str,
+        config: Mapping[str, Any],
         writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
     ) -> None:
         worker = _worker()
         worker.tick("writes-")
         with _LOCK:
-            self.inner.put_writes(
-                thread_id=thread_id,
-                ns=ns,
-                checkpoint_id=checkpoint_id,
-                task_id=task_id,
-                task_path=task_path,
-                writes=writes,
-            )
+            self.inner.put_writes(config, writes, task_id, task_path)
             worker.log(f"saved {task_id}")
         worker.tick("writes+")
 
-    def get(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        return self.inner.get(thread_id, ns, checkpoint_id)
+    def get_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        return self.inner.get_tuple(config)
 
-    def list(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        return self.inner.list(thread_id, ns, before=before, limit=limit)
+    def list(self, config: Mapping[str, Any] | None, **kwargs: Any) -> Iterator[CheckpointTuple]:
+        return self.inner.list(config, **kwargs)
+
+    def get_next_version(self, current: Any, channel: None = None) -> Any:
+        return self.inner.get_next_version(current, channel)
 
 
 # ------------------------------------------------------------------ one worker
@@ -282,21 +293,32 @@ def run_worker(request: Mapping[str, Any]) -> dict[str, Any]:
     saver = SqliteSaver(request["db"])
     graph = GRAPHS[request["graph"]](KillPointSaver(saver))
     config = {"configurable": {"thread_id": request["thread"]}}
-    started = saver.get(request["thread"]) is not None
+    started = saver.get_tuple(config) is not None
     value = None if started else INPUTS[request["graph"]]
+    durability = request.get("durability", "async")
     if request.get("use_async"):
-        asyncio.run(graph.ainvoke(value, config))
+        asyncio.run(graph.ainvoke(value, config, durability=durability))
     else:
-        graph.invoke(value, config)
+        graph.invoke(value, config, durability=durability)
     snapshot = graph.get_state(config)
     return {
         "next": list(snapshot.next),
         "values": _plain(snapshot.values),
         "events": WORKER.events,
+        "checkpoints": len(list(saver.list(config))),
     }
 
 
+def inspect_thread(request: Mapping[str, Any]) -> dict[str, Any]:
+    """How many checkpoints the request's thread has stored (no graph runs)."""
+    with SqliteSaver(request["db"]) as saver:
+        stored = list(saver.list({"configurable": {"thread_id": request["thread"]}}))
+    return {"status": "inspected", "checkpoints": len(stored)}
+
+
 def _serve_one(request: Mapping[str, Any]) -> dict[str, Any]:
+    if request.get("inspect"):
+        return inspect_thread(request)
     result_path = Path(request["result"])
     result_path.unlink(missing_ok=True)
     pid = os.fork()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import operator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
-from hone.checkpoint import InMemorySaver
+from hone.checkpoint import Checkpointer, InMemorySaver
 
 
 class Counter(TypedDict):
@@ -43,14 +45,22 @@ class Driver:
 
     @staticmethod
     async def _astream(graph: Any, value: Any, config: Any, **kw: Any) -> Any:
+        # What invoke() returns: the last root values, plus the interrupts the root's
+        # "updates" chunks announced (one chunk per interrupted task).
         last: Any = None
+        interrupts: list[Any] = []
         async for ns, mode, payload in graph.astream(
             value, config, stream_mode=["values", "updates"], subgraphs=True, **kw
         ):
-            if mode == "values" and ns == ():
-                last = dict(payload)
-                if "__interrupt__" in last:
-                    last["__interrupt__"] = list(last["__interrupt__"])
+            if ns != ():
+                continue
+            if mode == "updates" and isinstance(payload, dict) and "__interrupt__" in payload:
+                interrupts.extend(payload["__interrupt__"])
+            elif mode == "values":
+                last = payload
+        if interrupts:
+            base = dict(last) if isinstance(last, dict) else {}
+            return {**base, "__interrupt__": interrupts}
         return last
 
 
@@ -58,3 +68,40 @@ class Driver:
 def driver(request: pytest.FixtureRequest) -> Driver:
     """Each test using it runs with invoke, ainvoke and astream(subgraphs=True)."""
     return Driver(request.param)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Checkpointer]]:
+    """Opens a saver on one storage; each call gives a fresh saver object on the same data."""
+    kind: str = request.param
+    opened: list[Checkpointer] = []
+    if kind == "memory":
+        shared = InMemorySaver()
+
+        def open_saver() -> Checkpointer:
+            return shared
+
+    elif kind == "sqlite":
+        from hone.checkpoint import SqliteSaver
+
+        def open_saver() -> Checkpointer:
+            opened.append(SqliteSaver(tmp_path / "checkpoints.db"))
+            return opened[-1]
+
+    else:
+        from hone.checkpoint import PoolConfig, PostgresSaver
+
+        # Skips (or fails under HONE_REQUIRE_POSTGRES) when PostgreSQL is unreachable; the
+        # schema is dropped after this fixture has closed its savers.
+        schema = request.getfixturevalue("pg_schemas")()
+        dsn: str = request.getfixturevalue("pg_dsn")
+
+        def open_saver() -> Checkpointer:
+            opened.append(PostgresSaver(dsn, schema=schema, pool_config=PoolConfig(max_size=8)))
+            return opened[-1]
+
+    yield open_saver
+    for saver in opened:
+        close = getattr(saver, "close", None)
+        if close is not None:
+            close()

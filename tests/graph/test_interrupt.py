@@ -10,7 +10,7 @@ import pytest
 from hone.checkpoint import InMemorySaver
 from hone.errors import GraphError
 from hone.graph import START, Command, StateGraph, interrupt, interrupt_many
-from hone.graph._interrupt import interrupt_id
+from hone.graph._interrupt import interrupt_id, keyed_interrupt_id
 
 
 class S(TypedDict, total=False):
@@ -28,22 +28,31 @@ def _graph(node: Any, saver: bool = True) -> Any:
 
 
 def test_keyed_ids_do_not_depend_on_the_order_of_asking(driver: Any) -> None:
+    order = ["a", "b"]
+    runs: list[list[str]] = []
+
     def node(state: S) -> dict[str, Any]:
-        answers = {key: interrupt(f"{key}?", key=key) for key in state["order"]}
+        runs.append(list(order))
+        answers = {key: interrupt(f"{key}?", key=key) for key in order}
         return {"out": answers}
 
     app = _graph(node)
-    first = driver.invoke(app, {"order": ["a", "b"]}, _cfg())
+    first = driver.invoke(app, {"order": []}, _cfg())
     [asked_a] = first["__interrupt__"]
     task_id = app.get_state(_cfg()).tasks[0].id
-    assert asked_a.id == interrupt_id(f"{task_id}/a", 0)
-    # The state changes the order; the answer to "a" still belongs to key "a".
-    app.update_state(_cfg(), {"order": ["b", "a"]}, as_node=START)
+    assert asked_a.value == "a?"
+    assert asked_a.id == keyed_interrupt_id(f"ask:{task_id}", "a", 0)
+    assert asked_a.id != interrupt_id(f"ask:{task_id}")
+    # The resumed task asks in another order; the answer to "a" still belongs to key "a".
+    order.reverse()
     second = driver.invoke(app, Command(resume={asked_a.id: "A"}), _cfg())
     [asked_b] = second["__interrupt__"]
     assert asked_b.value == "b?"
+    assert asked_b.id == keyed_interrupt_id(f"ask:{task_id}", "b", 0)
+    assert app.get_state(_cfg()).tasks[0].id == task_id
     out = driver.invoke(app, Command(resume={asked_b.id: "B"}), _cfg())
     assert out["out"] == {"b": "B", "a": "A"}
+    assert runs == [["a", "b"], ["b", "a"], ["b", "a"]]
 
 
 def test_interrupt_many_asks_all_pending_at_once(driver: Any) -> None:
@@ -66,7 +75,8 @@ def test_interrupt_many_asks_all_pending_at_once(driver: Any) -> None:
     again = driver.invoke(app, Command(resume={ids["ok on budget?"]: "unsure"}), _cfg())
     [follow_up] = again["__interrupt__"]
     task_id = app.get_state(_cfg()).tasks[0].id
-    assert follow_up.value == "sure now?" and follow_up.id == interrupt_id(f"{task_id}/budget", 1)
+    assert follow_up.id == keyed_interrupt_id(f"ask:{task_id}", "budget", 1)
+    assert follow_up.value == "sure now?" and follow_up.id not in ids.values()
     out = driver.invoke(app, Command(resume="yes"), _cfg())
     assert out["out"] == {"legal": "yes", "budget": "yes"}
     assert interrupt_many.__doc__ and len(runs) == 4
@@ -87,19 +97,52 @@ def test_misuse_is_reported() -> None:
     with pytest.raises(GraphError, match="inside a running graph node"):
         interrupt_many({"a": 1})
 
+    def empty_many(state: S) -> None:
+        interrupt_many({"": 1})
+
+    with pytest.raises(GraphError, match="non-empty string"):
+        _graph(empty_many).invoke({"order": []}, _cfg())
+
+    def nothing(state: S) -> dict[str, Any]:
+        return {"out": interrupt_many({})}
+
+    assert _graph(nothing, saver=False).invoke({"order": []})["out"] == {}
+
+
+def test_empty_key_is_refused() -> None:
     def empty_key(state: S) -> None:
         interrupt("x", key="")
 
     with pytest.raises(GraphError, match="non-empty string"):
         _graph(empty_key).invoke({"order": []}, _cfg())
 
-    def no_saver(state: S) -> None:
-        interrupt_many({"a": 1})
 
-    with pytest.raises(GraphError, match="interrupt_many\\(\\) needs a checkpointer"):
-        _graph(no_saver, saver=False).invoke({"order": []})
+def test_without_a_checkpointer_the_run_stops_at_the_questions() -> None:
+    """As LangGraph's ``interrupt()``: the run stops, but there is nothing to resume."""
 
-    def nothing(state: S) -> dict[str, Any]:
-        return {"out": interrupt_many({})}
+    def no_saver(state: S) -> dict[str, Any]:
+        return {"out": interrupt_many({"a": "A?", "b": "B?"})}
 
-    assert _graph(nothing, saver=False).invoke({"order": []})["out"] == {}
+    out = _graph(no_saver, saver=False).invoke({"order": []})
+    assert [i.value for i in out["__interrupt__"]] == ["A?", "B?"]
+    assert "out" not in out
+    with pytest.raises(RuntimeError, match="without checkpointer"):
+        _graph(no_saver, saver=False).invoke(Command(resume={"x" * 32: 1}))
+
+
+def test_keyed_and_plain_ids_are_exposed_in_the_snapshot() -> None:
+    def node(state: S) -> dict[str, Any]:
+        return {"out": interrupt_many({"a": "A?", "b": "B?"})}
+
+    app = _graph(node)
+    paused = app.invoke({"order": []}, _cfg())
+    snap = app.get_state(_cfg())
+    [task] = snap.tasks
+    expected = [keyed_interrupt_id(f"ask:{task.id}", key, 0) for key in ("a", "b")]
+    assert [i.id for i in paused["__interrupt__"]] == expected
+    assert [i.id for i in snap.interrupts] == expected == [i.id for i in task.interrupts]
+    # Resuming with one plain value while two questions wait is ambiguous.
+    with pytest.raises(GraphError, match="must specify the interrupt id"):
+        app.invoke(Command(resume="both"), _cfg())
+    out = app.invoke(Command(resume=dict(zip(expected, ["x", "y"], strict=True))), _cfg())
+    assert out["out"] == {"a": "x", "b": "y"} and "__interrupt__" not in out

@@ -1,13 +1,14 @@
 import asyncio
 import operator
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 import pytest
 from pydantic import BaseModel
 
-from hone.errors import GraphRecursionError, InvalidUpdateError
+from hone.errors import GraphRecursionError, GraphWarning, InvalidUpdateError
 from hone.graph import END, START, Command, RetryPolicy, Send, StateGraph, get_config, get_task_id
 
 
@@ -59,9 +60,11 @@ def test_two_writes_to_plain_key_in_one_step() -> None:
 
 
 def test_unknown_key_in_update() -> None:
-    g = StateGraph(Counter).add_node("a", lambda s: {"zzz": 1}).add_edge(START, "a")
-    with pytest.raises(InvalidUpdateError, match="'zzz'"):
-        g.compile().invoke({"n": 0})
+    """LangGraph ignores a key the schema lacks; hone warns, naming it, and ignores it."""
+    g = StateGraph(Counter).add_node("a", lambda s: {"zzz": 1, "n": 4}).add_edge(START, "a")
+    with pytest.warns(GraphWarning, match=r"node 'a' wrote 'zzz', not in the state schema"):
+        out = g.compile().invoke({"n": 0})
+    assert out == {"n": 4, "log": []}
 
 
 def test_conditional_edges_and_bad_router_value() -> None:
@@ -98,8 +101,10 @@ def test_recursion_limit() -> None:
     g = StateGraph(Counter).add_node("a", lambda s: {"n": s["n"] + 1}).add_edge(START, "a")
     g.add_conditional_edges("a", lambda s: "a" if s["n"] < 100 else END)
     graph = g.compile()
-    with pytest.raises(GraphRecursionError, match="recursion limit of 25"):
+    with pytest.raises(GraphRecursionError, match="Recursion limit of 25 reached"):
         graph.invoke({"n": 0})
+    with pytest.raises(RecursionError):  # GraphRecursionError is also Python's
+        graph.invoke({"n": 0}, {"recursion_limit": 5})
     assert graph.invoke({"n": 0}, {"recursion_limit": 200})["n"] == 100
 
 
@@ -128,14 +133,29 @@ def test_retry_policy() -> None:
 def test_config_and_task_id_inside_nodes() -> None:
     got: dict[str, Any] = {}
 
-    def node(state: Counter, config: Any) -> None:
+    def node(state: Counter, config) -> None:  # type: ignore[no-untyped-def]
         got["user"] = config["configurable"]["user"]
         got["task"] = get_task_id()
-        got["limit"] = get_config().recursion_limit
+        got["limit"] = get_config()["recursion_limit"]
+        got["config_task"] = config["configurable"]["checkpoint_ns"]
 
     g = StateGraph(Counter).add_node("a", node).add_edge(START, "a")
     g.compile().invoke({"n": 0}, {"configurable": {"user": "u1"}, "recursion_limit": 9})
-    assert got["user"] == "u1" and got["limit"] == 9 and len(got["task"]) == 32
+    assert got["user"] == "u1" and got["limit"] == 9
+    assert str(uuid.UUID(got["task"])) == got["task"]
+    assert got["config_task"] == f"a:{got['task']}"
+
+
+def test_config_parameter_typed_otherwise_is_not_filled_in() -> None:
+    """LangGraph's rule: only an untyped or ``RunnableConfig`` parameter gets the config."""
+
+    def node(state: Counter, config: Any) -> None:
+        return None
+
+    with pytest.warns(UserWarning, match="'config' parameter should be typed"):
+        g = StateGraph(Counter).add_node("a", node).add_edge(START, "a")
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'config'"):
+        g.compile().invoke({"n": 0})
 
 
 def test_parallel_nodes_run_concurrently() -> None:

@@ -58,7 +58,12 @@ def _check_stream(pieces: list[Any], final: AssistantMessage, node: str = "agent
     assert text == REPLY == final.text
     assert {chunk.id for chunk, _ in pieces} == {final.id}
     meta = pieces[0][1]
-    assert meta["langgraph_node"] == node and meta["task_id"] and "langgraph_step" in meta
+    # LangGraph's metadata keys: the node, its step, path, triggers and namespace.
+    assert meta["langgraph_node"] == node and meta["langgraph_step"] >= 1
+    assert meta["langgraph_path"] == ("__pregel_pull", node)
+    assert meta["langgraph_triggers"] == (f"branch:to:{node}",)
+    assert meta["langgraph_checkpoint_ns"].split("|")[-1].startswith(f"{node}:")
+    assert meta["ls_integration"] == "langgraph"
 
 
 def test_react_agent_streams_tokens_before_its_update_sync() -> None:

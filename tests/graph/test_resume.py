@@ -3,10 +3,7 @@
 import operator
 from typing import Annotated, Any, TypedDict
 
-import pytest
-
 from hone.checkpoint import InMemorySaver
-from hone.errors import ResumeError
 from hone.graph import END, START, Command, StateGraph, interrupt
 
 
@@ -35,7 +32,8 @@ def _nested(calls: list[str]) -> Any:
 
     async def ask2(state: S) -> dict[str, Any]:
         calls.append("ask2")
-        return {"log": [f"b={interrupt('q2')}"]}
+        answer = interrupt("q2")
+        return {"log": [f"b={answer}" if state["n"] == 0 else f"b={answer} n={state['n']}"]}
 
     inner2 = StateGraph(S).add_node("deep", deep).add_edge(START, "deep").compile()
     inner = StateGraph(S).add_node("pre", rec("pre")).add_node("nest", inner2)
@@ -59,8 +57,11 @@ def test_nested_subgraph_interrupts_resume_each_node_once(driver: Any) -> None:
     assert out["log"] == ["side", "pre", "pre", "a=X", "b=Y"]
     # Finished nodes never rerun; an interrupted node reruns once per answer.
     assert calls == ["side", "pre", "deep", "deep", "ask2", "ask2"]
-    with pytest.raises(ResumeError, match="no pending interrupt"):
-        driver.invoke(graph, Command(resume="Z"), _cfg())
+    # With nothing pending, a resume is ignored (as in LangGraph): nothing runs again.
+    done = graph.get_state(_cfg())
+    assert driver.invoke(graph, Command(resume="Z"), _cfg())["log"] == out["log"]
+    assert calls == ["side", "pre", "deep", "deep", "ask2", "ask2"]
+    assert graph.get_state(_cfg()).config == done.config
 
 
 class Log(TypedDict):
@@ -113,40 +114,71 @@ def _review(calls: list[str]) -> Any:
     return g.compile(checkpointer=InMemorySaver())
 
 
-def test_update_state_as_other_node_keeps_the_pending_interrupt(driver: Any) -> None:
+def test_update_state_as_other_node_asks_again_about_the_edited_state(driver: Any) -> None:
+    """An update is a new step, as if ``as_node`` ran again: the question pending on the
+    old checkpoint is not pending any more; the next run of the node asks again, about the
+    edited state, under a new id (LangGraph's semantics)."""
     calls: list[str] = []
     graph = _review(calls)
     [pending] = driver.invoke(graph, {"n": 0}, _cfg())["__interrupt__"]
+    assert pending.value == {"n": 1}
     graph.update_state(_cfg(), {"n": 7}, as_node="draft")
     snap = graph.get_state(_cfg())
     assert snap.next == ("review",) and snap.values["n"] == 7
-    assert snap.interrupts == (pending,)  # same id: the question survives the edit
+    assert snap.interrupts == () and snap.metadata["source"] == "update"
     graph.update_state(_cfg(), {"n": 8}, as_node="draft")  # twice
-    assert graph.get_state(_cfg()).interrupts == (pending,)
-    out = driver.invoke(graph, Command(resume={pending.id: "ok"}), _cfg())
+    assert graph.get_state(_cfg()).values["n"] == 8
+    # The old id answers nothing: review runs and asks about n=8.
+    out = driver.invoke(graph, Command(resume={pending.id: "stale"}), _cfg())
+    [again] = out["__interrupt__"]
+    assert again.value == {"n": 8} and again.id != pending.id
+    out = driver.invoke(graph, Command(resume={again.id: "ok"}), _cfg())
     assert out["log"] == ["n=8 verdict=ok"]
-    assert calls == ["draft", "review", "review"]
+    assert calls == ["draft", "review", "review", "review"]
 
 
 def test_update_state_as_interrupted_node_drops_the_interrupt(driver: Any) -> None:
-    graph = _review([])
+    calls: list[str] = []
+    graph = _review(calls)
     driver.invoke(graph, {"n": 0}, _cfg())
     graph.update_state(_cfg(), {"log": ["by hand"]}, as_node="review")
     snap = graph.get_state(_cfg())
     assert snap.next == () and snap.interrupts == ()
-    with pytest.raises(ResumeError, match="'t' has no pending interrupt"):
-        driver.invoke(graph, Command(resume="late"), _cfg())
+    # A late answer has nothing to answer: ignored, nothing runs.
+    assert driver.invoke(graph, Command(resume="late"), _cfg()) == {"n": 1, "log": ["by hand"]}
     assert graph.get_state(_cfg()).values["log"] == ["by hand"]
+    assert calls == ["draft", "review"]
 
 
-def test_update_state_keeps_subgraph_progress(driver: Any) -> None:
+def test_update_state_of_a_waiting_subgraph_keeps_its_progress(driver: Any) -> None:
     calls: list[str] = []
     graph = _nested(calls)
     driver.invoke(graph, {"n": 0}, _cfg())
     driver.invoke(graph, Command(resume="X"), _cfg())  # now waiting on q2
-    graph.update_state(_cfg(), {"n": 5}, as_node="side")
-    assert [i.value for i in graph.get_state(_cfg()).interrupts] == ["q2"]
+    sub = graph.get_state(_cfg(), subgraphs=True).tasks[0].state
+    assert sub.next == ("ask2",) and sub.values["log"] == ["pre", "pre", "a=X"]
+    [pending] = sub.interrupts
+    # Edit the subgraph's own state (its config names its namespace and checkpoint).
+    edited = graph.update_state(sub.config, {"n": 5}, as_node="nest")
+    assert edited["configurable"]["checkpoint_ns"] == sub.config["configurable"]["checkpoint_ns"]
+    assert graph.get_state(_cfg()).interrupts == (pending,)
+    sub = graph.get_state(_cfg(), subgraphs=True).tasks[0].state
+    assert sub.values["n"] == 5 and sub.next == ("ask2",)
     out = driver.invoke(graph, Command(resume="Y"), _cfg())
-    # The subgraph continues from its own saved state (its output then overwrites n).
-    assert out["log"][-2:] == ["a=X", "b=Y"]
-    assert calls.count("deep") == 2 and calls.count("pre") == 1
+    # The subgraph continues from its edited state; finished nodes do not rerun.
+    assert out["log"] == ["side", "pre", "pre", "a=X", "b=Y n=5"] and out["n"] == 5
+    assert calls == ["side", "pre", "deep", "deep", "ask2", "ask2"]
+
+
+def test_update_state_of_the_parent_ends_the_interrupted_step(driver: Any) -> None:
+    """An update as another node of the parent is a new step: the interrupted step's
+    pending writes and questions (the subgraph's too) are dropped, as in LangGraph."""
+    calls: list[str] = []
+    graph = _nested(calls)
+    driver.invoke(graph, {"n": 0}, _cfg())
+    graph.update_state(_cfg(), {"n": 5}, as_node="side")
+    snap = graph.get_state(_cfg())
+    assert snap.interrupts == () and snap.next == ()
+    assert snap.values == {"n": 5, "log": []}
+    assert driver.invoke(graph, Command(resume="Y"), _cfg()) == {"n": 5, "log": []}
+    assert calls == ["side", "pre", "deep"]

@@ -3,18 +3,16 @@
 Each program returns a summary of what it saw; it must be the same on every saver (and equal
 to the values written here). Durable savers are reopened — a new saver object on the same
 file or schema — before resuming, so the programs check what was stored, not a cache.
-PostgreSQL tests skip when the server is unreachable, unless ``HONE_REQUIRE_POSTGRES`` is set.
+PostgreSQL tests skip when the server is unreachable, unless ``HONE_REQUIRE_POSTGRES`` is set
+(the ``opener`` fixture is in this folder's conftest).
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated, Any, TypedDict
-
-import pytest
 
 from hone.checkpoint import Checkpointer, InMemorySaver
 from hone.graph import END, START, Command, CompiledGraph, StateGraph, interrupt
@@ -29,47 +27,6 @@ class S(TypedDict):
 
 def _cfg(thread: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread}}
-
-
-def _close(saver: Checkpointer) -> None:
-    close = getattr(saver, "close", None)
-    if close is not None:
-        close()
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens a saver on one storage; each call gives a fresh saver object on the same data."""
-    kind: str = request.param
-    opened: list[Checkpointer] = []
-    if kind == "memory":
-        shared = InMemorySaver()
-
-        def open_saver() -> Checkpointer:
-            return shared
-
-    elif kind == "sqlite":
-        from hone.checkpoint import SqliteSaver
-
-        def open_saver() -> Checkpointer:
-            opened.append(SqliteSaver(tmp_path / "checkpoints.db"))
-            return opened[-1]
-
-    else:
-        from hone.checkpoint import PoolConfig, PostgresSaver
-
-        # Skips (or fails under HONE_REQUIRE_POSTGRES) when PostgreSQL is unreachable; the
-        # schema is dropped after this fixture has closed its savers.
-        schema = request.getfixturevalue("pg_schemas")()
-        dsn: str = request.getfixturevalue("pg_dsn")
-
-        def open_saver() -> Checkpointer:
-            opened.append(PostgresSaver(dsn, schema=schema, pool_config=PoolConfig(max_size=8)))
-            return opened[-1]
-
-    yield open_saver
-    for saver in opened:
-        _close(saver)
 
 
 def _node(tag: str, fn: Callable[[int], int]) -> Callable[[S], dict[str, Any]]:
@@ -127,12 +84,17 @@ def fork_and_time_travel(open_saver: Opener) -> list[Any]:
     seen: list[Any] = [[(h.next, h.values.get("n"), h.metadata["source"]) for h in history]]
     after_a = next(h for h in history if h.next == ("b",))
     seen.append(graph.invoke(None, after_a.config))  # replay b and c
-    forked = graph.update_state(after_a.config, {"n": 100})
-    seen.append(graph.get_state(forked).metadata["source"])
-    seen.append(_chain(open_saver()).invoke(None, forked))
+    updated = graph.update_state(after_a.config, {"n": 100})
+    seen.append(graph.get_state(updated).metadata["source"])
+    seen.append(_chain(open_saver()).invoke(None, updated))
     latest = _chain(open_saver()).get_state(_cfg("t"))
     seen.append((latest.values, latest.next))
-    seen.append(len(list(graph.get_state_history(_cfg("t")))))
+    copied = _chain(open_saver()).update_state(after_a.config, None, as_node="__copy__")
+    copy = _chain(open_saver()).get_state(copied)
+    seen.append((copy.metadata["source"], copy.values, copy.next))
+    seen.append(_chain(open_saver()).invoke(None, copied))
+    history = list(_chain(open_saver()).get_state_history(_cfg("t")))
+    seen.append([(h.metadata["source"], h.metadata["step"]) for h in history])
     return seen
 
 
@@ -210,12 +172,32 @@ def test_fork_and_time_travel(opener: Opener) -> None:
         ((), 17, "loop"),
         (("c",), 20, "loop"),
         (("b",), 2, "loop"),
-        (("a",), 1, "input"),
+        (("a",), 1, "loop"),
+        ((START,), None, "input"),
     ]
     assert seen[1] == {"n": 17, "log": ["a", "b", "c"]}
-    assert seen[2] == "fork"
+    assert seen[2] == "update"
     assert seen[3] == {"n": 997, "log": ["a", "b", "c"]}
     assert seen[4] == ({"n": 997, "log": ["a", "b", "c"]}, ())
+    assert seen[5] == ("fork", {"n": 2, "log": ["a"]}, ("b",))
+    assert seen[6] == {"n": 17, "log": ["a", "b", "c"]}
+    # Newest first: copy + replay, update + run, replay (a fork first), the first run.
+    assert seen[7] == [
+        ("loop", 4),
+        ("loop", 3),
+        ("fork", 2),
+        ("loop", 4),
+        ("loop", 3),
+        ("update", 2),
+        ("loop", 4),
+        ("loop", 3),
+        ("fork", 2),
+        ("loop", 3),
+        ("loop", 2),
+        ("loop", 1),
+        ("loop", 0),
+        ("input", -1),
+    ]
 
 
 def test_subgraph_interrupt_resume(opener: Opener) -> None:
@@ -251,7 +233,8 @@ def test_fifty_concurrent_threads_lose_nothing(opener: Opener) -> None:
     for i in range(50):
         snap = fresh.get_state(_cfg(f"c{i}"))
         assert snap.values == results[i] and snap.next == ()
-        assert len(list(fresh.get_state_history(_cfg(f"c{i}")))) == 8
+        # Each run: its input checkpoint, START's step, then a, b, c.
+        assert len(list(fresh.get_state_history(_cfg(f"c{i}")))) == 10
     list_threads = getattr(fresh.checkpointer, "list_threads", None)
     if list_threads is not None:
         assert {f"c{i}" for i in range(50)} <= set(list_threads())

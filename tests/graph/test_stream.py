@@ -1,5 +1,7 @@
 import asyncio
+import gc
 import operator
+import sys
 from typing import Annotated, Any, TypedDict
 
 from hone.graph import START, StateGraph, emit_message_delta, get_stream_writer
@@ -35,12 +37,59 @@ def _graph() -> Any:
 
 def test_values_and_updates() -> None:
     graph = _graph()
-    values = list(graph.stream({"n": 0}))
-    assert values[0] == {"n": 0, "log": []} and values[-1] == {"n": 1, "log": ["deep"]}
-    assert list(graph.stream({"n": 0}, stream_mode="updates")) == [
+    values = list(graph.stream({"n": 0}, stream_mode="values"))
+    assert values == [{"n": 0, "log": []}, {"n": 1, "log": []}, {"n": 1, "log": ["deep"]}]
+    updates = [{"a": {"n": 1}}, {"sub": {"n": 1, "log": ["deep"]}}]
+    assert list(graph.stream({"n": 0}, stream_mode="updates")) == updates
+    # LangGraph's default: "updates".
+    assert list(graph.stream({"n": 0})) == updates
+
+
+async def test_astream_defaults_to_updates() -> None:
+    graph = _graph()
+    assert [c async for c in graph.astream({"n": 0})] == [
         {"a": {"n": 1}},
         {"sub": {"n": 1, "log": ["deep"]}},
     ]
+
+
+def test_a_stream_inside_a_node_defaults_to_values() -> None:
+    """As in LangGraph: ``graph.stream()`` called inside a running node streams values."""
+    inner = _graph()
+    seen: list[Any] = []
+
+    def outer_node(state: S) -> dict[str, Any]:
+        seen.extend(inner.stream({"n": state["n"]}))
+        return {"n": seen[-1]["n"]}
+
+    outer = StateGraph(S).add_node("o", outer_node).add_edge(START, "o").compile()
+    assert outer.invoke({"n": 10}) == {"n": 11, "log": []}
+    assert seen == [{"n": 10, "log": []}, {"n": 11, "log": []}, {"n": 11, "log": ["deep"]}]
+
+
+def test_leaving_a_stream_early_is_clean() -> None:
+    """Breaking out of ``stream()`` (closing the generator) with chunks still queued."""
+
+    def chatty(state: S) -> dict[str, Any]:
+        writer = get_stream_writer()
+        for i in range(3):
+            writer(i)
+        return {"n": 1}
+
+    graph = StateGraph(S).add_node("a", chatty).add_edge(START, "a").compile()
+    unraisable: list[Any] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        stream = graph.stream({"n": 0}, stream_mode="custom")
+        assert next(stream) == 0
+        stream.close()
+        del stream
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    # Not "RuntimeError: generator ignored GeneratorExit" from the run's generator.
+    assert [u.exc_value for u in unraisable] == []
+    assert list(graph.stream({"n": 0}, stream_mode="custom")) == [0, 1, 2]
 
 
 def test_multiple_modes_custom_and_messages() -> None:

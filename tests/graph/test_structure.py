@@ -28,7 +28,38 @@ def test_get_graph_exposes_edges_branches_and_subgraphs() -> None:
 
 
 def test_run_config_reads_like_langgraph_dict() -> None:
-    cfg = RunConfig.of({"configurable": {"thread_id": 7, "user": "u"}, "recursion_limit": 3})
+    cfg = RunConfig(thread_id="7", configurable={"user": "u"}, recursion_limit=3, tags=("x",))
+    assert cfg["configurable"] == {"user": "u", "thread_id": "7"}
+    assert cfg["recursion_limit"] == 3 and cfg["tags"] == ["x"]
     assert (
-        cfg.thread_id == "7" and cfg["configurable"]["user"] == "u" and cfg["recursion_limit"] == 3
+        cfg.to_dict()
+        == dict(cfg)
+        == {
+            "configurable": {"user": "u", "thread_id": "7"},
+            "recursion_limit": 3,
+            "tags": ["x"],
+        }
     )
+    assert "metadata" not in cfg and cfg.with_(thread_id="8")["configurable"]["thread_id"] == "8"
+
+
+def test_run_config_is_accepted_and_returned_configs_are_dicts() -> None:
+    from typing import TypedDict
+
+    from hone.checkpoint import InMemorySaver
+
+    class T(TypedDict):
+        n: int
+
+    g = StateGraph(T).add_node("a", lambda s: {"n": s["n"] + 1}).add_edge(START, "a")
+    graph = g.compile(checkpointer=InMemorySaver())
+    assert graph.invoke({"n": 1}, RunConfig(thread_id="t", recursion_limit=5)) == {"n": 2}
+    snap = graph.get_state(RunConfig(thread_id="t"))
+    assert type(snap.config) is dict and snap.values == {"n": 2}
+    assert set(snap.config["configurable"]) == {"thread_id", "checkpoint_ns", "checkpoint_id"}
+    same = graph.get_state(
+        RunConfig(thread_id="t", checkpoint_id=snap.config["configurable"]["checkpoint_id"])
+    )
+    assert same.values == snap.values
+    new = graph.update_state(RunConfig(thread_id="t"), {"n": 9})
+    assert type(new) is dict and graph.get_state(new).values == {"n": 9}

@@ -1,14 +1,15 @@
 import operator
+import warnings
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from hone.checkpoint import InMemorySaver
+from hone.errors import GraphWarning
 from hone.graph import (
     END,
     START,
     Command,
-    RunConfig,
     StateGraph,
     StateSnapshot,
     get_config,
@@ -88,7 +89,10 @@ def test_subgraph_gets_only_the_keys_of_its_input_schema(driver: Any) -> None:
     inner = StateGraph(Narrow).add_node("double", double).add_edge(START, "double").compile()
     outer = StateGraph(S).add_node("sub", inner).add_node("after", lambda s: {"log": ["after"]})
     outer.add_edge(START, "sub").add_edge("sub", "after")
-    out = driver.invoke(outer.compile(), {"n": 3, "log": ["x"]})
+    with warnings.catch_warnings():
+        # The parent's other keys are not a mistake of the program: no GraphWarning.
+        warnings.simplefilter("error", GraphWarning)
+        out = driver.invoke(outer.compile(), {"n": 3, "log": ["x"]})
     assert out == {"n": 6, "log": ["x", "after"]}
     assert seen == [{"n": 3}]
 
@@ -118,15 +122,32 @@ def test_subgraph_snapshot_shows_the_node_reached_by_goto(driver: Any, own_saver
     parent = graph.get_state(_cfg())
     assert parent.next == ("sub",)
     sub_config = parent.tasks[0].state
-    assert isinstance(sub_config, RunConfig)
+    assert sub_config == {
+        "configurable": {"thread_id": "t", "checkpoint_ns": f"sub:{parent.tasks[0].id}"}
+    }
     snap = graph.get_state(sub_config)
     assert snap.next == ("second",) and snap.values["log"] == ["first"]
     assert snap.interrupts == parent.interrupts and len(snap.interrupts) == 1
     nested = graph.get_state(_cfg(), subgraphs=True).tasks[0].state
     assert isinstance(nested, StateSnapshot) and nested.next == ("second",)
-    assert [s.next for s in graph.get_state_history(sub_config)] == [("second",), ("first",)]
-    # The config a node sees names the graph running it.
-    assert graph.get_state(CONFIGS[-1]).next == ("second",)
+    assert [s.next for s in graph.get_state_history(sub_config)] == [
+        ("second",),
+        ("first",),
+        (START,),
+    ]
+    # The config a node sees names its own task's namespace under the graph running it
+    # (as in LangGraph); its parent part reads that graph's state.
+    ns = CONFIGS[-1]["configurable"]["checkpoint_ns"]
+    graph_ns, _, task_ns = ns.rpartition("|")
+    assert graph_ns == sub_config["configurable"]["checkpoint_ns"]
+    assert task_ns == f"second:{nested.tasks[0].id}"
+    assert (
+        CONFIGS[-1]["configurable"]["checkpoint_map"][""]
+        == (parent.config["configurable"]["checkpoint_id"])
+    )
+    assert graph.get_state(
+        {"configurable": {"thread_id": "t", "checkpoint_ns": graph_ns}}
+    ).next == ("second",)
     out = driver.invoke(graph, Command(resume="yes"), _cfg())
     assert out["log"] == ["first", "second=yes"]
 

@@ -507,7 +507,16 @@ def _push_task(
         return None
     node = ctx.nodes.get(packet.node)
     if node is None:
-        log.warning("Ignoring unknown node name %s in pending sends", packet.node)
+        import warnings
+
+        from hone.errors import GraphWarning
+
+        warnings.warn(
+            f"Send to unknown node {packet.node!r} is ignored, as LangGraph ignores it; "
+            f"the graph's nodes are {sorted(n for n in ctx.nodes if not n.startswith('__'))}",
+            GraphWarning,
+            stacklevel=2,
+        )
         return None
     ns = f"{ctx.parent_ns}{NS_SEP}{packet.node}" if ctx.parent_ns else packet.node
     tid = make_task_id(id_bytes, ns, str(ctx.step), packet.node, PUSH, str(index))

@@ -93,14 +93,26 @@ class Node:
         """The graph this node runs as a subgraph, if any."""
         return self.subgraph if self.subgraph is not None else self.calls
 
-    def update_writes(self, output: Any, thread: Any = None) -> list[tuple[str, Any]]:
-        """The state writes of the node's output (``thread`` names the run in errors)."""
+    def update_writes(
+        self, output: Any, thread: Any = None, *, nested: bool = False
+    ) -> list[tuple[str, Any]]:
+        """The state writes of the node's output (``thread`` names the run in errors).
+
+        The input of a nested graph is its parent's state: keys outside its own schema are
+        expected there and dropped without a warning.
+        """
         if self.writer is not None:
             return self.writer(output)
+        if nested and self.name == START:
+            return updates_of(_known(output, self.keys), self.keys, "", root=self.root)
         who = "the graph input" if self.name == START else f"node {self.name!r}"
         if thread is not None:
             who = f"{who} (thread {thread!r})"
         return updates_of(output, self.keys, who, root=self.root)
+
+
+def _known(output: Any, keys: Sequence[str]) -> Any:
+    return {k: v for k, v in output.items() if k in keys} if isinstance(output, dict) else output
 
 
 def control_writes(output: Any) -> list[tuple[str, Any]]:

@@ -119,7 +119,7 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
     edges, then each router's choice (routers read the state with these writes applied)."""
     if node.name != "__start__":
         loop.mark_returned_messages(task, output)
-    task.writes.extend(node.update_writes(output, loop.thread_id))
+    task.writes.extend(node.update_writes(output, loop.thread_id, nested=loop.is_nested))
     if node.writer is not None:
         return
     task.writes.extend(control_writes(output))

@@ -19,7 +19,7 @@ from hone.graph._checkpoint import (
     new_versions,
 )
 from hone.graph._constants import END, ERROR, INPUT, INTERRUPT, NULL_TASK_ID, PUSH, START
-from hone.graph._loop import recast_namespace
+from hone.graph._loop import Writes, recast_namespace
 from hone.graph._stream import read_values, subgraph_task_ns, tasks_with_writes
 from hone.graph._types import StateSnapshot, StateUpdate
 
@@ -101,6 +101,7 @@ def snapshot(
         stop=step + 2,
         parent_ns=saved.config["configurable"].get("checkpoint_ns", ""),
         pending_writes=list(pending),
+        for_execution=False,
     )
     tasks = prepare_tasks(checkpoint, ctx)
     parent_ns = saved.config["configurable"].get("checkpoint_ns", "")
@@ -125,7 +126,7 @@ def snapshot(
         apply_writes(
             checkpoint,
             channels,
-            [_Writes((), INPUT, null_writes, ())],
+            [Writes((), INPUT, null_writes, ())],
             None,
             graph.trigger_to_nodes,
         )
@@ -136,7 +137,18 @@ def snapshot(
             tasks[tid].writes.append((kind, value))
         with_writes = [t for t in tasks.values() if t.writes]
         if with_writes:
-            apply_writes(checkpoint, channels, with_writes, None, graph.trigger_to_nodes)
+            staged = {k: c.copy() for k, c in channels.items()}
+            try:
+                apply_writes(
+                    copy_checkpoint(checkpoint), staged, with_writes, None, graph.trigger_to_nodes
+                )
+            except InvalidUpdateError:
+                # The writes that stopped the run (two values for one plain key): show the
+                # state before them, with those tasks still to run, so it can be repaired.
+                for task in with_writes:
+                    task.writes.clear()
+            else:
+                channels = staged
     infos = tasks_with_writes(list(tasks.values()), pending, states, graph.stream_keys)
     return StateSnapshot(
         read_values(channels, graph.stream_keys),
@@ -203,22 +215,6 @@ def get_state_history(
 
 
 # ----------------------------------------------------------------------------- updates
-
-
-class _Writes:
-    __slots__ = ("name", "path", "triggers", "writes")
-
-    def __init__(
-        self,
-        path: tuple[Any, ...],
-        name: str,
-        writes: Any,
-        triggers: Sequence[str],
-    ) -> None:
-        self.path = path
-        self.name = name
-        self.writes = writes
-        self.triggers = triggers
 
 
 def _last_node(graph: CompiledGraph, checkpoint: Mapping[str, Any]) -> str | None:
@@ -297,6 +293,7 @@ def _superstep(
             stop=step_ + 2,
             parent_ns=conf.get("checkpoint_ns", ""),
             pending_writes=list(pending),
+            for_execution=False,
         )
 
     values, as_node = updates[0].values, updates[0].as_node
@@ -310,7 +307,7 @@ def _superstep(
                 apply_writes(
                     checkpoint,
                     channels,
-                    [_Writes((), INPUT, null_writes, ())],
+                    [Writes((), INPUT, null_writes, ())],
                     get_next,
                     graph.trigger_to_nodes,
                 )
@@ -336,7 +333,7 @@ def _superstep(
         apply_writes(
             checkpoint,
             channels,
-            [_Writes((), INPUT, input_writes, ())],
+            [Writes((), INPUT, input_writes, ())],
             get_next,
             graph.trigger_to_nodes,
         )

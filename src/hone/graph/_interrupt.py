@@ -93,6 +93,8 @@ def interrupt(value: Any, *, key: str | None = None) -> Any:
         GraphError: called outside a running node, or an empty key.
     """
     scope = scope_or_raise("interrupt()")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
     if key is not None or scope.prefix:
         # A keyed question, or one asked from a part of a task (a ToolNode tool call): its
         # own id, so concurrent parts are answered separately.
@@ -140,8 +142,6 @@ def keyed_interrupt_id(namespace: str, key: str, count: int = 0) -> str:
 def _keyed(scope: TaskScope, questions: Mapping[str, Any]) -> dict[str, Any]:
     ids: dict[str, str] = {}
     for key in questions:
-        if key and not isinstance(key, str):
-            raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
         full = f"{scope.prefix}/{key}" if scope.prefix and key else (key or scope.prefix)
         count = scope.key_counts.get(full, 0)
         scope.key_counts[full] = count + 1

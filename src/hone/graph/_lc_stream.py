@@ -10,10 +10,12 @@ runs, or imports LangChain, unless LangChain is already imported.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 if TYPE_CHECKING:
     from hone.graph._algo import Task
@@ -26,14 +28,14 @@ _NOSTREAM = "nostream"
 
 def _handler_class() -> Any:
     from langchain_core.callbacks import BaseCallbackHandler
-    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, GenerationChunk
 
-    try:  # a streaming handler makes ``invoke`` stream tokens (what LangGraph relies on)
-        from langchain_core.tracers._streaming import _StreamingCallbackHandler as Streaming
-    except ImportError:  # pragma: no cover - older langchain-core
-        Streaming = object
+    # A streaming handler makes ``invoke`` stream tokens (what LangGraph relies on); older
+    # langchain-core releases have none.
+    tracers = importlib.import_module("langchain_core.tracers._streaming")
+    streaming: Any = getattr(tracers, "_StreamingCallbackHandler", object)
 
-    class MessagesHandler(BaseCallbackHandler, Streaming):  # type: ignore[misc, valid-type]
+    class MessagesHandler(BaseCallbackHandler, streaming):  # type: ignore[misc]
         """Forwards chat-model tokens of one task to the run's ``messages`` stream."""
 
         run_inline = True
@@ -57,7 +59,14 @@ def _handler_class() -> Any:
                 self.runs.add(run_id)
 
         def on_llm_new_token(
-            self, token: str, *, chunk: Any = None, run_id: Any, **kwargs: Any
+            self,
+            token: str | list[str | dict[str, Any]],
+            *,
+            chunk: GenerationChunk | ChatGenerationChunk | None = None,
+            run_id: UUID,
+            parent_run_id: UUID | None = None,
+            tags: list[str] | None = None,
+            **kwargs: Any,
         ) -> None:
             if run_id in self.runs and isinstance(chunk, ChatGenerationChunk):
                 self.streamed.add(run_id)

@@ -37,16 +37,19 @@ def _may_go_anywhere(action: Any) -> bool:
 
 def warn_unreachable(builder: StateGraph) -> None:
     """Warn about nodes no edge, router or declared destination leads to."""
+    everything = list(builder.nodes)
     nodes = [n for n, spec in builder.nodes.items() if not spec.is_error_handler]
-    successors: dict[str, set[str]] = {n: set() for n in (START, *nodes)}
+    successors: dict[str, set[str]] = {n: set() for n in (START, *everything)}
     for src, dst in builder._all_edges:
         successors.setdefault(src, set()).add(dst)
     for src, branches in builder.branches.items():
         for branch in branches.values():
             targets = set(branch.ends.values()) if branch.ends is not None else set(nodes)
             successors.setdefault(src, set()).update(targets)
-    for name in nodes:
+    for name in everything:
         spec = builder.nodes[name]
+        if spec.error_handler is not None:  # a failing node goes to its handler
+            successors[name].add(spec.error_handler)
         if spec.ends:
             successors[name].update(spec.ends)
         elif _may_go_anywhere(spec.action):

@@ -264,15 +264,17 @@ class Loop:
         return self.checkpointer.get_tuple(self.checkpoint_config)
 
     def _pending_interrupt_ids(self) -> set[str]:
-        by_task: dict[str, str] = {}
+        """The ids of the questions now waiting: a task's latest interrupt write (one plain
+        interrupt, or the several questions of ``interrupt_many`` / ToolNode calls)."""
+        by_task: dict[str, set[str]] = {}
         resumed: set[str] = set()
         for tid, kind, value in self.pending_writes:
             if kind == INTERRUPT:
-                for item in value if isinstance(value, Sequence) else [value]:
-                    by_task.setdefault(tid, item.id)
+                items = value if isinstance(value, Sequence) else [value]
+                by_task[tid] = {item.id for item in items}
             elif kind == RESUME:
                 resumed.add(tid)
-        return {iid for tid, iid in by_task.items() if tid not in resumed}
+        return {iid for tid, ids in by_task.items() if tid not in resumed for iid in ids}
 
     def _plan_context(self, step: int | None = None) -> PlanContext:
         return PlanContext(
@@ -311,7 +313,7 @@ class Loop:
             changed = apply_writes(
                 self.checkpoint,
                 self.channels,
-                [_Writes((), INPUT, null_writes, ())],
+                [Writes((), INPUT, null_writes, ())],
                 self.get_next_version,
                 self.trigger_to_nodes,
             )
@@ -341,7 +343,7 @@ class Loop:
             updated_channels = apply_writes(
                 self.checkpoint,
                 self.channels,
-                [*discard.values(), _Writes((), INPUT, input_writes, ())],
+                [*discard.values(), Writes((), INPUT, input_writes, ())],
                 self.get_next_version,
                 self.trigger_to_nodes,
             )
@@ -813,11 +815,14 @@ class Loop:
 
     def stream_writer(self, task: Task) -> Callable[[Any], None]:
         """The writer that sends a task's chunks to ``custom`` mode."""
+        progress = _progress(task)
         if not self.settings.wants("custom"):
-            return _ignore
+            return _ignore if progress is None else lambda chunk: progress()
         ns = self.ns_path
 
         def write(chunk: Any) -> None:
+            if progress is not None:
+                progress()
             sink = self.settings.sink
             if sink is not None:
                 sink.put((ns, "custom", chunk))
@@ -847,6 +852,9 @@ class Loop:
 
     def emit_message(self, task: Task, chunk: Any, metadata: Mapping[str, Any] | None) -> None:
         """Stream a message (delta) from inside a task in ``messages`` mode."""
+        progress = _progress(task)
+        if progress is not None:
+            progress()
         settings = self.settings
         if settings.sink is None or "messages" not in settings.modes:
             return
@@ -968,7 +976,7 @@ def _task_summary(info: Any) -> dict[str, Any]:
     return base
 
 
-class _Writes:
+class Writes:
     """Writes that do not come from a running task (graph input, commands, updates)."""
 
     __slots__ = ("name", "path", "triggers", "writes")
@@ -988,6 +996,15 @@ class _Writes:
 
 def _ignore(chunk: Any) -> None:
     return None
+
+
+def _progress(task: Task) -> Callable[[], None] | None:
+    """What a task's streamed output calls to count as progress: its idle-timeout heartbeat
+    under ``TimeoutPolicy(refresh_on="auto")``, as in LangGraph (None otherwise)."""
+    policy = task.timeout
+    if task.heartbeat is None or policy is None or policy.refresh_on != "auto":
+        return None
+    return task.heartbeat
 
 
 __all__ += ["KEPT", "SPECIAL_WRITES", "message_metadata"]

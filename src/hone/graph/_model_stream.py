@@ -13,42 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from hone.errors import ModelError
 from hone.graph._context import current_scope
+from hone.messages import AssistantMessageChunk
 
 if TYPE_CHECKING:
     from hone.models import ChatRequest, Completion, ModelBackend
 
 __all__ = ["AssistantMessageChunk", "astream_model", "stream_model"]
-
-
-@dataclass(frozen=True, slots=True)
-class AssistantMessageChunk:
-    """A piece of an assistant message, as ``stream_mode="messages"`` yields it while the model
-    generates (LangChain's ``AIMessageChunk``): add chunks with ``+`` to rebuild the text."""
-
-    #: The text delta.
-    content: str = ""
-    #: The id of the message the chunk belongs to (the final message has the same id).
-    id: str | None = None
-    #: A reasoning (thinking) delta.
-    reasoning: str = ""
-    role: Literal["assistant"] = "assistant"
-
-    @property
-    def text(self) -> str:
-        """The text delta (as ``AssistantMessage.text``)."""
-        return self.content
-
-    def __add__(self, other: AssistantMessageChunk) -> AssistantMessageChunk:
-        return AssistantMessageChunk(
-            content=self.content + other.content,
-            id=self.id or other.id,
-            reasoning=self.reasoning + other.reasoning,
-        )
 
 
 async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion:

@@ -413,6 +413,8 @@ def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Ev
     finally:
         runner.close()
     suppressed = loop.exit(error)
+    if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
+        raise error
     if events is not None:
         yield from events.drain()
     if error is not None and not suppressed:
@@ -443,6 +445,8 @@ async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> Asy
     except BaseException as exc:
         error = exc
     suppressed = await asyncio.to_thread(loop.exit, error) if loop.has_saver else loop.exit(error)
+    if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
+        raise error
     if events is not None:
         for event in events.drain():
             yield event

@@ -284,7 +284,11 @@ def updates_of(
     if isinstance(output, Command):
         if output.graph == Command.PARENT:
             return []
-        return [(k, v) for k, v in output.update_items() if k in keys]
+        items = output.update_items()
+        unknown = [k for k, _ in items if k not in keys]
+        if unknown:
+            _warn_unknown(who, unknown, keys)
+        return [(k, v) for k, v in items if k in keys]
     if isinstance(output, list | tuple) and output and any(isinstance(o, Command) for o in output):
         out: list[tuple[str, Any]] = []
         for part in output:
