@@ -2,8 +2,8 @@
 
 Both frameworks load the same saved tiny Qwen2 (``hone.models.tiny.build_tiny_model``). The
 multi-turn benchmark needs a model that actually calls tools, so :func:`tool_model` teaches the
-tiny model the task's transcript format with a short SFT run (hone's own ``Trainer`` in
-``mode="sft"``) before anything is timed. It trains on the tool schema as hone renders it *and*
+tiny model the task's transcript format with a short SFT run (hone's own
+``Trainer.sft_step``) before anything is timed. It trains on the tool schema as hone renders it *and*
 as transformers renders it for TRL, so neither side's prompts are out of distribution.
 """
 
@@ -23,8 +23,8 @@ from hone.messages import UserMessage
 from hone.models import BatchingModel, ChatRequest, SamplingOptions, TransformersModel
 from hone.models.tiny import TinyConfig, build_tiny_model
 from hone.tools import ToolRegistry, tool
-from hone.train import Trainer, TrainerConfig, TrainingSample, group_advantages
-from hone.trajectory import RecordingModel, episode_samples, rollout_batch
+from hone.train import Trainer, TrainerConfig, TrainingSample, episode_samples, group_advantages
+from hone.trajectory import RecordingModel, rollout_batch
 
 #: A smaller model for ``--quick`` (smoke tests): same code paths, meaningless figures.
 QUICK_TINY = TinyConfig(
@@ -141,15 +141,13 @@ def tool_model(workdir: Path, quick: bool, steps: int) -> Path:
     if (path / "config.json").is_file():
         return path
     model, tokenizer = load(base_model(workdir, quick))
-    trainer = Trainer(
-        model, tokenizer, config=TrainerConfig(mode="sft", lr=3e-3, micro_batch_size=16)
-    )
+    trainer = Trainer(model, tokenizer, config=TrainerConfig(lr=3e-3, micro_batch_size=16))
     schemas = [ToolRegistry([ADD_TOOL]).specs(), [get_json_schema(add)]]
     tasks = tool_tasks(512, seed=99)
     pool = [sft_sample(tokenizer, t, schemas[i % 2]) for i, t in enumerate(tasks)]
     rng = random.Random(0)
     for _ in range(steps):
-        trainer.train_step(rng.sample(pool, 16))
+        trainer.sft_step(rng.sample(pool, 16))
     trainer.save_model(path)
     return path
 
@@ -192,7 +190,9 @@ class HoneRL:
         self.trainer = Trainer(
             model, tokenizer, config=TrainerConfig(loss_type="dapo", lr=1e-5, micro_batch_size=64)
         )
-        self.backend = RecordingModel(BatchingModel(TransformersModel(model, tokenizer)))
+        #: The local backend (its ``prefix_cache_stats`` show how much KV state turns reused).
+        self.local = TransformersModel(model, tokenizer)
+        self.backend = RecordingModel(BatchingModel(self.local))
         self.group_size = group_size
         self.sampling = SamplingOptions(max_tokens=max_tokens, temperature=1.0)
         self.max_turns = max_turns

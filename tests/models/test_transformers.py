@@ -260,13 +260,36 @@ async def test_stream_yields_deltas_then_the_completion(tiny_model: Transformers
     assert events[-1].completion.message.content == "The answer is 42."
 
 
+class Gated(Steered):
+    """A steered model whose forward pass number ``gate`` waits until ``release`` is set."""
+
+    def __init__(self, inner: Any, script: Sequence[int], banned: Sequence[int], gate: int) -> None:
+        super().__init__(inner, script, banned)
+        self.gate, self.forwards = gate, 0
+        self.release = threading.Event()
+
+    def forward(self, **kwargs: Any) -> Any:
+        self.forwards += 1
+        if self.forwards == self.gate:
+            self.release.wait(timeout=60)
+        return super().forward(**kwargs)
+
+
 async def test_stream_can_stop_early(tiny_model: TransformersModel) -> None:
-    stream = tiny_model.stream(
-        make_request("hi", options=SamplingOptions(max_tokens=200, temperature=1))
-    )
-    async for _event in stream:
-        break
+    # Plain words first (so the first delta comes at once), never the end of the turn.
+    eos = tiny_model.tokenizer.eos_token_id
+    gated = Gated(tiny_model.model, _ids(tiny_model, "one two three four"), [eos], gate=4)
+    model = TransformersModel(gated, tiny_model.tokenizer, name="gated")
+    stream = model.stream(make_request("hi", options=SamplingOptions(max_tokens=200, seed=0)))
+    first = await anext(stream)
+    assert first.kind == "text" and first.delta
     await stream.aclose()  # type: ignore[attr-defined]
+    gated.release.set()  # the paused generation goes on, and must notice the closed stream
+    after = await model.complete(make_request("hi", options=SamplingOptions(max_tokens=3)))
+    # The stream's generation stopped by the step it was paused at (or before, if it saw
+    # the close first), not after 200 tokens; the lock and the compute thread were free.
+    assert 1 <= gated.forwards - 3 <= 4
+    assert len(after.token_ids or ()) == 3
 
 
 async def test_live_peft_policy_in_training_mode(tiny_model: TransformersModel) -> None:

@@ -18,6 +18,7 @@ from hone.models._batching import BatchingModel
 from hone.models._bound import BoundModel
 from hone.models._chat import ChatSurface
 from hone.models._chat_output import StructuredModel
+from hone.models._prefix_cache import PrefixCacheStats
 from hone.models._protocol import (
     ChatRequest,
     Completion,
@@ -48,6 +49,7 @@ __all__ = [
     "ModelBackend",
     "ModelSpec",
     "OpenAICompatibleModel",
+    "PrefixCacheStats",
     "SamplingOptions",
     "ScriptedModel",
     "StreamEvent",

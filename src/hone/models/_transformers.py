@@ -20,10 +20,9 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from hone import _compute
 from hone.errors import (
@@ -43,6 +42,7 @@ from hone.models._grammar import (
     TokenConstraint,
     reply_grammar,
 )
+from hone.models._kv_cache import supports_reuse
 from hone.models._prefix_cache import PrefixCache, PrefixCacheStats
 from hone.models._protocol import (
     ChatRequest,
@@ -60,8 +60,8 @@ from hone.models._transformers_loop import (
     SpecialIds,
     TokenCallback,
     generate_rows,
-    supports_reuse,
 )
+from hone.models._transformers_stream import DeltaDecoder, StreamStart
 from hone.parsing import ParseFormat, Parser, detect_parser, resolve_parser
 
 __all__ = ["TransformersModel"]
@@ -142,6 +142,7 @@ class TransformersModel(ChatSurface):
         self._grammars: GrammarEngine | None = None  # built on the first constrained request
         self._prefixes = PrefixCache(prefix_cache_tokens)
         self._reuse: bool | None = None if prefix_cache_tokens else False  # None: not checked
+        self._pieces: dict[int, str] = {}  # token id -> its text alone
         self._lock = threading.Lock()
 
     @classmethod
@@ -323,10 +324,12 @@ class TransformersModel(ChatSurface):
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Complete one conversation, yielding reasoning/text deltas, then a ``done`` event."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[_Start | SampledToken | Completion | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[StreamStart | SampledToken | Completion | BaseException] = (
+            asyncio.Queue()
+        )
         cancel = threading.Event()
 
-        def put(item: _Start | SampledToken | Completion | BaseException) -> None:
+        def put(item: StreamStart | SampledToken | Completion | BaseException) -> None:
             if cancel.is_set():
                 return  # the consumer stopped listening (its loop may be closed by now)
             try:
@@ -341,24 +344,26 @@ class TransformersModel(ChatSurface):
             try:
                 with self._lock:
                     spec = self._row_spec(request)
-                    put(_Start(spec.starts_in_think))
+                    put(StreamStart(spec.starts_in_think))
                     put(self._run([spec], [request], on_token=on_token, cancel=cancel)[0])
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 put(exc)
 
         _compute.submit(work)
-        deltas: _DeltaDecoder | None = None
+        deltas: DeltaDecoder | None = None
         try:
             while True:
                 item = await queue.get()
                 if isinstance(item, BaseException):
                     raise item
                 if isinstance(item, Completion):
+                    if deltas is not None and (tail := deltas.flush()) is not None:
+                        yield tail
                     yield StreamEvent(kind="done", completion=item)
                     return
-                if isinstance(item, _Start):
+                if isinstance(item, StreamStart):
                     logprobs = self._token_logprob if request.options.logprobs else None
-                    deltas = _DeltaDecoder(
+                    deltas = DeltaDecoder(
                         self._decode, self._ids, item.in_think, logprobs, self._call_tags[0]
                     )
                 elif deltas is not None and (event := deltas.push(item)) is not None:
@@ -373,9 +378,16 @@ class TransformersModel(ChatSurface):
         self, token: int, logprob: float, top: Sequence[tuple[int, float]]
     ) -> TokenLogprob:
         alternatives = tuple(
-            TokenLogprob(token=self._decode([t]), logprob=lp, token_id=t) for t, lp in top
+            TokenLogprob(token=self._piece(t), logprob=lp, token_id=t) for t, lp in top
         )
-        return TokenLogprob(self._decode([token]), logprob, token_id=token, top=alternatives)
+        return TokenLogprob(self._piece(token), logprob, token_id=token, top=alternatives)
+
+    def _piece(self, token: int) -> str:
+        """One token's text, memoised (every call with logprobs decodes every token)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._decode([token])
+        return piece
 
     def _constraint(self, request: ChatRequest, in_think: bool) -> TokenConstraint | None:
         """What the reply must follow: a grammar, a simple token rule, or nothing."""
@@ -489,69 +501,6 @@ class TransformersModel(ChatSurface):
             logprobs=tuple(result.logprobs),
             token_logprobs=token_logprobs,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Start:
-    """The stream's first item: whether the prompt left the model inside ``<think>``."""
-
-    in_think: bool
-
-
-#: Makes a token's OpenAI-shaped logprob entry from (id, raw logprob, top alternatives).
-_LogprobMaker = Callable[[int, float, Sequence[tuple[int, float]]], TokenLogprob]
-
-
-class _DeltaDecoder:
-    """Turns streamed tokens into reasoning/text deltas (tags themselves are not shown).
-
-    Tool calls are not text: from a ``<tool_call>`` token on (when the tokenizer has it as one
-    token) nothing more is shown, and the calls arrive parsed in the ``done`` completion, as
-    from an OpenAI server. With ``logprobs``, each delta carries the entries of the tokens read
-    since the last one (tags and other unshown tokens ride on the next delta; the last ones
-    only on ``done``).
-    """
-
-    def __init__(
-        self,
-        decode: Callable[[list[int]], str],
-        ids: SpecialIds,
-        in_think: bool,
-        logprobs: _LogprobMaker | None = None,
-        call_open: int | None = None,
-    ) -> None:
-        self._decode, self._ids, self._in_think = decode, ids, in_think
-        self._make = logprobs
-        self._call_open = call_open
-        self._in_calls = False
-        self._pending: list[TokenLogprob] = []
-        self._segment: list[int] = []
-        self._emitted = 0
-
-    def push(self, sampled: SampledToken) -> StreamEvent | None:
-        token = sampled.token
-        if self._make is not None:
-            self._pending.append(self._make(token, sampled.logprob, sampled.top))
-        if token == self._call_open and not self._in_think:
-            self._in_calls = True
-        if self._in_calls:
-            return None
-        if token in (self._ids.think_open, self._ids.think_close):
-            self._in_think = token == self._ids.think_open
-            self._segment, self._emitted = [], 0
-            return None
-        if token in self._ids.end_of_turn or token == self._ids.pad:
-            return None
-        self._segment.append(token)
-        text = self._decode(self._segment)
-        if text.endswith("\ufffd"):  # an unfinished UTF-8 character: wait for its other bytes
-            return None
-        delta, self._emitted = text[self._emitted :], len(text)
-        if not delta:
-            return None
-        logprobs, self._pending = tuple(self._pending), []
-        kind: Literal["text", "reasoning"] = "reasoning" if self._in_think else "text"
-        return StreamEvent(kind=kind, delta=delta, logprobs=logprobs)
 
 
 class _eval_mode:  # lower case: it reads like a function, `with _eval_mode(model):`
