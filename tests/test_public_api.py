@@ -11,12 +11,14 @@ PACKAGES = [
     "hone",
     "hone.agent",
     "hone.checkpoint",
+    "hone.checkpoint.langgraph",
     "hone.errors",
     "hone.graph",
     "hone.graph.prebuilt",
     "hone.interop",
     "hone.messages",
     "hone.models",
+    "hone.models.conformance",
     "hone.parsing",
     "hone.rewards",
     "hone.serve",
@@ -46,3 +48,13 @@ def test_all_is_the_public_surface(name: str) -> None:
     }
     leaked = public - set(exported)
     assert not leaked, f"{name} exposes names outside __all__: {sorted(leaked)}"
+
+
+def test_training_names_are_its_own() -> None:
+    """``hone.train`` shares no exported name with another package (its run config was once a
+    second ``RunConfig`` next to ``hone.graph``'s)."""
+    train = set(importlib.import_module("hone.train").__all__)
+    for name in PACKAGES:
+        if name not in ("hone", "hone.train"):
+            shared = train & set(importlib.import_module(name).__all__)
+            assert not shared, f"hone.train and {name} both export {sorted(shared)}"

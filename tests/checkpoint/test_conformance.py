@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,15 @@ def _memory_corrupt(saver: Saver, thread_id: str, ns: str, checkpoint_id: str) -
     space = _memory_space(saver, thread_id, ns)
     for key, blob in list(space.blobs.items()):
         if blob.blob_id.startswith(checkpoint_id):
-            space.blobs[key] = type(blob)(blob.channel, blob.blob_id, blob.base_id, b"T{not json")
+            space.blobs[key] = dataclasses.replace(blob, data=b"T{not json")
+    for (_, chain_id), segments in space.segments.items():
+        if chain_id.startswith(checkpoint_id):
+            for start, seg in list(segments.items()):
+                segments[start] = dataclasses.replace(seg, data=b"T{not json")
     saver._values.forget(thread_id)  # type: ignore[attr-defined]
 
 
 def _memory_set_format(saver: Saver, thread_id: str, ns: str, cid: str, version: int) -> None:
-    import dataclasses
-
     space = _memory_space(saver, thread_id, ns)
     space.rows[cid] = dataclasses.replace(space.rows[cid], format_version=version)
 
@@ -39,8 +42,14 @@ def _sqlite_conn(saver: Saver) -> sqlite3.Connection:
 
 
 def _sqlite_corrupt(saver: Saver, thread_id: str, ns: str, checkpoint_id: str) -> None:
-    _sqlite_conn(saver).execute(
+    conn = _sqlite_conn(saver)
+    conn.execute(
         "UPDATE hone_blobs SET data = x'54ff00' WHERE thread_id = ? AND ns = ? AND blob_id LIKE ?",
+        (thread_id, ns, checkpoint_id + "%"),
+    )
+    conn.execute(
+        "UPDATE hone_segments SET data = x'54ff00' "
+        "WHERE thread_id = ? AND ns = ? AND chain_id LIKE ?",
         (thread_id, ns, checkpoint_id + "%"),
     )
     saver._values.forget(thread_id)  # type: ignore[attr-defined]
@@ -83,12 +92,13 @@ def _pg_exec(saver: Saver, sql: str, params: tuple[object, ...]) -> None:
 
 
 def _pg_corrupt(saver: Saver, thread_id: str, ns: str, checkpoint_id: str) -> None:
-    _pg_exec(
-        saver,
-        "UPDATE {p}blobs SET data = '\\x54ff00'::bytea "
-        "WHERE thread_id = %s AND ns = %s AND blob_id LIKE %s",
-        (thread_id, ns, checkpoint_id + "%"),
-    )
+    for table, column in (("blobs", "blob_id"), ("segments", "chain_id")):
+        _pg_exec(
+            saver,
+            f"UPDATE {{p}}{table} SET data = '\\x54ff00'::bytea "
+            f"WHERE thread_id = %s AND ns = %s AND {column} LIKE %s",
+            (thread_id, ns, checkpoint_id + "%"),
+        )
     saver._values.forget(thread_id)  # type: ignore[attr-defined]
 
 

@@ -14,7 +14,7 @@ from hone.checkpoint import (
     SqliteSaver,
     ThreadAdmin,
 )
-from hone.checkpoint.conformance import Chain
+from hone.checkpoint.conformance import Chain, config
 from hone.errors import CheckpointError
 
 
@@ -25,10 +25,15 @@ def test_all_is_the_sorted_public_surface() -> None:
     assert checkpoint.__all__ == order
     assert set(checkpoint.__all__) == {
         "FORMAT_VERSION",
+        "WRITES_IDX_MAP",
+        "ChannelVersions",
         "Checkpoint",
+        "CheckpointConfig",
+        "CheckpointMetadata",
         "CheckpointTuple",
         "Checkpointer",
         "InMemorySaver",
+        "MemorySaver",
         "Migration",
         "PendingWrite",
         "PoolConfig",
@@ -36,6 +41,7 @@ def test_all_is_the_sorted_public_surface() -> None:
         "RetentionPolicy",
         "Serializer",
         "SqliteSaver",
+        "TaskWrites",
         "ThreadAdmin",
         "new_checkpoint_id",
     }
@@ -60,11 +66,11 @@ def test_durable_savers_refuse_what_they_cannot_encode(tmp_path: Path) -> None:
     with SqliteSaver(tmp_path / "refuse.db") as saver:
         with pytest.raises(CheckpointError, match="_Opaque"):
             Chain(saver, "t").put(thing=_Opaque())
-        assert saver.get("t") is None
+        assert saver.get_tuple(config("t")) is None
     trusting = SqliteSaver(tmp_path / "pickle.db", serializer=Serializer(allow_pickle=True))
     Chain(trusting, "t").put(thing=_Opaque())
-    got = trusting.get("t")
-    assert got is not None and got.checkpoint.channel_values["thing"] == _Opaque()
+    got = trusting.get(config("t"))
+    assert got is not None and got["channel_values"]["thing"] == _Opaque()
     trusting.close()
 
 
@@ -72,3 +78,28 @@ def test_in_memory_pickles_by_default_and_can_be_strict() -> None:
     Chain(InMemorySaver(), "t").put(thing=_Opaque())
     with pytest.raises(CheckpointError, match="_Opaque"):
         Chain(InMemorySaver(serializer=Serializer()), "t").put(thing=_Opaque())
+
+
+def test_memory_saver_is_langgraphs_alias() -> None:
+    assert checkpoint.MemorySaver is InMemorySaver
+
+
+def test_from_conn_string_is_a_context_manager(tmp_path: Path) -> None:
+    with SqliteSaver.from_conn_string(str(tmp_path / "c.db")) as saver:
+        saver.setup()
+        Chain(saver, "t").put(n=1)
+        assert saver.get(config("t")) is not None
+    with pytest.raises(CheckpointError, match="closed"):
+        saver.get(config("t"))
+    with SqliteSaver.from_conn_string(":memory:") as memory:
+        Chain(memory, "t").put(n=2)
+        got = memory.get(config("t"))
+        assert got is not None and got["channel_values"] == {"n": 2}
+
+
+async def test_savers_are_async_context_managers(tmp_path: Path) -> None:
+    async with SqliteSaver(tmp_path / "a.db") as saver:
+        Chain(saver, "t").put(n=1)
+        assert await saver.aget(config("t")) is not None
+    with pytest.raises(CheckpointError, match="closed"):
+        saver.get(config("t"))

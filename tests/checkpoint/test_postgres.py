@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from hone.checkpoint import PoolConfig, PostgresSaver
-from hone.checkpoint.conformance import Chain, concurrent_writes
-from hone.errors import ConfigError
+from hone.checkpoint.conformance import Chain, concurrent_forks, concurrent_writes, config
+from hone.errors import CheckpointError, ConfigError
 
 pytestmark = pytest.mark.postgres
 
@@ -83,8 +83,8 @@ def test_dropped_connections_are_replaced(
         chain.put(messages=["a"])
         assert _terminate(pg_dsn, name) == 1
         chain.put(messages=["a", "b"])  # the dead connection is replaced, or retried once
-        got = saver.get("t")
-        assert got is not None and got.checkpoint.channel_values["messages"] == ["a", "b"]
+        got = saver.get(config("t"))
+        assert got is not None and got["channel_values"]["messages"] == ["a", "b"]
         if not check:
             # Without the pool's check the saver's retry recovers, unless psycopg already saw
             # the server's termination notice and the pool discarded the connection itself.
@@ -103,3 +103,31 @@ def test_configuration_errors(pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(ConfigError, match=r"pip install 'hone\[postgres\]'"):
         PostgresSaver(pg_dsn)
+
+
+def test_from_conn_string_and_async_twins(pg_dsn: str, pg_schemas: Callable[[], str]) -> None:
+    import asyncio
+
+    schema = pg_schemas()
+    with PostgresSaver.from_conn_string(pg_dsn, schema=schema) as saver:
+        saver.setup()
+        assert saver.offload  # async twins run in a worker thread: the loop never waits
+        chain = Chain(saver, "t")
+        cid = chain.put(messages=["a"])
+
+        async def read() -> object:
+            got = await saver.aget_tuple(config("t"))
+            listed = [t async for t in saver.alist(config("t"))]
+            assert [t.checkpoint["id"] for t in listed] == [cid]
+            return got
+
+        got = asyncio.run(read())
+        assert got is not None
+    with pytest.raises(CheckpointError, match="PostgresSaver is closed"):
+        saver.get(config("t"))
+
+
+def test_concurrent_appends_to_one_chain_fork(pg_dsn: str, pg_schemas: Callable[[], str]) -> None:
+    config_ = PoolConfig(min_size=2, max_size=10)
+    with PostgresSaver(pg_dsn, schema=pg_schemas(), pool_config=config_) as saver:
+        concurrent_forks(saver, writers=20, rounds=3)

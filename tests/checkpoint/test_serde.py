@@ -180,3 +180,15 @@ def test_a_non_model_class_name_is_corrupt() -> None:
     data = Serializer().dumps(Point(x=1)).replace(b"_kit:Point", b"_kit:Saver")
     with pytest.raises(CheckpointCorruptError):
         Serializer().loads(data)
+
+
+def test_message_histories_round_trip_in_one_validation_and_item_by_item() -> None:
+    serde = Serializer()
+    call = ToolCall(id="c1", name="search", arguments={"q": "x"})
+    plain = [UserMessage(content="hi"), AssistantMessage(content="", tool_calls=(call,))]
+    assert serde.loads(serde.dumps(plain)) == plain  # the batched path
+    with_extra = [*plain, UserMessage(content="x", extra={"k": (1, 2)})]
+    back = serde.loads(serde.dumps(with_extra))  # an item with extras: item by item
+    assert back == with_extra and back[2].extra == {"k": (1, 2)}
+    mixed = [UserMessage(content="a"), {"__not": "a message"}, UserMessage(content="b")]
+    assert serde.loads(serde.dumps(mixed)) == mixed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -10,9 +9,24 @@ from typing import Any
 
 import pytest
 
-from hone.checkpoint import Checkpoint, PendingWrite, SqliteSaver
-from hone.checkpoint.conformance import Chain, check_chain, concurrent_writes, write_chain
+from hone.checkpoint import (
+    FORMAT_VERSION,
+    Checkpoint,
+    PendingWrite,
+    Serializer,
+    SqliteSaver,
+    TaskWrites,
+)
+from hone.checkpoint.conformance import (
+    Chain,
+    check_chain,
+    concurrent_forks,
+    concurrent_writes,
+    config,
+    write_chain,
+)
 from hone.errors import CheckpointVersionError, ConfigError
+from hone.messages import UserMessage
 
 
 def test_fifty_threads_write_at_once(tmp_path: Path) -> None:
@@ -40,10 +54,10 @@ def test_processes_write_to_one_file(tmp_path: Path) -> None:
         assert proc.exitcode == 0
     with SqliteSaver(path) as saver:
         for tag in tags:
-            ids = [t.checkpoint.id for t in saver.list(f"proc-{tag}")][::-1]
+            ids = [t.checkpoint["id"] for t in saver.list(config(f"proc-{tag}"))][::-1]
             assert len(ids) == 15
             check_chain(saver, f"proc-{tag}", tag, ids)
-        assert len(list(saver.list("shared"))) == 4 * 15
+        assert len(list(saver.list(config("shared")))) == 4 * 15
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
@@ -51,19 +65,19 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     SqliteSaver(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE hone_meta SET value = '7' WHERE key = 'format_version'")
-    with pytest.raises(CheckpointVersionError, match=r"version 7.*up to 1"):
+    with pytest.raises(CheckpointVersionError, match=rf"version 7.*up to {FORMAT_VERSION}"):
         SqliteSaver(path)
 
 
 def _rename_msgs(cp: Checkpoint) -> Checkpoint:
-    values, versions = dict(cp.channel_values), dict(cp.channel_versions)
+    values, versions = dict(cp["channel_values"]), dict(cp["channel_versions"])
     values["messages"] = values.pop("msgs")
     versions["messages"] = versions.pop("msgs")
-    return dataclasses.replace(cp, channel_values=values, channel_versions=versions)
+    return {**cp, "channel_values": values, "channel_versions": versions}
 
 
 def _add_title(cp: Checkpoint) -> Checkpoint:
-    return dataclasses.replace(cp, channel_values={**cp.channel_values, "title": "untitled"})
+    return {**cp, "channel_values": {**cp["channel_values"], "title": "untitled"}}
 
 
 def test_migrations_upgrade_old_state_on_read(tmp_path: Path) -> None:
@@ -72,16 +86,16 @@ def test_migrations_upgrade_old_state_on_read(tmp_path: Path) -> None:
         Chain(old, "t").put(msgs=["hello"])
     migrations = {1: _rename_msgs, 2: _add_title}
     with SqliteSaver(path, schema_version=3, migrations=migrations) as new:
-        got = new.get("t")
+        got = new.get(config("t"))
         assert got is not None
-        assert dict(got.checkpoint.channel_values) == {"messages": ["hello"], "title": "untitled"}
+        assert got["channel_values"] == {"messages": ["hello"], "title": "untitled"}
         Chain(new, "t2").put(messages=["v3"])
     partial = SqliteSaver(path, schema_version=2, migrations={1: _rename_msgs})
     with partial, pytest.raises(CheckpointVersionError, match="newer"):
-        partial.get("t2")
+        partial.get(config("t2"))
     missing = SqliteSaver(path, schema_version=3, migrations={2: _add_title})
     with missing, pytest.raises(CheckpointVersionError, match=r"migrations=\{1: fn\}"):
-        missing.get("t")
+        missing.get(config("t"))
 
 
 def test_migration_keys_are_checked() -> None:
@@ -93,10 +107,10 @@ def test_lifecycle(tmp_path: Path) -> None:
     with SqliteSaver.from_path(tmp_path / "sub" / "dir" / "c.db") as saver:
         Chain(saver, "t").put(n=1)
     with pytest.raises(Exception, match="closed"):
-        saver.get("t")
+        saver.get(config("t"))
     memory = SqliteSaver(":memory:")
     Chain(memory, "t").put(n=2)
-    assert memory.get("t") is not None
+    assert memory.get(config("t")) is not None
     memory.close()
     conn = sqlite3.connect(tmp_path / "own.db", check_same_thread=False, isolation_level=None)
     with SqliteSaver(conn) as shared:
@@ -111,38 +125,26 @@ class _RenameMsgs:
     def __call__(self, cp: Checkpoint) -> Checkpoint:
         return _rename_msgs(cp)
 
-    def writes(self, pending: tuple[PendingWrite, ...]) -> tuple[PendingWrite, ...]:
-        return tuple(
-            dataclasses.replace(w, channel="messages") if w.channel == "msgs" else w
-            for w in pending
-        )
+    def writes(self, pending: list[PendingWrite]) -> list[PendingWrite]:
+        return [(t, "messages" if c == "msgs" else c, v) for t, c, v in pending]
 
 
 def test_migrations_upgrade_pending_writes_when_they_say_how(tmp_path: Path) -> None:
     path = tmp_path / "writes.db"
     with SqliteSaver(path) as old:
-        cid = Chain(old, "t").put(msgs=["hello"])
-        old.put_writes(
-            thread_id="t",
-            ns="",
-            checkpoint_id=cid,
-            task_id="task",
-            task_path="node",
-            writes=[("msgs", ["hi"]), ("other", 1)],
-        )
+        chain = Chain(old, "t")
+        cid = chain.put(msgs=["hello"])
+        chain.write(cid, "task", [("msgs", ["hi"]), ("other", 1)], "node")
     with SqliteSaver(path, schema_version=2, migrations={1: _RenameMsgs()}) as new:
-        got = new.get("t")
-        assert got is not None and set(got.checkpoint.channel_values) == {"messages"}
-        assert [(w.channel, w.value) for w in got.pending_writes] == [
-            ("messages", ["hi"]),
-            ("other", 1),
-        ]
-        listed = next(iter(new.list("t")))
-        assert [w.channel for w in listed.pending_writes] == ["messages", "other"]
+        got = new.get_tuple(config("t"))
+        assert got is not None and set(got.checkpoint["channel_values"]) == {"messages"}
+        assert got.pending_writes == [("task", "messages", ["hi"]), ("task", "other", 1)]
+        listed = next(iter(new.list(config("t"))))
+        assert [w[1] for w in listed.pending_writes or []] == ["messages", "other"]
     # A plain function upgrades the checkpoint and leaves the writes as stored.
     with SqliteSaver(path, schema_version=2, migrations={1: _rename_msgs}) as plain:
-        got = plain.get("t")
-        assert got is not None and [w.channel for w in got.pending_writes] == ["msgs", "other"]
+        got = plain.get_tuple(config("t"))
+        assert got is not None and [w[1] for w in got.pending_writes or []] == ["msgs", "other"]
 
 
 @pytest.mark.parametrize(("synchronous", "pragma"), [("normal", 1), ("full", 2)])
@@ -151,9 +153,97 @@ def test_synchronous_sets_the_pragma(tmp_path: Path, synchronous: Any, pragma: i
         Chain(saver, "t").put(n=1)
         conn = saver._backend._conn()  # type: ignore[attr-defined]
         assert conn.execute("PRAGMA synchronous").fetchone() == (pragma,)
-        assert saver.get("t") is not None
+        assert saver.get(config("t")) is not None
 
 
 def test_an_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="synchronous"):
         SqliteSaver(tmp_path / "s.db", synchronous="off")  # type: ignore[arg-type]
+
+
+def test_rows_of_format_1_are_read_and_continued(tmp_path: Path) -> None:
+    """A database written before format 2 (delta blobs, source and step in columns) still
+    loads, continues, and is marked so that an older hone refuses it."""
+    path = tmp_path / "v1.db"
+    SqliteSaver(path).close()
+    serde = Serializer()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE hone_meta SET value = '1' WHERE key = 'format_version'")
+        blobs = [
+            ("b1", None, serde.dumps([UserMessage(content="m0")])),
+            ("b2", "b1", serde.dumps([UserMessage(content="m1")])),  # a delta on b1
+        ]
+        conn.executemany("INSERT INTO hone_blobs VALUES ('t', '', 'messages', ?, ?, ?)", blobs)
+        conn.execute(
+            "INSERT INTO hone_blobs VALUES ('t', '', 'n', 'n1', NULL, ?)", (serde.dumps(7),)
+        )
+        body = serde.dumps(
+            {"versions": {"messages": 2, "n": 1}, "seen": {"a": {"n": 1}}, "metadata": {"u": 1}}
+        )
+        conn.execute(
+            "INSERT INTO hone_checkpoints VALUES ('t', '', 'c1', NULL, 3, 'loop', 1700000000.0, "
+            "1, 1, ?, ?)",
+            ('{"messages": [2, "b2"], "n": [1, "n1"]}', body),
+        )
+    with SqliteSaver(path) as saver:
+        got = saver.get_tuple(config("t"))
+        assert got is not None
+        assert got.checkpoint["channel_values"] == {
+            "messages": [UserMessage(content="m0"), UserMessage(content="m1")],
+            "n": 7,
+        }
+        assert got.metadata == {"u": 1, "source": "loop", "step": 3}
+        assert got.checkpoint["ts"].startswith("2023-11-14T22:13:20")
+        chain = Chain(saver, "t")
+        chain.last, chain.versions = "c1", {"messages": 2, "n": 1}
+        chain.values = dict(got.checkpoint["channel_values"])
+        child = chain.put(messages=[*chain.values["messages"], UserMessage(content="m2")])
+        value = saver.get(config("t", "", child))
+        assert value is not None and [m.text for m in value["channel_values"]["messages"]] == [
+            "m0",
+            "m1",
+            "m2",
+        ]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM hone_meta").fetchall() == [(str(FORMAT_VERSION),)]
+
+
+def test_a_put_and_the_writes_it_carries_commit_together(tmp_path: Path) -> None:
+    """A failure inside put's transaction stores neither the checkpoint nor its writes."""
+    path = tmp_path / "atomic.db"
+    with SqliteSaver(path) as saver:
+        chain = Chain(saver, "t")
+        parent = chain.put(n=1)
+        backend = saver._backend
+        real_write = backend.write
+
+        class Boom(Exception):
+            pass
+
+        def failing_write(thread_id: str, body: Any) -> Any:
+            def wrapped(tx: Any) -> Any:
+                class Tx:
+                    def put_writes(self, *args: Any) -> None:
+                        tx.put_writes(*args)
+                        raise Boom  # after the checkpoint row and the writes were written
+
+                    def __getattr__(self, name: str) -> Any:
+                        return getattr(tx, name)
+
+                return body(Tx())
+
+            return real_write(thread_id, wrapped)
+
+        backend.write = failing_write  # type: ignore[method-assign]
+        with pytest.raises(Boom):
+            chain.put(n=2, _writes=[TaskWrites("task", "~n", [("n", 2)])])
+        backend.write = real_write  # type: ignore[method-assign]
+    with SqliteSaver(path) as fresh:
+        latest = fresh.get_tuple(config("t"))
+        assert latest is not None and latest.checkpoint["id"] == parent
+        assert latest.pending_writes == []
+
+
+def test_concurrent_appends_to_one_chain_fork(tmp_path: Path) -> None:
+    with SqliteSaver(tmp_path / "forks.db") as saver:
+        concurrent_forks(saver, writers=20, rounds=3)

@@ -1,33 +1,37 @@
 """Checkpoint storage: save a graph's state between super-steps, resume, fork, prune.
 
-Savers store state O(N) in the length of a conversation: a checkpoint refers to channel
-values by version, and a list that grows is stored as the items appended to it (the layout
-is described in :mod:`hone.checkpoint._rows`).
+The saver protocol is LangGraph's (``get_tuple``, ``list``, ``put``, ``put_writes``, their
+async twins, ``{"configurable": {...}}`` configs; see :mod:`hone.checkpoint._protocol`), so
+code written for LangGraph's savers runs on hone's. Underneath, savers store state O(N) in
+the length of a conversation with bounded loads: a checkpoint refers to channel values, and a
+list that grows is stored as the items appended to it (:mod:`hone.checkpoint._rows`).
 
-* :class:`InMemorySaver` — tests, notebooks, the runtime benchmark.
-* :class:`SqliteSaver` — the default of the command line; safe with many threads and
-  processes writing one file.
+* :class:`InMemorySaver` (alias :data:`MemorySaver`) — tests, notebooks, benchmarks.
+* :class:`SqliteSaver` — one machine; safe with many threads and processes writing one file.
 * :class:`PostgresSaver` — servers; needs ``pip install 'hone[postgres]'``.
 
-Savers are synchronous: the graph executor calls them between super-steps, and one ``put`` is
-a short transaction on a few small rows, cheaper than handing it to another thread. An async
-program can call them through ``asyncio.to_thread``. Writing a saver of your own? Run
-:mod:`hone.checkpoint.conformance` against it.
+:mod:`hone.checkpoint.langgraph` gives LangGraph's own runtime any of them. Writing a saver of
+your own? Run :mod:`hone.checkpoint.conformance` against it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hone.checkpoint._memory import InMemorySaver
+from hone.checkpoint._memory import InMemorySaver, MemorySaver
 from hone.checkpoint._migration import Migration
 from hone.checkpoint._protocol import (
     FORMAT_VERSION,
+    WRITES_IDX_MAP,
+    ChannelVersions,
     Checkpoint,
+    CheckpointConfig,
     Checkpointer,
+    CheckpointMetadata,
     CheckpointTuple,
     PendingWrite,
     RetentionPolicy,
+    TaskWrites,
     ThreadAdmin,
     new_checkpoint_id,
 )
@@ -39,10 +43,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "WRITES_IDX_MAP",
+    "ChannelVersions",
     "Checkpoint",
+    "CheckpointConfig",
+    "CheckpointMetadata",
     "CheckpointTuple",
     "Checkpointer",
     "InMemorySaver",
+    "MemorySaver",
     "Migration",
     "PendingWrite",
     "PoolConfig",
@@ -50,6 +59,7 @@ __all__ = [
     "RetentionPolicy",
     "Serializer",
     "SqliteSaver",
+    "TaskWrites",
     "ThreadAdmin",
     "new_checkpoint_id",
 ]

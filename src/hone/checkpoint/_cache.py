@@ -1,10 +1,11 @@
 """In-process caches that let a saver find delta bases without reading them back.
 
 The value cache keeps, per (thread, ns, channel), the last list value stored and the id of its
-blob. Blobs never change once written, so an entry is valid exactly when its blob id matches
-the one a checkpoint refers to; entries written by other processes simply miss. Only lists of
-immutable items (messages, frozen models, scalars) are cached: their items can be shared with
-the caller without a later in-place change of an item silently changing the cached base.
+chain. Chains only grow and stored items never change, so an entry serves every reference to
+a prefix of its chain; entries written by other processes simply miss. A list of immutable
+items (messages, frozen models, scalars) is cached as the caller's items, which can be shared
+without a later in-place change of an item silently changing the cached base; other lists are
+cached as private copies decoded from the stored bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["LRU", "ValueCache", "extends", "immutable_items", "snapshot"]
+__all__ = ["LRU", "ValueCache", "extends", "immutable_items"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -58,23 +59,48 @@ class LRU(Generic[K, V]):
 
 
 class ValueCache:
-    """Last stored list value per (thread, ns, channel), valid for one blob id."""
+    """The last list stored per (thread, ns, channel): its chain, and its items.
+
+    Chains only grow, so the first ``n`` items of the cached chain are the value of any
+    reference ``(chain, n)`` with ``n`` up to the cached length. Items are either the
+    caller's own (when none can change in place: they are shared) or private copies the
+    saver decoded from what it stored (mutable items: used to find delta bases, never handed
+    out).
+    """
 
     def __init__(self, size: int = 1024) -> None:
-        self._lru: LRU[tuple[str, str, str], tuple[str, tuple[Any, ...]]] = LRU(size)
+        self._lru: LRU[tuple[str, str, str], tuple[str, tuple[Any, ...], bool]] = LRU(size)
 
-    def get(self, thread_id: str, ns: str, channel: str, blob_id: str) -> tuple[Any, ...] | None:
-        """The cached items of blob ``blob_id``, or None."""
+    def base(
+        self, thread_id: str, ns: str, channel: str, chain_id: str, n: int
+    ) -> tuple[Any, ...] | None:
+        """The first ``n`` items of ``chain_id``, shared or private; None if not cached."""
         entry = self._lru.get((thread_id, ns, channel))
-        if entry is None or entry[0] != blob_id:
+        if entry is None or entry[0] != chain_id or len(entry[1]) < n:
+            return None
+        return entry[1] if len(entry[1]) == n else entry[1][:n]
+
+    def shared(
+        self, thread_id: str, ns: str, channel: str, chain_id: str, n: int
+    ) -> tuple[Any, ...] | None:
+        """Like :meth:`base`, but only items that may be handed to a caller."""
+        entry = self._lru.get((thread_id, ns, channel))
+        if entry is None or entry[0] != chain_id or len(entry[1]) < n or entry[2]:
             return None
         return entry[1]
 
     def put(
-        self, thread_id: str, ns: str, channel: str, blob_id: str, items: tuple[Any, ...]
+        self,
+        thread_id: str,
+        ns: str,
+        channel: str,
+        chain_id: str,
+        items: tuple[Any, ...],
+        *,
+        private: bool,
     ) -> None:
-        """Remember the items of a stored list value."""
-        self._lru.put((thread_id, ns, channel), (blob_id, items))
+        """Remember the items of a stored list (``private``: copies not to hand out)."""
+        self._lru.put((thread_id, ns, channel), (chain_id, items, private))
 
     def forget(self, thread_id: str) -> None:
         """Drop every entry of a thread."""
@@ -98,14 +124,6 @@ def _immutable(item: Any) -> bool:
 def immutable_items(items: list[Any]) -> bool:
     """Whether no item of a list can change in place (so the items may be shared)."""
     return all(map(_immutable, items))
-
-
-def snapshot(value: list[Any], checked: int = 0) -> tuple[Any, ...] | None:
-    """A private copy of a list to cache, or None if an item could change in place.
-    The first ``checked`` items are already known to be immutable."""
-    if all(map(_immutable, value[checked:])):
-        return tuple(value)
-    return None
 
 
 def extends(new: list[Any], old: Sequence[Any]) -> bool:

@@ -10,12 +10,12 @@ the upgrade runs on each read, and the next ``put`` stores the upgraded state.
 Evolving a state schema, e.g. renaming channel ``msgs`` to ``messages``::
 
     def rename_msgs(cp: Checkpoint) -> Checkpoint:
-        values = dict(cp.channel_values)
-        versions = dict(cp.channel_versions)
+        values = dict(cp["channel_values"])
+        versions = dict(cp["channel_versions"])
         if "msgs" in values:
             values["messages"] = values.pop("msgs")
             versions["messages"] = versions.pop("msgs")
-        return dataclasses.replace(cp, channel_values=values, channel_versions=versions)
+        return {**cp, "channel_values": values, "channel_versions": versions}
 
     saver = SqliteSaver("agent.db", schema_version=2, migrations={1: rename_msgs})
 
@@ -32,11 +32,11 @@ like (renames or reshapes a channel) is an object with a ``writes`` method as we
         def __call__(self, cp: Checkpoint) -> Checkpoint:
             return rename_msgs(cp)
 
-        def writes(self, pending: tuple[PendingWrite, ...]) -> tuple[PendingWrite, ...]:
-            return tuple(
-                dataclasses.replace(w, channel="messages") if w.channel == "msgs" else w
-                for w in pending
-            )
+        def writes(self, pending: list[PendingWrite]) -> list[PendingWrite]:
+            return [
+                (task_id, "messages" if channel == "msgs" else channel, value)
+                for task_id, channel, value in pending
+            ]
 
 A plain function leaves writes as they are, which is right for migrations that only add or
 fill channels. Writes matter when a run resumes from the checkpoint they follow (they are the
@@ -58,7 +58,7 @@ __all__ = ["Migration", "check_format_version", "migrate", "validate_migrations"
 class Migration(Protocol):
     """Upgrades a checkpoint by one state schema version (``v`` to ``v + 1``).
 
-    It may also have a method ``writes(pending: tuple[PendingWrite, ...]) -> tuple[...]``
+    It may also have a method ``writes(pending: list[PendingWrite]) -> list[PendingWrite]``
     that upgrades the checkpoint's pending writes (see the module docstring); without one,
     writes are kept as stored.
     """
@@ -92,17 +92,18 @@ def check_format_version(version: int, what: str) -> None:
 
 def migrate(
     checkpoint: Checkpoint,
-    pending: tuple[PendingWrite, ...],
+    pending: list[PendingWrite],
     *,
+    thread_id: str,
     from_version: int,
     to_version: int,
     migrations: Mapping[int, Migration],
-) -> tuple[Checkpoint, tuple[PendingWrite, ...]]:
+) -> tuple[Checkpoint, list[PendingWrite]]:
     """Run the migrations that take a checkpoint and its pending writes from one schema
     version to another."""
     if from_version > to_version:
         raise CheckpointVersionError(
-            f"checkpoint {checkpoint.id!r} of thread {checkpoint.thread_id!r} has state schema "
+            f"checkpoint {checkpoint['id']!r} of thread {thread_id!r} has state schema "
             f"version {from_version}, newer than the saver's schema_version={to_version}; "
             "open it with the newer program (or pass schema_version= and migrations=)"
         )
@@ -110,12 +111,12 @@ def migrate(
         step = migrations.get(version)
         if step is None:
             raise CheckpointVersionError(
-                f"checkpoint {checkpoint.id!r} has state schema version {from_version} but the "
-                f"saver expects {to_version} and has no migration from version {version}; "
-                f"pass migrations={{{version}: fn}}"
+                f"checkpoint {checkpoint['id']!r} of thread {thread_id!r} has state schema "
+                f"version {from_version} but the saver expects {to_version} and has no "
+                f"migration from version {version}; pass migrations={{{version}: fn}}"
             )
         checkpoint = step(checkpoint)
         upgrade_writes = getattr(step, "writes", None)
         if upgrade_writes is not None and pending:
-            pending = tuple(upgrade_writes(pending))
+            pending = list(upgrade_writes(pending))
     return checkpoint, pending

@@ -15,7 +15,8 @@ import importlib
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +39,8 @@ T = TypeVar("T")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # Advisory lock keys: a fixed space for per-thread locks ("hone"), one key for setup.
 _LOCK_SPACE = 0x686F6E65
+# Per-chain locks of puts that append (see SqlBackend.lock_chains): another key space.
+_CHAIN_LOCK_SPACE = 0x686F6E66
 _SETUP_LOCK = 0x686F6E65_73657475
 
 _DDL = """
@@ -54,6 +57,12 @@ CREATE TABLE IF NOT EXISTS {blobs} (
     thread_id TEXT NOT NULL, ns TEXT NOT NULL, channel TEXT NOT NULL, blob_id TEXT NOT NULL,
     base_id TEXT, data BYTEA NOT NULL,
     PRIMARY KEY (thread_id, ns, channel, blob_id)
+);
+CREATE TABLE IF NOT EXISTS {seg} (
+    thread_id TEXT NOT NULL, ns TEXT NOT NULL, channel TEXT NOT NULL, chain_id TEXT NOT NULL,
+    start_idx BIGINT NOT NULL, end_idx BIGINT NOT NULL, base_id TEXT, base_len BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (thread_id, ns, channel, chain_id, start_idx)
 );
 CREATE TABLE IF NOT EXISTS {writes} (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, thread_id TEXT NOT NULL,
@@ -123,6 +132,12 @@ class _PostgresBackend(SqlBackend):
             cur.execute(self._q("SELECT value FROM {meta} WHERE key = 'format_version'"))
             ((version,),) = cur.fetchall()
             check_format_version(int(version), f"PostgreSQL schema {self._schema!r}")
+            if int(version) < FORMAT_VERSION:
+                # Rows of the new format follow: an older hone must refuse the schema.
+                cur.execute(
+                    self._q("UPDATE {meta} SET value = ? WHERE key = 'format_version'"),
+                    (str(FORMAT_VERSION),),
+                )
 
         self._attempt("exclusive", None, body)
         self._ready = True
@@ -146,15 +161,24 @@ class _PostgresBackend(SqlBackend):
                         lock = "pg_advisory_xact_lock" + ("_shared" if kind == "write" else "")
                         cur.execute(f"SELECT {lock}({_LOCK_SPACE}, hashtext(%s))", (thread_id,))
                     return body(cur)
+            # The pool's errors are OperationalErrors too: handle them first (no retry).
+            except self._pool_module.PoolClosed as exc:
+                raise CheckpointError("this PostgresSaver is closed") from exc
+            except self._pool_module.PoolTimeout as exc:
+                raise CheckpointError(f"no PostgreSQL connection available: {exc}") from exc
             except psycopg.OperationalError as exc:
                 if attempt == 2:
                     raise CheckpointError(f"PostgreSQL operation failed: {exc}") from exc
                 logger.warning("PostgreSQL connection lost (%s); retrying once", exc)
-            except self._pool_module.PoolTimeout as exc:
-                raise CheckpointError(f"no PostgreSQL connection available: {exc}") from exc
             except psycopg.Error as exc:
                 raise CheckpointError(f"PostgreSQL error: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def lock_chains(self, cur: Cursor, thread_id: str, ns: str, chains: Mapping[str, str]) -> None:
+        # Puts of one thread share its lock; two appending to one chain must not interleave
+        # (both would write the segment after the same tail). Sorted: no lock-order deadlock.
+        for key in sorted(f"{thread_id}|{ns}|{c}|{chain}" for c, chain in chains.items()):
+            cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CHAIN_LOCK_SPACE, key))
 
     def close(self) -> None:
         if self._owns_pool:
@@ -163,6 +187,9 @@ class _PostgresBackend(SqlBackend):
 
 class PostgresSaver(RowSaver):
     """Checkpoints in PostgreSQL. Tables are created on first use (or by :meth:`setup`).
+
+    Its async methods (``aput``, ``aget_tuple``, ...) run in a worker thread, so waiting on
+    the server never blocks the event loop.
 
     Args:
         conninfo_or_pool: a libpq connection string (a pool is opened from it with
@@ -216,6 +243,40 @@ class PostgresSaver(RowSaver):
         super().__init__(
             backend, serializer=serializer, schema_version=schema_version, migrations=migrations
         )
+
+    offload = True
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pool_config: PoolConfig | None = None,
+        schema: str = "public",
+        serializer: Serializer | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
+    ) -> Iterator[PostgresSaver]:
+        """A saver on a new pool for ``conn_string``, closed when the ``with`` block ends —
+        LangGraph's constructor::
+
+            with PostgresSaver.from_conn_string("postgresql://app@db/agents") as saver:
+                saver.setup()
+                graph = builder.compile(checkpointer=saver)
+        """
+        saver = cls(
+            conn_string,
+            pool_config=pool_config,
+            schema=schema,
+            serializer=serializer,
+            schema_version=schema_version,
+            migrations=migrations,
+        )
+        try:
+            yield saver
+        finally:
+            saver.close()
 
     def setup(self) -> None:
         """Create the schema and tables if they do not exist; safe to call concurrently."""

@@ -9,21 +9,24 @@ The rule, per namespace of the thread:
    not transitively). So every kept checkpoint's ``parent_id`` still resolves: a fork keeps
    the checkpoint it branched from, and "replay from the step before" keeps working.
 4. Everything else is deleted, with its pending writes. Stored values are deleted only when no
-   kept checkpoint reaches them, directly or through a delta chain, so a delta whose base
-   belonged to a deleted checkpoint stays loadable (the base is kept instead of being rebased:
-   rebasing would store the prefix again, while keeping it costs nothing extra).
+   kept checkpoint reaches them: a blob when no kept checkpoint refers to it (directly or,
+   for format-1 rows, through a delta chain), a chain's segments beyond the longest prefix a
+   kept checkpoint — or a kept fork built on the chain — refers to (:func:`kept_segments`).
+   A value a kept checkpoint shares with a deleted one is never rewritten: keeping it costs
+   nothing extra, where storing the kept prefix again would.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 
 from hone.checkpoint._protocol import RetentionPolicy
-from hone.checkpoint._rows import PruneInfo
+from hone.checkpoint._rows import PruneInfo, SegmentInfo
 from hone.errors import ConfigError
 
-__all__ = ["check_policy", "choose_deletions"]
+__all__ = ["check_policy", "choose_deletions", "kept_segments"]
 
 
 def check_policy(policy: RetentionPolicy) -> None:
@@ -64,3 +67,32 @@ def choose_deletions(
                 kept.add(info.parent_id)
         delete.update((ns, i.checkpoint_id) for i in group if i.checkpoint_id not in kept)
     return delete
+
+
+def kept_segments(
+    refs: Iterable[tuple[str, str, str, int]], segments: Iterable[SegmentInfo]
+) -> set[tuple[str, str, str, int]]:
+    """The segments kept checkpoints need, as (ns, channel, chain_id, start).
+
+    A reference ``(ns, channel, chain, n)`` needs the chain's segments that start before
+    ``n`` and, when the chain was forked from another, the first ``min(n, base_len)`` items
+    of that one, and so on down. A segment that holds both needed and unneeded items is kept
+    whole.
+    """
+    infos = list(segments)
+    bases = {(s.ns, s.channel, s.chain_id): (s.base_id, s.base_len) for s in infos}
+    needed: dict[tuple[str, str, str], int] = {}
+    work = [((ns, channel, chain), n) for ns, channel, chain, n in refs]
+    while work:
+        key, n = work.pop()
+        if n <= needed.get(key, 0):
+            continue
+        needed[key] = n
+        base_id, base_len = bases.get(key, (None, 0))
+        if base_id is not None and base_len > 0:
+            work.append(((key[0], key[1], base_id), min(n, base_len)))
+    return {
+        (s.ns, s.channel, s.chain_id, s.start)
+        for s in infos
+        if s.start < needed.get((s.ns, s.channel, s.chain_id), 0)
+    }

@@ -1,41 +1,50 @@
-"""The saver logic every backend shares: delta encoding, loading, writes, retention.
+"""The saver logic every backend shares: LangGraph's saver protocol over hone's rows.
 
-:class:`RowSaver` turns checkpoints into the rows described in
-:mod:`hone.checkpoint._rows` and back; a backend only stores rows. Savers are synchronous:
-the graph executor calls them directly between super-steps, and their work (an insert of a
-few small rows) is shorter than handing it to another thread would be.
+:class:`RowSaver` turns checkpoints into the rows described in :mod:`hone.checkpoint._rows`
+and back; a backend only stores rows. Its methods are synchronous: one ``put`` is a short
+transaction on a few small rows. The async twins (:class:`hone.checkpoint._aio.AsyncTwins`)
+call them directly on the event loop, or in a worker thread for a saver that waits on a
+server.
 """
 
 from __future__ import annotations
 
 import builtins
-import itertools
 import logging
-import os
-import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from hone.checkpoint._cache import LRU, ValueCache, extends, snapshot
-from hone.checkpoint._load import ChainReader, LazyValues
+from hone.checkpoint._aio import AsyncTwins
+from hone.checkpoint._body import checkpoint_row, checkpoint_tuple, write_rows
+from hone.checkpoint._cache import LRU, ValueCache, extends, immutable_items
+from hone.checkpoint._config import checkpoint_metadata, make_config, matches, target
+from hone.checkpoint._load import ChainReader, LazyValues, read_chain
 from hone.checkpoint._migration import (
     Migration,
-    check_format_version,
-    migrate,
     validate_migrations,
 )
 from hone.checkpoint._protocol import (
-    FORMAT_VERSION,
+    ChannelVersion,
     Checkpoint,
+    CheckpointConfig,
+    CheckpointMetadata,
     CheckpointTuple,
-    PendingWrite,
     RetentionPolicy,
+    TaskWrites,
 )
+from hone.checkpoint._put import PutPlan
 from hone.checkpoint._retention import check_policy, choose_deletions
-from hone.checkpoint._rows import BlobRow, CheckpointRow, StorageBackend, WriteRow
+from hone.checkpoint._rows import (
+    BlobRow,
+    CheckpointRow,
+    ReadTx,
+    Ref,
+    SegmentRow,
+    StorageBackend,
+    WriteRow,
+)
 from hone.checkpoint._serde import Serializer
-from hone.errors import CheckpointCorruptError
+from hone.errors import CheckpointCorruptError, ConfigError
 
 __all__ = ["RowSaver"]
 
@@ -45,91 +54,22 @@ logger = logging.getLogger(__name__)
 _LIST_PAGE = 100
 
 
-class _BlobIds:
-    """Blob id suffixes: a random salt per process and a counter (cheaper than drawing random
-    bytes for every put). A forked child draws a salt of its own."""
+class _Read:
+    """What one snapshot read of a checkpoint returns."""
 
-    def __init__(self) -> None:
-        self.reset()
-        os.register_at_fork(after_in_child=self.reset)
-
-    def reset(self) -> None:
-        self._salt = secrets.token_hex(4)
-        self._counter = itertools.count()
-
-    def next(self, checkpoint_id: str) -> str:
-        return f"{checkpoint_id}.{self._salt}{next(self._counter):x}"
+    def __init__(
+        self,
+        row: CheckpointRow,
+        blobs: dict[str, dict[str, BlobRow]],
+        segments: list[SegmentRow],
+        writes: list[WriteRow],
+    ) -> None:
+        self.row, self.blobs, self.segments, self.writes = row, blobs, segments, writes
 
 
-_blob_ids = _BlobIds()
-
-
-def _as_dict(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    return mapping if type(mapping) is dict else dict(mapping)
-
-
-def _body(cp: Checkpoint, serde: Serializer) -> bytes:
-    """The encoded versions, versions seen and metadata. Encoded at once, so the caller's
-    dicts are used as they are (a copy only turns other mappings into dicts)."""
-    seen = cp.versions_seen
-    if type(seen) is not dict or not all(type(s) is dict for s in seen.values()):
-        seen = {node: _as_dict(s) for node, s in seen.items()}
-    body = {
-        "versions": _as_dict(cp.channel_versions),
-        "seen": seen,
-        "metadata": _as_dict(cp.metadata),
-    }
-    return serde.dumps(body)
-
-
-@dataclass
-class _Plan:
-    """The rows of one put (see :class:`hone.checkpoint._rows.PutPlan`)."""
-
-    saver: RowSaver
-    checkpoint: Checkpoint
-    refs: dict[str, tuple[int, str]]
-    blobs: dict[str, BlobRow]
-    required: dict[str, str] = field(default_factory=dict)
-    #: Id of the blobs this put writes: the checkpoint id and a random suffix, so that saving
-    #: a checkpoint id again never overwrites a blob another checkpoint's delta builds on.
-    blob_id: str = ""
-    #: channel -> length of a prefix known to hold only immutable items (a cached base).
-    immutable_prefix: dict[str, int] = field(default_factory=dict)
-    #: The encoded body, made before the transaction (it does not depend on the rows).
-    body: bytes = b""
-    #: Whether a new blob holds a list (that the value cache may remember).
-    has_lists: bool = False
-
-    def finalize(self, missing: set[str]) -> tuple[CheckpointRow, list[BlobRow]]:
-        cp = self.checkpoint
-        for channel in missing:
-            # The base or inherited blob was deleted meanwhile (prune, delete_thread in another
-            # process): store the full value instead of pointing at nothing.
-            logger.debug("blob for %r of %r is gone; storing it in full", channel, cp.id)
-            value = cp.channel_values[channel]
-            data = self.saver.serde.dumps(value)
-            self.blobs[channel] = BlobRow(channel, self.blob_id, None, data)
-            self.refs[channel] = (cp.channel_versions.get(channel, 0), self.blob_id)
-        row = CheckpointRow(
-            thread_id=cp.thread_id,
-            ns=cp.ns,
-            checkpoint_id=cp.id,
-            parent_id=cp.parent_id,
-            step=cp.step,
-            source=cp.source,
-            created_at=cp.created_at,
-            format_version=FORMAT_VERSION,
-            schema_version=self.saver.schema_version,
-            refs=self.refs,
-            body=self.body,
-        )
-        return row, list(self.blobs.values())
-
-
-class RowSaver:
-    """A :class:`~hone.checkpoint.Checkpointer` and :class:`~hone.checkpoint.ThreadAdmin`
-    over a row-storage backend.
+class RowSaver(AsyncTwins):
+    """A saver (:class:`~hone.checkpoint.Checkpointer` and
+    :class:`~hone.checkpoint.ThreadAdmin`) over a row-storage backend.
 
     Args:
         backend: where rows live.
@@ -154,9 +94,13 @@ class RowSaver:
         self._migrations = migrations
         self._values = ValueCache()
         # (thread_id, ns) -> (checkpoint id, refs) of the last checkpoint put: a put's parent.
-        self._last_refs: LRU[tuple[str, str], tuple[str, Mapping[str, tuple[int, str]]]] = LRU()
+        self._last_refs: LRU[tuple[str, str], tuple[str, Mapping[str, Ref]]] = LRU()
 
-    # -- context management -------------------------------------------------------------
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the storage's tables if they do not exist (savers also do it on first
+        use); safe to call again and from several processes."""
 
     def close(self) -> None:
         """Close the storage connections. The saver cannot be used afterwards."""
@@ -168,198 +112,309 @@ class RowSaver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- put ----------------------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        return self
 
-    def put(self, checkpoint: Checkpoint, *, new_versions: Mapping[str, int]) -> None:
-        """Save a checkpoint, storing values only for channels in ``new_versions`` (and for
-        channels whose version differs from the parent's); list values that extend the
-        parent's value are stored as the appended items only."""
-        cp = checkpoint
-        parent_refs = self._parent_refs(cp)
-        plan = _Plan(self, cp, {}, {}, blob_id=_blob_ids.next(cp.id), body=_body(cp, self.serde))
-        for channel, value in cp.channel_values.items():
-            version = cp.channel_versions.get(channel, 0)
-            inherited = parent_refs.get(channel)
-            if channel not in new_versions and inherited is not None and inherited[0] == version:
-                plan.refs[channel] = inherited
-                plan.required[channel] = inherited[1]
-                continue
-            plan.refs[channel] = (version, plan.blob_id)
-            plan.blobs[channel] = self._new_blob(cp, channel, value, inherited, plan)
-        self._backend.write_checkpoint(cp.thread_id, cp.ns, plan)
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- put ------------------------------------------------------------------------------
+
+    def put(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: Mapping[str, ChannelVersion],
+        *,
+        writes: Sequence[TaskWrites] = (),
+    ) -> CheckpointConfig:
+        """Save a checkpoint after the one ``config`` names; see
+        :meth:`hone.checkpoint.Checkpointer.put`."""
+        where = target(config, "put")
+        thread_id, ns, parent_id = where.thread_id, where.ns or "", where.checkpoint_id
+        if writes and parent_id is None:
+            raise ConfigError(
+                "put(writes=...) saves writes against the parent checkpoint, but the config "
+                "names none (no checkpoint_id)"
+            )
+        meta = checkpoint_metadata(config, metadata)
+        plan = self._plan(thread_id, ns, parent_id, checkpoint, meta, new_versions)
+        for task_id, task_path, task_writes in writes:  # TaskWrites, or plain 3-tuples
+            rows = write_rows(self.serde, task_id, task_path, task_writes)
+            if rows:
+                plan.writes.append((cast(str, parent_id), rows))
+        self._backend.write(thread_id, plan.execute)
         # The plan's refs are not changed after the write; sharing them saves a copy.
-        self._last_refs.put((cp.thread_id, cp.ns), (cp.id, plan.refs))
-        if plan.has_lists:
-            self._remember(cp, plan)
+        self._last_refs.put((thread_id, ns), (checkpoint["id"], plan.refs))
+        self._remember(plan)
+        return make_config(thread_id, ns, checkpoint["id"])
 
-    def _parent_refs(self, cp: Checkpoint) -> Mapping[str, tuple[int, str]]:
-        if cp.parent_id is None:
+    def _plan(
+        self,
+        thread_id: str,
+        ns: str,
+        parent_id: str | None,
+        cp: Checkpoint,
+        meta: Mapping[str, Any],
+        new_versions: Mapping[str, ChannelVersion],
+    ) -> PutPlan:
+        row = checkpoint_row(
+            self.serde,
+            thread_id=thread_id,
+            ns=ns,
+            parent_id=parent_id,
+            checkpoint=cp,
+            metadata=meta,
+            schema_version=self.schema_version,
+        )
+        values = cp["channel_values"]
+        plan = PutPlan(self.serde, thread_id, ns, row, values)
+        parent = self._parent_refs(thread_id, ns, parent_id)
+        for channel, version in cp["channel_versions"].items():
+            inherited = parent.get(channel)
+            if (
+                channel not in new_versions
+                and inherited is not None
+                and inherited.version == version
+            ):
+                plan.refs[channel] = inherited
+                if inherited.length is None:
+                    plan.blobs_needed[channel] = inherited.key
+                else:
+                    plan.chains_needed[channel] = inherited
+                continue
+            if channel not in values:
+                continue  # written without a value (or no value to store): none stored
+            value = values[channel]
+            if type(value) is list and inherited is not None and inherited.length is not None:
+                base = self._base(thread_id, ns, channel, inherited)
+                if base is not None and extends(value, base):
+                    plan.bases[channel] = base
+                    plan.append(channel, version, inherited, value[len(base) :])
+                    continue
+            plan.full_value(channel, version, value)
+        return plan
+
+    def _parent_refs(self, thread_id: str, ns: str, parent_id: str | None) -> Mapping[str, Ref]:
+        if parent_id is None:
             return {}
-        last = self._last_refs.get((cp.thread_id, cp.ns))
-        if last is not None and last[0] == cp.parent_id:
+        last = self._last_refs.get((thread_id, ns))
+        if last is not None and last[0] == parent_id:
             return last[1]
-        row = self._backend.read_checkpoint(cp.thread_id, cp.ns, cp.parent_id)
+        row = self._backend.read(lambda tx: tx.checkpoint(thread_id, ns, parent_id), snapshot=False)
         return {} if row is None else row.refs
 
-    def _new_blob(
-        self,
-        cp: Checkpoint,
-        channel: str,
-        value: Any,
-        parent: tuple[int, str] | None,
-        plan: _Plan,
-    ) -> BlobRow:
-        if type(value) is not list:
-            return BlobRow(channel, plan.blob_id, None, self.serde.dumps(value))
-        plan.has_lists = True
-        if parent is not None:
-            base, cached = self._base_value(cp, channel, parent[1])
-            if base is not None and extends(value, base):
-                plan.required[channel] = parent[1]
-                if cached:
-                    plan.immutable_prefix[channel] = len(base)
-                data = self.serde.dumps(value[len(base) :])
-                return BlobRow(channel, plan.blob_id, parent[1], data)
-        return BlobRow(channel, plan.blob_id, None, self.serde.dumps(value))
-
-    def _base_value(
-        self, cp: Checkpoint, channel: str, blob_id: str
-    ) -> tuple[Sequence[Any] | None, bool]:
-        """The value of a stored list blob, and whether it came from the cache."""
-        cached = self._values.get(cp.thread_id, cp.ns, channel, blob_id)
+    def _base(self, thread_id: str, ns: str, channel: str, ref: Ref) -> Sequence[Any] | None:
+        """The items of the stored list ``ref`` names, or None if it cannot be read."""
+        assert ref.length is not None
+        cached = self._values.base(thread_id, ns, channel, ref.key, ref.length)
         if cached is not None:
-            return cached, True
-        reader = ChainReader(self._backend, self.serde, self._values, cp.thread_id, cp.ns)
+            return cached
+        reader = ChainReader(self._backend, self.serde, self._values, thread_id, ns)
         try:
-            value = reader.value(channel, blob_id)
+            value: list[Any] = reader.value(channel, ref)
         except CheckpointCorruptError:
             logger.warning("stored value of %r is unreadable; storing a full value", channel)
-            return None, False
-        return (value if type(value) is list else None), False
+            return None
+        return value
 
-    def _remember(self, cp: Checkpoint, plan: _Plan) -> None:
-        for channel, blob in plan.blobs.items():
-            value = cp.channel_values[channel]
-            if type(value) is not list:
+    def _remember(self, plan: PutPlan) -> None:
+        """Cache each stored list, to find the next put's delta base without reading it."""
+        for channel, outcome in plan.outcomes.items():
+            value = plan.values.get(channel)
+            if type(value) is not list or len(value) != outcome.length:
                 continue
-            entry = snapshot(value, plan.immutable_prefix.get(channel, 0))
-            if entry is not None:
-                self._values.put(cp.thread_id, cp.ns, channel, blob.blob_id, entry)
+            if immutable_items(value):
+                self._values.put(
+                    plan.thread_id, plan.ns, channel, outcome.chain_id, tuple(value), private=False
+                )
+                continue
+            add = plan.appends.get(channel)
+            base = plan.bases.get(channel)
+            if add is not None and base is not None and not outcome.whole:
+                items = (*base, *self.serde.loads(add.data))
+            elif outcome.whole:
+                items = tuple(self.serde.loads(plan.new_chains[channel]))
+            else:
+                continue
+            self._values.put(
+                plan.thread_id, plan.ns, channel, outcome.chain_id, items, private=True
+            )
 
-    # -- pending writes -----------------------------------------------------------------
+    # -- pending writes -------------------------------------------------------------------
 
     def put_writes(
         self,
-        *,
-        thread_id: str,
-        ns: str,
-        checkpoint_id: str,
-        task_id: str,
-        task_path: str,
+        config: Mapping[str, Any],
         writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
     ) -> None:
-        """Save the writes of one finished task; a (task_id, idx) saved before is kept."""
-        rows = [
-            WriteRow(task_id, idx, task_path, channel, self.serde.dumps(value))
-            for idx, (channel, value) in enumerate(writes)
-        ]
-        if rows:
-            self._backend.write_writes(thread_id, ns, checkpoint_id, rows)
+        """Save the writes of one task; see :meth:`hone.checkpoint.Checkpointer.put_writes`."""
+        where = target(config, "put_writes")
+        if where.checkpoint_id is None:
+            raise ConfigError(
+                "put_writes needs the checkpoint the writes follow: "
+                'config["configurable"]["checkpoint_id"]'
+            )
+        rows = write_rows(self.serde, task_id, task_path, writes)
+        if not rows:
+            return
+        thread_id, ns, checkpoint_id = where.thread_id, where.ns or "", where.checkpoint_id
+        self._backend.write(thread_id, lambda tx: tx.put_writes(thread_id, ns, checkpoint_id, rows))
 
-    # -- get / list ---------------------------------------------------------------------
+    # -- get / list -----------------------------------------------------------------------
 
-    def get(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        """The given checkpoint (or the newest of the thread and namespace) with its pending
-        writes, or None. Its row, values and writes are read in one snapshot, so a concurrent
-        ``prune`` or ``delete_thread`` gives None or the whole checkpoint, never an error."""
-        cached = self._values.get
-        state = self._backend.read_state(
-            thread_id,
-            ns,
-            checkpoint_id,
-            cached=lambda c, b: cached(thread_id, ns, c, b) is not None,
-        )
+    def get(self, config: Mapping[str, Any]) -> Checkpoint | None:
+        """The checkpoint ``config`` names (or the newest), or None."""
+        found = self.get_tuple(config)
+        return None if found is None else found.checkpoint
+
+    def get_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names (or the newest of its thread and namespace) with
+        its metadata, parent and pending writes, or None. Its row, values and writes are
+        read in one snapshot, so a concurrent ``prune`` or ``delete_thread`` gives None or
+        the whole checkpoint, never an error."""
+        where = target(config, "get_tuple")
+        thread_id, ns = where.thread_id, where.ns or ""
+        shared = self._values.shared
+
+        def read(tx: ReadTx) -> _Read | None:
+            row = tx.checkpoint(thread_id, ns, where.checkpoint_id)
+            if row is None:
+                return None
+            blobs = {c: r.key for c, r in row.refs.items() if r.length is None}
+            segments: list[SegmentRow] = []
+            for channel, ref in row.refs.items():
+                n = ref.length
+                if n and shared(thread_id, ns, channel, ref.key, n) is None:
+                    segments += read_chain(tx, thread_id, ns, channel, ref.key, n)
+            writes = tx.writes(thread_id, ns, [row.checkpoint_id])
+            chains = tx.blob_chains(thread_id, ns, blobs) if blobs else {}
+            return _Read(row, chains, segments, writes.get(row.checkpoint_id, []))
+
+        state = self._backend.read(read, snapshot=True)
         if state is None:
             return None
-        row = state.row
         reader = ChainReader(self._backend, self.serde, self._values, thread_id, ns)
-        reader.add(state.chains)
-        values = {
-            channel: reader.value(channel, blob_id) for channel, (_, blob_id) in row.refs.items()
-        }
-        return self._tuple(row, values, state.writes)
+        reader.add_blobs(state.blobs)
+        reader.add_segments(state.segments)
+        values = {channel: reader.value(channel, ref) for channel, ref in state.row.refs.items()}
+        for channel, ref in state.row.refs.items():
+            # The next put (a resumed run) finds its delta base here instead of reading it.
+            items = reader.shared_prefix(channel, ref)
+            if items is not None:
+                self._values.put(thread_id, ns, channel, ref.key, items, private=False)
+        found = self._tuple(state.row, values, state.writes)
+        if where.checkpoint_id is not None and isinstance(config, dict):
+            # As LangGraph's savers: a config that names the checkpoint comes back as given.
+            found = found._replace(config=cast(CheckpointConfig, config))
+        return found
 
     def list(
         self,
-        thread_id: str,
-        ns: str = "",
+        config: Mapping[str, Any] | None,
         *,
-        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """Checkpoints of a thread and namespace, newest first; ``before`` excludes that id
-        and newer ones.
+        """Checkpoints newest first; see :meth:`hone.checkpoint.Checkpointer.list`.
 
-        Values load lazily: ``channel_values`` of a listed checkpoint is a read-only mapping
-        that rebuilds a channel's value on first read, sharing stored rows and decoded items
-        with the other checkpoints of the same call. Listing N checkpoints reads N rows and
-        their writes; reading all their values reads each stored blob once."""
+        Values load lazily: ``channel_values`` of a listed checkpoint is a dict that rebuilds
+        a channel's value on first read, sharing stored rows and decoded items with the
+        other checkpoints of the same call. Listing N checkpoints reads N rows and their
+        writes; reading all their values reads each stored row once."""
         if limit is not None and limit <= 0:
             return
-        reader = ChainReader(self._backend, self.serde, self._values, thread_id, ns)
-        rows = self._backend.read_checkpoints(thread_id, ns, before=before, limit=limit)
-        while page := builtins.list(itertools.islice(rows, _LIST_PAGE)):
-            writes = self._backend.read_writes(thread_id, ns, [r.checkpoint_id for r in page])
+        where = None if config is None else target(config, "list")
+        before_id = None
+        if before is not None:
+            conf = before.get("configurable")
+            before_id = conf.get("checkpoint_id") if isinstance(conf, Mapping) else None
+        rows = self._backend.read(
+            lambda tx: tx.checkpoints(
+                None if where is None else where.thread_id,
+                None if where is None else where.ns,
+                checkpoint_id=None if where is None else where.checkpoint_id,
+                before=before_id,
+                limit=None if filter else limit,
+            ),
+            snapshot=False,
+        )
+        readers: dict[tuple[str, str], ChainReader] = {}
+        left = limit
+        for start in range(0, len(rows), _LIST_PAGE):
+            page = rows[start : start + _LIST_PAGE]
+            writes = self._page_writes(page)
             for row in page:
+                key = (row.thread_id, row.ns)
+                reader = readers.get(key)
+                if reader is None:
+                    reader = readers[key] = ChainReader(
+                        self._backend, self.serde, self._values, *key
+                    )
                 values = LazyValues(row.refs, reader, row.checkpoint_id, self._exists(row))
-                yield self._tuple(row, values, writes.get(row.checkpoint_id, []))
+                found = self._tuple(row, values, writes.get((*key, row.checkpoint_id), []))
+                if filter and not matches(found.metadata, filter):
+                    continue
+                yield found
+                if left is not None:
+                    left -= 1
+                    if left <= 0:
+                        return
+
+    def _page_writes(
+        self, page: Sequence[CheckpointRow]
+    ) -> dict[tuple[str, str, str], builtins.list[WriteRow]]:
+        groups: dict[tuple[str, str], builtins.list[str]] = {}
+        for row in page:
+            groups.setdefault((row.thread_id, row.ns), []).append(row.checkpoint_id)
+
+        def read(tx: ReadTx) -> dict[tuple[str, str, str], builtins.list[WriteRow]]:
+            out = {}
+            for (thread_id, ns), ids in groups.items():
+                for cid, rows in tx.writes(thread_id, ns, ids).items():
+                    out[(thread_id, ns, cid)] = rows
+            return out
+
+        return self._backend.read(read, snapshot=len(groups) > 1)
 
     def _exists(self, row: CheckpointRow) -> Callable[[], bool]:
         def exists() -> bool:
-            now = self._backend.read_checkpoint(row.thread_id, row.ns, row.checkpoint_id)
+            now = self._backend.read(
+                lambda tx: tx.checkpoint(row.thread_id, row.ns, row.checkpoint_id),
+                snapshot=False,
+            )
             return now is not None
 
         return exists
 
     def _tuple(
-        self, row: CheckpointRow, values: Mapping[str, Any], writes: Sequence[WriteRow]
+        self, row: CheckpointRow, values: dict[str, Any], writes: Sequence[WriteRow]
     ) -> CheckpointTuple:
-        what = f"checkpoint {row.checkpoint_id!r} of thread {row.thread_id!r}"
-        check_format_version(row.format_version, what)
-        body = self.serde.loads(row.body)
-        if not isinstance(body, dict) or not {"versions", "seen", "metadata"} <= body.keys():
-            raise CheckpointCorruptError(f"{what} has a malformed body")
-        checkpoint = Checkpoint(
-            id=row.checkpoint_id,
-            thread_id=row.thread_id,
-            ns=row.ns,
-            parent_id=row.parent_id,
-            step=row.step,
-            source=row.source,  # type: ignore[arg-type]
-            channel_values=values,
-            channel_versions=body["versions"],
-            versions_seen=body["seen"],
-            metadata=body["metadata"],
-            created_at=row.created_at,
-            format_version=row.format_version,
+        return checkpoint_tuple(
+            self.serde,
+            row,
+            values,
+            writes,
+            schema_version=self.schema_version,
+            migrations=self._migrations,
         )
-        pending = tuple(
-            PendingWrite(w.task_id, w.task_path, w.channel, self.serde.loads(w.data), w.idx)
-            for w in writes
-        )
-        if row.schema_version != self.schema_version:
-            checkpoint, pending = migrate(
-                checkpoint,
-                pending,
-                from_version=row.schema_version,
-                to_version=self.schema_version,
-                migrations=self._migrations,
-            )
-        return CheckpointTuple(checkpoint, pending)
 
-    # -- thread admin -------------------------------------------------------------------
+    # -- versions -------------------------------------------------------------------------
+
+    def get_next_version(self, current: ChannelVersion | None, channel: None = None) -> Any:
+        """The version after ``current``: 1, 2, 3, ... (a string version written by another
+        runtime continues as a zero-padded string, so versions keep sorting)."""
+        if current is None:
+            return 1
+        if isinstance(current, str):
+            return f"{int(current.split('.')[0]) + 1:032}"
+        return current + 1
+
+    # -- thread admin ---------------------------------------------------------------------
 
     def list_threads(self) -> builtins.list[str]:
         """Ids of all threads with at least one checkpoint, sorted."""
@@ -367,8 +422,8 @@ class RowSaver:
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint, write and value of a thread (all namespaces)."""
-        self._backend.delete_thread(thread_id)
-        self._forget(thread_id)
+        self._backend.delete_thread(str(thread_id))
+        self._forget(str(thread_id))
 
     def prune(self, thread_id: str, policy: RetentionPolicy) -> int:
         """Delete the thread's checkpoints outside ``policy`` (rule: :mod:`._retention`) and

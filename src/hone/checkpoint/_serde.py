@@ -64,6 +64,12 @@ _MESSAGE_TYPES = (
     _messages.ToolMessage,
 )
 _MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(_messages.AnyMessage)
+_MESSAGES_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[_messages.AnyMessage])
+
+
+def _plain_message(tree: Any) -> bool:
+    """Whether an encoded item is a hone message without extras (see ``_decode_message``)."""
+    return type(tree) is dict and tree.get(_TAG) == "msg" and "x" not in tree
 
 
 class TypedSerializer(Protocol):
@@ -244,6 +250,10 @@ class Serializer:
     def _decode(self, tree: Any) -> Any:
         kind = type(tree)
         if kind is list:
+            if len(tree) > 1 and all(map(_plain_message, tree)):
+                # A message history: one validation call for the whole list (pydantic loops
+                # in Rust) instead of one per message.
+                return _MESSAGES_ADAPTER.validate_python([t["v"] for t in tree])
             return [self._decode(v) for v in tree]
         if kind is not dict:
             return tree

@@ -7,26 +7,29 @@ placeholders and table names in braces; :meth:`SqlBackend._q` adapts them to the
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
+from hone.checkpoint._retention import kept_segments
 from hone.checkpoint._rows import (
     BlobRow,
     CheckpointRow,
     PruneInfo,
-    PutPlan,
-    StoredState,
+    ReadTx,
+    SegmentInfo,
+    SegmentRow,
     WriteRow,
+    WriteTx,
     reachable_blobs,
+    refs_from_json,
+    refs_to_json,
 )
-from hone.errors import CheckpointCorruptError
 
 __all__ = ["Cursor", "SqlBackend", "TxKind"]
 
-#: "read": one statement; "snapshot": several reads that must see one snapshot of the data;
-#: "write": writes that may run beside other writes of the thread; "exclusive": deletes that
-#: must not interleave with other writes of the thread.
+#: "read": statements that need no common snapshot; "snapshot": several reads that must see
+#: one snapshot of the data; "write": writes that may run beside other writes of the thread;
+#: "exclusive": deletes that must not interleave with other writes of the thread.
 TxKind = Literal["read", "snapshot", "write", "exclusive"]
 #: Most pending writes read in one statement (keeps the parameter count small).
 _WRITES_PER_QUERY = 200
@@ -37,6 +40,7 @@ _CP_COLUMNS = (
     "thread_id, ns, checkpoint_id, parent_id, step, source, created_at, "
     "format_version, schema_version, refs, body"
 )
+_SEG_INFO = "channel, chain_id, start_idx, end_idx, base_id, base_len"
 
 
 class Cursor(Protocol):
@@ -55,14 +59,6 @@ class Cursor(Protocol):
         ...
 
 
-def _refs_from_json(text: str) -> dict[str, tuple[int, str]]:
-    try:
-        raw = json.loads(text)
-        return {channel: (int(v), str(b)) for channel, (v, b) in raw.items()}
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise CheckpointCorruptError(f"a checkpoint row has malformed references: {exc}") from exc
-
-
 def _row(values: Sequence[Any]) -> CheckpointRow:
     (thread_id, ns, cid, parent, step, source, created, fmt, schema, refs, body) = values
     return CheckpointRow(
@@ -75,9 +71,178 @@ def _row(values: Sequence[Any]) -> CheckpointRow:
         created_at=float(created),
         format_version=int(fmt),
         schema_version=int(schema),
-        refs=_refs_from_json(refs),
+        refs=refs_from_json(refs),
         body=bytes(body),
     )
+
+
+def _pairs(wanted: Mapping[str, str], second: str) -> tuple[str, list[Any]]:
+    # One primary-key lookup per pair: "IN (...)" on the second column alone would scan
+    # every row of the thread, making each put O(N).
+    pairs = sorted(wanted.items())
+    terms = " OR ".join([f"(channel = ? AND {second} = ?)"] * len(pairs))
+    return terms, [x for pair in pairs for x in pair]
+
+
+class _SqlTx:
+    """The read and write primitives of :mod:`._rows` on one cursor."""
+
+    def __init__(self, backend: SqlBackend, cur: Cursor) -> None:
+        self._backend, self._q, self.cur = backend, backend._q, cur
+
+    def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        self.cur.execute(self._q(sql), params)
+        return self.cur.fetchall()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def checkpoint(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> CheckpointRow | None:
+        if checkpoint_id is None:
+            rows = self._all(_LATEST, (thread_id, ns))
+        else:
+            rows = self._all(_ONE, (thread_id, ns, checkpoint_id))
+        return _row(rows[0]) if rows else None
+
+    def checkpoints(
+        self,
+        thread_id: str | None,
+        ns: str | None,
+        *,
+        checkpoint_id: str | None,
+        before: str | None,
+        limit: int | None,
+    ) -> list[CheckpointRow]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("thread_id", thread_id),
+            ("ns", ns),
+            ("checkpoint_id", checkpoint_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if before is not None:
+            where.append("checkpoint_id < ?")
+            params.append(before)
+        sql = f"SELECT {_CP_COLUMNS} FROM {{cp}}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY checkpoint_id DESC, thread_id DESC, ns DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row(r) for r in self._all(sql, params)]
+
+    def blob_chains(
+        self, thread_id: str, ns: str, refs: Mapping[str, str]
+    ) -> dict[str, dict[str, BlobRow]]:
+        out: dict[str, dict[str, BlobRow]] = {}
+        for channel, blob_id in refs.items():
+            rows = self._all(_CHAIN, (thread_id, ns, channel, blob_id, thread_id, ns, channel))
+            out[channel] = {b: BlobRow(channel, b, base, bytes(data)) for b, base, data in rows}
+        return out
+
+    def segments(
+        self, thread_id: str, ns: str, channel: str, chain_id: str, *, start: int = 0, end: int
+    ) -> list[SegmentRow]:
+        rows = self._all(_SEGMENTS, (thread_id, ns, channel, chain_id, start, end))
+        return [
+            SegmentRow(channel, chain_id, int(s), int(e), b, int(n), bytes(d))
+            for s, e, b, n, d in rows
+        ]
+
+    def writes(
+        self, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
+    ) -> dict[str, list[WriteRow]]:
+        out: dict[str, list[WriteRow]] = {}
+        for start in range(0, len(checkpoint_ids), _WRITES_PER_QUERY):
+            chunk = checkpoint_ids[start : start + _WRITES_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                "SELECT checkpoint_id, task_id, idx, task_path, channel, data FROM {writes} "
+                "WHERE thread_id = ? AND ns = ? AND checkpoint_id IN (" + marks + ") "
+                "ORDER BY checkpoint_id, task_path, task_id, idx",
+                (thread_id, ns, *chunk),
+            )
+            for cid, t, i, p, c, d in rows:
+                out.setdefault(cid, []).append(WriteRow(t, int(i), p, c, bytes(d)))
+        return out
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def existing_blobs(self, thread_id: str, ns: str, wanted: Mapping[str, str]) -> set[str]:
+        terms, params = _pairs(wanted, "blob_id")
+        rows = self._all(
+            "SELECT channel, blob_id FROM {blobs} WHERE thread_id = ? AND ns = ? AND ("
+            + terms
+            + ")",
+            (thread_id, ns, *params),
+        )
+        found = {(c, b) for c, b in rows}
+        return {c for c, b in wanted.items() if (c, b) in found}
+
+    def chain_segments(
+        self, thread_id: str, ns: str, wanted: Mapping[str, str]
+    ) -> dict[str, list[SegmentInfo]]:
+        self._backend.lock_chains(self.cur, thread_id, ns, wanted)
+        terms, params = _pairs(wanted, "chain_id")
+        rows = self._all(
+            f"SELECT {_SEG_INFO} FROM {{seg}} WHERE thread_id = ? AND ns = ? AND ("
+            + terms
+            + ") ORDER BY channel, chain_id, start_idx",
+            (thread_id, ns, *params),
+        )
+        out: dict[str, list[SegmentInfo]] = {c: [] for c in wanted}
+        for c, chain, s, e, b, n in rows:
+            if wanted.get(c) == chain:
+                out[c].append(SegmentInfo(ns, c, chain, int(s), int(e), b, int(n)))
+        return out
+
+    def delete_segments(
+        self, thread_id: str, ns: str, channel: str, chain_id: str, start: int
+    ) -> None:
+        self.cur.execute(
+            self._q(
+                "DELETE FROM {seg} WHERE thread_id = ? AND ns = ? AND channel = ? "
+                "AND chain_id = ? AND start_idx >= ?"
+            ),
+            (thread_id, ns, channel, chain_id, start),
+        )
+
+    def put_rows(
+        self, row: CheckpointRow, blobs: Sequence[BlobRow], segments: Sequence[SegmentRow]
+    ) -> None:
+        t, ns = row.thread_id, row.ns
+        if blobs:
+            self.cur.executemany(
+                self._q(_UPSERT_BLOB),
+                [(t, ns, b.channel, b.blob_id, b.base_id, b.data) for b in blobs],
+            )
+        if segments:
+            self.cur.executemany(
+                self._q(_UPSERT_SEGMENT),
+                [
+                    (t, ns, s.channel, s.chain_id, s.start, s.end, s.base_id, s.base_len, s.data)
+                    for s in segments
+                ],
+            )
+        self.cur.execute(self._q(_UPSERT_CHECKPOINT), _checkpoint_params(row))
+
+    def put_writes(
+        self, thread_id: str, ns: str, checkpoint_id: str, rows: Sequence[WriteRow]
+    ) -> None:
+        for replace in (False, True):
+            params = [
+                (thread_id, ns, checkpoint_id, w.task_id, w.idx, w.task_path, w.channel, w.data)
+                for w in rows
+                if (w.idx < 0) is replace
+            ]
+            if params:
+                sql = _REPLACE_WRITE if replace else _INSERT_WRITE
+                self.cur.executemany(self._q(sql), params)
 
 
 class SqlBackend:
@@ -104,6 +269,7 @@ class SqlBackend:
             done = sql.format(
                 cp=f"{self.prefix}checkpoints",
                 blobs=f"{self.prefix}blobs",
+                seg=f"{self.prefix}segments",
                 writes=f"{self.prefix}writes",
                 meta=f"{self.prefix}meta",
             )
@@ -115,182 +281,37 @@ class SqlBackend:
     def close(self) -> None:
         """Release connections."""
 
-    # -- checkpoints --------------------------------------------------------------------
+    def lock_chains(self, cur: Cursor, thread_id: str, ns: str, chains: Mapping[str, str]) -> None:
+        """Before a put reads the chains it appends to: keep other writers of those chains
+        out until this transaction ends, so two puts extending one chain see each other's
+        segments (the second forks). A database whose write transactions already exclude
+        each other (SQLite's ``BEGIN IMMEDIATE``) needs nothing."""
 
-    def write_checkpoint(self, thread_id: str, ns: str, plan: PutPlan) -> None:
-        """Store a checkpoint and its new blobs in one transaction."""
-
-        def body(cur: Cursor) -> None:
-            missing = self._missing(cur, thread_id, ns, plan.required)
-            row, blobs = plan.finalize(missing)
-            if blobs:
-                cur.executemany(
-                    self._q(_UPSERT_BLOB),
-                    [(thread_id, ns, b.channel, b.blob_id, b.base_id, b.data) for b in blobs],
-                )
-            cur.execute(self._q(_UPSERT_CHECKPOINT), _checkpoint_params(row))
-
-        self._run("write", thread_id, body)
-
-    def _missing(
-        self, cur: Cursor, thread_id: str, ns: str, required: Mapping[str, str]
-    ) -> set[str]:
-        if not required:
-            return set()
-        # One primary-key lookup per (channel, blob id): "blob_id IN (...)" alone would scan
-        # every blob of the thread, making each put O(N).
-        pairs = sorted(required.items())
-        terms = " OR ".join(["(channel = ? AND blob_id = ?)"] * len(pairs))
-        cur.execute(
-            self._q(
-                "SELECT channel, blob_id FROM {blobs} WHERE thread_id = ? AND ns = ? AND ("
-                + terms
-                + ")"
-            ),
-            (thread_id, ns, *(x for pair in pairs for x in pair)),
-        )
-        found = {(c, b) for c, b in cur.fetchall()}
-        return {c for c, b in pairs if (c, b) not in found}
-
-    def read_checkpoint(
-        self, thread_id: str, ns: str, checkpoint_id: str | None
-    ) -> CheckpointRow | None:
-        """One checkpoint row, or the newest of the thread and namespace."""
+    def read(self, body: Callable[[ReadTx], T], *, snapshot: bool) -> T:
+        """Run ``body`` in a read transaction (one snapshot when ``snapshot``)."""
         return self._run(
-            "read", None, lambda cur: self._checkpoint(cur, thread_id, ns, checkpoint_id)
+            "snapshot" if snapshot else "read", None, lambda cur: body(_SqlTx(self, cur))
         )
 
-    def _checkpoint(
-        self, cur: Cursor, thread_id: str, ns: str, checkpoint_id: str | None
-    ) -> CheckpointRow | None:
-        if checkpoint_id is None:
-            cur.execute(self._q(_LATEST), (thread_id, ns))
-        else:
-            cur.execute(self._q(_ONE), (thread_id, ns, checkpoint_id))
-        rows = cur.fetchall()
-        return _row(rows[0]) if rows else None
-
-    def read_state(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint_id: str | None,
-        *,
-        cached: Callable[[str, str], bool],
-    ) -> StoredState | None:
-        """A checkpoint row, the chains of its values and its writes, in one snapshot."""
-
-        def body(cur: Cursor) -> StoredState | None:
-            row = self._checkpoint(cur, thread_id, ns, checkpoint_id)
-            if row is None:
-                return None
-            refs = {c: b for c, (_, b) in row.refs.items() if not cached(c, b)}
-            chains = self._chains(cur, thread_id, ns, refs)
-            writes = self._writes(cur, thread_id, ns, [row.checkpoint_id])
-            return StoredState(row, chains, writes.get(row.checkpoint_id, []))
-
-        return self._run("snapshot", None, body)
-
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        def body(cur: Cursor) -> list[Any]:
-            cur.execute(self._q(sql), params)
-            return cur.fetchall()
-
-        return self._run("read", None, body)
-
-    def read_checkpoints(
-        self, thread_id: str, ns: str, *, before: str | None, limit: int | None
-    ) -> Iterator[CheckpointRow]:
-        """Checkpoint rows, newest first."""
-        sql = f"SELECT {_CP_COLUMNS} FROM {{cp}} WHERE thread_id = ? AND ns = ?"
-        params: list[Any] = [thread_id, ns]
-        if before is not None:
-            sql += " AND checkpoint_id < ?"
-            params.append(before)
-        sql += " ORDER BY checkpoint_id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return (_row(r) for r in self._fetch(sql, params))
-
-    def read_chains(
-        self, thread_id: str, ns: str, refs: Mapping[str, str]
-    ) -> dict[str, dict[str, BlobRow]]:
-        """Each blob and its delta chain, one recursive query per channel."""
-        return self._run(
-            "snapshot" if len(refs) > 1 else "read",
-            None,
-            lambda cur: self._chains(cur, thread_id, ns, refs),
-        )
-
-    def _chains(
-        self, cur: Cursor, thread_id: str, ns: str, refs: Mapping[str, str]
-    ) -> dict[str, dict[str, BlobRow]]:
-        sql = self._q(_CHAIN)
-        out: dict[str, dict[str, BlobRow]] = {}
-        for channel, blob_id in refs.items():
-            cur.execute(sql, (thread_id, ns, channel, blob_id, thread_id, ns, channel))
-            out[channel] = {
-                b: BlobRow(channel, b, base, bytes(data)) for b, base, data in cur.fetchall()
-            }
-        return out
-
-    # -- writes -------------------------------------------------------------------------
-
-    def write_writes(
-        self, thread_id: str, ns: str, checkpoint_id: str, rows: Sequence[WriteRow]
-    ) -> None:
-        """Store pending writes; a (task_id, idx) already stored is kept."""
-        params = [
-            (thread_id, ns, checkpoint_id, w.task_id, w.idx, w.task_path, w.channel, w.data)
-            for w in rows
-        ]
-        sql = self._q(_INSERT_WRITE)
-        self._run("write", thread_id, lambda cur: cur.executemany(sql, params))
-
-    def read_writes(
-        self, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
-    ) -> dict[str, list[WriteRow]]:
-        """Pending writes of some checkpoints, each in insertion order."""
-        if not checkpoint_ids:
-            return {}
-        return self._run(
-            "read" if len(checkpoint_ids) <= _WRITES_PER_QUERY else "snapshot",
-            None,
-            lambda cur: self._writes(cur, thread_id, ns, checkpoint_ids),
-        )
-
-    def _writes(
-        self, cur: Cursor, thread_id: str, ns: str, checkpoint_ids: Sequence[str]
-    ) -> dict[str, list[WriteRow]]:
-        out: dict[str, list[WriteRow]] = {}
-        for start in range(0, len(checkpoint_ids), _WRITES_PER_QUERY):
-            chunk = checkpoint_ids[start : start + _WRITES_PER_QUERY]
-            marks = ",".join("?" * len(chunk))
-            cur.execute(
-                self._q(
-                    "SELECT checkpoint_id, task_id, idx, task_path, channel, data FROM {writes} "
-                    "WHERE thread_id = ? AND ns = ? AND checkpoint_id IN (" + marks + ") "
-                    "ORDER BY seq"
-                ),
-                (thread_id, ns, *chunk),
-            )
-            for cid, t, i, p, c, d in cur.fetchall():
-                out.setdefault(cid, []).append(WriteRow(t, int(i), p, c, bytes(d)))
-        return out
-
-    # -- thread admin -------------------------------------------------------------------
+    def write(self, thread_id: str, body: Callable[[WriteTx], T]) -> T:
+        """Run ``body`` in one write transaction."""
+        return self._run("write", thread_id, lambda cur: body(_SqlTx(self, cur)))
 
     def thread_ids(self) -> list[str]:
         """Every thread with a checkpoint, sorted."""
-        rows = self._fetch("SELECT DISTINCT thread_id FROM {cp} ORDER BY thread_id", ())
-        return [t for (t,) in rows]
+        sql = self._q("SELECT DISTINCT thread_id FROM {cp} ORDER BY thread_id")
+
+        def body(cur: Cursor) -> list[Any]:
+            cur.execute(sql, ())
+            return cur.fetchall()
+
+        return [t for (t,) in self._run("read", None, body)]
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete all rows of a thread."""
 
         def body(cur: Cursor) -> None:
-            for table in ("{cp}", "{blobs}", "{writes}"):
+            for table in ("{cp}", "{blobs}", "{seg}", "{writes}"):
                 cur.execute(self._q(f"DELETE FROM {table} WHERE thread_id = ?"), (thread_id,))
 
         self._run("exclusive", thread_id, body)
@@ -298,7 +319,7 @@ class SqlBackend:
     def prune(
         self, thread_id: str, choose: Callable[[list[PruneInfo]], set[tuple[str, str]]]
     ) -> int:
-        """Delete chosen checkpoints, their writes and unreachable blobs in one transaction."""
+        """Delete chosen checkpoints, their writes and unneeded values in one transaction."""
 
         def body(cur: Cursor) -> int:
             cur.execute(
@@ -318,24 +339,21 @@ class SqlBackend:
                     ),
                     [(thread_id, ns, cid) for ns, cid in doomed],
                 )
-            self._collect_blobs(cur, thread_id)
+            self._collect(cur, thread_id)
             return len(doomed)
 
         return self._run("exclusive", thread_id, body)
 
-    def _collect_blobs(self, cur: Cursor, thread_id: str) -> None:
+    def _collect(self, cur: Cursor, thread_id: str) -> None:
         cur.execute(self._q("SELECT ns, refs FROM {cp} WHERE thread_id = ?"), (thread_id,))
-        refs = [
-            (ns, channel, blob_id)
-            for ns, text in cur.fetchall()
-            for channel, (_, blob_id) in _refs_from_json(text).items()
-        ]
+        refs = [(ns, c, r) for ns, text in cur.fetchall() for c, r in refs_from_json(text).items()]
         cur.execute(
             self._q("SELECT ns, channel, blob_id, base_id FROM {blobs} WHERE thread_id = ?"),
             (thread_id,),
         )
         bases = {(n, c, b): base for n, c, b, base in cur.fetchall()}
-        unreachable = sorted(set(bases) - reachable_blobs(iter(refs), bases))
+        blob_refs = ((ns, c, r.key) for ns, c, r in refs if r.length is None)
+        unreachable = sorted(set(bases) - reachable_blobs(blob_refs, bases))
         if unreachable:
             cur.executemany(
                 self._q(
@@ -343,6 +361,28 @@ class SqlBackend:
                     "AND blob_id = ?"
                 ),
                 [(thread_id, *key) for key in unreachable],
+            )
+        cur.execute(
+            self._q(f"SELECT ns, {_SEG_INFO} FROM {{seg}} WHERE thread_id = ?"), (thread_id,)
+        )
+        segments = [
+            SegmentInfo(n, c, chain, int(s), int(e), b, int(bl))
+            for n, c, chain, s, e, b, bl in cur.fetchall()
+        ]
+        chain_refs = [(ns, c, r.key, r.length) for ns, c, r in refs if r.length]
+        kept = kept_segments(chain_refs, segments)
+        unneeded = sorted(
+            (s.ns, s.channel, s.chain_id, s.start)
+            for s in segments
+            if (s.ns, s.channel, s.chain_id, s.start) not in kept
+        )
+        if unneeded:
+            cur.executemany(
+                self._q(
+                    "DELETE FROM {seg} WHERE thread_id = ? AND ns = ? AND channel = ? "
+                    "AND chain_id = ? AND start_idx = ?"
+                ),
+                [(thread_id, *key) for key in unneeded],
             )
 
 
@@ -352,16 +392,35 @@ _LATEST = (
 )
 _ONE = f"SELECT {_CP_COLUMNS} FROM {{cp}} WHERE thread_id = ? AND ns = ? AND checkpoint_id = ?"
 
+_SEGMENTS = (
+    "SELECT start_idx, end_idx, base_id, base_len, data FROM {seg} WHERE thread_id = ? "
+    "AND ns = ? AND channel = ? AND chain_id = ? AND start_idx >= ? AND start_idx < ? "
+    "ORDER BY start_idx"
+)
+
 _UPSERT_BLOB = (
     "INSERT INTO {blobs} (thread_id, ns, channel, blob_id, base_id, data) "
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, ns, channel, blob_id) "
     "DO UPDATE SET base_id = excluded.base_id, data = excluded.data"
 )
 
-_INSERT_WRITE = (
+_UPSERT_SEGMENT = (
+    "INSERT INTO {seg} (thread_id, ns, channel, chain_id, start_idx, end_idx, base_id, "
+    "base_len, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (thread_id, ns, channel, chain_id, start_idx) DO UPDATE SET "
+    "end_idx = excluded.end_idx, base_id = excluded.base_id, base_len = excluded.base_len, "
+    "data = excluded.data"
+)
+
+_WRITE_COLUMNS = (
     "INSERT INTO {writes} (thread_id, ns, checkpoint_id, task_id, idx, task_path, channel, "
     "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) DO NOTHING"
+    "ON CONFLICT (thread_id, ns, checkpoint_id, task_id, idx) "
+)
+_INSERT_WRITE = _WRITE_COLUMNS + "DO NOTHING"
+_REPLACE_WRITE = (
+    _WRITE_COLUMNS + "DO UPDATE SET task_path = excluded.task_path, channel = excluded.channel, "
+    "data = excluded.data"
 )
 
 _UPSERT_CHECKPOINT = (
@@ -385,12 +444,7 @@ _CHAIN = (
 )
 
 
-# json.dumps with separators builds an encoder per call; one encoder serves every row.
-_REFS_ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-
 def _checkpoint_params(row: CheckpointRow) -> tuple[Any, ...]:
-    refs = _REFS_ENCODER.encode({c: [v, b] for c, (v, b) in row.refs.items()})
     return (
         row.thread_id,
         row.ns,
@@ -401,6 +455,6 @@ def _checkpoint_params(row: CheckpointRow) -> tuple[Any, ...]:
         row.created_at,
         row.format_version,
         row.schema_version,
-        refs,
+        refs_to_json(row.refs),
         row.body,
     )

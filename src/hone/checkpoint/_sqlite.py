@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS hone_blobs (
     base_id TEXT, data BLOB NOT NULL,
     PRIMARY KEY (thread_id, ns, channel, blob_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hone_segments (
+    thread_id TEXT NOT NULL, ns TEXT NOT NULL, channel TEXT NOT NULL, chain_id TEXT NOT NULL,
+    start_idx INTEGER NOT NULL, end_idx INTEGER NOT NULL, base_id TEXT,
+    base_len INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (thread_id, ns, channel, chain_id, start_idx)
+);
 CREATE TABLE IF NOT EXISTS hone_writes (
     seq INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, ns TEXT NOT NULL,
     checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, idx INTEGER NOT NULL,
@@ -141,7 +147,13 @@ class _SqliteBackend(SqlBackend):
             )
             cur.execute("SELECT value FROM hone_meta WHERE key = 'format_version'")
             ((version,),) = cur.fetchall()
-        check_format_version(int(version), f"SQLite database {self._path or '(connection)'!r}")
+            check_format_version(int(version), f"SQLite database {self._path or '(connection)'!r}")
+            if int(version) < FORMAT_VERSION:
+                # Rows of the new format follow: an older hone must refuse the database.
+                cur.execute(
+                    "UPDATE hone_meta SET value = ? WHERE key = 'format_version'",
+                    (str(FORMAT_VERSION),),
+                )
 
     def _run(self, kind: TxKind, thread_id: str | None, body: Callable[[Cursor], T]) -> T:
         with self._tx(kind) as cur:
@@ -220,12 +232,48 @@ class SqliteSaver(RowSaver):
         if synchronous not in ("normal", "full"):
             raise ConfigError(f'synchronous must be "normal" or "full", got {synchronous!r}')
         self._target = path_or_conn
+        self._sqlite = _SqliteBackend(path_or_conn, timeout, synchronous)
         super().__init__(
-            _SqliteBackend(path_or_conn, timeout, synchronous),
+            self._sqlite,
             serializer=serializer,
             schema_version=schema_version,
             migrations=migrations,
         )
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        serializer: Serializer | None = None,
+        schema_version: int = 1,
+        migrations: Mapping[int, Migration] | None = None,
+        timeout: float = 30.0,
+        synchronous: Synchronous = "normal",
+    ) -> Iterator[SqliteSaver]:
+        """A saver on ``conn_string`` (a path or ``":memory:"``), closed when the ``with``
+        block ends — LangGraph's constructor::
+
+            with SqliteSaver.from_conn_string("checkpoints.db") as saver:
+                graph = builder.compile(checkpointer=saver)
+        """
+        saver = cls(
+            conn_string,
+            serializer=serializer,
+            schema_version=schema_version,
+            migrations=migrations,
+            timeout=timeout,
+            synchronous=synchronous,
+        )
+        try:
+            yield saver
+        finally:
+            saver.close()
+
+    def setup(self) -> None:
+        """Create the tables if they do not exist (the constructor already does)."""
+        self._sqlite._setup()
 
     @classmethod
     def from_path(

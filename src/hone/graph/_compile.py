@@ -93,6 +93,12 @@ class Node:
         """The graph this node runs as a subgraph, if any."""
         return self.subgraph if self.subgraph is not None else self.calls
 
+    @property
+    def subgraphs(self) -> list[CompiledGraph]:
+        """The graphs this node runs (LangGraph's ``PregelNode.subgraphs``)."""
+        child = self.child_graph
+        return [] if child is None else [child]
+
     def update_writes(
         self, output: Any, thread: Any = None, *, nested: bool = False
     ) -> list[tuple[str, Any]]:

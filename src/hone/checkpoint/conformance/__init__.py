@@ -17,7 +17,8 @@ stored rows and so need hooks (``corrupt``, ``set_format_version``); without the
 failure and need no test framework.
 
 :func:`concurrent_writes` runs many writer threads against one saver and checks that nothing
-was lost; :class:`Chain` builds checkpoints the way the graph executor does.
+was lost; :func:`concurrent_forks` has them all extend one checkpoint's list at once;
+:class:`Chain` builds checkpoints the way a graph runtime does.
 """
 
 from hone.checkpoint.conformance._checks import CHECKS, run_all, run_check
@@ -26,7 +27,9 @@ from hone.checkpoint.conformance._kit import (
     Saver,
     SaverHarness,
     check_chain,
+    concurrent_forks,
     concurrent_writes,
+    config,
     sample_values,
     write_chain,
 )
@@ -37,7 +40,9 @@ __all__ = [
     "Saver",
     "SaverHarness",
     "check_chain",
+    "concurrent_forks",
     "concurrent_writes",
+    "config",
     "run_all",
     "run_check",
     "sample_values",
