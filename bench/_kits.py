@@ -46,8 +46,9 @@ class Kit:
         return str(call.id), dict(call.arguments)
 
 
-def hone_kit() -> Kit:
-    """hone's graph runtime and savers."""
+def hone_kit(durability: str | None = None) -> Kit:
+    """hone's graph runtime and savers; ``durability`` None keeps its default (``"async"``,
+    as LangGraph's)."""
     from hone.checkpoint import InMemorySaver, SqliteSaver
     from hone.graph import END, START, StateGraph, add_messages
     from hone.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
@@ -57,7 +58,7 @@ def hone_kit() -> Kit:
         return AssistantMessage(content=text, tool_calls=(call,))
 
     return Kit(
-        name="hone",
+        name="hone" if durability is None else f"hone-{durability}",
         StateGraph=StateGraph,
         START=START,
         END=END,
@@ -68,7 +69,7 @@ def hone_kit() -> Kit:
         ai=lambda text: AssistantMessage(content=text),
         memory_saver=InMemorySaver,
         sqlite_saver=lambda path: SqliteSaver(path),
-        invoke_kwargs={},
+        invoke_kwargs={} if durability is None else {"durability": durability},
     )
 
 

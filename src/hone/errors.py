@@ -33,7 +33,7 @@ Hierarchy::
     │   ├── NodeTimeoutError            a node ran past its TimeoutPolicy
     │   └── NodeCancelledError          a node raised CancelledError itself
     ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
-    │                                   execute_tool_calls turns them into a ToolMessage)
+    │                                   aexecute_tool_calls turns them into a ToolMessage)
     ├── CheckpointError                 storage of checkpoints
     │   ├── CheckpointNotFoundError     no such thread or checkpoint
     │   ├── CheckpointCorruptError      a stored row cannot be decoded
@@ -265,7 +265,7 @@ class ToolArgumentsError(HoneError):
     """Arguments that a tool's parameter schema rejects.
 
     Raised only when a tool is invoked directly (``await tool.ainvoke(...)``); inside the agent
-    loop, ``execute_tool_calls`` turns it into an error ``ToolMessage`` the model can act on.
+    loop, ``aexecute_tool_calls`` turns it into an error ``ToolMessage`` the model can act on.
     ``problems`` lists one line per rejected field.
     """
 

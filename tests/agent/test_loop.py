@@ -94,7 +94,7 @@ def test_async_and_sync_agree() -> None:
 
 def test_sync_shell_works_inside_a_running_loop() -> None:
     async def main() -> str:
-        return run_agent(ScriptedModel(["hi"]), [], "hello")[-1].text
+        return str(run_agent(ScriptedModel(["hi"]), [], "hello")[-1].text)
 
     assert asyncio.run(main()) == "hi"
 

@@ -9,7 +9,17 @@ import pytest
 from pydantic import BaseModel
 
 from hone.errors import GraphRecursionError, GraphWarning, InvalidUpdateError
-from hone.graph import END, START, Command, RetryPolicy, Send, StateGraph, get_config, get_task_id
+from hone.graph import (
+    END,
+    START,
+    Command,
+    RetryPolicy,
+    RunConfig,
+    Send,
+    StateGraph,
+    get_config,
+    get_task_id,
+)
 
 
 class Counter(TypedDict):
@@ -156,6 +166,22 @@ def test_config_parameter_typed_otherwise_is_not_filled_in() -> None:
         g = StateGraph(Counter).add_node("a", node).add_edge(START, "a")
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'config'"):
         g.compile().invoke({"n": 0})
+
+
+def test_config_parameter_typed_as_hones_run_config_is_filled_in() -> None:
+    got: list[Any] = []
+
+    def node(state: Counter, config: RunConfig) -> None:
+        got.append(config["configurable"]["user"])
+
+    def maybe(state: Counter, config: RunConfig | None = None) -> None:
+        got.append(config["configurable"]["user"] if config else None)
+
+    g = StateGraph(Counter).add_node("a", node).add_node("b", maybe)
+    g.add_edge(START, "a").add_edge("a", "b").compile().invoke(
+        {"n": 0}, {"configurable": {"user": "u"}}
+    )
+    assert got == ["u", "u"]
 
 
 def test_parallel_nodes_run_concurrently() -> None:

@@ -74,7 +74,7 @@ def test_executor_runs_langchain_tools_with_errors_as_values() -> None:
         ToolCall(id="c3", name="multiply", arguments={"a": "six"}),
         ToolCall(id="c4", name="fails", arguments={"x": 1}),
     ]
-    out = asyncio.run(execute_tool_calls(calls, [multiply, whoami, fails]))
+    out = execute_tool_calls(calls, [multiply, whoami, fails])
     assert [m.content for m in out[:2]] == ["42", "hi from c2"]
     assert out[2].is_error and "b: required field is missing" in str(out[2].content)
     assert out[3].is_error and "no luck" in str(out[3].content)
@@ -91,7 +91,7 @@ def test_executor_takes_langchain_tool_call_dicts() -> None:
             "type": "invalid_tool_call",
         }
     ]
-    out = asyncio.run(execute_tool_calls([*turn.tool_calls, *turn.invalid_tool_calls], [multiply]))
+    out = execute_tool_calls([*turn.tool_calls, *turn.invalid_tool_calls], [multiply])
     assert out[0] == ToolMessage(content="9", tool_call_id="c1")
     assert out[1].is_error and "could not be decoded" in str(out[1].content)
 

@@ -17,9 +17,9 @@ from hone.tools import (
     RetryPolicy,
     ToolContext,
     ToolRegistry,
-    execute_tool_call,
+    aexecute_tool_call,
+    aexecute_tool_calls,
     execute_tool_calls,
-    execute_tool_calls_sync,
     tool,
 )
 
@@ -70,7 +70,7 @@ def call(name: str, call_id: str = "", **arguments: Any) -> ToolCall:
 
 async def test_results_keep_call_order_and_ids() -> None:
     calls = [call("nap", "c1", seconds=0.05), call("add", "c2", a=1), call("point", "c3", x=2)]
-    messages = await execute_tool_calls(calls, REGISTRY)
+    messages = await aexecute_tool_calls(calls, REGISTRY)
     assert [m.tool_call_id for m in messages] == ["c1", "c2", "c3"]
     assert [m.content for m in messages] == ["rested", "3", '{"x":2,"y":2}']
     assert not any(m.is_error for m in messages)
@@ -86,7 +86,7 @@ async def test_non_string_results_are_json() -> None:
     def nothing() -> None:
         """No result."""
 
-    messages = await execute_tool_calls([call("data"), call("nothing")], [data, nothing])
+    messages = await aexecute_tool_calls([call("data"), call("nothing")], [data, nothing])
     assert messages[0].content == '{"a":[1,2],"ü":null,"when":[1,2]}'
     assert messages[1].content == "null"
 
@@ -97,12 +97,12 @@ async def test_content_parts_pass_through() -> None:
         """Parts."""
         return [TextPart(text="hi")]
 
-    [message] = await execute_tool_calls([call("parts")], [parts])
+    [message] = await aexecute_tool_calls([call("parts")], [parts])
     assert message.content == [TextPart(text="hi")]
 
 
 async def test_unknown_tool_lists_available_names() -> None:
-    [message] = await execute_tool_calls([call("nope")], REGISTRY)
+    [message] = await aexecute_tool_calls([call("nope")], REGISTRY)
     assert message == ToolMessage(
         content="Error: unknown tool 'nope'. Available tools: add, point, fail, nap, sync_nap.",
         tool_call_id="call_nope",
@@ -120,7 +120,7 @@ async def test_invalid_json_from_the_model() -> None:
         }
     )
     assert isinstance(reply, AssistantMessage)
-    result = await execute_tool_call(reply.tool_calls[0], REGISTRY)
+    result = await aexecute_tool_call(reply.tool_calls[0], REGISTRY)
     assert result.error == "invalid_json"
     assert result.attempts == 0
     assert result.to_message().is_error
@@ -128,7 +128,7 @@ async def test_invalid_json_from_the_model() -> None:
 
 
 async def test_schema_violations_say_which_field_and_why() -> None:
-    [message] = await execute_tool_calls([call("add", a="one", c=3)], REGISTRY)
+    [message] = await aexecute_tool_calls([call("add", a="one", c=3)], REGISTRY)
     assert message.is_error
     assert message.content == (
         "Error: invalid arguments for 'add':\n"
@@ -139,7 +139,7 @@ async def test_schema_violations_say_which_field_and_why() -> None:
 
 
 async def test_exceptions_become_error_messages() -> None:
-    result = await execute_tool_call(call("fail", reason="disk full"), REGISTRY)
+    result = await aexecute_tool_call(call("fail", reason="disk full"), REGISTRY)
     assert (result.error, result.attempts) == ("exception", 1)
     assert result.content == "Error: tool 'fail' raised ValueError: disk full"
 
@@ -147,8 +147,8 @@ async def test_exceptions_become_error_messages() -> None:
 @pytest.mark.parametrize("name", ["nap", "sync_nap"])
 async def test_timeouts(name: str) -> None:
     started = time.perf_counter()
-    options = ExecutionOptions(timeout=0.05)
-    result = await execute_tool_call(call(name, seconds=0.3), REGISTRY, options=options)
+    execution = ExecutionOptions(timeout=0.05)
+    result = await aexecute_tool_call(call(name, seconds=0.3), REGISTRY, execution=execution)
     assert time.perf_counter() - started < 0.25
     assert result.error == "timeout"
     assert result.content == f"Error: tool {name!r} timed out after 0.05s"
@@ -160,8 +160,8 @@ async def test_a_tools_own_timeout_wins_and_its_own_timeout_error_is_an_exceptio
         """Raise a TimeoutError of its own."""
         raise TimeoutError("upstream slow")
 
-    result = await execute_tool_call(
-        call("raises_timeout"), [raises_timeout], options=ExecutionOptions(timeout=0.01)
+    result = await aexecute_tool_call(
+        call("raises_timeout"), [raises_timeout], execution=ExecutionOptions(timeout=0.01)
     )
     assert result.error == "exception"
     assert result.content == "Error: tool 'raises_timeout' raised TimeoutError: upstream slow"
@@ -172,7 +172,11 @@ async def test_retries_with_backoff_and_a_stable_call_id() -> None:
 
     @tool(
         retry=RetryPolicy(
-            max_attempts=4, initial_delay=0.02, backoff=2.0, retry_on=(ConnectionError,)
+            max_attempts=4,
+            initial_interval=0.02,
+            backoff_factor=2.0,
+            jitter=False,
+            retry_on=(ConnectionError,),
         )
     )
     def flaky(ctx: ToolContext) -> str:
@@ -182,7 +186,7 @@ async def test_retries_with_backoff_and_a_stable_call_id() -> None:
             raise ConnectionError("reset")
         return "ok"
 
-    result = await execute_tool_call(call("flaky", "k1"), [flaky])
+    result = await aexecute_tool_call(call("flaky", "k1"), [flaky])
     assert (result.content, result.attempts, result.error) == ("ok", 3, None)
     assert [(cid, n) for cid, n, _ in seen] == [("k1", 1), ("k1", 2), ("k1", 3)]
     gaps = [b[2] - a[2] for a, b in itertools.pairwise(seen)]
@@ -190,22 +194,26 @@ async def test_retries_with_backoff_and_a_stable_call_id() -> None:
 
 
 async def test_retry_gives_up_and_skips_other_exception_types() -> None:
-    options = ExecutionOptions(retry=RetryPolicy(max_attempts=3, initial_delay=0.001))
-    result = await execute_tool_call(call("fail", reason="x"), REGISTRY, options=options)
+    execution = ExecutionOptions(
+        retry=RetryPolicy(max_attempts=3, initial_interval=0.001, jitter=False, retry_on=Exception)
+    )
+    result = await aexecute_tool_call(call("fail", reason="x"), REGISTRY, execution=execution)
     assert result.attempts == 3
     assert result.content == "Error: tool 'fail' raised ValueError: x (after 3 attempts)"
-    only_os = ExecutionOptions(retry=RetryPolicy(max_attempts=3, retry_on=(OSError,)))
+    only_os = ExecutionOptions(retry=RetryPolicy(max_attempts=3, jitter=False, retry_on=OSError))
     assert (
-        await execute_tool_call(call("fail", reason="x"), REGISTRY, options=only_os)
+        await aexecute_tool_call(call("fail", reason="x"), REGISTRY, execution=only_os)
     ).attempts == 1
 
 
 async def test_timeouts_are_retried_when_the_policy_says_so() -> None:
-    options = ExecutionOptions(
+    execution = ExecutionOptions(
         timeout=0.02,
-        retry=RetryPolicy(max_attempts=2, initial_delay=0.001, retry_on=(TimeoutError,)),
+        retry=RetryPolicy(
+            max_attempts=2, initial_interval=0.001, jitter=False, retry_on=(TimeoutError,)
+        ),
     )
-    result = await execute_tool_call(call("nap", seconds=1.0), REGISTRY, options=options)
+    result = await aexecute_tool_call(call("nap", seconds=1.0), REGISTRY, execution=execution)
     assert (result.error, result.attempts) == ("timeout", 2)
     assert result.content == "Error: tool 'nap' timed out after 0.02s (2 attempts)"
 
@@ -213,7 +221,7 @@ async def test_timeouts_are_retried_when_the_policy_says_so() -> None:
 async def test_calls_of_one_turn_run_concurrently() -> None:
     started = time.perf_counter()
     calls = [call("nap", "a", seconds=0.3), call("sync_nap", "b", seconds=0.3)]
-    messages = await execute_tool_calls(calls, REGISTRY)
+    messages = await aexecute_tool_calls(calls, REGISTRY)
     elapsed = time.perf_counter() - started
     assert [m.content for m in messages] == ["rested", "rested"]
     assert elapsed < 0.5
@@ -222,7 +230,7 @@ async def test_calls_of_one_turn_run_concurrently() -> None:
 async def test_max_concurrency_serialises() -> None:
     started = time.perf_counter()
     calls = [call("nap", "a", seconds=0.1), call("nap", "b", seconds=0.1)]
-    await execute_tool_calls(calls, REGISTRY, options=ExecutionOptions(max_concurrency=1))
+    await aexecute_tool_calls(calls, REGISTRY, execution=ExecutionOptions(max_concurrency=1))
     assert time.perf_counter() - started >= 0.2
 
 
@@ -232,14 +240,14 @@ async def test_long_output_is_truncated_with_a_marker() -> None:
         """Lots of text."""
         return "x" * 25
 
-    result = await execute_tool_call(
-        call("big"), [big], options=ExecutionOptions(max_output_chars=5)
+    result = await aexecute_tool_call(
+        call("big"), [big], execution=ExecutionOptions(max_output_chars=5)
     )
     assert result.content == "x" * 10 + "\n... [truncated 15 chars]"
     assert result.truncated
     assert result.value == "x" * 25
-    [message] = await execute_tool_calls(
-        [call("add", a=10**30)], REGISTRY, options=ExecutionOptions(max_output_chars=4)
+    [message] = await aexecute_tool_calls(
+        [call("add", a=10**30)], REGISTRY, execution=ExecutionOptions(max_output_chars=4)
     )
     assert message.content == "1000\n... [truncated 27 chars]"
 
@@ -253,7 +261,7 @@ async def test_context_carries_state_deps_and_read_only_metadata() -> None:
         seen.append(ctx)
         return "ok"
 
-    await execute_tool_calls(
+    await aexecute_tool_calls(
         [call("inspect_ctx", "c9")],
         [inspect_ctx],
         state={"step": 1},
@@ -293,10 +301,10 @@ async def test_propagated_exceptions_escape_and_cancel_the_other_calls() -> None
         return "done"
 
     with pytest.raises(Interrupted):
-        await execute_tool_calls(
+        await aexecute_tool_calls(
             [call("slow"), call("stop")],
             [stop, slow],
-            options=ExecutionOptions(propagate=(Interrupted,)),
+            execution=ExecutionOptions(propagate=(Interrupted,)),
         )
     await asyncio.sleep(0.3)
     assert finished == []
@@ -313,13 +321,13 @@ def test_bad_options_raise() -> None:
 
 def test_sync_shell_outside_and_inside_an_event_loop() -> None:
     calls = [call("add", a=1, b=1)]
-    assert execute_tool_calls_sync(calls, REGISTRY)[0].content == "2"
+    assert execute_tool_calls(calls, REGISTRY)[0].content == "2"
 
     async def inside() -> list[ToolMessage]:
-        return execute_tool_calls_sync(calls, REGISTRY)
+        return execute_tool_calls(calls, REGISTRY)
 
     assert asyncio.run(inside())[0].content == "2"
 
 
 async def test_no_calls_gives_no_messages() -> None:
-    assert await execute_tool_calls([], REGISTRY) == []
+    assert await aexecute_tool_calls([], REGISTRY) == []

@@ -114,6 +114,23 @@ def test_from_module_by_dotted_name_and_attribute(
         ToolRegistry.from_module("hone_test_tools_mod:nope")
 
 
+def test_from_module_looks_in_base_dir_first(tmp_path: Path) -> None:
+    _write(tmp_path, "hone_test_tools_here", _MODULE)
+    assert ToolRegistry.from_module("hone_test_tools_here", base_dir=tmp_path).names() == [
+        "first",
+        "second",
+    ]
+    assert ToolRegistry.from_module("hone_test_tools_here.py:first", base_dir=tmp_path).names() == [
+        "first"
+    ]
+
+
+def test_from_module_suggests_a_close_attribute(tmp_path: Path) -> None:
+    path = _write(tmp_path, "close_names", _MODULE)
+    with pytest.raises(ConfigError, match="did you mean 'toolset'"):
+        ToolRegistry.from_module(f"{path}:toolsets")
+
+
 def test_from_module_respects_dunder_all(tmp_path: Path) -> None:
     path = _write(tmp_path, "only_second", _MODULE + '\n__all__ = ["second"]\n')
     assert ToolRegistry.from_module(path).names() == ["second"]
@@ -122,12 +139,14 @@ def test_from_module_respects_dunder_all(tmp_path: Path) -> None:
 def test_from_module_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="defines no tools"):
         ToolRegistry.from_module(_write(tmp_path, "empty", "X = 1\n"))
-    with pytest.raises(ConfigError, match="cannot import tools module"):
+    with pytest.raises(ConfigError, match="no module named 'hone_no_such_module_anywhere'"):
         ToolRegistry.from_module("hone_no_such_module_anywhere")
-    with pytest.raises(ConfigError, match="no such tools file"):
+    with pytest.raises(ConfigError, match="no Python file at"):
         ToolRegistry.from_module(tmp_path / "missing.py")
-    with pytest.raises(ConfigError, match=r"importing tools file .* failed: ZeroDivisionError"):
+    with pytest.raises(ConfigError, match=r"importing .*broken.py failed: ZeroDivisionError"):
         ToolRegistry.from_module(_write(tmp_path, "broken", "1 / 0\n"))
+    with pytest.raises(ConfigError, match="cannot load tools from 'a:b-c'"):
+        ToolRegistry.from_module("a:b-c")
     bad_tool = "from hone.tools import tool\n\n@tool\ndef f(x):\n    '''Doc.'''\n"
     with pytest.raises(ToolDefinitionError, match="parameter 'x'"):
         ToolRegistry.from_module(_write(tmp_path, "bad_tool", bad_tool))

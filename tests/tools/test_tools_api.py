@@ -15,7 +15,18 @@ def test_all_is_exactly_the_public_surface() -> None:
         "Tool",
         "ToolContext",
         "ToolRegistry",
+        "aexecute_tool_call",
+        "aexecute_tool_calls",
         "execute_tool_calls",
-        "execute_tool_calls_sync",
         "tool",
     } <= public
+
+
+def test_async_twins_carry_the_a_prefix() -> None:
+    """One naming scheme, as LangChain's: ``x`` is sync, ``ax`` is its async twin."""
+    import inspect
+
+    assert not inspect.iscoroutinefunction(hone.tools.execute_tool_calls)
+    assert inspect.iscoroutinefunction(hone.tools.aexecute_tool_calls)
+    assert inspect.iscoroutinefunction(hone.tools.aexecute_tool_call)
+    assert not any(name.endswith("_sync") for name in hone.tools.__all__)

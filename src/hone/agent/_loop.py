@@ -2,8 +2,9 @@
 
 The loop never raises on a model mistake. Malformed tool calls, unknown tools, invalid
 arguments and tool exceptions all come back to the model as messages it can react to. When the
-step budget runs out, one last call asks the model for its answer, so every run ends with an
-assistant message that carries no tool calls.
+step budget runs out, one last call asks the model for its answer (:class:`FinalAnswer`), so
+every run ends with an assistant message that carries no tool calls. Each step is an
+:class:`AgentStep`, the same one the graph's ``create_react_agent`` takes.
 """
 
 from __future__ import annotations
@@ -16,29 +17,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from hone._sync import run_sync
+from hone.agent._scope import report_stop
+from hone.agent._step import AgentStep, FinalAnswer, with_system
 from hone.errors import ConfigError
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.interop._model import ModelLike, resolve_model
-from hone.messages import (
-    AnyMessage,
-    AssistantMessage,
-    MessageLike,
-    SystemMessage,
-    UserMessage,
-    to_message,
-)
-from hone.models._protocol import ChatRequest, SamplingOptions
-from hone.tools import Tool, ToolRegistry, execute_tool_calls
+from hone.messages import AnyMessage, MessageLike, to_message
+from hone.models._protocol import SamplingOptions
+from hone.tools import Tool, ToolRegistry, aexecute_tool_calls
 
 __all__ = ["AgentOptions", "arun_agent", "run_agent"]
 
 logger = logging.getLogger(__name__)
-
-FINAL_ANSWER_PROMPT = (
-    "You have used all your steps. Do not call any more tools: give your final answer now, "
-    "based on what you have found so far."
-)
-PARSE_ERROR_PREFIX = "Your last reply could not be used: "
 
 ToolsLike = ToolRegistry | Iterable[Tool | Callable[..., Any]]
 
@@ -51,14 +41,14 @@ class AgentOptions:
         max_steps: model calls allowed before the final-answer call.
         sampling: sampling options for every model call.
         stop_tools: names of tools that end the run once called (e.g. ``submit``).
-        final_answer_prompt: the user message that asks for the answer when the budget is spent;
-            None ends the run without that extra call.
+        final_answer: what is sent when the budget is spent (:class:`FinalAnswer`: its prompt,
+            tools withheld); None ends the run without that extra call.
     """
 
     max_steps: int = 10
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     stop_tools: Collection[str] = ()
-    final_answer_prompt: str | None = FINAL_ANSWER_PROMPT
+    final_answer: FinalAnswer | None = field(default_factory=FinalAnswer)
 
 
 def _registry(tools: ToolsLike) -> ToolRegistry:
@@ -122,40 +112,31 @@ async def arun_agent(
         raise ConfigError(f"max_steps must be at least 1, got {steps}")
     backend = resolve_model(model)
     registry = _registry(tools)
-    specs = tuple(registry.specs())
-    run = _History(messages)
-    history = run.messages
-    if system is not None and not (history and isinstance(history[0], SystemMessage)):
-        history.insert(0, SystemMessage(content=system))
-
-    for step in range(steps):
-        request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
-        completion = await backend.complete(request)
-        reply = completion.message
-        history.append(reply)
-        if reply.tool_calls:
-            results = await execute_tool_calls(reply.tool_calls, registry, deps=deps)
-            history.extend(results)
-            if any(call.name in opts.stop_tools for call in reply.tool_calls):
-                return run.result()
-            continue
-        if completion.parse_errors:
-            logger.debug("step %d: parse errors %s", step, completion.parse_errors)
-            history.append(
-                UserMessage(content=PARSE_ERROR_PREFIX + " ".join(completion.parse_errors))
-            )
-            continue
-        return run.result()
-
-    if opts.final_answer_prompt is None:
-        return run.result()
-    history.append(UserMessage(content=opts.final_answer_prompt))
-    request = ChatRequest(messages=tuple(history), tools=specs, options=opts.sampling)
-    completion = await backend.complete(request)
-    # The answer must end the run: tool calls made despite the instruction are dropped.
-    history.append(
-        AssistantMessage(content=completion.message.content, reasoning=completion.message.reasoning)
+    step = AgentStep(
+        tools=tuple(registry.specs()), sampling=opts.sampling, final_answer=opts.final_answer
     )
+    run = _History(messages)
+    run.messages[:] = with_system(system, run.messages)
+    history = run.messages
+
+    for index in range(steps):
+        turn = await step.arun(backend, history)
+        history.extend(turn.messages)
+        if turn.stop is not None:
+            return run.result()
+        calls = turn.reply.tool_calls
+        if not calls:  # the parse errors were shown to the model: it tries again
+            logger.debug("step %d: parse errors %s", index, turn.completion.parse_errors)
+            continue
+        history.extend(await aexecute_tool_calls(calls, registry, deps=deps))
+        if any(call.name in opts.stop_tools for call in calls):
+            report_stop("stop_tool", backend)
+            return run.result()
+
+    if opts.final_answer is None:
+        report_stop("step_budget", backend)
+        return run.result()
+    history.extend((await step.arun(backend, history, final=True)).messages)
     return run.result()
 
 

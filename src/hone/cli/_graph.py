@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
-from hone.cli._app import app, console
+from hone._imports import FORMS, import_object, parse_object_path
+from hone.cli._app import app, console, err_console
 from hone.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -20,23 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["graph", "load_graph"]
 
-
-def _module(name: str) -> ModuleType:
-    if name.endswith(".py") or "/" in name or "\\" in name:
-        path = Path(name)
-        if not path.is_file():
-            raise ConfigError(f"no Python file at {name!r}")
-        spec = importlib.util.spec_from_file_location(f"_hone_graph_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"cannot load {name!r} as a Python module")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses and typing look modules up by name
-        spec.loader.exec_module(module)
-        return module
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import module {name!r}: {exc}") from exc
+VIEW_HINT = "view it at https://mermaid.live, or in GitHub Markdown inside a ```mermaid block"
 
 
 def load_graph(target: str) -> CompiledGraph | GraphStructure:
@@ -50,17 +32,16 @@ def load_graph(target: str) -> CompiledGraph | GraphStructure:
     """
     from hone.graph import CompiledGraph, GraphStructure, StateGraph
 
-    module_name, sep, attr = target.rpartition(":")
-    if not sep or not module_name or not attr:
+    parsed = parse_object_path(target)
+    if parsed is None or parsed.attr is None:
         raise ConfigError(
-            f"{target!r} is not 'module:attribute'; write e.g. 'my_app.agent:graph' or "
+            f"{target!r} does not name a graph; write {FORMS}, e.g. 'my_app.agent:graph' or "
             "'path/to/file.py:build_graph'"
         )
-    obj: Any = _module(module_name)
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ConfigError(f"{module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
+    try:
+        obj: Any = import_object(target, base_dir=Path.cwd())
+    except ConfigError as exc:
+        raise ConfigError(f"cannot load the graph {target!r}: {exc}") from exc
     if callable(obj) and not isinstance(obj, CompiledGraph | StateGraph | type):
         if any(
             p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
@@ -102,6 +83,8 @@ def graph(
     text = draw_mermaid(load_graph(target), expand_subgraphs=expand)
     if output is None:
         console.print(text, markup=False, highlight=False, soft_wrap=True, end="")
-        return
-    output.write_text(text, encoding="utf-8")
-    console.print(f"wrote {output}", markup=False, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}", markup=False, highlight=False)
+    # On stderr, so that `hone graph x:g > g.mmd` keeps the file pure Mermaid.
+    err_console.print(Text(f"Mermaid flowchart: {VIEW_HINT}", style="dim"), soft_wrap=True)

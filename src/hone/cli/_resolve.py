@@ -1,88 +1,95 @@
-"""Turning command-line strings into models and tools.
+"""Turning command-line strings into models and tools, through the library's one resolver.
 
-A ``--model`` value is either a model spec for :func:`hone.models.load_model` (``tiny:``,
-``openai:gpt-4.1``, ...), or an object path ``package.module:name`` naming a model backend in
-importable Python code, or a function that takes no arguments and returns one. Model specs
-win: an object path is tried only when the value is not a valid spec. This lets tests and
-examples run the CLI against a :class:`~hone.models.ScriptedModel`.
+A ``--model`` value (and ``hone serve``'s MODEL) is anything :func:`hone.models.load_model`
+reads: a model spec (``tiny:``, ``openai:gpt-4.1``, ...) or an object path,
+``package.module:name`` or ``path/to/file.py:name``, naming a model backend or a function
+returning one. A ``--tools`` value is anything :meth:`hone.tools.ToolRegistry.from_module`
+reads: a module or ``.py`` file (all its tools), or ``module:name`` / ``file.py:name``.
+``hone graph`` reads the same two object-path forms. Module names are looked up in the
+current directory first, as ``python -m`` does.
 
-A ``--tools`` value is anything :meth:`hone.tools.ToolRegistry.from_module` reads: a dotted
-module name, a ``.py`` file, or ``module:attribute``.
+The built-in tiny model is untrained, so choosing it says so on stderr; its first build
+(a few seconds) shows its stages as it goes.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
-import re
-from collections.abc import Sequence
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hone.errors import ModelSpecError
+from rich.status import Status
+from rich.text import Text
+
+from hone.cli._app import err_console
 from hone.models._protocol import ModelBackend
 
 if TYPE_CHECKING:
     from hone.tools import ToolRegistry
 
-__all__ = ["load_backend", "load_tools"]
-
-_IDENT = r"[A-Za-z_]\w*"
-_OBJECT_PATH = re.compile(
-    rf"^(?P<module>{_IDENT}(?:\.{_IDENT})*):(?P<attr>{_IDENT}(?:\.{_IDENT})*)$"
-)
+__all__ = ["load_cli_model", "load_tools", "prepare_model", "stage_reporter"]
 
 
-def _resolve_object(spec: str) -> Any | None:
-    """The object ``module:attr`` names, or None when ``spec`` does not name one."""
-    match = _OBJECT_PATH.match(spec)
-    if match is None or importlib.util.find_spec(match["module"].split(".")[0]) is None:
-        return None
-    try:
-        obj: Any = importlib.import_module(match["module"])
-    except ImportError:
-        return None
-    for part in match["attr"].split("."):
-        if not hasattr(obj, part):
-            return None
-        obj = getattr(obj, part)
-    return obj
-
-
-def load_backend(spec: str) -> ModelBackend:
-    """The model backend a ``--model`` value names.
+def load_cli_model(spec: str, **kwargs: Any) -> ModelBackend:
+    """The model a ``--model`` value names (``kwargs`` go to :func:`hone.models.load_model`).
 
     Raises:
-        ModelSpecError: neither a model spec nor an object path naming a model backend.
-        ModelLoadError: a local checkpoint cannot be loaded.
+        ModelSpecError: the value names no model.
+        ModelLoadError: a local checkpoint is missing files or cannot be loaded.
     """
-    from hone.models._spec import load_model, parse_spec
+    from hone.models import load_model
+
+    prepare_model(spec)
+    return load_model(spec, base_dir=Path.cwd(), **kwargs)
+
+
+def prepare_model(spec: str) -> None:
+    """For the built-in tiny model: say on stderr that it is untrained, and build it on
+    first use, showing the build's stages. Nothing for any other model."""
+    from hone.models._spec import is_builtin_tiny
+
+    if not is_builtin_tiny(spec):
+        return
+    from hone.models.tiny import UNTRAINED_NOTE, ensure_tiny_model
+
+    err_console.print(Text(f"note: {UNTRAINED_NOTE}", style="yellow"), soft_wrap=True)
+    with stage_reporter("built the tiny model") as report:
+        ensure_tiny_model(progress=report)
+
+
+@contextlib.contextmanager
+def stage_reporter(done: str) -> Iterator[Callable[[str], None]]:
+    """A function that shows one stage of a long step per call, on stderr: a spinner with
+    the stages printed above it on a terminal, plain lines otherwise (CI logs, files). When
+    any stage was shown, ``done`` and the time taken end it."""
+    started = time.perf_counter()
+    status: Status | None = None
+    shown = False
+
+    def report(line: str) -> None:
+        nonlocal status, shown
+        shown = True
+        err_console.print(Text(line, style="dim"), soft_wrap=True)
+        if err_console.is_terminal:
+            if status is None:
+                status = err_console.status(line)
+                status.start()
+            else:
+                status.update(line)
 
     try:
-        parse_spec(spec)
-    except ModelSpecError as exc:
-        obj = _resolve_object(spec)
-        if obj is None:
-            raise ModelSpecError(
-                f"{exc}; or name a model backend in Python code as 'package.module:name'"
-            ) from None
-        return _as_backend(spec, obj)
-    return load_model(spec)
-
-
-def _as_backend(spec: str, obj: Any) -> ModelBackend:
-    if inspect.isfunction(obj):
-        obj = obj()
-    if not isinstance(obj, ModelBackend):
-        raise ModelSpecError(
-            f"{spec!r} names a {type(obj).__name__}, not a model backend "
-            "(an object with name, complete, complete_batch and stream)"
-        )
-    return obj
+        yield report
+    finally:
+        if status is not None:
+            status.stop()
+    if shown:
+        err_console.print(Text(f"{done} in {time.perf_counter() - started:.1f}s", style="dim"))
 
 
 def load_tools(targets: Sequence[str]) -> ToolRegistry:
-    """One registry with the tools of every module, ``.py`` file or ``module:attribute``.
+    """One registry with the tools of every module, ``.py`` file or ``module:name``.
 
     Raises:
         ConfigError: a target cannot be imported or defines no tools.
@@ -92,5 +99,5 @@ def load_tools(targets: Sequence[str]) -> ToolRegistry:
 
     registry = ToolRegistry()
     for target in targets:
-        registry.extend(ToolRegistry.from_module(target))
+        registry.extend(ToolRegistry.from_module(target, base_dir=Path.cwd()))
     return registry

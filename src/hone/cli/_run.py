@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from hone.cli._app import app, console
-from hone.cli._resolve import load_backend, load_tools
+from hone.cli._resolve import load_cli_model, load_tools
 from hone.messages import AnyMessage, AssistantMessage, ToolMessage, text_of
 
 __all__ = ["print_conversation", "run"]
@@ -25,7 +25,8 @@ def run(
         typer.Option(
             "--model",
             "-m",
-            help="A model spec, or an object path 'package.module:name' naming a model backend.",
+            help="A model spec (tiny:, hf:DIR, openai:NAME, ...), or 'module:name' / "
+            "'file.py:name' naming a model backend or a function returning one.",
         ),
     ],
     tools: Annotated[
@@ -33,7 +34,8 @@ def run(
         typer.Option(
             "--tools",
             "-t",
-            help="A module name or .py file whose functions are tools (repeatable).",
+            help="A module name or .py file whose tools the agent may call, or "
+            "'module:name' / 'file.py:name' naming a registry, a tool or a list (repeatable).",
         ),
     ] = None,
     max_steps: Annotated[int, typer.Option("--max-steps", min=1, help="Model calls allowed.")] = 10,
@@ -42,7 +44,7 @@ def run(
     """Run an agent on PROMPT and print its tool calls, their results and the final answer."""
     from hone.agent import run_agent
 
-    backend = load_backend(model)
+    backend = load_cli_model(model)
     registry = load_tools(tools or [])
     history = run_agent(backend, registry, [prompt], max_steps=max_steps, system=system)
     print_conversation(history)

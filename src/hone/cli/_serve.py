@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from hone.cli._app import app, console
-from hone.cli._resolve import load_backend
+from hone.cli._resolve import prepare_model
+from hone.parsing import parser_names
 
 __all__ = ["serve"]
 
@@ -17,7 +18,8 @@ def serve(
     model: Annotated[
         str,
         typer.Argument(
-            help="A model spec, or an object path 'package.module:name' naming a model backend."
+            help="A model spec (tiny:, hf:DIR, openai:NAME, ...), or 'module:name' / "
+            "'file.py:name' naming a model backend or a function returning one."
         ),
     ],
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -35,14 +37,26 @@ def serve(
         str | None,
         typer.Option("--name", help="The model id clients ask for (default: the backend's name)."),
     ] = None,
+    parser: Annotated[
+        str | None,
+        typer.Option(
+            "--parser",
+            help=f"How the model's replies are parsed: {', '.join(parser_names())} "
+            "(default: the backend's choice).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve MODEL under the OpenAI chat-completions API until interrupted."""
+    """Serve MODEL under the OpenAI chat-completions and Responses APIs until interrupted.
+
+    The port is checked before the model loads: a busy port fails at once.
+    """
     from hone.serve import serve as run_server
 
-    backend = load_backend(model)
-    served = name or backend.name
-    console.print(
-        f"serving [bold]{served}[/bold] on http://{host}:{port}/v1"
-        + (" (API key required)" if api_key else "")
+    def announce(url: str, served: str) -> None:
+        key = " (API key required)" if api_key else ""
+        console.print(f"serving [bold]{served}[/bold] on {url}{key}")
+
+    prepare_model(model)
+    run_server(
+        model, host=host, port=port, api_key=api_key, name=name, parser=parser, on_ready=announce
     )
-    run_server(backend, host=host, port=port, api_key=api_key, name=served)

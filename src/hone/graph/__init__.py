@@ -5,8 +5,12 @@ subgraphs, streaming, retries, caching and timeouts.
 LangGraph programs run by changing imports::
 
     from hone.graph import StateGraph, START, END, add_messages, Command, Send, interrupt
+
+A node reaches the model its run was given with :func:`get_model` (rollouts give the
+recording policy; :func:`use_model` gives one when serving).
 """
 
+from hone.agent._scope import get_model, use_model
 from hone.graph._builder import StateGraph
 from hone.graph._cache import BaseCache, InMemoryCache
 from hone.graph._channels import (
@@ -130,6 +134,7 @@ __all__ = [
     "emit_message_delta",
     "entrypoint",
     "get_config",
+    "get_model",
     "get_runtime",
     "get_store",
     "get_stream_writer",
@@ -139,4 +144,5 @@ __all__ = [
     "push_message",
     "stream_model",
     "task",
+    "use_model",
 ]

@@ -18,6 +18,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _KEYWORDS = frozenset(("end", "graph", "subgraph", "flowchart", "style", "class", "click"))
 _ESCAPES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;", "\n": " "}
 _INDENT = "    "
+_DEFAULT_NAME = "LangGraph"
 
 
 def _label(text: str) -> str:
@@ -82,8 +83,17 @@ def _draw(
         lines.append(pad + _edge_line(edge, source, target))
 
 
+def _header(name: str) -> str:
+    """The comment line naming the drawing (a graph compiled without ``name=`` is called
+    "LangGraph", LangGraph's default, which says nothing about this graph)."""
+    if name == _DEFAULT_NAME:
+        return "graph drawn by hone"
+    return f"graph {_label(name)!r} drawn by hone"
+
+
 def draw_mermaid(graph: GraphStructure | CompiledGraph, *, expand_subgraphs: bool = True) -> str:
-    """The graph as Mermaid ``flowchart TD`` text (paste into any Mermaid renderer).
+    """The graph as Mermaid ``flowchart TD`` text: paste it into https://mermaid.live, or a
+    ```` ```mermaid ```` block of GitHub Markdown, to see it.
 
     ``graph`` is a compiled graph or its :meth:`~hone.graph.CompiledGraph.get_graph` structure.
     With ``expand_subgraphs``, a node that runs a compiled graph is drawn as a ``subgraph``
@@ -92,7 +102,7 @@ def draw_mermaid(graph: GraphStructure | CompiledGraph, *, expand_subgraphs: boo
     """
     if not isinstance(graph, GraphStructure):
         graph = graph.get_graph(xray=expand_subgraphs)
-    lines = ["flowchart TD", f"{_INDENT}%% {_label(graph.name)}"]
+    lines = ["flowchart TD", f"{_INDENT}%% {_header(graph.name)}"]
     _draw(graph, _Ids(), "", 1, expand_subgraphs, lines)
     lines.append(f"{_INDENT}classDef first fill-opacity:0")
     lines.append(f"{_INDENT}classDef last fill:#bfb6fc")

@@ -20,6 +20,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin
 
+from hone._async import is_async_callable
 from hone.errors import InvalidUpdateError
 from hone.graph._constants import END, START
 from hone.graph._types import Command, Send
@@ -27,23 +28,22 @@ from hone.graph._types import Command, Send
 __all__ = ["Branch", "Callee", "call_sync", "destinations_of", "run_coroutine"]
 
 _INJECTABLE = ("config", "writer", "store", "runtime", "previous", "error")
-_CONFIG_ANNOTATIONS = ("RunnableConfig", "Optional[RunnableConfig]", "RunnableConfig|None")
-
-
-def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
-    )
+#: Annotations of a ``config`` parameter that ask for the run config: LangChain's
+#: ``RunnableConfig`` and hone's ``RunConfig`` (optional or not).
+_CONFIG_TYPES = ("RunnableConfig", "RunConfig")
+_CONFIG_ANNOTATIONS = tuple(
+    form for name in _CONFIG_TYPES for form in (name, f"Optional[{name}]", f"{name}|None")
+)
 
 
 def _config_annotation_ok(annotation: Any) -> bool:
     """Whether a ``config`` parameter's annotation asks for the run config (none, or
-    ``RunnableConfig`` / ``RunnableConfig | None``)."""
+    ``RunnableConfig`` / ``RunConfig``, optional or not)."""
     if annotation is inspect.Parameter.empty:
         return True
     if isinstance(annotation, str):
         return annotation.replace(" ", "") in _CONFIG_ANNOTATIONS
-    if getattr(annotation, "__name__", "") == "RunnableConfig":
+    if getattr(annotation, "__name__", "") in _CONFIG_TYPES:
         return True
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
@@ -68,7 +68,8 @@ def _accepts(fn: Any) -> frozenset[str]:
             # LangGraph's rule: a config parameter typed otherwise is not filled in.
             warnings.warn(
                 f"The 'config' parameter should be typed as 'RunnableConfig' or "
-                f"'RunnableConfig | None', not '{p.annotation}'. ",
+                f"'RunnableConfig | None', not '{p.annotation}'. (hone's RunConfig works too; "
+                f"a 'config' parameter typed otherwise is not passed the run config.)",
                 UserWarning,
                 stacklevel=4,
             )
@@ -128,7 +129,7 @@ class Callee:
             and not inspect.ismethod(fn)
         ):
             return cls(fn, name, True, frozenset(), runnable=True)
-        return cls(fn, name, _is_async(fn), _accepts(fn))
+        return cls(fn, name, is_async_callable(fn), _accepts(fn))
 
     def kwargs(self, injected: Mapping[str, Any]) -> dict[str, Any]:
         """The injectable arguments this callable takes, from ``injected``."""

@@ -112,4 +112,29 @@ def structure(graph: CompiledGraph, *, xray: bool = False) -> GraphStructure:
             edges.extend(GraphEdge(name, t, True, label) for t, label in ends.items())
         else:
             edges.extend(GraphEdge(name, t, True) for t in ends)
-    return GraphStructure(graph.name, tuple(nodes), tuple(dict.fromkeys(edges)))
+    return GraphStructure(graph.name, tuple(nodes), _one_per_pair(edges))
+
+
+def _one_per_pair(edges: list[GraphEdge]) -> tuple[GraphEdge, ...]:
+    """One edge per (source, target), in order of first appearance.
+
+    The same pair can be declared several ways at once: a plain edge and a ``Command``
+    annotation (a supervisor's workers that both ``add_edge`` back to it and return
+    ``Command[Literal["supervisor"]]``), or several router answers leading to one node. A
+    plain edge always fires, so it wins; otherwise the conditional edge carries every router
+    answer that differs from the target's name.
+    """
+    groups: dict[tuple[str, str], list[GraphEdge]] = {}
+    for edge in edges:
+        groups.setdefault((edge.source, edge.target), []).append(edge)
+    merged: list[GraphEdge] = []
+    for (source, target), group in groups.items():
+        if any(not edge.conditional for edge in group):
+            merged.append(GraphEdge(source, target))
+            continue
+        answers = [edge.label for edge in group]
+        label = None
+        if any(answer is not None for answer in answers):
+            label = ", ".join(dict.fromkeys(answer or target for answer in answers))
+        merged.append(GraphEdge(source, target, True, label))
+    return tuple(merged)

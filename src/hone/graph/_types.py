@@ -9,13 +9,13 @@ dicts).
 from __future__ import annotations
 
 import pickle
-import random
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
+from hone._retry import RetryPolicy, default_retry_on
 from hone.graph._constants import END, START
 
 __all__ = [
@@ -181,71 +181,7 @@ class Interrupt:
 
 
 # ----------------------------------------------------------------------------- policies
-
-
-def default_retry_on(exc: BaseException) -> bool:
-    """LangGraph's default: retry connection errors and HTTP 5xx answers, never programming
-    errors (``ValueError``, ``KeyError``, ``TypeError``, ...) or other OS errors."""
-    if isinstance(exc, ConnectionError):
-        return True
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover - httpx is a hone dependency
-        httpx = None  # type: ignore[assignment]
-    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
-        return 500 <= exc.response.status_code < 600
-    return not isinstance(
-        exc,
-        (
-            ValueError,
-            TypeError,
-            ArithmeticError,
-            ImportError,
-            LookupError,
-            NameError,
-            SyntaxError,
-            RuntimeError,
-            ReferenceError,
-            StopIteration,
-            StopAsyncIteration,
-            OSError,
-        ),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How to retry a failing node: ``max_attempts`` in all, with exponential backoff
-    (``initial_interval * backoff_factor ** (n - 1)``, capped at ``max_interval``, plus up to
-    a second of jitter)."""
-
-    initial_interval: float = 0.5
-    backoff_factor: float = 2.0
-    max_interval: float = 128.0
-    max_attempts: int = 3
-    jitter: bool = True
-    #: Exception types to retry, or a predicate on the exception.
-    retry_on: (
-        type[BaseException] | Sequence[type[BaseException]] | Callable[[BaseException], bool]
-    ) = default_retry_on
-
-    def matches(self, exc: BaseException) -> bool:
-        """Whether this policy applies to ``exc``."""
-        on: Any = self.retry_on
-        if isinstance(on, type) and issubclass(on, BaseException):
-            return isinstance(exc, on)
-        if isinstance(on, Sequence):
-            return isinstance(exc, tuple(on))
-        return bool(on(exc))
-
-    def should_retry(self, exc: BaseException, attempt: int) -> bool:
-        """Whether to retry after the ``attempt``-th (1-based) failure with ``exc``."""
-        return attempt < self.max_attempts and self.matches(exc)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the ``attempt``-th (1-based) failure."""
-        base = min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
-        return base + (random.uniform(0, 1) if self.jitter else 0.0)
+# RetryPolicy and default_retry_on live in hone._retry: tools use the very same class.
 
 
 def default_cache_key(*args: Any, **kwargs: Any) -> bytes:

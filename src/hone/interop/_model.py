@@ -30,6 +30,7 @@ from hone.interop._messages import (
 from hone.messages import AssistantMessage
 from hone.models._chat import ChatSurface
 from hone.models._protocol import ChatRequest, Completion, FinishReason, StreamEvent, Usage
+from hone.models._spec import load_model
 
 if TYPE_CHECKING:
     from hone.models._protocol import ModelBackend
@@ -228,16 +229,15 @@ def _model_name(chat_model: Any) -> str:
 
 
 def resolve_model(model: ModelLike) -> ModelBackend:
-    """The backend for anything accepted as a model: a backend as it is, a spec string through
-    :func:`~hone.models.load_model`, a LangChain chat model wrapped in :class:`LangChainModel`.
+    """The backend for anything accepted as a model: a backend as it is, a string (a model
+    spec or an object path) through :func:`~hone.models.load_model`, a LangChain chat model
+    wrapped in :class:`LangChainModel`.
 
     Raises:
-        ModelSpecError: a spec string that cannot be loaded.
+        ModelSpecError: a string that names no model.
         ConfigError: a value that is none of those.
     """
     if isinstance(model, str):
-        from hone.models._spec import load_model
-
         return load_model(model)
     if is_langchain_chat_model(model):
         return LangChainModel(model)

@@ -1,7 +1,8 @@
 """Model backends behind one small protocol.
 
 ``load_model(spec)`` picks a backend from a spec string: ``openai:gpt-4.1``,
-``openai-compatible:http://host:8000/v1#model``, ``hf:/path/to/checkpoint`` or ``tiny:``.
+``openai-compatible:http://host:8000/v1#model``, ``hf:/path/to/checkpoint``, ``tiny:``, or an
+object path (``my_app.models:backend``, ``path/to/file.py:make_model``) naming one.
 Backends that need torch (:class:`TransformersModel`) are imported on first use, so importing
 ``hone.models`` stays light.
 

@@ -3,8 +3,10 @@
 That covers OpenAI itself, vLLM, SGLang, llama.cpp, Ollama and ``hone serve``. Sampling options
 the OpenAI API lacks (``top_k``, token ids, ``enable_thinking``, a thinking budget) go in the
 request body the way vLLM reads them. Tool calls come from the server's native ``tool_calls``
-when it parses them, and otherwise from the reply text (Hermes ``<tool_call>`` blocks), so a
-server started without a tool parser still works. ``response_format``, ``tool_choice`` and
+when it parses them, and otherwise from the reply text (Hermes ``<tool_call>`` blocks, or
+the format ``parser=`` names), so a server started without a tool parser still works. A reply
+cut off at the token limit (``finish_reason == "length"``) is parsed as truncated: a tool
+call it cuts is reported to the model, never repaired and run. ``response_format``, ``tool_choice`` and
 ``parallel_tool_calls`` go to the server as they are; the reply is checked against them the
 same way local replies are (a misfit is a parse error, for the model to see).
 
@@ -43,6 +45,7 @@ from hone.models._protocol import (
     Usage,
 )
 from hone.models._structured import output_format, reply_problems, tool_requirement
+from hone.parsing import ParseFormat, Parser, parse_openai_tool_calls, resolve_parser
 
 __all__ = ["OpenAICompatibleModel"]
 
@@ -70,9 +73,13 @@ class OpenAICompatibleModel(ChatSurface):
         max_retries: retries (with exponential backoff) on connection errors, 408, 409, 429, 5xx.
         extra_body: fields added to every request body (server-specific options).
         max_concurrency: at most this many requests in flight in :meth:`complete_batch`.
+        parser: how the reply *text* is read when the server sends no native ``tool_calls``
+            (a server without a tool parser): a name from :func:`hone.parsing.parser_names`
+            or a parser function. Default: Hermes ``<tool_call>`` blocks.
 
     Raises:
         ModelAuthError: no key is given or set for OpenAI's own API.
+        ConfigError: ``parser`` is not a known name or a parser function.
     """
 
     def __init__(
@@ -85,6 +92,7 @@ class OpenAICompatibleModel(ChatSurface):
         max_retries: int = 2,
         extra_body: Mapping[str, Any] | None = None,
         max_concurrency: int = 16,
+        parser: ParseFormat | Parser | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -100,6 +108,7 @@ class OpenAICompatibleModel(ChatSurface):
         self._max_retries = max_retries
         self._extra_body = dict(extra_body or {})
         self._max_concurrency = max(1, max_concurrency)
+        self._parser = resolve_parser(parser) if parser is not None else None
         official = base_url is None or "api.openai.com" in base_url
         # OpenAI deprecated max_tokens; other servers may only know max_tokens.
         self._max_tokens_key = "max_completion_tokens" if official else "max_tokens"
@@ -111,6 +120,11 @@ class OpenAICompatibleModel(ChatSurface):
     def name(self) -> str:
         """The model id."""
         return self._model
+
+    @property
+    def parser_name(self) -> str:
+        """How reply text without native tool calls is parsed (``"hermes"`` by default)."""
+        return self._parser[0] if self._parser is not None else "hermes"
 
     @property
     def base_url(self) -> str:
@@ -235,15 +249,17 @@ class OpenAICompatibleModel(ChatSurface):
         return client
 
     def _completion(self, raw: _Raw, request: ChatRequest) -> Completion:
-        from hone.parsing import parse_openai_tool_calls
-
-        # Without native tool_calls (a server with no tool parser) the calls are read from
-        # the text's <tool_call> blocks.
-        parsed = parse_openai_tool_calls(raw.tool_calls or None, raw.content)
+        finish = _FINISH_REASONS.get(raw.finish_reason or "stop", "stop")
+        cut = finish == "length"
+        if self._parser is not None and not raw.tool_calls:
+            # A server with no tool parser: the calls are in the text, in the chosen format.
+            parsed = self._parser[1](raw.content, tools=request.tools, truncated=cut)
+        else:
+            # Native tool_calls, else the text's Hermes <tool_call> blocks.
+            parsed = parse_openai_tool_calls(raw.tool_calls or None, raw.content, truncated=cut)
         message = parsed.to_message()
         if raw.reasoning:
             message = message.model_copy(update={"reasoning": raw.reasoning})
-        finish = _FINISH_REASONS.get(raw.finish_reason or "stop", "stop")
         if message.tool_calls and finish == "stop":
             finish = "tool_calls"
         if request.options.return_token_ids and raw.token_ids is None:
@@ -254,7 +270,7 @@ class OpenAICompatibleModel(ChatSurface):
             tools=tool_requirement(
                 request.tool_choice, request.tools, parallel=request.parallel_tool_calls
             ),
-            truncated=finish == "length",
+            truncated=cut,
         )
         return Completion(
             message=message,

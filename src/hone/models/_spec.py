@@ -1,21 +1,63 @@
-"""Model spec strings: one short string names any backend (``"openai:gpt-4.1"``, ``"tiny:"``).
+"""The one model resolver: a short string names any model (``"openai:gpt-4.1"``, ``"tiny:"``,
+``"my_app.models:backend"``).
 
+:func:`load_model` reads, in this order:
+
+1. hone's spec kinds (:func:`parse_spec`): ``openai:``, ``openai-compatible:``, ``hf:``,
+   ``tiny:``;
+2. an object path, ``package.module:name`` or ``path/to/file.py:name`` (read by
+   :mod:`hone._imports`, the resolver ``--tools`` and ``hone graph`` use too), naming a model
+   backend, a LangChain chat model, or a function that returns one;
+3. any other provider (``anthropic:...``), through LangChain's ``init_chat_model``.
+
+A prefix that is one of hone's kinds or a LangChain provider name is a spec, never a module.
 Backends are imported only when their spec is used, so ``openai:`` needs no torch and
 ``hf:`` needs no OpenAI key.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-from hone.errors import ModelSpecError
+from hone._imports import FORMS, import_object, module_exists, parse_object_path
+from hone.errors import ConfigError, ModelLoadError, ModelSpecError
 from hone.models._protocol import ModelBackend
 
-__all__ = ["ModelSpec", "load_model", "parse_spec"]
+__all__ = ["ModelSpec", "check_checkpoint_dir", "is_builtin_tiny", "load_model", "parse_spec"]
 
 SpecKind: TypeAlias = Literal["openai", "openai-compatible", "hf", "tiny"]
 _KINDS = ("openai", "openai-compatible", "hf", "tiny")
+#: The providers of LangChain's ``init_chat_model``: as a prefix they name a provider, not a
+#: Python module (``ollama:llama3`` while the ``ollama`` package is installed).
+_LANGCHAIN_PROVIDERS = frozenset(
+    (
+        "anthropic",
+        "azure_ai",
+        "azure_openai",
+        "bedrock",
+        "bedrock_converse",
+        "cohere",
+        "deepseek",
+        "fireworks",
+        "google_anthropic_vertex",
+        "google_genai",
+        "google_vertexai",
+        "groq",
+        "huggingface",
+        "ibm",
+        "mistralai",
+        "nvidia",
+        "ollama",
+        "perplexity",
+        "together",
+        "upstage",
+        "xai",
+    )
+)
 
 _FORMS = (
     "'openai:<model>' (e.g. openai:gpt-4.1; key from OPENAI_API_KEY), "
@@ -23,6 +65,15 @@ _FORMS = (
     "'hf:<checkpoint directory>', "
     "'tiny:' (the built-in tiny model) or 'tiny:<directory>'"
 )
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "vocab.json",
+    "vocab.txt",
+    "spiece.model",
+)
+_WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json", "*.bin", "*.bin.index.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +88,8 @@ class ModelSpec:
 
 
 def parse_spec(spec: str) -> ModelSpec:
-    """Parse a model spec string.
+    """Parse one of hone's model spec strings (not object paths or LangChain providers:
+    :func:`load_model` reads those too).
 
     Raises:
         ModelSpecError: the spec has an unknown kind or a missing part; the message lists the
@@ -64,25 +116,60 @@ def parse_spec(spec: str) -> ModelSpec:
         return ModelSpec(kind="hf", target=rest.strip())
     if kind == "tiny":
         return ModelSpec(kind="tiny", target=rest.strip())
-    raise _bad(spec, f"unknown kind {kind!r}")
+    path = parse_object_path(spec)
+    if path is not None and path.attr is not None:
+        raise _bad(
+            spec,
+            f"{kind!r} is not a model kind; it reads as an object path {FORMS}, "
+            "which load_model resolves",
+        )
+    raise _bad(spec, f"{kind!r} is not a model kind")
 
 
-def load_model(spec: str, **kwargs: Any) -> ModelBackend:
-    """The backend a spec string names; ``kwargs`` go to the backend's constructor
-    (``api_key``, ``timeout`` for OpenAI; ``device``, ``dtype``, ``max_context`` for local).
+def is_builtin_tiny(spec: str) -> bool:
+    """Whether ``spec`` names the built-in, untrained tiny model (``tiny:``)."""
+    kind, sep, rest = spec.partition(":")
+    return bool(sep) and kind.strip().lower() == "tiny" and not rest.strip()
 
-    A provider hone has no backend for (``anthropic:...``, ``google_genai:...``, or a spec
-    without a prefix) is loaded with LangChain's ``init_chat_model`` when the ``langchain``
-    package is installed, and wrapped in :class:`~hone.interop.LangChainModel`.
+
+def load_model(
+    spec: str, *, base_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> ModelBackend:
+    """The model a string names: a model spec, an object path, or a LangChain provider spec.
+
+    ``kwargs`` go to the backend's constructor (``api_key``, ``timeout``, ``parser`` for
+    OpenAI-compatible servers; ``device``, ``dtype``, ``max_context``, ``parser`` for local
+    checkpoints), to a function an object path names, or to ``init_chat_model``.
+
+    Args:
+        spec: ``openai:<model>``, ``openai-compatible:<base_url>#<model>``, ``hf:<dir>``,
+            ``tiny:`` / ``tiny:<dir>``; ``package.module:name`` or ``path/to/file.py:name``
+            naming a model backend, a LangChain chat model or a function returning one; or
+            ``<provider>:<model>`` for LangChain's ``init_chat_model`` (when installed).
+        base_dir: where relative checkpoint directories, files and module names are looked
+            up first (default: the current directory).
 
     Raises:
-        ModelSpecError: the spec cannot be understood.
-        ModelLoadError: a local checkpoint cannot be loaded.
+        ModelSpecError: the string names no model; the message says what was wrong.
+        ModelLoadError: a local checkpoint is missing files or cannot be loaded.
     """
+    if not isinstance(spec, str):
+        raise ModelSpecError(f"a model spec is a string, got {type(spec).__name__}")
+    base = Path(base_dir).expanduser() if base_dir is not None else Path.cwd()
     kind = spec.partition(":")[0].strip().lower() if ":" in spec else ""
-    if kind not in _KINDS:
-        return _through_langchain(spec, kind, kwargs)
-    parsed = parse_spec(spec)
+    if kind in _KINDS:
+        return _load_spec(parse_spec(spec), base, kwargs)
+    path = parse_object_path(spec)
+    if path is None or path.attr is None:
+        return _through_langchain(spec, kind, kwargs, missing_module=None, base=base)
+    provider = kind in _LANGCHAIN_PROVIDERS
+    if path.is_file or (not provider and module_exists(path.module, base_dir=base)):
+        return _load_object(spec, base, kwargs)
+    missing = None if provider else path.module
+    return _through_langchain(spec, kind, kwargs, missing_module=missing, base=base)
+
+
+def _load_spec(parsed: ModelSpec, base: Path, kwargs: dict[str, Any]) -> ModelBackend:
     if parsed.kind in ("openai", "openai-compatible"):
         from hone.models._openai import OpenAICompatibleModel
 
@@ -93,26 +180,128 @@ def load_model(spec: str, **kwargs: Any) -> ModelBackend:
         from hone.models.tiny import ensure_tiny_model
 
         return TransformersModel.from_pretrained(ensure_tiny_model(), **kwargs)
-    return TransformersModel.from_pretrained(parsed.target, **kwargs)
+    directory = Path(parsed.target).expanduser()
+    directory = directory if directory.is_absolute() else base / directory
+    check_checkpoint_dir(directory)
+    return TransformersModel.from_pretrained(directory, **kwargs)
 
 
-def _through_langchain(spec: str, kind: str, kwargs: dict[str, Any]) -> ModelBackend:
-    """A provider hone has no backend for, loaded with LangChain's ``init_chat_model``."""
+def check_checkpoint_dir(directory: str | os.PathLike[str]) -> None:
+    """Check that ``directory`` holds a Hugging Face checkpoint before loading it: a
+    ``config.json``, tokenizer files and weights.
+
+    Raises:
+        ModelLoadError: the directory is missing, or lacks some of them; the message names
+            what is missing.
+    """
+    path = Path(directory)
+    if not path.exists():
+        raise ModelLoadError(
+            f"no model directory at {path}; pass a directory written by save_pretrained "
+            "(or use the spec 'tiny:' for the built-in tiny model)"
+        )
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"{path} is a file; a checkpoint is a directory written by save_pretrained"
+        )
+    missing = []
+    if not (path / "config.json").is_file():
+        missing.append("config.json (the model's architecture)")
+    if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+        missing.append(
+            "tokenizer files (tokenizer.json or tokenizer_config.json with its vocabulary)"
+        )
+    if not any(any(path.glob(pattern)) for pattern in _WEIGHT_PATTERNS):
+        missing.append("weights (*.safetensors or pytorch_model*.bin)")
+    if missing:
+        raise ModelLoadError(
+            f"{path} is not a Hugging Face checkpoint: it has no {_join(missing)}; save the "
+            "model and its tokenizer there with save_pretrained"
+        )
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', no '.join(items[:-1])} and no {items[-1]}"
+
+
+def _load_object(spec: str, base: Path, kwargs: dict[str, Any]) -> ModelBackend:
+    """A backend an object path names: a backend, a LangChain chat model, or a function
+    (called with ``kwargs``) returning one."""
+    try:
+        obj = import_object(spec, base_dir=base)
+    except ModelSpecError:
+        raise
+    except ConfigError as exc:
+        raise ModelSpecError(f"cannot load the model {spec!r}: {exc}") from exc
+    what = "names"
+    if inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isclass(obj):
+        try:
+            inspect.signature(obj).bind(**kwargs)
+        except TypeError as exc:
+            given = f" with {sorted(kwargs)}" if kwargs else ""
+            raise ModelSpecError(
+                f"cannot load the model {spec!r}: it cannot be called{given} ({exc}); name a "
+                "model, or a function that returns one"
+            ) from None
+        obj, what = obj(**kwargs), "returned"
+    elif kwargs:
+        raise ModelSpecError(
+            f"{spec!r} names a ready-made model, so {sorted(kwargs)} cannot be applied; pass "
+            "them to a model spec, or name a function that takes them"
+        )
+    from hone.interop._model import resolve_model
+
+    if isinstance(obj, str):
+        raise ModelSpecError(f"{spec!r} {what} a string; pass that spec itself")
+    try:
+        return resolve_model(obj)
+    except ConfigError:
+        raise ModelSpecError(
+            f"{spec!r} {what} a value of type {type(obj).__name__}, not a model: name a model "
+            "backend (name, complete, complete_batch, stream), a LangChain chat model, "
+            "or a function returning one"
+        ) from None
+
+
+def _through_langchain(
+    spec: str, kind: str, kwargs: dict[str, Any], *, missing_module: str | None, base: Path
+) -> ModelBackend:
+    """A provider hone has no backend for, loaded with LangChain's ``init_chat_model``.
+
+    ``missing_module``: the module of a value that reads as an object path but names no module
+    that can be found; the error then says so first."""
+    nowhere = (
+        f"no module named {missing_module!r} in {base} or on the Python path"
+        if missing_module is not None
+        else ""
+    )
     try:
         from langchain.chat_models import init_chat_model
     except ImportError as exc:
-        what = f"no backend for {kind!r}" if kind else "no '<kind>:' prefix"
-        raise _bad(
-            spec,
-            f"hone has {what}, and LangChain's init_chat_model, which would load it, is not "
-            "installed (pip install langchain langchain-<provider>)",
-        ) from exc
+        if nowhere:
+            raise ModelSpecError(
+                f"cannot load the model {spec!r}: {nowhere}; name a model in your code as "
+                f"{FORMS}, or use a model spec: {_FORMS}"
+            ) from exc
+        install = f"langchain-{kind}" if kind in _LANGCHAIN_PROVIDERS else "langchain-<provider>"
+        what = f"hone has no backend for {kind!r}" if kind else "it has no '<kind>:' prefix"
+        why = (
+            f"{what}, and LangChain's init_chat_model, which would load it, is not installed "
+            f"(pip install langchain {install})"
+        )
+        raise _bad(spec, why) from exc
+    if "parser" in kwargs:
+        raise ModelSpecError(
+            f"{spec!r} is loaded by LangChain, whose chat models return tool calls already "
+            "parsed: parser= does not apply"
+        )
     from hone.interop._model import LangChainModel
 
     try:
         chat_model = init_chat_model(spec, **kwargs)
     except (ImportError, ValueError, TypeError) as exc:
-        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {exc}") from exc
+        why = f"{exc}" if not nowhere else f"{exc}; and there is {nowhere}"
+        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {why}") from exc
     return LangChainModel(chat_model)
 
 

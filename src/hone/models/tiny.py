@@ -9,14 +9,15 @@ untrained: it is the starting point for demos and tests that teach it.
 Example::
 
     from hone.models.tiny import ensure_tiny_model
-    path = ensure_tiny_model()          # built once, then reused
+    path = ensure_tiny_model(progress=print)   # built once (a few seconds), then reused
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = [
     "END_OF_TURN",
     "PAD",
     "TAG_TOKENS",
+    "UNTRAINED_NOTE",
+    "Progress",
     "TinyConfig",
     "build_tiny_model",
     "default_tiny_path",
@@ -38,6 +41,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What to tell someone about to chat with the built-in model.
+UNTRAINED_NOTE = (
+    "the built-in tiny model is untrained: its replies are noise until it is trained "
+    "(see `hone demo`)"
+)
+#: Called with one line per stage of a build ("training the tokenizer", ...).
+Progress = Callable[[str], None]
 
 #: Padding / end-of-text token.
 PAD = "<|endoftext|>"
@@ -136,6 +147,7 @@ def build_tiny_model(
     *,
     corpus: Iterable[str] | None = None,
     config: TinyConfig | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Build a randomly initialised tiny Qwen2 model and its tokenizer, saved at ``path``.
 
@@ -143,6 +155,7 @@ def build_tiny_model(
         path: Directory to write (created if missing; existing files are overwritten).
         corpus: Text to train the tokenizer on; by default a locally generated synthetic corpus.
         config: Model and tokenizer shape; :class:`TinyConfig` defaults if omitted.
+        progress: Called with one line as each stage starts (the ``hone`` command shows them).
 
     Returns:
         The directory, loadable with ``TransformersModel.from_pretrained`` or
@@ -151,9 +164,11 @@ def build_tiny_model(
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
+    report = progress or _log_stage
     cfg = config or TinyConfig()
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
+    report(f"training the tokenizer (byte-level BPE, up to {cfg.vocab_size} tokens)")
     texts = corpus if corpus is not None else default_corpus(seed=cfg.seed)
     tokenizer = train_tokenizer(texts, vocab_size=cfg.vocab_size, max_length=cfg.max_position)
     eos_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
@@ -171,16 +186,37 @@ def build_tiny_model(
         eos_token_id=eos_id,
         pad_token_id=pad_id,
     )
+    report(f"initialising the model (Qwen2, {cfg.layers} layers, hidden size {cfg.hidden_size})")
     torch.manual_seed(cfg.seed)
     model = Qwen2ForCausalLM(model_config)
     model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
         eos_token_id=eos_id, pad_token_id=pad_id, bos_token_id=None
     )
-    model.save_pretrained(out)
+    report(f"saving {model.num_parameters():,} parameters")
+    with _quiet_transformers():
+        model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / _MARKER).write_text(_config_json(cfg), encoding="utf-8")
     logger.info("built tiny model (%d parameters) at %s", model.num_parameters(), out)
     return out
+
+
+def _log_stage(line: str) -> None:
+    logger.info("tiny model: %s", line)
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No progress bar from ``save_pretrained``: the build reports its own stages."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _config_json(cfg: TinyConfig) -> str:
@@ -197,11 +233,14 @@ def default_tiny_path() -> Path:
     return base / "tiny"
 
 
-def ensure_tiny_model(path: str | os.PathLike[str] | None = None) -> Path:
-    """The built-in tiny model's directory, building it on first use.
+def ensure_tiny_model(
+    path: str | os.PathLike[str] | None = None, *, progress: Progress | None = None
+) -> Path:
+    """The built-in tiny model's directory, building it on first use (a few seconds).
 
     A directory is reused when it holds a model built with the default :class:`TinyConfig`;
-    otherwise (missing, half-written, built with other settings) it is rebuilt.
+    otherwise (missing, half-written, built with other settings) it is rebuilt. ``progress``
+    is called with one line per stage of a build (nothing when the model is reused).
 
     Raises:
         ModelLoadError: the directory cannot be written.
@@ -209,11 +248,13 @@ def ensure_tiny_model(path: str | os.PathLike[str] | None = None) -> Path:
     target = Path(path) if path is not None else default_tiny_path()
     if _is_default_build(target):
         return target
+    if progress is not None:
+        progress(f"building the built-in tiny model at {target} (first use only)")
     # Build next to the target and rename, so a crash never leaves a half-written model
     # that a later call would take for a finished one.
     staging = target.with_name(f"{target.name}.building-{os.getpid()}")
     try:
-        build_tiny_model(staging)
+        build_tiny_model(staging, progress=progress)
         if _is_default_build(target):  # another process finished first: use its model
             return target
         if target.exists():

@@ -2,7 +2,7 @@
 
 ::
 
-    from hone.tools import tool, ToolRegistry, execute_tool_calls
+    from hone.tools import tool, ToolRegistry, aexecute_tool_calls
 
     @tool
     def add(a: int, b: int) -> int:
@@ -15,7 +15,7 @@
         return a + b
 
     registry = ToolRegistry([add])
-    messages = await execute_tool_calls(assistant_message.tool_calls, registry)
+    messages = await aexecute_tool_calls(assistant_message.tool_calls, registry)
 
 Model mistakes and tool failures come back as ``ToolMessage(is_error=True)``; definition
 mistakes raise :class:`~hone.errors.ToolDefinitionError` when the tool is made.
@@ -25,17 +25,17 @@ are, and hone's tools read like LangChain's: ``tool.invoke({"a": 1})``,
 ``tool.invoke(tool_call)`` (a ``ToolMessage`` answering it), ``tool.args_schema``.
 """
 
+from hone._retry import RetryPolicy
 from hone.tools._context import ToolContext
 from hone.tools._execute import (
     ErrorKind,
     ExecutionOptions,
     ToolResult,
-    execute_tool_call,
+    aexecute_tool_call,
+    aexecute_tool_calls,
     execute_tool_calls,
-    execute_tool_calls_sync,
 )
 from hone.tools._registry import ToolLike, ToolRegistry
-from hone.tools._retry import RetryPolicy
 from hone.tools._tool import Tool, tool
 
 __all__ = [
@@ -47,8 +47,8 @@ __all__ = [
     "ToolLike",
     "ToolRegistry",
     "ToolResult",
-    "execute_tool_call",
+    "aexecute_tool_call",
+    "aexecute_tool_calls",
     "execute_tool_calls",
-    "execute_tool_calls_sync",
     "tool",
 ]

@@ -1,7 +1,8 @@
 """Run the tool calls of one model turn: validate, time-limit, retry, run concurrently, and
 turn every failure into a result the model can read.
 
-The agent loop and the graph's ``ToolNode`` call :func:`execute_tool_calls`; it never raises
+The agent loop and the graph's ``ToolNode`` call :func:`aexecute_tool_calls` (its sync shell is
+:func:`execute_tool_calls`); it never raises
 because of something the model did (unknown tool, bad JSON, wrong arguments) or a tool's own
 failure (exception, timeout): each becomes a ``ToolMessage`` with ``is_error=True``.
 """
@@ -16,23 +17,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
 
+from hone._retry import RetryPolicy
 from hone._sync import run_sync
 from hone.errors import ConfigError, ToolArgumentsError
 from hone.interop._messages import is_langchain_message
 from hone.messages import ContentPart, ToolCall, ToolMessage, new_id
 from hone.tools._context import ToolContext
 from hone.tools._registry import ToolLike, ToolRegistry
-from hone.tools._retry import RetryPolicy
 from hone.tools._tool import Tool, result_content, tool_message
 
 __all__ = [
     "ErrorKind",
     "ExecutionOptions",
     "ToolResult",
+    "aexecute_tool_call",
+    "aexecute_tool_calls",
     "as_tool_call",
-    "execute_tool_call",
     "execute_tool_calls",
-    "execute_tool_calls_sync",
 ]
 
 logger = logging.getLogger(__name__)
@@ -184,17 +185,17 @@ async def _run_attempts(
     call: ToolCall,
     values: dict[str, Any],
     context: ToolContext,
-    options: ExecutionOptions,
+    execution: ExecutionOptions,
 ) -> tuple[Any, BaseException | None, int]:
     """Run the call until it succeeds or the retry policy gives up: (value, error, attempts)."""
-    timeout = tool.timeout if tool.timeout is not None else options.timeout
-    policy = tool.retry if tool.retry is not None else options.retry
+    timeout = tool.timeout if tool.timeout is not None else execution.timeout
+    policy = tool.retry if tool.retry is not None else execution.retry
     attempt = 1
     while True:
         try:
             value = await _attempt(tool, values, replace(context, attempt=attempt), timeout)
             return value, None, attempt
-        except options.propagate:
+        except execution.propagate:
             raise
         except Exception as exc:
             if policy is None or not policy.should_retry(exc, attempt):
@@ -242,24 +243,24 @@ def _describe_failure(
     return "exception", f"tool {tool.name!r} raised {_exception_text(error)}{suffix}"
 
 
-async def execute_tool_call(
+async def aexecute_tool_call(
     call: ToolCall | Mapping[str, Any],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
-    options: ExecutionOptions | None = None,
+    execution: ExecutionOptions | None = None,
 ) -> ToolResult:
     """Run one tool call and describe its outcome; never raises for a failed call.
 
-    See :func:`execute_tool_calls` for the arguments. Only exceptions named in
-    ``options.propagate``, cancellation, and ``BaseException``s such as ``KeyboardInterrupt``
+    See :func:`aexecute_tool_calls` for the arguments. Only exceptions named in
+    ``execution.propagate``, cancellation, and ``BaseException``s such as ``KeyboardInterrupt``
     escape.
     """
     started = time.perf_counter()
     call = as_tool_call(call)
-    opts = options or ExecutionOptions()
+    opts = execution or ExecutionOptions()
     tools = ToolRegistry.coerce(registry)
     tool = tools.get(call.name)
     if tool is None:
@@ -304,14 +305,14 @@ async def execute_tool_call(
     )
 
 
-async def execute_tool_calls(
+async def aexecute_tool_calls(
     calls: Sequence[ToolCall | Mapping[str, Any]],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
-    options: ExecutionOptions | None = None,
+    execution: ExecutionOptions | None = None,
 ) -> list[ToolMessage]:
     """Run the tool calls of one model turn concurrently; one ``ToolMessage`` per call, in
     call order.
@@ -324,7 +325,7 @@ async def execute_tool_calls(
         state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
         deps: Given to tools as ``ToolContext.deps`` (the developer's clients and handles).
         metadata: Given to tools, read-only, as ``ToolContext.metadata``.
-        options: Timeout, retry, output limit and concurrency defaults.
+        execution: Timeout, retry, output limit and concurrency defaults.
 
     Returns:
         ``ToolMessage(tool_call_id=call.id, ...)`` for each call, in the order of ``calls``.
@@ -334,17 +335,17 @@ async def execute_tool_calls(
         ``ToolContext.call_id``.
 
     Raises:
-        Only exceptions in ``options.propagate``, cancellation and ``BaseException``s (such
+        Only exceptions in ``execution.propagate``, cancellation and ``BaseException``s (such
         as ``KeyboardInterrupt``); the other calls of the turn are then cancelled.
     """
-    opts = options or ExecutionOptions()
+    opts = execution or ExecutionOptions()
     tools = ToolRegistry.coerce(registry)
     gate = asyncio.Semaphore(opts.max_concurrency or max(len(calls), 1))
 
     async def run(call: ToolCall | Mapping[str, Any]) -> ToolResult:
         async with gate:
-            return await execute_tool_call(
-                call, tools, state=state, deps=deps, metadata=metadata, options=opts
+            return await aexecute_tool_call(
+                call, tools, state=state, deps=deps, metadata=metadata, execution=opts
             )
 
     tasks = [asyncio.ensure_future(run(call)) for call in calls]
@@ -358,21 +359,21 @@ async def execute_tool_calls(
     return [result.to_message() for result in results]
 
 
-def execute_tool_calls_sync(
+def execute_tool_calls(
     calls: Sequence[ToolCall | Mapping[str, Any]],
     registry: ToolRegistry | Sequence[ToolLike],
     *,
     state: Any = None,
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
-    options: ExecutionOptions | None = None,
+    execution: ExecutionOptions | None = None,
 ) -> list[ToolMessage]:
-    """The synchronous shell of :func:`execute_tool_calls` (same arguments and result).
+    """The synchronous shell of :func:`aexecute_tool_calls` (same arguments and result).
 
     Inside a running event loop, the calls run on a fresh loop in a worker thread.
     """
     return run_sync(
-        execute_tool_calls(
-            calls, registry, state=state, deps=deps, metadata=metadata, options=options
+        aexecute_tool_calls(
+            calls, registry, state=state, deps=deps, metadata=metadata, execution=execution
         )
     )

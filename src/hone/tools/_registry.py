@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from hone.errors import ConfigError, DuplicateToolError, HoneError
+from hone._imports import FORMS, ObjectPath, get_attribute, load_module, parse_object_path
+from hone.errors import ConfigError, DuplicateToolError, ToolDefinitionError
 from hone.tools._convert import as_tool, is_langchain_tool, langchain_source
 from hone.tools._tool import Tool
 
@@ -112,44 +109,64 @@ class ToolRegistry:
         return tools if isinstance(tools, ToolRegistry) else cls(tools)
 
     @classmethod
-    def from_module(cls, module: ModuleType | str | os.PathLike[str]) -> ToolRegistry:
+    def from_module(
+        cls,
+        module: ModuleType | str | os.PathLike[str],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+    ) -> ToolRegistry:
         """Collect the tools a Python module defines (``hone run --tools mymodule``).
 
         ``module`` is a module object, a dotted import name (``"myapp.tools"``), or the path
         of a ``.py`` file. Every :class:`Tool` the module holds at top level is collected (only
-        the names in ``__all__`` when it defines one), in definition order. Add
-        ``:name`` (``"myapp.tools:toolset"``) to take one attribute instead: a registry, a
-        tool, or a list of tools and functions.
+        the names in ``__all__`` when it defines one), in definition order. Add ``:name``
+        (``"myapp.tools:toolset"``, ``"tools.py:toolset"``) to take one attribute instead: a
+        registry, a tool, or a list of tools and functions. Names and relative paths are
+        looked up in ``base_dir`` (default: the current directory) first, as ``--model`` and
+        ``hone graph`` do.
 
         Raises:
             ConfigError: the module cannot be imported or defines no tools.
             DuplicateToolError: two of its tools share a name.
         """
-        attribute = None
-        if isinstance(module, str) and ":" in module and not Path(module).exists():
-            module, attribute = module.rsplit(":", 1)
-        loaded = module if isinstance(module, ModuleType) else _load_module(module)
-        if attribute is not None:
-            return _from_attribute(loaded, attribute)
-        names = getattr(loaded, "__all__", None) or list(vars(loaded))
-        found: list[Tool] = []
-        for name in names:
-            value = getattr(loaded, name, None)
-            if isinstance(value, Tool) and all(value is not t for t in found):
-                found.append(value)
-        if not found:
+        if isinstance(module, ModuleType):
+            return _from_loaded(cls, module, module.__name__)
+        target = os.fspath(module)
+        parsed = ObjectPath(target, None, True) if isinstance(module, os.PathLike) else None
+        parsed = parsed or parse_object_path(target)
+        if parsed is None:
             raise ConfigError(
-                f"module {loaded.__name__!r} defines no tools; decorate its functions with "
-                "@hone.tools.tool, or name a registry or list as 'module:attribute'"
+                f"cannot load tools from {target!r}: name a module, a .py file, or {FORMS}"
             )
-        logger.debug("collected %d tools from %s", len(found), loaded.__name__)
-        return cls(found)
+        try:
+            loaded = load_module(parsed.module, base_dir=base_dir)
+            if parsed.attr is None:
+                return _from_loaded(cls, loaded, target)
+            return _from_attribute(loaded, parsed.attr)
+        except (DuplicateToolError, ToolDefinitionError):
+            raise
+        except ConfigError as exc:
+            raise ConfigError(f"cannot load tools from {target!r}: {exc}") from exc
+
+
+def _from_loaded(cls: type[ToolRegistry], loaded: ModuleType, label: str) -> ToolRegistry:
+    names = getattr(loaded, "__all__", None) or list(vars(loaded))
+    found: list[Tool] = []
+    for name in names:
+        value = getattr(loaded, name, None)
+        if isinstance(value, Tool) and all(value is not t for t in found):
+            found.append(value)
+    if not found:
+        raise ConfigError(
+            f"{label!r} defines no tools; decorate its functions with "
+            "@hone.tools.tool, or name a registry or list as 'module:attribute'"
+        )
+    logger.debug("collected %d tools from %s", len(found), label)
+    return cls(found)
 
 
 def _from_attribute(module: ModuleType, attribute: str) -> ToolRegistry:
-    if not hasattr(module, attribute):
-        raise ConfigError(f"module {module.__name__!r} has no attribute {attribute!r}")
-    value = getattr(module, attribute)
+    value = get_attribute(module, attribute)
     if isinstance(value, ToolRegistry):
         return value
     if isinstance(value, Tool) or is_langchain_tool(value) or callable(value):
@@ -157,36 +174,6 @@ def _from_attribute(module: ModuleType, attribute: str) -> ToolRegistry:
     if isinstance(value, Iterable):
         return ToolRegistry(value)
     raise ConfigError(
-        f"{module.__name__}:{attribute} is a {type(value).__name__}; expected a ToolRegistry, "
-        "a tool, or a list of tools"
+        f"{attribute!r} is a {type(value).__name__}; expected a ToolRegistry, a tool, or a "
+        "list of tools"
     )
-
-
-def _load_module(spec: str | os.PathLike[str]) -> ModuleType:
-    path = Path(spec)
-    if path.suffix == ".py" or path.is_file():
-        if not path.is_file():
-            raise ConfigError(f"no such tools file: {path}")
-        name = f"hone_tools_{path.stem}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise ConfigError(f"cannot load {path} as a Python module")
-        module = importlib.util.module_from_spec(module_spec)
-        # Registered before running, so pydantic and dataclasses can resolve its annotations.
-        sys.modules[name] = module
-        try:
-            module_spec.loader.exec_module(module)
-        except HoneError:  # a bad tool definition says best what is wrong
-            del sys.modules[name]
-            raise
-        except Exception as exc:
-            del sys.modules[name]
-            raise ConfigError(f"importing tools file {path} failed: {exc!r}") from exc
-        return module
-    try:
-        return importlib.import_module(str(spec))
-    except ImportError as exc:
-        raise ConfigError(
-            f"cannot import tools module {str(spec)!r}: {exc}. Pass a dotted module name on "
-            "the Python path or the path of a .py file."
-        ) from exc

@@ -20,13 +20,14 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
 from pydantic_core import CoreSchema
 
+from hone._async import is_async_callable
+from hone._retry import RetryPolicy
 from hone._sync import run_sync
 from hone.errors import ToolArgumentsError, ToolDefinitionError
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.messages import ContentPart, ImagePart, TextPart, ToolCall, ToolMessage, new_id
 from hone.tools._context import ToolContext
 from hone.tools._jsonschema import check_schema, validate_json
-from hone.tools._retry import RetryPolicy
 from hone.tools._schema import context_parameter, inspect_function, unwrap_partial
 
 __all__ = ["Tool", "ToolInput", "Validator", "result_content", "tool", "tool_message"]
@@ -45,13 +46,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 def _function_name(fn: Callable[..., Any]) -> str:
     inner = unwrap_partial(fn)
     return str(getattr(inner, "__name__", None) or type(inner).__name__)
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    inner = unwrap_partial(fn)
-    return inspect.iscoroutinefunction(inner) or inspect.iscoroutinefunction(
-        getattr(inner, "__call__", None)  # noqa: B004 - an object with an async __call__
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,7 +214,7 @@ class Tool:
         if self.context_param is not None:
             kwargs[self.context_param] = context
         args = [kwargs.pop(name) for name in self.positional if name in kwargs]
-        if _is_async(self.fn):
+        if is_async_callable(self.fn):
             result = await self.fn(*args, **kwargs)
         else:
             result = await asyncio.to_thread(self.fn, *args, **kwargs)

@@ -158,15 +158,15 @@ def test_with_review_wraps_lists_and_keeps_the_schema() -> None:
 
 
 def test_reviewed_tool_run_by_the_executor_in_a_custom_node() -> None:
-    from hone.tools import ExecutionOptions, execute_tool_calls
+    from hone.tools import ExecutionOptions, aexecute_tool_calls
 
     reviewed = with_review(send)
     call = ToolCall(id="c1", name="send", arguments={"to": "ada", "body": "hi"})
 
     async def node(state: MessagesState) -> dict[str, Any]:
         # A node that runs tools itself lets the graph's interrupt through the executor.
-        options = ExecutionOptions(propagate=(Exception,))
-        return {"messages": await execute_tool_calls([call], [reviewed], options=options)}
+        execution = ExecutionOptions(propagate=(Exception,))
+        return {"messages": await aexecute_tool_calls([call], [reviewed], execution=execution)}
 
     graph = StateGraph(MessagesState).add_node("run", node).add_edge(START, "run")
     app = graph.compile(checkpointer=InMemorySaver())

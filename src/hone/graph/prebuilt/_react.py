@@ -7,18 +7,22 @@ the state's last message is LangChain's, hone's ``AssistantMessage`` otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias
 
+from hone.agent._scope import get_model, report_stop
+from hone.agent._step import AgentStep, AgentTurn, FinalAnswer
 from hone.graph._builder import StateGraph
+from hone.graph._managed import RemainingSteps
 from hone.graph._messages import MessagesState
 from hone.graph._model_stream import astream_model
 from hone.graph._types import END, START
 from hone.graph.prebuilt._tool_node import ToolNode, _is_langchain_turn, _last_turn
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.interop._model import ModelLike, resolve_model
-from hone.messages import AnyMessage, SystemMessage, UserMessage, to_message
-from hone.models import ChatRequest, Completion, SamplingOptions
+from hone.messages import AnyMessage, AssistantMessage, SystemMessage, to_message
+from hone.models import SamplingOptions
 from hone.models._chat_reply import langchain_reply
 from hone.tools import ToolLike, ToolRegistry
 
@@ -31,6 +35,16 @@ __all__ = ["Prompt", "create_react_agent"]
 #: A system prompt (text, or a hone or LangChain system message), or a function from the
 #: state to the messages to send.
 Prompt: TypeAlias = str | SystemMessage | Callable[[Any], Sequence[Any]] | Any
+
+#: LangGraph's answer when the steps run out while the model still calls tools.
+_NEED_MORE_STEPS = "Sorry, need more steps to process this request."
+
+
+class _AgentState(MessagesState):
+    """The conversation, and the super-steps left before the run's recursion limit (filled
+    in by the runtime, never stored), as in LangGraph's ``AgentState``."""
+
+    remaining_steps: NotRequired[RemainingSteps]
 
 
 def _hone(values: Sequence[Any]) -> list[AnyMessage]:
@@ -48,16 +62,31 @@ def _request_messages(prompt: Prompt | None, state: Any) -> list[AnyMessage]:
     return _hone(list(prompt(state)))
 
 
-def _reply(completion: Completion, langchain: bool) -> list[Any]:
-    """The model's turn (and, when its tool calls could not be parsed, the parse errors for
-    it to read), in the conversation's family."""
-    reply: list[Any] = [completion.message]
-    if completion.parse_errors and not completion.message.tool_calls:
-        # The parser phrases its errors for the model ("Your tool call could not be parsed").
-        reply.append(UserMessage(content="\n".join(completion.parse_errors)))
-    if langchain:
-        reply = [langchain_reply(completion), *(to_langchain(m) for m in reply[1:])]
-    return reply
+def _out_of_steps(turn: AgentTurn, remaining: int | None) -> bool:
+    """LangGraph's rule: a turn that goes on (tool calls, or parse errors to retry) with fewer
+    than two super-steps left gets its "need more steps" answer instead."""
+    return turn.stop is None and remaining is not None and remaining < 2
+
+
+def _final_turn(final_answer: FinalAnswer | None, remaining: int | None) -> bool:
+    """Whether the model's turn must be the final-answer turn: a tool round would take the
+    next two super-steps and the model's turn after it must still run before the limit (a
+    step run with no super-step left ends the run with ``GraphRecursionError``, in LangGraph
+    as in hone)."""
+    return final_answer is not None and remaining is not None and remaining < 3
+
+
+def _in_family(turn: AgentTurn, langchain: bool) -> list[Any]:
+    """The turn's messages in the conversation's family (LangChain replies carry the
+    completion's metadata)."""
+    if not langchain:
+        return list(turn.messages)
+    return [
+        langchain_reply(dataclasses.replace(turn.completion, message=m))
+        if isinstance(m, AssistantMessage)
+        else to_langchain(m)
+        for m in turn.messages
+    ]
 
 
 def _route(state: Any) -> Literal["tools", "agent", "__end__"]:
@@ -69,12 +98,14 @@ def _route(state: Any) -> Literal["tools", "agent", "__end__"]:
 
 
 def create_react_agent(
-    model: ModelLike,
+    model: ModelLike | None,
     tools: ToolRegistry | Sequence[ToolLike] | ToolNode,
     *,
     prompt: Prompt | None = None,
     checkpointer: Checkpointer | None = None,
     options: SamplingOptions | None = None,
+    final_answer: FinalAnswer | None = None,
+    role: str | None = None,
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     name: str = "react_agent",
@@ -83,38 +114,68 @@ def create_react_agent(
     the model calls tools, node ``tools`` (a :class:`ToolNode`) runs them and the model goes
     again; a turn without tool calls ends the run.
 
-    With ``stream_mode="messages"`` the model's tokens stream as they are generated (see
-    :func:`~hone.graph.astream_model`). The state is :class:`~hone.graph.MessagesState`. Invoke it with
-    ``{"messages": [("user", "...")]}``. When the model's tool-call syntax cannot be parsed,
-    it reads the parse errors and tries again (bounded by the run's ``recursion_limit``).
+    Each model turn is an :class:`~hone.agent.AgentStep`, the step ``run_agent`` takes: for
+    the same conversation both send the same requests, and a model whose tool-call syntax
+    cannot be parsed reads the same parse errors and tries again.
+
+    The step budget is the run's ``recursion_limit`` (a tool round takes two super-steps, a
+    retry one). As in LangGraph, when the steps run out while the model still calls tools,
+    the agent answers "Sorry, need more steps to process this request." instead of raising
+    ``GraphRecursionError``; with ``final_answer`` it makes :class:`~hone.agent.FinalAnswer`'s
+    turn instead (prompt appended, tools withheld) once no tool round fits any more:
+    ``run_agent(max_steps=n)`` and ``recursion_limit=2 * n + 2`` send the same requests.
+
+    The model is the one the run was given, when it was given one (rollouts give the
+    recording policy: see :func:`~hone.graph.get_model`), else ``model``; so an agent built
+    for serving trains without being rebuilt. With ``stream_mode="messages"`` the model's
+    tokens stream as they are generated (see :func:`~hone.graph.astream_model`). Invoke it
+    with ``{"messages": [("user", "...")]}``; the output state is
+    :class:`~hone.graph.MessagesState`'s.
 
     Args:
         model: Any :class:`~hone.models.ModelBackend`, a model spec string
             (``"openai:gpt-4.1"``, ``"tiny:"``, or a LangChain provider such as
-            ``"anthropic:..."``), or a LangChain chat model.
+            ``"anthropic:..."``), or a LangChain chat model; None: every run must be given
+            one (:func:`~hone.graph.use_model`).
         tools: The tools (a list of tools, LangChain tools or functions, a registry, or a
             ready :class:`ToolNode`).
         prompt: A system prompt (text or a system message of either family), or a function
             of the state returning the messages to send.
         checkpointer: Saves each step; needed for threads, resumes and reviewed tools.
         options: Sampling options for every model call.
+        final_answer: hone's final-answer turn when the steps run out; None: LangGraph's
+            "need more steps" reply.
+        role: The role whose model the agent asks the run for (``get_model(role)``), for runs
+            given one model per role.
         interrupt_before: Nodes (``"agent"``, ``"tools"``) to pause before.
         interrupt_after: Nodes to pause after.
         name: The graph's name.
     """
-    backend = resolve_model(model)
+    built = None if model is None else resolve_model(model)
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools)
-    specs = tuple(tool_node.tools.specs())
-    sampling = options or SamplingOptions()
+    step = AgentStep(
+        tools=tuple(tool_node.tools.specs()),
+        sampling=options or SamplingOptions(),
+        final_answer=final_answer,
+    )
 
-    async def call_model(state: MessagesState) -> dict[str, Any]:
-        request = ChatRequest(
-            messages=tuple(_request_messages(prompt, state)), tools=specs, options=sampling
+    async def call_model(state: _AgentState) -> dict[str, Any]:
+        backend = get_model(role, default=built)
+        remaining = state.get("remaining_steps")
+        turn = await step.arun(
+            backend,
+            _request_messages(prompt, state),
+            final=_final_turn(final_answer, remaining),
+            complete=astream_model,
         )
-        completion = await astream_model(backend, request)
-        return {"messages": _reply(completion, _is_langchain_turn(state, "messages"))}
+        langchain = _is_langchain_turn(state, "messages")
+        if _out_of_steps(turn, remaining):  # LangGraph's answer instead of a recursion error
+            report_stop("step_budget", backend)
+            sorry = AssistantMessage(id=turn.reply.id, content=_NEED_MORE_STEPS)
+            return {"messages": [to_langchain(sorry) if langchain else sorry]}
+        return {"messages": _in_family(turn, langchain)}
 
-    graph = StateGraph(MessagesState)
+    graph = StateGraph(_AgentState)
     graph.add_node("agent", call_model)
     graph.add_node(tool_node.name, tool_node)
     graph.add_edge(START, "agent")

@@ -111,7 +111,7 @@ def _parse_decision(value: Any, config: ReviewConfig) -> ReviewDecision | str:
 class ReviewedTool(Tool):
     """A tool whose calls a human reviews before they run. Make one with :func:`with_review`.
 
-    Run on its own (by :func:`hone.tools.execute_tool_calls` inside a graph node) it asks about
+    Run on its own (by :func:`hone.tools.aexecute_tool_calls` inside a graph node) it asks about
     one call at a time; :class:`~hone.graph.prebuilt.ToolNode` asks about a whole turn at once.
     """
 

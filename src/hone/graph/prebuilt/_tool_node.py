@@ -23,7 +23,7 @@ from hone.tools import (
     ToolLike,
     ToolRegistry,
     ToolResult,
-    execute_tool_call,
+    aexecute_tool_call,
 )
 
 __all__ = ["ToolNode", "tools_condition"]
@@ -224,13 +224,13 @@ class ToolNode:
             "thread_id": scope.thread_id if scope is not None else None,
             "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
         }
-        return await execute_tool_call(
+        return await aexecute_tool_call(
             call,
             self._runnable,
             state=state,
             deps=self.deps,
             metadata=metadata,
-            options=self.options,
+            execution=self.options,
         )
 
     def _output(
