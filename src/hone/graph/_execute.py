@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
@@ -246,10 +245,7 @@ def _retry_delay(task: Task, exc: Exception, attempts: int) -> float | None:
     policy = next((p for p in policies if p.matches(exc)), None)
     if policy is None or attempts >= policy.max_attempts:
         return None
-    interval = min(
-        policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempts - 1)
-    )
-    delay = interval + random.uniform(0, 1) if policy.jitter else interval
+    delay = policy.delay(attempts)
     logger.info(
         "Retrying task %s after %.2f seconds (attempt %d) after %s %s",
         task.name,

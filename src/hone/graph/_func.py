@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
+from hone._async import is_async_callable
 from hone.graph._algo import Call
 from hone.graph._channels import EphemeralValue, LastValue, Topic
 from hone.graph._constants import END, ERROR, PREVIOUS, RETURN, START, TASKS
@@ -55,15 +56,9 @@ def _policies(policy: RetryPolicy | Sequence[RetryPolicy] | None) -> tuple[Retry
     return tuple(policy)
 
 
-def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004
-    )
-
-
 def _timeout_for(fn: Any, timeout: Any, name: str, kind: str) -> TimeoutPolicy | None:
     policy = TimeoutPolicy.coerce(timeout)
-    if policy is not None and not _is_async(fn):
+    if policy is not None and not is_async_callable(fn):
         raise sync_timeout_error(name, kind)
     return policy
 
@@ -173,9 +168,9 @@ def call(
     runner = loop.runner
     is_async_runner = runner is not None and hasattr(runner, "gate")
     in_loop = is_async_runner and runner.in_loop_thread()
-    if not in_loop and _is_async(func):
+    if not in_loop and is_async_callable(func):
         raise RuntimeError("In an sync context async tasks cannot be called")
-    if timeout is not None and not _is_async(func):
+    if timeout is not None and not is_async_callable(func):
         raise sync_timeout_error(getattr(func, "__name__", type(func).__name__), "Task")
     name = getattr(func, "__name__", None) or getattr(getattr(func, "func", None), "__name__", None)
     spec = Call(
