@@ -151,9 +151,11 @@ def control_writes(output: Any) -> list[tuple[str, Any]]:
 
 
 def find_subgraph(fn: Any) -> CompiledGraph | None:
-    """A compiled graph (with checkpointing not disabled) that a node's function refers to
-    directly: in its closure, among the globals its code names, or among the attributes of
-    its bound ``self`` that its code names."""
+    """A compiled graph (with checkpointing not disabled) that a node's function reaches by a
+    chain of references its code spells out, as LangGraph detects subgraphs: a value it closes
+    over, a global its own code names, or an attribute path from either (``HOLDER.a.b``), also
+    from nested functions for captured values; ``__wrapped__`` is followed. Subscripts,
+    attributes of ``self`` and globals named only in nested functions are not."""
     import inspect
 
     from hone.graph._compiled import CompiledGraph
@@ -161,35 +163,82 @@ def find_subgraph(fn: Any) -> CompiledGraph | None:
     def usable(value: Any) -> bool:
         return isinstance(value, CompiledGraph) and value.checkpointer is not False
 
-    if usable(fn):
-        return typing.cast(CompiledGraph, fn)
-    owner = getattr(fn, "__self__", None)
-    target = fn.__func__ if inspect.ismethod(fn) else fn
-    if not inspect.isfunction(target):
-        call = getattr(fn, "__call__", None)  # noqa: B004
-        if not inspect.ismethod(call):
-            return None
-        owner, target = fn, call.__func__
-    code = target.__code__
-    names: list[str] = []
-    stack = [code]
-    while stack:
-        current = stack.pop()
-        names.extend(current.co_names)
-        stack.extend(k for k in current.co_consts if inspect.iscode(k))
-    for cell in target.__closure__ or ():
+    seen: set[int] = set()
+    while fn is not None and id(fn) not in seen:
+        seen.add(id(fn))
+        if usable(fn):
+            return typing.cast(CompiledGraph, fn)
+        target = fn.__func__ if inspect.ismethod(fn) else fn
+        if not inspect.isfunction(target):
+            call = getattr(fn, "__call__", None)  # noqa: B004
+            target = call.__func__ if inspect.ismethod(call) else None
+        if target is not None:
+            found = _graph_in_code(target, usable)
+            if found is not None:
+                return typing.cast(CompiledGraph, found)
+        fn = getattr(fn, "__wrapped__", None)
+    return None
+
+
+_MISSING = object()
+
+
+def _graph_in_code(target: Any, usable: Callable[[Any], bool]) -> Any:
+    """The first usable graph along the reference chains in ``target``'s bytecode."""
+    import dis
+    import inspect
+
+    closure: dict[str, Any] = {}
+    for name, cell in zip(target.__code__.co_freevars, target.__closure__ or (), strict=False):
         try:
-            value = cell.cell_contents
-        except ValueError:
+            closure[name] = cell.cell_contents
+        except ValueError:  # an empty cell
             continue
+    for value in closure.values():
         if usable(value):
-            return typing.cast(CompiledGraph, value)
+            return value
     scope = target.__globals__
-    attrs = getattr(owner, "__dict__", {}) if owner is not None else {}
-    for name in names:
-        for value in (scope.get(name), attrs.get(name)):
-            if usable(value):
-                return typing.cast(CompiledGraph, value)
+    stack: list[tuple[Any, bool]] = [(target.__code__, True)]
+    while stack:
+        code, top = stack.pop()
+        stack.extend((k, False) for k in code.co_consts if inspect.iscode(k))
+        chain: list[str] = []
+        root: Any = _MISSING
+        for ins in [*dis.get_instructions(code), None]:
+            if (
+                ins is not None
+                and root is not _MISSING
+                and ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
+            ):
+                chain.append(str(ins.argval))
+                continue
+            if root is not _MISSING:
+                found = _follow(root, chain, usable)
+                if found is not None:
+                    return found
+            root, chain = _MISSING, []
+            if ins is None:
+                break
+            if ins.opname == "LOAD_GLOBAL" and top:
+                root = scope.get(str(ins.argval), _MISSING)
+            elif ins.opname == "LOAD_DEREF" and ins.argval in closure:
+                root = closure[str(ins.argval)]
+    return None
+
+
+def _follow(value: Any, chain: Sequence[str], usable: Callable[[Any], bool]) -> Any:
+    import inspect
+
+    for attr in (None, *chain):
+        if attr is not None:
+            try:
+                value = inspect.getattr_static(value, attr)
+            except AttributeError:
+                return None
+            if hasattr(type(value), "__get__") and not usable(value):
+                return None  # a descriptor (property, method): not followed without running it
+        if usable(value):
+            return value
     return None
 
 
