@@ -10,6 +10,7 @@ import pytest
 PACKAGES = [
     "hone",
     "hone.agent",
+    "hone.agents",
     "hone.checkpoint",
     "hone.checkpoint.langgraph",
     "hone.errors",
@@ -21,6 +22,7 @@ PACKAGES = [
     "hone.models.conformance",
     "hone.parsing",
     "hone.rewards",
+    "hone.search",
     "hone.serve",
     "hone.tools",
     "hone.train",

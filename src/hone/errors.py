@@ -34,6 +34,8 @@ Hierarchy::
     │   └── NodeCancelledError          a node raised CancelledError itself
     ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
     │                                   aexecute_tool_calls turns them into a ToolMessage)
+    ├── GuardrailError                  a guardrail failed: it raised, or returned no decision
+    │   └── GuardrailTripwireError      a guardrail decided to stop the run
     ├── CheckpointError                 storage of checkpoints
     │   ├── CheckpointNotFoundError     no such thread or checkpoint
     │   ├── CheckpointCorruptError      a stored row cannot be decoded
@@ -67,6 +69,8 @@ __all__ = [
     "GraphRecursionError",
     "GraphValidationError",
     "GraphWarning",
+    "GuardrailError",
+    "GuardrailTripwireError",
     "HoneError",
     "InvalidUpdateError",
     "ModelAuthError",
@@ -277,6 +281,43 @@ class ToolArgumentsError(HoneError):
 
     def __reduce__(self) -> tuple[type[ToolArgumentsError], tuple[str, tuple[str, ...]]]:
         return (type(self), (self.tool_name, self.problems))
+
+
+class GuardrailError(HoneError):
+    """A guardrail (``hone.agents``) failed while the agent ran: it raised an exception, or
+    returned something other than a decision its stage accepts.
+
+    ``guardrail`` names it; ``stage`` says where it ran (``input``, ``output``,
+    ``tool_input``, ``tool_output``).
+    """
+
+    def __init__(self, guardrail: str, stage: str, problem: str) -> None:
+        self.guardrail = guardrail
+        self.stage = stage
+        self.problem = problem
+        super().__init__(f"{stage} guardrail {guardrail!r} {problem}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.guardrail, self.stage, self.problem))
+
+
+class GuardrailTripwireError(GuardrailError):
+    """A guardrail decided that the run must stop (``GuardrailResult.raise_exception()``).
+
+    ``message`` is its reason (or None); ``event`` the decision as recorded (a
+    ``hone.agents.GuardrailEvent``).
+    """
+
+    def __init__(
+        self, guardrail: str, stage: str, message: str | None = None, event: Any = None
+    ) -> None:
+        self.message = message
+        self.event = event
+        reason = f": {message}" if message else ""
+        super().__init__(guardrail, stage, f"tripped{reason}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.guardrail, self.stage, self.message, self.event))
 
 
 class CheckpointError(HoneError):

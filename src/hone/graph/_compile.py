@@ -104,12 +104,14 @@ class Node:
     ) -> list[tuple[str, Any]]:
         """The state writes of the node's output (``thread`` names the run in errors).
 
-        The input of a nested graph is its parent's state: keys outside its own schema are
-        expected there and dropped without a warning.
+        The input of a nested graph is its parent's state, and a subgraph node's output its
+        own state: keys outside the receiving schema are expected there and dropped without a
+        warning.
         """
         if self.writer is not None:
             return self.writer(output)
-        if nested and self.name == START:
+        if (nested and self.name == START) or self.subgraph is not None:
+            # A subgraph returns its whole state: keys the parent lacks are expected there.
             return updates_of(_known(output, self.keys), self.keys, "", root=self.root)
         who = "the graph input" if self.name == START else f"node {self.name!r}"
         if thread is not None:

@@ -30,6 +30,7 @@ from hone.tools._context import ToolContext
 from hone.tools._execute import (
     ErrorKind,
     ExecutionOptions,
+    ToolGuard,
     ToolResult,
     aexecute_tool_call,
     aexecute_tool_calls,
@@ -44,6 +45,7 @@ __all__ = [
     "RetryPolicy",
     "Tool",
     "ToolContext",
+    "ToolGuard",
     "ToolLike",
     "ToolRegistry",
     "ToolResult",

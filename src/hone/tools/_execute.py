@@ -15,7 +15,7 @@ import time
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias
 
 from hone._retry import RetryPolicy
 from hone._sync import run_sync
@@ -29,6 +29,7 @@ from hone.tools._tool import Tool, result_content, tool_message
 __all__ = [
     "ErrorKind",
     "ExecutionOptions",
+    "ToolGuard",
     "ToolResult",
     "aexecute_tool_call",
     "aexecute_tool_calls",
@@ -38,10 +39,30 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Why a call failed: the model's mistakes first, then the tool's own failures.
+#: Why a call failed: the model's mistakes first, then the tool's own failures, then a
+#: guardrail's refusal (see :class:`ToolGuard`).
 ErrorKind: TypeAlias = Literal[
-    "unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout"
+    "unknown_tool", "invalid_json", "invalid_arguments", "exception", "timeout", "guardrail"
 ]
+
+
+class ToolGuard(Protocol):
+    """Checks around tool execution (``hone.agents.Guardrails`` makes them): the calls of a
+    turn are screened before any of them runs, and each result is checked before the model
+    sees it. Raising from either method stops the turn (the other calls are cancelled)."""
+
+    async def screen(
+        self, calls: Sequence[ToolCall], *, state: Any, deps: Any
+    ) -> Mapping[str, ToolResult]:
+        """The calls that must not run, by call id, each with the result the model sees
+        instead. ``calls`` are the turn's valid calls (known tool, arguments that validate)."""
+        ...
+
+    async def check_result(
+        self, call: ToolCall, result: ToolResult, *, state: Any, deps: Any
+    ) -> ToolResult:
+        """The result the model sees for ``call`` (``result``, or one in its place)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +81,9 @@ class ExecutionOptions:
     #: Exceptions that must reach the caller instead of becoming an error result (for
     #: example a graph runtime's interrupt signal).
     propagate: tuple[type[BaseException], ...] = ()
+    #: Screens the turn's calls before any runs and checks each result the tool produced
+    #: (None: no checks).
+    guard: ToolGuard | None = None
 
     def __post_init__(self) -> None:
         if self.timeout is not None and self.timeout <= 0:
@@ -251,12 +275,15 @@ async def aexecute_tool_call(
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
+    screen: bool = True,
 ) -> ToolResult:
     """Run one tool call and describe its outcome; never raises for a failed call.
 
-    See :func:`aexecute_tool_calls` for the arguments. Only exceptions named in
-    ``execution.propagate``, cancellation, and ``BaseException``s such as ``KeyboardInterrupt``
-    escape.
+    See :func:`aexecute_tool_calls` for the arguments. ``screen=False`` skips
+    ``execution.guard``'s screening (for a caller that screened the whole turn first, as
+    ``ToolNode`` does); the result is still checked. Only exceptions named in
+    ``execution.propagate``, the guard's own, cancellation, and ``BaseException``s such as
+    ``KeyboardInterrupt`` escape.
     """
     started = time.perf_counter()
     call = as_tool_call(call)
@@ -271,6 +298,11 @@ async def aexecute_tool_call(
     checked = _check_arguments(call, tool)
     if not isinstance(checked, dict):
         return _failure(call, checked[0], checked[1], started=started, limit=limit)
+    guard = opts.guard
+    if guard is not None and screen:
+        refused = await guard.screen([call], state=state, deps=deps)
+        if call.id in refused:
+            return refused[call.id]
     context = ToolContext(
         call_id=call.id,
         tool_name=tool.name,
@@ -278,7 +310,24 @@ async def aexecute_tool_call(
         metadata=types.MappingProxyType(dict(metadata or {})),
         deps=deps,
     )
-    value, error, attempts = await _run_attempts(tool, call, checked, context, opts)
+    result = await _run(tool, call, checked, context, opts, started=started, limit=limit)
+    if guard is not None:
+        result = await guard.check_result(call, result, state=state, deps=deps)
+    return result
+
+
+async def _run(
+    tool: Tool,
+    call: ToolCall,
+    values: dict[str, Any],
+    context: ToolContext,
+    opts: ExecutionOptions,
+    *,
+    started: float,
+    limit: int | None,
+) -> ToolResult:
+    """Run a validated call (with retries) and describe its outcome."""
+    value, error, attempts = await _run_attempts(tool, call, values, context, opts)
     if error is not None:
         kind, message = _describe_failure(tool, call, error, attempts)
         return _failure(call, kind, message, started=started, limit=limit, attempts=attempts)
@@ -305,6 +354,12 @@ async def aexecute_tool_call(
     )
 
 
+def _runnable(calls: Sequence[ToolCall], tools: ToolRegistry) -> list[ToolCall]:
+    """The calls that would reach their tool: a known tool and arguments that validate."""
+    found = [(call, tools.get(call.name)) for call in calls]
+    return [c for c, t in found if t is not None and isinstance(_check_arguments(c, t), dict)]
+
+
 async def aexecute_tool_calls(
     calls: Sequence[ToolCall | Mapping[str, Any]],
     registry: ToolRegistry | Sequence[ToolLike],
@@ -325,7 +380,9 @@ async def aexecute_tool_calls(
         state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
         deps: Given to tools as ``ToolContext.deps`` (the developer's clients and handles).
         metadata: Given to tools, read-only, as ``ToolContext.metadata``.
-        execution: Timeout, retry, output limit and concurrency defaults.
+        execution: Timeout, retry, output limit and concurrency defaults, and the guard
+            (``execution.guard``) that screens every call of the turn before any runs and
+            checks each result.
 
     Returns:
         ``ToolMessage(tool_call_id=call.id, ...)`` for each call, in the order of ``calls``.
@@ -335,20 +392,34 @@ async def aexecute_tool_calls(
         ``ToolContext.call_id``.
 
     Raises:
-        Only exceptions in ``execution.propagate``, cancellation and ``BaseException``s (such
-        as ``KeyboardInterrupt``); the other calls of the turn are then cancelled.
+        Only exceptions in ``execution.propagate``, the guard's own (a guardrail stopping
+        the run), cancellation and ``BaseException``s (such as ``KeyboardInterrupt``); the
+        other calls of the turn are then cancelled.
     """
     opts = execution or ExecutionOptions()
     tools = ToolRegistry.coerce(registry)
-    gate = asyncio.Semaphore(opts.max_concurrency or max(len(calls), 1))
+    turn = [as_tool_call(call) for call in calls]
+    refused: Mapping[str, ToolResult] = {}
+    if opts.guard is not None and (valid := _runnable(turn, tools)):
+        # Every call is screened before any of them runs.
+        refused = await opts.guard.screen(valid, state=state, deps=deps)
+    gate = asyncio.Semaphore(opts.max_concurrency or max(len(turn), 1))
 
-    async def run(call: ToolCall | Mapping[str, Any]) -> ToolResult:
+    async def run(call: ToolCall) -> ToolResult:
+        if call.id in refused:
+            return refused[call.id]
         async with gate:
             return await aexecute_tool_call(
-                call, tools, state=state, deps=deps, metadata=metadata, execution=opts
+                call,
+                tools,
+                state=state,
+                deps=deps,
+                metadata=metadata,
+                execution=opts,
+                screen=False,
             )
 
-    tasks = [asyncio.ensure_future(run(call)) for call in calls]
+    tasks = [asyncio.ensure_future(run(call)) for call in turn]
     try:
         results = await asyncio.gather(*tasks)
     except BaseException:

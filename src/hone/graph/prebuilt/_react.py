@@ -8,11 +8,14 @@ the state's last message is LangChain's, hone's ``AssistantMessage`` otherwise.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias
 
 from hone.agent._scope import get_model, report_stop
 from hone.agent._step import AgentStep, AgentTurn, FinalAnswer
+from hone.agent._structured import StructuredStep
+from hone.errors import ConfigError
 from hone.graph._builder import StateGraph
 from hone.graph._managed import RemainingSteps
 from hone.graph._messages import MessagesState
@@ -22,19 +25,28 @@ from hone.graph.prebuilt._tool_node import ToolNode, _is_langchain_turn, _last_t
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.interop._model import ModelLike, resolve_model
 from hone.messages import AnyMessage, AssistantMessage, SystemMessage, to_message
-from hone.models import SamplingOptions
+from hone.models import ModelBackend, SamplingOptions
 from hone.models._chat_reply import langchain_reply
 from hone.tools import ToolLike, ToolRegistry
 
 if TYPE_CHECKING:
+    from hone.agents import AgentGuardrails, Guardrails
     from hone.checkpoint import Checkpointer
     from hone.graph._compiled import CompiledGraph
 
-__all__ = ["Prompt", "create_react_agent"]
+__all__ = ["Prompt", "ResponseFormat", "create_react_agent"]
+
+logger = logging.getLogger(__name__)
 
 #: A system prompt (text, or a hone or LangChain system message), or a function from the
 #: state to the messages to send.
 Prompt: TypeAlias = str | SystemMessage | Callable[[Any], Sequence[Any]] | Any
+
+#: The structured final answer ``create_react_agent`` asks for after the agent answers: a
+#: schema (pydantic model, TypedDict, JSON schema, OpenAI function dict), LangGraph's
+#: ``(prompt, schema)`` pair, or a :class:`~hone.agents.StructuredStep` (its own prompt,
+#: sampling and attempt budget).
+ResponseFormat: TypeAlias = StructuredStep | tuple[str, Any] | type | Mapping[str, Any]
 
 #: LangGraph's answer when the steps run out while the model still calls tools.
 _NEED_MORE_STEPS = "Sorry, need more steps to process this request."
@@ -45,6 +57,13 @@ class _AgentState(MessagesState):
     in by the runtime, never stored), as in LangGraph's ``AgentState``."""
 
     remaining_steps: NotRequired[RemainingSteps]
+
+
+class _StructuredAgentState(_AgentState):
+    """``_AgentState`` with LangGraph's ``structured_response`` key: the value of the
+    structured final answer (None when no reply fit within the attempts)."""
+
+    structured_response: NotRequired[Any]
 
 
 def _hone(values: Sequence[Any]) -> list[AnyMessage]:
@@ -62,18 +81,42 @@ def _request_messages(prompt: Prompt | None, state: Any) -> list[AnyMessage]:
     return _hone(list(prompt(state)))
 
 
-def _out_of_steps(turn: AgentTurn, remaining: int | None) -> bool:
+def _out_of_steps(turn: AgentTurn, remaining: int | None, reserve: int) -> bool:
     """LangGraph's rule: a turn that goes on (tool calls, or parse errors to retry) with fewer
-    than two super-steps left gets its "need more steps" answer instead."""
-    return turn.stop is None and remaining is not None and remaining < 2
+    than two super-steps left gets its "need more steps" answer instead. ``reserve``: the
+    super-steps kept for what runs after the answer (the structured response)."""
+    return turn.stop is None and remaining is not None and remaining < 2 + reserve
 
 
-def _final_turn(final_answer: FinalAnswer | None, remaining: int | None) -> bool:
+def _final_turn(final_answer: FinalAnswer | None, remaining: int | None, reserve: int) -> bool:
     """Whether the model's turn must be the final-answer turn: a tool round would take the
     next two super-steps and the model's turn after it must still run before the limit (a
     step run with no super-step left ends the run with ``GraphRecursionError``, in LangGraph
     as in hone)."""
-    return final_answer is not None and remaining is not None and remaining < 3
+    return final_answer is not None and remaining is not None and remaining < 3 + reserve
+
+
+def _structured_step(
+    response_format: ResponseFormat, options: SamplingOptions | None
+) -> StructuredStep:
+    """The structured step ``response_format`` asks for.
+
+    Raises:
+        ConfigError: a tuple that is not ``(prompt text, schema)``, or a schema
+            ``with_structured_output`` rejects.
+    """
+    if isinstance(response_format, StructuredStep):
+        return response_format
+    sampling = options or SamplingOptions()
+    if isinstance(response_format, tuple):
+        if len(response_format) != 2 or not isinstance(response_format[0], str):
+            raise ConfigError(
+                "response_format as a tuple must be (prompt, schema) with the prompt as text, "
+                f"got {response_format!r}"
+            )
+        prompt, schema = response_format
+        return StructuredStep(schema, system=prompt, sampling=sampling)
+    return StructuredStep(response_format, sampling=sampling)
 
 
 def _in_family(turn: AgentTurn, langchain: bool) -> list[Any]:
@@ -89,12 +132,50 @@ def _in_family(turn: AgentTurn, langchain: bool) -> list[Any]:
     ]
 
 
+def _structured_node(
+    step: StructuredStep, role: str | None, built: ModelBackend | None
+) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+    """Node ``generate_structured_response``: the structured answer after the agent's."""
+
+    async def generate_structured_response(state: Any) -> dict[str, Any]:
+        backend = get_model(role, default=built)
+        turn = await step.arun(backend, _hone(list(state["messages"])), complete=astream_model)
+        if not turn.ok:
+            logger.warning(
+                "no structured response fit %r in %d attempts: %s",
+                step.name,
+                len(turn.attempts),
+                "; ".join(turn.problems),
+            )
+        return {"structured_response": turn.value}
+
+    return generate_structured_response
+
+
+async def _checked_answer(guard: AgentGuardrails, turn: AgentTurn, state: Any) -> AgentTurn:
+    """The turn with its answer as the output guardrails let it pass."""
+    reply = turn.reply
+    checked = await guard.check_reply(reply, state)
+    if checked is reply:
+        return turn
+    return dataclasses.replace(
+        turn, messages=tuple(checked if m is reply else m for m in turn.messages)
+    )
+
+
 def _route(state: Any) -> Literal["tools", "agent", "__end__"]:
     turn = _last_turn(state, "messages")
     if turn is not None:
         return "tools" if turn.tool_calls else "__end__"  # END
     # The model's turn could not be parsed: it gets the errors and another try.
     return "agent"
+
+
+def _route_structured(
+    state: Any,
+) -> Literal["tools", "agent", "generate_structured_response"]:
+    route = _route(state)
+    return "generate_structured_response" if route == "__end__" else route
 
 
 def create_react_agent(
@@ -105,7 +186,9 @@ def create_react_agent(
     checkpointer: Checkpointer | None = None,
     options: SamplingOptions | None = None,
     final_answer: FinalAnswer | None = None,
+    response_format: ResponseFormat | None = None,
     role: str | None = None,
+    guardrails: Guardrails | None = None,
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     name: str = "react_agent",
@@ -132,6 +215,21 @@ def create_react_agent(
     with ``{"messages": [("user", "...")]}``; the output state is
     :class:`~hone.graph.MessagesState`'s.
 
+    With ``response_format``, as in LangGraph, once the agent answers, node
+    ``generate_structured_response`` asks the model (the conversation, after the format's
+    own prompt if it has one; no tools) for a value of the schema and puts it in the state's
+    ``structured_response`` key; the messages stay as they are. The request carries the
+    schema as ``response_format``; a reply that does not fit is shown to the model with its
+    problems and retried (a :class:`~hone.agents.StructuredStep`: 3 attempts unless you pass
+    your own), each attempt a model call a rollout records. When none fits,
+    ``structured_response`` is None. The step budget keeps one super-step for this node.
+
+    With ``guardrails`` (:class:`~hone.agents.Guardrails`), node ``guard_input`` runs the
+    input guardrails at the agent's entry and the model waits for it (a rejection is the
+    agent's answer, and neither model nor tool runs); the tool node screens every call of a
+    turn before any runs and checks each result; the answer is checked before it enters the
+    state. Tools outside ``allowed_tools`` are not offered.
+
     Args:
         model: Any :class:`~hone.models.ModelBackend`, a model spec string
             (``"openai:gpt-4.1"``, ``"tiny:"``, or a LangChain provider such as
@@ -145,16 +243,29 @@ def create_react_agent(
         options: Sampling options for every model call.
         final_answer: hone's final-answer turn when the steps run out; None: LangGraph's
             "need more steps" reply.
+        response_format: The schema of a structured final answer (see
+            :data:`ResponseFormat`); None: none.
         role: The role whose model the agent asks the run for (``get_model(role)``), for runs
             given one model per role.
+        guardrails: Checks at the agent's boundaries (bound to ``name`` and ``role``).
         interrupt_before: Nodes (``"agent"``, ``"tools"``) to pause before.
         interrupt_after: Nodes to pause after.
         name: The graph's name.
+
+    Raises:
+        ConfigError: a ``response_format`` that is not a schema, a ``(prompt, schema)`` pair
+            or a :class:`~hone.agents.StructuredStep`; ``guardrails`` naming tools the agent
+            does not have.
     """
     built = None if model is None else resolve_model(model)
+    structured = None if response_format is None else _structured_step(response_format, options)
+    reserve = 0 if structured is None else 1
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools)
+    guard = None if guardrails is None else guardrails.bind(agent=name, role=role)
+    if guard is not None:
+        tool_node = guard.tool_node(tool_node)
     step = AgentStep(
-        tools=tuple(tool_node.tools.specs()),
+        tools=tuple(tool_node.tools.specs() if guard is None else guard.offered(tool_node.tools)),
         sampling=options or SamplingOptions(),
         final_answer=final_answer,
     )
@@ -165,23 +276,44 @@ def create_react_agent(
         turn = await step.arun(
             backend,
             _request_messages(prompt, state),
-            final=_final_turn(final_answer, remaining),
+            final=_final_turn(final_answer, remaining, reserve),
             complete=astream_model,
         )
         langchain = _is_langchain_turn(state, "messages")
-        if _out_of_steps(turn, remaining):  # LangGraph's answer instead of a recursion error
+        if _out_of_steps(
+            turn, remaining, reserve
+        ):  # LangGraph's answer instead of a recursion error
             report_stop("step_budget", backend)
             sorry = AssistantMessage(id=turn.reply.id, content=_NEED_MORE_STEPS)
             return {"messages": [to_langchain(sorry) if langchain else sorry]}
+        if guard is not None and turn.stop is not None:  # the agent's answer
+            turn = await _checked_answer(guard, turn, state)
         return {"messages": _in_family(turn, langchain)}
 
-    graph = StateGraph(_AgentState)
+    graph = StateGraph(_AgentState if structured is None else _StructuredAgentState)
     graph.add_node("agent", call_model)
     graph.add_node(tool_node.name, tool_node)
-    graph.add_edge(START, "agent")
-    graph.add_conditional_edges(
-        "agent", _route, {"tools": tool_node.name, "agent": "agent", END: END}
-    )
+    if guard is not None and guard.checks_input:
+        graph.add_node("guard_input", guard.input_node("agent"), destinations=("agent", END))
+        graph.add_edge(START, "guard_input")
+    else:
+        graph.add_edge(START, "agent")
+    if structured is None:
+        graph.add_conditional_edges(
+            "agent", _route, {"tools": tool_node.name, "agent": "agent", END: END}
+        )
+    else:
+        graph.add_node("generate_structured_response", _structured_node(structured, role, built))
+        graph.add_conditional_edges(
+            "agent",
+            _route_structured,
+            {
+                "tools": tool_node.name,
+                "agent": "agent",
+                "generate_structured_response": "generate_structured_response",
+            },
+        )
+        graph.add_edge("generate_structured_response", END)
     graph.add_edge(tool_node.name, "agent")
     return graph.compile(
         checkpointer,

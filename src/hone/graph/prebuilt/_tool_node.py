@@ -91,6 +91,11 @@ class ToolNode:
     turn at once: the graph pauses with one interrupt per call and no tool runs until every
     call has a decision.
 
+    With a guard (``options.guard``, as ``hone.agents.Guardrails`` makes), the turn's calls
+    are screened before any review or tool runs (once per task: the screening is kept
+    across resumes), a refused call gets the guard's answer instead of running, and each
+    result is checked before the model sees it.
+
     Args:
         tools: The tools the model may call (a list of tools, LangChain tools or functions, or
             a registry).
@@ -99,7 +104,7 @@ class ToolNode:
         handle_errors: True: a tool's exception becomes an error message the model reads.
             False: it propagates and fails the node (a model's mistakes, such as an unknown
             tool or bad arguments, are always messages).
-        options: Timeout, retry, output limit and concurrency for the calls.
+        options: Timeout, retry, output limit, concurrency and guard for the calls.
         deps: Given to tools as ``ToolContext.deps``.
     """
 
@@ -137,10 +142,12 @@ class ToolNode:
         if turn is None or not turn.tool_calls:
             return {self.messages_key: []}
         calls = list(turn.tool_calls)
-        decisions = self._review(calls)
+        answered: dict[str, ToolMessage] = await self._screen(calls, state)
+        decisions = self._review([c for c in calls if c.id not in answered])
         to_run: list[ToolCall] = []
-        answered: dict[str, ToolMessage] = {}
         for call in calls:
+            if call.id in answered:
+                continue
             decision = decisions.get(call.id)
             if decision is None or decision.type == "accept":
                 to_run.append(call)
@@ -163,6 +170,23 @@ class ToolNode:
     async def ainvoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
         """Run the node (async)."""
         return await self(state)
+
+    async def _screen(self, calls: list[ToolCall], state: Any) -> dict[str, ToolMessage]:
+        """The guard's answers to the calls it refuses, by call id. A task screens its turn
+        once: the answers are kept with the task, so a resume does not screen again."""
+        guard = self.options.guard
+        if guard is None:
+            return {}
+        scope = current_scope()
+        kept = scope.recall(_SCREEN_KEY) if scope is not None else MISSING
+        if kept is not MISSING:
+            return dict(kept)
+        valid = [c for c in calls if (t := self._runnable.get(c.name)) and _valid(c, t)]
+        refused = await guard.screen(valid, state=state, deps=self.deps) if valid else {}
+        answers = {call_id: result.to_message() for call_id, result in refused.items()}
+        if scope is not None:
+            scope.remember(_SCREEN_KEY, answers)
+        return answers
 
     def _review(self, calls: list[ToolCall]) -> dict[str, ReviewDecision]:
         pending: list[tuple[ToolCall, ReviewedTool]] = []
@@ -231,6 +255,7 @@ class ToolNode:
             deps=self.deps,
             metadata=metadata,
             execution=self.options,
+            screen=False,  # the whole turn was screened first
         )
 
     def _output(
@@ -277,6 +302,10 @@ def _as_langchain(outcome: Any, calls: list[ToolCall]) -> Any:
         name = next((c.name for c in calls if c.id == outcome.tool_call_id), None)
         outcome = outcome.model_copy(update={"name": name})
     return to_langchain(outcome)
+
+
+#: Where a task keeps its turn's screening across resumes.
+_SCREEN_KEY = "guard/screen"
 
 
 def _cache_key(call: ToolCall) -> str:
