@@ -11,7 +11,9 @@ Single-agent patterns:
   critique sees a tool's feedback (test results);
 * :func:`create_tree_of_thoughts` — propose k thoughts per state (``Send`` fan-out), score
   them with a hone ``Reward`` or a judge model, keep a beam;
-* :func:`create_solver_judge` — N solvers answer concurrently, a judge picks one.
+* :func:`create_solver_judge` — N solvers answer concurrently, a judge picks one;
+* :func:`create_codeact_agent` — actions as Python code run in a sandbox session
+  (:mod:`hone.sandbox`), tools callable from the code, printed output as observations.
 
 Multi-agent patterns, built from :func:`create_agent` members that pass control with handoff
 tools (:func:`create_handoff_tool`) under defined semantics and a :class:`Budget`:
@@ -46,6 +48,7 @@ from hone.agents._blackboard_board import (
     View,
 )
 from hone.agents._budget import Budget, BudgetStop, BudgetUsage
+from hone.agents._codeact import CODEACT_PROMPT, CodeActState, create_codeact_agent
 from hone.agents._guard import (
     GuardrailContext,
     GuardrailEvent,
@@ -102,6 +105,7 @@ from hone.agents._tot import Thought, ThoughtScore, TreeState, create_tree_of_th
 from hone.graph.prebuilt import create_react_agent
 
 __all__ = [
+    "CODEACT_PROMPT",
     "DEFAULT_INJECTION_RULES",
     "INJECTION_EXAMPLES",
     "AgentGuardrails",
@@ -112,6 +116,7 @@ __all__ = [
     "Budget",
     "BudgetStop",
     "BudgetUsage",
+    "CodeActState",
     "ContextPolicy",
     "Coordinator",
     "Critique",
@@ -157,6 +162,7 @@ __all__ = [
     "View",
     "create_agent",
     "create_blackboard",
+    "create_codeact_agent",
     "create_handoff_tool",
     "create_plan_and_execute",
     "create_react_agent",
