@@ -11,7 +11,10 @@ Hierarchy::
     │   ├── ModelSpecError              a model spec string that cannot be understood
     │   ├── ToolDefinitionError         a tool function that cannot become a schema
     │   ├── DuplicateToolError          two tools with one name
-    │   └── TrainingConfigError         unknown loss type, G < 2, missing reward, ...
+    │   ├── TrainingConfigError         unknown loss type, G < 2, missing reward, ...
+    │   ├── InvalidNamespaceError       a store namespace LangGraph's rules reject (also a ValueError)
+    │   ├── InvalidFilterError          a store search filter that cannot be evaluated (also a ValueError)
+    │   └── ContextBudgetError          a trim budget the kept messages cannot fit (also a ValueError)
     ├── ModelError                      a model backend failed at its boundary
     │   ├── ModelConnectionError        server unreachable or timed out
     │   ├── ModelAuthError              wrong or missing API key
@@ -40,6 +43,8 @@ Hierarchy::
     │   ├── CheckpointNotFoundError     no such thread or checkpoint
     │   ├── CheckpointCorruptError      a stored row cannot be decoded
     │   └── CheckpointVersionError      a row written by a newer format version
+    ├── StoreError                      long-term store (hone.store) storage failed
+    │   └── EmbeddingMismatchError      vectors from another embedder, or of another dimension
     ├── TrajectoryError                 an episode that cannot be decoded or stored
     │   └── TrajectoryVersionError      an episode written by a newer schema version
     └── TrainingError                   a training run cannot go on
@@ -61,8 +66,10 @@ __all__ = [
     "CheckpointNotFoundError",
     "CheckpointVersionError",
     "ConfigError",
+    "ContextBudgetError",
     "ContextOverflowError",
     "DuplicateToolError",
+    "EmbeddingMismatchError",
     "EmptyChannelError",
     "EmptyInputError",
     "GraphError",
@@ -72,6 +79,8 @@ __all__ = [
     "GuardrailError",
     "GuardrailTripwireError",
     "HoneError",
+    "InvalidFilterError",
+    "InvalidNamespaceError",
     "InvalidUpdateError",
     "ModelAuthError",
     "ModelConnectionError",
@@ -83,6 +92,7 @@ __all__ = [
     "NodeTimeoutError",
     "PrefixPropertyError",
     "ResumeError",
+    "StoreError",
     "StructuredOutputError",
     "ToolArgumentsError",
     "ToolDefinitionError",
@@ -334,6 +344,31 @@ class CheckpointCorruptError(CheckpointError):
 
 class CheckpointVersionError(CheckpointError):
     """A stored checkpoint was written by a newer storage format than this hone reads."""
+
+
+class StoreError(HoneError):
+    """Long-term store (:mod:`hone.store`) storage failed: the database is unreachable, closed,
+    or holds rows this hone cannot read."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """Stored vectors were made by another embedder or have another dimension than the store's
+    index config, or an embedder returned vectors of the wrong dimension."""
+
+
+class InvalidNamespaceError(ConfigError, ValueError):
+    """A store namespace LangGraph's rules reject: empty, a label that is not a non-empty
+    string, a label with ``.`` or a NUL byte, or ``"langgraph"`` as the root label."""
+
+
+class InvalidFilterError(ConfigError, ValueError):
+    """A store search filter that cannot be evaluated: an unknown ``$`` operator, an operand
+    the operator cannot compare, or a malformed field path."""
+
+
+class ContextBudgetError(ConfigError, ValueError):
+    """A short-term memory budget that cannot be met: the messages that must stay (the system
+    prompt) alone exceed it, or the budget is not positive."""
 
 
 class TrajectoryError(HoneError):

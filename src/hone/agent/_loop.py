@@ -22,6 +22,7 @@ from hone.agent._step import AgentStep, FinalAnswer, with_system
 from hone.errors import ConfigError
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.interop._model import ModelLike, resolve_model
+from hone.memory import ContextPolicy
 from hone.messages import AnyMessage, MessageLike, to_message
 from hone.models._protocol import SamplingOptions
 from hone.tools import Tool, ToolRegistry, aexecute_tool_calls
@@ -43,12 +44,16 @@ class AgentOptions:
         stop_tools: names of tools that end the run once called (e.g. ``submit``).
         final_answer: what is sent when the budget is spent (:class:`FinalAnswer`: its prompt,
             tools withheld); None ends the run without that extra call.
+        context: what each model call sees of the history
+            (:class:`~hone.memory.TrimPolicy`, :class:`~hone.memory.SummaryPolicy`); the
+            returned history stays whole. None: all of it.
     """
 
     max_steps: int = 10
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     stop_tools: Collection[str] = ()
     final_answer: FinalAnswer | None = field(default_factory=FinalAnswer)
+    context: ContextPolicy | None = None
 
 
 def _registry(tools: ToolsLike) -> ToolRegistry:
@@ -118,9 +123,15 @@ async def arun_agent(
     run = _History(messages)
     run.messages[:] = with_system(system, run.messages)
     history = run.messages
+    memory: dict[str, Any] = {}  # the context policy's state for this run
+
+    async def view() -> list[AnyMessage]:
+        if opts.context is None:
+            return history
+        return await opts.context.aview(history, model=backend, tools=step.tools, memory=memory)
 
     for index in range(steps):
-        turn = await step.arun(backend, history)
+        turn = await step.arun(backend, await view())
         history.extend(turn.messages)
         if turn.stop is not None:
             return run.result()
@@ -136,7 +147,7 @@ async def arun_agent(
     if opts.final_answer is None:
         report_stop("step_budget", backend)
         return run.result()
-    history.extend((await step.arun(backend, history, final=True)).messages)
+    history.extend((await step.arun(backend, await view(), final=True)).messages)
     return run.result()
 
 

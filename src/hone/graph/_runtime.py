@@ -110,7 +110,7 @@ class Runtime(Generic[ContextT]):
         """This runtime with the values ``other`` sets."""
         return Runtime(
             context=other.context or self.context,
-            store=other.store or self.store,
+            store=self.store if other.store is None else other.store,
             stream_writer=other.stream_writer
             if other.stream_writer is not _no_op_writer
             else self.stream_writer,

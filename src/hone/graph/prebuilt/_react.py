@@ -59,6 +59,21 @@ class _AgentState(MessagesState):
     remaining_steps: NotRequired[RemainingSteps]
 
 
+class _HookedAgentState(_AgentState):
+    """``_AgentState`` with the keys a ``pre_model_hook`` writes: LangGraph's
+    ``llm_input_messages`` (what the model sees this turn; the history is not changed) and
+    ``context`` (state the hook keeps between turns, such as a running summary)."""
+
+    llm_input_messages: NotRequired[list[Any]]
+    context: NotRequired[dict[str, Any]]
+
+
+class _HookedStructuredAgentState(_HookedAgentState):
+    """``_HookedAgentState`` with ``structured_response``."""
+
+    structured_response: NotRequired[Any]
+
+
 class _StructuredAgentState(_AgentState):
     """``_AgentState`` with LangGraph's ``structured_response`` key: the value of the
     structured final answer (None when no reply fit within the attempts)."""
@@ -70,8 +85,10 @@ def _hone(values: Sequence[Any]) -> list[AnyMessage]:
     return [from_langchain(v) if is_langchain_message(v) else to_message(v) for v in values]
 
 
-def _request_messages(prompt: Prompt | None, state: Any) -> list[AnyMessage]:
-    messages = _hone(list(state["messages"]))
+def _request_messages(prompt: Prompt | None, state: Any, hooked: bool = False) -> list[AnyMessage]:
+    # After a pre_model_hook, the model sees what it put in ``llm_input_messages``.
+    source = state.get("llm_input_messages") if hooked else None
+    messages = _hone(list(source if source else state["messages"]))
     if prompt is None:
         return messages
     if isinstance(prompt, str):
@@ -184,11 +201,13 @@ def create_react_agent(
     *,
     prompt: Prompt | None = None,
     checkpointer: Checkpointer | None = None,
+    store: Any = None,
     options: SamplingOptions | None = None,
     final_answer: FinalAnswer | None = None,
     response_format: ResponseFormat | None = None,
     role: str | None = None,
     guardrails: Guardrails | None = None,
+    pre_model_hook: Any = None,
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     name: str = "react_agent",
@@ -240,6 +259,8 @@ def create_react_agent(
         prompt: A system prompt (text or a system message of either family), or a function
             of the state returning the messages to send.
         checkpointer: Saves each step; needed for threads, resumes and reviewed tools.
+        store: A long-term store (:mod:`hone.store`) the nodes and tools reach with
+            :func:`~hone.graph.get_store`, as LangGraph's ``store``.
         options: Sampling options for every model call.
         final_answer: hone's final-answer turn when the steps run out; None: LangGraph's
             "need more steps" reply.
@@ -248,6 +269,13 @@ def create_react_agent(
         role: The role whose model the agent asks the run for (``get_model(role)``), for runs
             given one model per role.
         guardrails: Checks at the agent's boundaries (bound to ``name`` and ``role``).
+        pre_model_hook: A node (function of the state, sync or async) run before every model
+            call, as in LangGraph: it returns ``{"llm_input_messages": [...]}`` for what the
+            model sees this turn (the history stays whole), or ``{"messages": [...]}`` to
+            update the history; it may keep data in the state's ``context`` key. Short-term
+            memory: a function using :func:`hone.memory.trim_messages`, or a
+            :class:`hone.memory.SummarizationNode` with
+            ``output_messages_key="llm_input_messages"``.
         interrupt_before: Nodes (``"agent"``, ``"tools"``) to pause before.
         interrupt_after: Nodes to pause after.
         name: The graph's name.
@@ -259,7 +287,10 @@ def create_react_agent(
     """
     built = None if model is None else resolve_model(model)
     structured = None if response_format is None else _structured_step(response_format, options)
-    reserve = 0 if structured is None else 1
+    hooked = pre_model_hook is not None
+    # Super-steps kept beyond a tool round: the structured answer after the last turn, and
+    # the hook that runs before each model turn.
+    reserve = (0 if structured is None else 1) + (1 if hooked else 0)
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools)
     guard = None if guardrails is None else guardrails.bind(agent=name, role=role)
     if guard is not None:
@@ -270,12 +301,13 @@ def create_react_agent(
         final_answer=final_answer,
     )
 
-    async def call_model(state: _AgentState) -> dict[str, Any]:
+    # Unannotated state: the node reads the whole state (llm_input_messages too).
+    async def call_model(state: Any) -> dict[str, Any]:
         backend = get_model(role, default=built)
         remaining = state.get("remaining_steps")
         turn = await step.arun(
             backend,
-            _request_messages(prompt, state),
+            _request_messages(prompt, state, hooked),
             final=_final_turn(final_answer, remaining, reserve),
             complete=astream_model,
         )
@@ -290,17 +322,28 @@ def create_react_agent(
             turn = await _checked_answer(guard, turn, state)
         return {"messages": _in_family(turn, langchain)}
 
-    graph = StateGraph(_AgentState if structured is None else _StructuredAgentState)
+    schemas = {
+        (False, False): _AgentState,
+        (False, True): _StructuredAgentState,
+        (True, False): _HookedAgentState,
+        (True, True): _HookedStructuredAgentState,
+    }
+    graph = StateGraph(schemas[(hooked, structured is not None)])
     graph.add_node("agent", call_model)
     graph.add_node(tool_node.name, tool_node)
+    # Every model turn starts at ``entry``: the hook when there is one.
+    entry = "pre_model_hook" if hooked else "agent"
+    if hooked:
+        graph.add_node("pre_model_hook", pre_model_hook)
+        graph.add_edge("pre_model_hook", "agent")
     if guard is not None and guard.checks_input:
-        graph.add_node("guard_input", guard.input_node("agent"), destinations=("agent", END))
+        graph.add_node("guard_input", guard.input_node(entry), destinations=(entry, END))
         graph.add_edge(START, "guard_input")
     else:
-        graph.add_edge(START, "agent")
+        graph.add_edge(START, entry)
     if structured is None:
         graph.add_conditional_edges(
-            "agent", _route, {"tools": tool_node.name, "agent": "agent", END: END}
+            "agent", _route, {"tools": tool_node.name, "agent": entry, END: END}
         )
     else:
         graph.add_node("generate_structured_response", _structured_node(structured, role, built))
@@ -309,14 +352,15 @@ def create_react_agent(
             _route_structured,
             {
                 "tools": tool_node.name,
-                "agent": "agent",
+                "agent": entry,
                 "generate_structured_response": "generate_structured_response",
             },
         )
         graph.add_edge("generate_structured_response", END)
-    graph.add_edge(tool_node.name, "agent")
+    graph.add_edge(tool_node.name, entry)
     return graph.compile(
         checkpointer,
+        store=store,
         interrupt_before=interrupt_before,
         interrupt_after=interrupt_after,
         name=name,
