@@ -45,6 +45,15 @@ Hierarchy::
     │   └── CheckpointVersionError      a row written by a newer format version
     ├── StoreError                      long-term store (hone.store) storage failed
     │   └── EmbeddingMismatchError      vectors from another embedder, or of another dimension
+    ├── SandboxError                    a sandbox cannot do what the developer asked
+    │   ├── SandboxStartError           the worker did not start, or a required layer is missing
+    │   ├── SandboxEndedError           the session's worker is gone (restart it)
+    │   ├── SandboxBusyError            a second request while one runs on the same session
+    │   └── SandboxValueError           a variable that is missing or is not a JSON value
+    ├── SearchError                     a search (hone.search) that cannot go on
+    │   ├── SearchStateError            a saved search state that cannot be restored
+    │   └── UnknownTrialError           a tell for a trial this search never handed out
+    │                                   (also a KeyError)
     ├── TrajectoryError                 an episode that cannot be decoded or stored
     │   └── TrajectoryVersionError      an episode written by a newer schema version
     └── TrainingError                   a training run cannot go on
@@ -92,6 +101,13 @@ __all__ = [
     "NodeTimeoutError",
     "PrefixPropertyError",
     "ResumeError",
+    "SandboxBusyError",
+    "SandboxEndedError",
+    "SandboxError",
+    "SandboxStartError",
+    "SandboxValueError",
+    "SearchError",
+    "SearchStateError",
     "StoreError",
     "StructuredOutputError",
     "ToolArgumentsError",
@@ -100,6 +116,7 @@ __all__ = [
     "TrainingError",
     "TrajectoryError",
     "TrajectoryVersionError",
+    "UnknownTrialError",
 ]
 
 
@@ -385,3 +402,49 @@ class TrainingError(HoneError):
 
 class PrefixPropertyError(TrainingError):
     """A chat template that rewrites earlier turns, so token ids cannot be appended."""
+
+
+class SandboxError(HoneError):
+    """A sandbox cannot do what the developer asked."""
+
+
+class SandboxStartError(SandboxError):
+    """The worker did not start, did not answer in time, or a layer the configuration
+    requires (``Layers.require``) is missing on this platform."""
+
+
+class SandboxEndedError(SandboxError):
+    """The session's worker is gone (it crashed, was killed after a timeout, or the session
+    was closed); ``arestart()`` starts a fresh one, with empty variables."""
+
+
+class SandboxBusyError(SandboxError):
+    """A request reached a session while another was running on it: a session runs one
+    request at a time (start a second session for concurrent work)."""
+
+
+class SandboxValueError(SandboxError):
+    """A variable the session does not have, or a value that is not JSON (what crosses the
+    boundary between the host and the worker)."""
+
+
+class SearchError(HoneError):
+    """A search that cannot go on."""
+
+
+class SearchStateError(SearchError):
+    """A saved search state that cannot be restored; the message names the field and why."""
+
+
+class UnknownTrialError(SearchError, KeyError):
+    """``tell`` was given a trial id this search state never handed out."""
+
+    def __init__(self, trial_id: str) -> None:
+        self.trial_id = trial_id
+        super().__init__(f"unknown trial {trial_id!r}: ask() never handed it out in this search")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[type[UnknownTrialError], tuple[str]]:
+        return (type(self), (self.trial_id,))

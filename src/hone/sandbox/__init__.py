@@ -22,14 +22,14 @@ timeouts, crashes, escapes) comes back as an :class:`ExecResult`; only the devel
 misuse raises.
 """
 
-from hone.sandbox._config import DEFAULT_INHERITED_ENV, Layers, Limits, SandboxConfig
-from hone.sandbox._errors import (
+from hone.errors import (
     SandboxBusyError,
     SandboxEndedError,
     SandboxError,
     SandboxStartError,
     SandboxValueError,
 )
+from hone.sandbox._config import DEFAULT_INHERITED_ENV, Layers, Limits, SandboxConfig
 from hone.sandbox._functions import HostFunction, host_functions, tool_functions
 from hone.sandbox._process import ProcessSandbox, ProcessSession
 from hone.sandbox._protocol import ExecError, ExecResult, ExecStatus, Sandbox, SandboxSession

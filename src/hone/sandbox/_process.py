@@ -12,9 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from hone._sync import run_sync
-from hone.errors import ConfigError
+from hone.errors import ConfigError, SandboxEndedError, SandboxValueError
 from hone.sandbox._config import SandboxConfig
-from hone.sandbox._errors import SandboxEndedError, SandboxValueError
 from hone.sandbox._functions import HostFunction, host_functions
 from hone.sandbox._launch import Plan, kill_tree, plan, remove_scratch
 from hone.sandbox._protocol import ExecResult

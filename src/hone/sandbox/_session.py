@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hone.errors import SandboxBusyError, SandboxStartError
 from hone.sandbox._config import SandboxConfig
-from hone.sandbox._errors import SandboxBusyError, SandboxStartError
 from hone.sandbox._functions import HostFunction
 from hone.sandbox._launch import WORKER_DIR, Plan, kill_tree
 from hone.sandbox._protocol import ExecError, ExecResult, ExecStatus

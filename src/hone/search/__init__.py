@@ -20,6 +20,7 @@ to JSON (:meth:`SearchState.to_json`) and draw as Mermaid (:func:`to_mermaid`) o
 (:func:`plot_tree`). Guide: docs/search.md.
 """
 
+from hone.errors import SearchError, SearchStateError, UnknownTrialError
 from hone.search._ab_mcts_a import ABMCTSA, ModelSelection
 from hone.search._ab_mcts_m import ABMCTSM
 from hone.search._algorithm import TreeSearch
@@ -28,7 +29,6 @@ from hone.search._budget import Budget, StopReason
 from hone.search._candidates import Candidate, Sampler, Scorer
 from hone.search._conjugate import BetaPrior, GaussianPrior
 from hone.search._draw import plot_tree, to_mermaid
-from hone.search._errors import SearchError, SearchStateError, UnknownTrialError
 from hone.search._flat import (
     SampleResult,
     VoteResult,

@@ -21,9 +21,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, SearchStateError
 from hone.models import Usage
-from hone.search._errors import SearchStateError
 from hone.search._generate import (
     Failure,
     Generated,

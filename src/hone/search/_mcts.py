@@ -21,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, SearchStateError
 from hone.search._algorithm import TreeSearch
-from hone.search._errors import SearchStateError
 from hone.search._pick import argmax
 from hone.search._state import ROOT, Node, SearchState
 

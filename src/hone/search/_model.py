@@ -11,10 +11,10 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from hone.errors import SearchError
 from hone.messages import AssistantMessage, MessageLike, UserMessage, to_messages
 from hone.models import ChatRequest, Completion, ModelBackend, SamplingOptions
 from hone.search._candidates import Candidate, Scorer, score_candidates
-from hone.search._errors import SearchError
 from hone.search._refine import Feedback
 
 __all__ = ["model_generator", "model_reviser", "model_sampler", "revision_request"]

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from hone.errors import SearchStateError
 from hone.models import Usage
-from hone.search._errors import SearchStateError
 from hone.search._state import (
     FORMAT_VERSION,
     ROOT,

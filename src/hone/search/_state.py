@@ -17,9 +17,8 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 import numpy as np
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, SearchStateError, UnknownTrialError
 from hone.models import Usage
-from hone.search._errors import SearchStateError, UnknownTrialError
 
 __all__ = [
     "FORMAT_VERSION",

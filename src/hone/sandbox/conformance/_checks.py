@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hone.sandbox._errors import SandboxEndedError, SandboxValueError
+from hone.errors import SandboxEndedError, SandboxValueError
 from hone.sandbox._functions import HostFunction
 from hone.sandbox._protocol import Sandbox, SandboxSession
 
