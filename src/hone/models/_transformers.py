@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,11 @@ class TransformersModel(ChatSurface):
         return self._parser_name
 
     @property
+    def special_ids(self) -> SpecialIds:
+        """The padding, end-of-turn and reasoning-tag token ids the token loop uses."""
+        return self._ids
+
+    @property
     def prefix_cache_stats(self) -> PrefixCacheStats:
         """How much KV state was reused so far, and how much is kept now."""
         with self._lock:
@@ -270,15 +276,23 @@ class TransformersModel(ChatSurface):
         *,
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
+        constraints: Sequence[TokenConstraint | None] | None = None,
     ) -> list[Completion]:
         """The synchronous core of :meth:`complete_batch` (blocks the calling thread).
 
         It runs on hone's compute thread (see :mod:`hone._compute`), like training steps.
         ``on_token(row, token_id)`` is called after every sampled token; setting ``cancel``
-        stops the generation after the current step.
+        stops the generation after the current step. ``constraints[i]``, when given, replaces
+        the rule the request implies for row ``i`` (teacher forcing allows one token a step).
         """
+        if constraints is not None and len(constraints) != len(requests):
+            raise ConfigError(
+                f"{len(constraints)} constraints for {len(requests)} requests; give one each"
+            )
         with self._lock:  # one generation at a time; it also keeps the tokenizer single-threaded
             specs = [self._row_spec(r) for r in requests]
+            if constraints is not None:
+                specs = [replace(s, constraint=c) for s, c in zip(specs, constraints, strict=True)]
             return self._run(specs, requests, on_token=on_token, cancel=cancel)
 
     def _run(

@@ -38,8 +38,10 @@ __all__ = [
     "RowSpec",
     "SampledToken",
     "SpecialIds",
+    "StepRow",
     "TokenCallback",
     "generate_rows",
+    "sample_step",
 ]
 
 logger = logging.getLogger(__name__)
@@ -195,6 +197,45 @@ def generate_rows(
             positions = step_pos
             live = [live[j] for j in keep]
     return [s.result for s in states]
+
+
+@dataclass(slots=True)
+class StepRow:
+    """One row of a token loop that lives outside this module (``hone.threads``' runtime):
+    its sampling settings, its own random generator (None: the global one) and the
+    constraint on its next token (set to None here if the grammar allows nothing)."""
+
+    spec: RowSpec
+    generator: torch.Generator | None = None
+    constraint: TokenConstraint | None = None
+
+
+def sample_step(logits: torch.Tensor, rows: Sequence[StepRow]) -> list[SampledToken]:
+    """One token per row, chosen by :func:`generate_rows`' rules (constraint mask, greedy or
+    temperature/top-p/top-k sampling, seeded generators, raw logprobs). logits: (B, V).
+
+    The caller feeds the chosen tokens to the constraints (``accept``) itself.
+    """
+    states = [
+        _RowState(
+            spec=r.spec,
+            result=RowResult(),
+            generator=r.generator,
+            in_think=False,
+            constraint=r.constraint,
+        )
+        for r in rows
+    ]
+    if logits.dtype != torch.float64:  # float64 models keep their precision (exactness tests)
+        logits = logits.float()
+    tokens = _choose(_masked(logits, states), states, _NO_IDS)  # (B,)
+    for row, state in zip(rows, states, strict=True):
+        row.constraint = state.constraint
+    return _sampled(torch.log_softmax(logits, dim=-1), tokens, states)
+
+
+# sample_step's rows never force a token (no thinking budget), so no special ids apply.
+_NO_IDS = SpecialIds(pad=0, end_of_turn=frozenset())
 
 
 def _keep_states(
