@@ -204,9 +204,7 @@ class HoneRL:
                 messages=(UserMessage(content=task["prompt"]),), options=self.sampling
             )
             return (await model.complete(request)).text
-        options = AgentOptions(
-            max_steps=self.max_turns, sampling=self.sampling, final_answer_prompt=None
-        )
+        options = AgentOptions(max_steps=self.max_turns, sampling=self.sampling, final_answer=None)
         return await arun_agent(model, [ADD_TOOL], task["prompt"], options=options)
 
     def step(self, tasks: list[dict[str, Any]]) -> StepFigures:

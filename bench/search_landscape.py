@@ -210,7 +210,9 @@ def run(options: Options) -> dict[str, Any]:
                 costs.append(cost)
                 for b, value in _best_at(scores, budgets).items():
                     best[b].append(value)
-            quality.setdefault(landscape.name, {})[key] = {str(b): _summary(v) for b, v in best.items()}
+            quality.setdefault(landscape.name, {})[key] = {
+                str(b): _summary(v) for b, v in best.items()
+            }
             overhead.setdefault(key, {})[landscape.name] = statistics.median(costs) * 1e6
             rows.append([key] + [quality[landscape.name][key][str(b)]["mean"] for b in budgets])
             console.print(f"  {landscape.name:6} {key:28} done")

@@ -34,7 +34,7 @@ async def program(task: dict[str, Any], model: ModelBackend) -> list[AnyMessage]
 @reward_fn
 def reward(episode: Episode) -> float:
     """1.0 when the answer is exactly the number, else 0.0."""
-    return float(episode.final_text.strip() == str(episode.task["n"]))
+    return float(episode.final_answer.strip() == str(episode.task["n"]))
 
 
 def _answer(request: ChatRequest) -> str:
@@ -47,10 +47,14 @@ def teacher() -> ScriptedModel:
 
 
 if __name__ == "__main__":
+    import tempfile
+
     from hone.train import load_config, run_training
 
-    config = load_config(Path(__file__).with_name("say_number.yaml"))
+    # A fresh folder per run (the config's own output_dir refuses to be reused without --resume).
+    out = tempfile.mkdtemp(prefix="say-number-")
+    config = load_config(Path(__file__).with_name("say_number.yaml"), overrides={"output_dir": out})
     result = run_training(config)
-    last = result.metrics[-1]
+    last = result.metrics[-1].to_row()
     print(f"trained {result.steps} RL steps; model saved to {result.model_dir}")
     print(f"last step: reward={last['reward']:.2f} eval_success={last.get('eval_success', 0):.2f}")

@@ -5,7 +5,6 @@ LangGraph's own test suite is the main evidence of parity (see docs/compat.md); 
 pin the idioms new users try first, side by side with the framework they come from.
 """
 
-
 import operator
 import warnings
 from typing import Annotated, Any, TypedDict
@@ -71,9 +70,13 @@ def test_langchain_message_types_in_state_are_kept() -> None:
         out = g.add_edge(k.START, "reply").compile().invoke({"messages": [HumanMessage("hi")]})
         return [type(m) for m in out["messages"]], _no_ids(out["messages"])
 
-    assert both(program)[0] == both(program)[1] == (
-        [HumanMessage, AIMessage],
-        [("human", "hi"), ("ai", "hi there")],
+    assert (
+        both(program)[0]
+        == both(program)[1]
+        == (
+            [HumanMessage, AIMessage],
+            [("human", "hi"), ("ai", "hi there")],
+        )
     )
 
 
@@ -117,7 +120,9 @@ def test_memory_saver_threads_and_history() -> None:
         cfg = {"configurable": {"thread_id": "t"}}
         app.invoke({"log": ["x"]}, cfg)
         app.invoke({"log": ["y"]}, cfg)
-        history = [(s.metadata["source"], s.metadata["step"], s.next) for s in app.get_state_history(cfg)]
+        history = [
+            (s.metadata["source"], s.metadata["step"], s.next) for s in app.get_state_history(cfg)
+        ]
         return app.get_state(cfg).values, history
 
     assert both(program)[0] == both(program)[1]

@@ -44,3 +44,26 @@ def test_config_rejects_nonsense() -> None:
     with pytest.raises(ConfigError, match="patience"):
         DemoConfig(patience=(0,))
     assert DemoConfig().replace(seed=4).seed == 4
+
+
+async def test_sft_learning_rates_are_the_hand_written_schedules(tmp_path: Path) -> None:
+    """The demo's SFT schedule moved from hand-edited param groups to ``LRSchedule``: the
+    learning rate of every step is the old formula's, bit for bit."""
+    import math
+
+    from hone.demo import DemoProgress, arun_demo
+
+    config = DemoConfig.quick().replace(sft_steps=12, sft_warmup=3, rl_steps=1)
+    seen: list[float] = []
+
+    def on_progress(report: DemoProgress) -> None:
+        if report.phase == "sft":
+            seen.append(report.metrics["lr"])
+
+    await arun_demo(config, tmp_path / "demo", on_progress=on_progress)
+    expected = []
+    for step in range(config.sft_steps):
+        warm = min(1.0, (step + 1) / config.sft_warmup)
+        cosine = 0.5 * (1 + math.cos(math.pi * step / config.sft_steps))
+        expected.append(config.sft_lr * warm * (0.1 + 0.9 * cosine))
+    assert seen == expected

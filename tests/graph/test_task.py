@@ -156,7 +156,10 @@ def test_a_thread_stopped_by_an_invalid_pydantic_value_can_be_read_and_fixed() -
     with pytest.raises(ValidationError):
         graph.invoke({"n": 0}, _cfg())
     assert [h.metadata["step"] for h in graph.get_state_history(_cfg())] == [2, 1, 0, -1]
-    assert graph.get_state(_cfg()).values == {"n": -5, "log": []}  # as LangGraph: defaults are not state
+    assert graph.get_state(_cfg()).values == {
+        "n": -5,
+        "log": [],
+    }  # as LangGraph: defaults are not state
     graph.update_state(_cfg(), {"n": 5}, as_node="bad")
     assert graph.invoke(None, _cfg()) == {"n": 5, "name": "after", "log": []}
 

@@ -27,7 +27,8 @@ async def test_tokens_stream_in_async_runs_too() -> None:
     llm = GenericFakeChatModel(messages=iter([AIMessage("a b")]))
     graph = _graph(llm)
     chunks = [
-        m async for m, _ in graph.astream({"messages": [HumanMessage("hi")]}, stream_mode="messages")
+        m
+        async for m, _ in graph.astream({"messages": [HumanMessage("hi")]}, stream_mode="messages")
     ]
     assert "".join(m.content for m in chunks) == "a b"
 

@@ -80,3 +80,23 @@ async def test_format_penalty() -> None:
     assert results[1].components == {"parse_errors": 2.0}
     [capped] = await FormatPenalty(0.2, max_penalty=0.3).score([episode(parse_errors=5)])
     assert capped.value == pytest.approx(-0.3)
+
+
+async def test_truncation_penalty() -> None:
+    from hone.rewards import TruncationPenalty
+    from hone.trajectory import ModelCall
+
+    def with_finish(*reasons: str) -> Episode:
+        calls = [
+            ModelCall(index=i, role="agent", model="m", messages=[], output={}, finish_reason=r)
+            for i, r in enumerate(reasons)
+        ]
+        return Episode(task_id="t", calls=calls)
+
+    results = await TruncationPenalty(0.5).score(
+        [with_finish("stop", "length", "length"), with_finish("tool_calls")]
+    )
+    assert [r.value for r in results] == [-0.5, 0.0]
+    assert results[0].components == {"truncated_calls": 2.0}
+    with pytest.raises(ConfigError):
+        TruncationPenalty(-1.0)

@@ -1,15 +1,25 @@
-"""Fixtures for the training tests: a tiny random Qwen2 model and random samples."""
+"""Fixtures for the training tests: a tiny random Qwen2 model, random samples, and the run tests'
+toy task ("say the number") over a small random tiny model."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from hone.train import TrainingSample
+from hone.messages import AnyMessage
+from hone.models import ModelBackend, SamplingOptions, make_request
+from hone.models._tiny_corpus import default_corpus
+from hone.models.tiny import TinyConfig, build_tiny_model
+from hone.rewards import reward_fn
+from hone.train import Trainer, TrainerConfig, TrainingSample
+from hone.trajectory import Episode
 
 VOCAB = 64
 
@@ -66,3 +76,57 @@ def make_model() -> Callable[..., Qwen2ForCausalLM]:
 def make_samples() -> Callable[..., list[TrainingSample]]:
     """Factory for :func:`random_samples`."""
     return random_samples
+
+
+SMALL = TinyConfig(
+    hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate=64, max_position=256, vocab_size=512
+)
+
+TASKS = [{"id": "none", "n": 0}, {"id": "flat", "n": 1}, {"id": "a", "n": 2}, {"id": "b", "n": 3}]
+
+
+def build_small(directory: Path) -> Path:
+    """A small random tiny model."""
+    return build_tiny_model(directory, corpus=default_corpus(200), config=SMALL)
+
+
+def make_trainer(tiny_dir: Path, config: TrainerConfig | None = None) -> Trainer:
+    """A trainer over a fresh copy of the small model."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    return Trainer(model, tokenizer, config=config or TrainerConfig(lr=1e-3, micro_batch_size=4))
+
+
+async def say_number(task: dict[str, Any], model: ModelBackend) -> list[AnyMessage]:
+    """The toy agent: one call answering "Say the number N"."""
+    request = make_request(f"Say the number {task['n']}.", options=SamplingOptions(max_tokens=4))
+    completion = await model.complete(request)
+    return [*request.messages, completion.message]
+
+
+@reward_fn
+def toy_reward(episode: Episode) -> float | None:
+    """Exact match, plus controlled cases: 'none' has no reward, 'flat' is always 0.5, and
+    other tasks alternate 0/1 by rollout so groups have variance whatever the model says."""
+    if episode.task_id == "none":
+        return None
+    if episode.task_id == "flat":
+        return 0.5
+    exact = episode.final_text.strip() == str(episode.task["n"])
+    return float(exact or episode.metadata["rollout_index"] % 2 == 0)
+
+
+@pytest.fixture(scope="session")
+def small_tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random tiny model, saved once for the session."""
+    return build_small(tmp_path_factory.mktemp("tiny-small"))
+
+
+@pytest.fixture
+def toy() -> SimpleNamespace:
+    """The toy task's pieces: ``tasks``, ``program``, ``reward``, ``make_trainer``."""
+    return SimpleNamespace(
+        tasks=TASKS, program=say_number, reward=toy_reward, make_trainer=make_trainer
+    )

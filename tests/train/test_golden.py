@@ -40,7 +40,7 @@ def test_policy_loss_matches_trl(vector: dict[str, Any]) -> None:
         logp.grad, torch.tensor(expected["grad_logp"], dtype=torch.float64), atol=1e-6, rtol=0
     )
     for name, value in expected["metrics"].items():
-        assert metrics[name] == pytest.approx(value, abs=1e-6), name
+        assert getattr(metrics, name) == pytest.approx(value, abs=1e-6), name
 
 
 def test_vectors_cover_every_loss_type() -> None:

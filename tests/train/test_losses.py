@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from hone.errors import TrainingConfigError
-from hone.train import policy_loss, sft_loss, token_logprobs
+from hone.train import policy_loss, sft_loss
+from hone.train._losses import token_logprobs
 
 F64 = torch.float64
 MASK = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype=F64)  # 3 + 1 tokens
@@ -33,9 +34,9 @@ def test_ratio_one_gives_minus_mean_advantage(loss_type: str, expected: float) -
     logp = _logp()
     loss, metrics = policy_loss(logp, logp.detach(), ADV, MASK, loss_type=loss_type)  # type: ignore[arg-type]
     assert loss.item() == pytest.approx(expected)
-    assert metrics["ratio_mean"] == pytest.approx(1.0)
-    assert metrics["clip_region"] == 0.0
-    assert metrics["num_tokens"] == 4.0
+    assert metrics.ratio_mean == pytest.approx(1.0)
+    assert metrics.clip_region == 0.0
+    assert metrics.num_tokens == 4.0
 
 
 def test_clipping_caps_positive_and_keeps_negative_advantages() -> None:
@@ -44,8 +45,8 @@ def test_clipping_caps_positive_and_keeps_negative_advantages() -> None:
     loss, metrics = policy_loss(logp, old, ADV, MASK, loss_type="dapo")
     # A = +1: −min(2, 1.2) = −1.2 on 3 tokens; A = −2: −min(−4, −2.4) = 4 on 1 token.
     assert loss.item() == pytest.approx((3 * -1.2 + 4.0) / 4)
-    assert metrics["clip_high"] == pytest.approx(0.75)
-    assert metrics["clip_low"] == 0.0
+    assert metrics.clip_high == pytest.approx(0.75)
+    assert metrics.clip_low == 0.0
     loss.backward()
     assert logp.grad is not None
     # clipped tokens get no gradient; the unclipped one gets −ρA/N = 2·2/4.
@@ -69,8 +70,8 @@ def test_gspo_uses_one_length_normalised_ratio_per_sequence() -> None:
     mask = torch.ones(1, 3, dtype=F64)
     _, seq_metrics = policy_loss(logp, old, torch.ones(1, dtype=F64), mask, loss_type="gspo")
     _, tok_metrics = policy_loss(logp, old, torch.ones(1, dtype=F64), mask, loss_type="grpo")
-    assert seq_metrics["ratio_mean"] == pytest.approx(1.0)
-    assert tok_metrics["ratio_mean"] != pytest.approx(1.0)
+    assert seq_metrics.ratio_mean == pytest.approx(1.0)
+    assert tok_metrics.ratio_mean != pytest.approx(1.0)
 
 
 def test_cispo_gradient_is_clamped_detached_ratio_times_advantage() -> None:
@@ -81,14 +82,14 @@ def test_cispo_gradient_is_clamped_detached_ratio_times_advantage() -> None:
     assert logp.grad is not None
     expected = -torch.tensor([[2.0, 2.0, 2.0], [-4.0, 0.0, 0.0]], dtype=F64) / 4
     torch.testing.assert_close(logp.grad, expected)
-    assert metrics["clip_high"] == pytest.approx(0.75)
+    assert metrics.clip_high == pytest.approx(0.75)
 
 
 def test_cispo_default_eps_high_is_five() -> None:
     logp = _logp()
     old = logp.detach() - math.log(4.0)
     _, metrics = policy_loss(logp, old, ADV, MASK, loss_type="cispo")
-    assert metrics["clip_high"] == 0.0
+    assert metrics.clip_high == 0.0
 
 
 def test_kl_estimators() -> None:
@@ -97,8 +98,8 @@ def test_kl_estimators() -> None:
     k3 = math.exp(-0.5) + 0.5 - 1
     _, m3 = policy_loss(logp, None, ADV, MASK, loss_type="dapo", beta=0.1, ref_logp=ref)
     _, m1 = policy_loss(logp, None, ADV, MASK, loss_type="dapo", beta=0.1, ref_logp=ref, kl="k1")
-    assert m3["kl"] == pytest.approx(k3)
-    assert m1["kl"] == pytest.approx(0.5)
+    assert m3.kl == pytest.approx(k3)
+    assert m1.kl == pytest.approx(0.5)
     loss, _ = policy_loss(logp, None, ADV * 0, MASK, loss_type="dapo", beta=0.1, ref_logp=ref)
     assert loss.item() == pytest.approx(0.1 * k3)
 
@@ -148,7 +149,8 @@ def test_sft_loss_is_token_mean_nll() -> None:
     logp = torch.tensor([[-1.0, -2.0, -9.0], [-3.0, -9.0, -9.0]], dtype=F64)
     loss, metrics = sft_loss(logp, torch.tensor([[1, 1, 0], [1, 0, 0]]))
     assert loss.item() == pytest.approx(2.0)
-    assert metrics == {"nll": pytest.approx(2.0), "num_tokens": 3.0}
+    assert metrics.nll == pytest.approx(2.0) and metrics.num_tokens == 3.0
+    assert metrics.clip_high is None and metrics.ratio_mean is None
     loss, _ = sft_loss(logp, torch.tensor([[1, 1, 0], [1, 0, 0]]), num_items_in_batch=6)
     assert loss.item() == pytest.approx(1.0)
 

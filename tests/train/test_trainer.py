@@ -11,7 +11,16 @@ import torch
 from transformers import Qwen2ForCausalLM
 
 from hone.errors import TrainingConfigError
-from hone.train import LoraConfig, Trainer, TrainerConfig, TrainingSample, collate, policy_loss
+from hone.train import (
+    LoraConfig,
+    LRSchedule,
+    Trainer,
+    TrainerConfig,
+    TrainingSample,
+    TrainStepMetrics,
+    collate,
+    policy_loss,
+)
 
 ModelFactory = Callable[..., Qwen2ForCausalLM]
 SampleFactory = Callable[..., list[TrainingSample]]
@@ -27,14 +36,16 @@ def _step_params(
     *,
     micro: int,
     dtype: torch.dtype,
+    mode: str = "rl",
     **config: object,
-) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+) -> tuple[dict[str, torch.Tensor], TrainStepMetrics]:
     model = make_model(dtype)
     cfg = TrainerConfig(
         optimizer="sgd", lr=0.5, max_grad_norm=None, micro_batch_size=micro, **config
     )  # type: ignore[arg-type]
     trainer = Trainer(model, config=cfg)
-    metrics = trainer.train_step(samples)
+    step = trainer.sft_step if mode == "sft" else trainer.train_step
+    metrics = step(samples)
     return _params(trainer.model), metrics
 
 
@@ -61,7 +72,7 @@ def test_micro_batch_1x8_equals_8x1(
     eight, m8 = _step_params(
         make_model, samples8, micro=8, dtype=torch.float64, mode=mode, loss_type=loss_type
     )
-    assert m1["loss"] == pytest.approx(m8["loss"], abs=1e-9)
+    assert m1.loss == pytest.approx(m8.loss, abs=1e-9)
     moved = max((eight[n] - before[n]).abs().max().item() for n in before)
     assert moved > 1e-4  # the step really changed the model
     for name in before:
@@ -95,9 +106,10 @@ def test_step_loss_equals_full_batch_policy_loss(
         logp, batch.old_logprobs, batch.advantages, batch.mask, loss_type="bnpo"
     )
     metrics = trainer.train_step(samples8)
-    assert metrics["loss"] == pytest.approx(expected.item(), abs=1e-9)
-    assert metrics["num_tokens"] == sum(s.num_loss_tokens for s in samples8)
-    assert metrics["step"] == 1.0 and 0.0 <= metrics["clip_region"] <= 1.0
+    assert metrics.loss == pytest.approx(expected.item(), abs=1e-9)
+    assert metrics.num_tokens == sum(s.num_loss_tokens for s in samples8)
+    clip_region = metrics.loss_metrics.clip_region
+    assert metrics.step == 1 and clip_region is not None and 0.0 <= clip_region <= 1.0
 
 
 def test_on_policy_without_old_logprobs_has_ratio_one(
@@ -106,8 +118,8 @@ def test_on_policy_without_old_logprobs_has_ratio_one(
     samples = make_samples(4, with_old=False)
     trainer = Trainer(make_model(), config=TrainerConfig(loss_type="grpo", micro_batch_size=2))
     metrics = trainer.train_step(samples)
-    assert metrics["ratio_mean"] == pytest.approx(1.0)
-    assert metrics["clip_region"] == 0.0
+    assert metrics.loss_metrics.ratio_mean == pytest.approx(1.0)
+    assert metrics.loss_metrics.clip_region == 0.0
 
 
 def test_compute_logprobs_are_aligned_and_make_ratio_one(
@@ -123,7 +135,7 @@ def test_compute_logprobs_are_aligned_and_make_ratio_one(
         TrainingSample(s.input_ids, s.loss_mask, old_logprobs=row, advantage=s.advantage)
         for s, row in zip(samples, logprobs, strict=True)
     ]
-    assert trainer.train_step(with_old)["ratio_mean"] == pytest.approx(1.0, abs=1e-9)
+    assert trainer.train_step(with_old).loss_metrics.ratio_mean == pytest.approx(1.0, abs=1e-9)
 
 
 def _run(steps: range, trainer: Trainer, make_samples: SampleFactory) -> None:
@@ -173,7 +185,7 @@ def test_lora_trains_only_adapters_and_saves_a_merged_model(
     trainable = {n for n, p in trainer.model.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)
     metrics = trainer.train_step(make_samples(4))
-    assert metrics["kl"] == pytest.approx(0.0, abs=1e-12)  # adapters start as the identity
+    assert metrics.loss_metrics.kl == pytest.approx(0.0, abs=1e-12)  # adapters: the identity
     trainer.train_step(make_samples(4, seed=1))
     after = _params(trainer.model)
     for name, value in after.items():
@@ -198,31 +210,54 @@ def test_full_finetune_with_kl_uses_a_frozen_reference(
     assert trainer.ref_model is not None
     first = trainer.train_step(make_samples(4))
     second = trainer.train_step(make_samples(4))
-    assert first["kl"] == pytest.approx(0.0, abs=1e-12)
-    assert second["kl"] > 0.0
+    assert first.loss_metrics.kl == pytest.approx(0.0, abs=1e-12)
+    assert (second.loss_metrics.kl or 0.0) > 0.0
     assert all(not p.requires_grad for p in trainer.ref_model.parameters())
 
 
 def test_train_step_errors(make_model: ModelFactory, make_samples: SampleFactory) -> None:
-    trainer = Trainer(make_model(), config=TrainerConfig(batch_size=4, micro_batch_size=2))
+    trainer = Trainer(make_model(), config=TrainerConfig(micro_batch_size=2))
     with pytest.raises(TrainingConfigError, match="no samples"):
         trainer.train_step([])
-    with pytest.raises(TrainingConfigError, match="batch_size=4"):
-        trainer.train_step(make_samples(3))
+    unmasked = TrainingSample([1, 2, 3], [False, False, False])
+    with pytest.raises(TrainingConfigError, match="no sample has a loss_mask token"):
+        trainer.sft_step([unmasked])
 
 
-def test_output_dir_defaults(
+def test_the_schedule_sets_every_steps_lr(
+    make_model: ModelFactory, make_samples: SampleFactory
+) -> None:
+    schedule = LRSchedule(kind="cosine", warmup_steps=2, min_lr_ratio=0.1)
+    trainer = Trainer(make_model(), config=TrainerConfig(lr=0.01, schedule=schedule))
+    with pytest.raises(TrainingConfigError, match="needs its length"):
+        trainer.train_step(make_samples(2))
+    assert trainer.step == 0  # refused before any compute
+    trainer.total_steps = 4
+    used = [trainer.sft_step(make_samples(2, seed=i)).lr for i in range(5)]
+    expected = [schedule.lr_at(0.01, step, 4) for step in range(5)]
+    assert used == expected
+    assert used[0] == pytest.approx(0.005) and used[1] == pytest.approx(
+        0.01 * (0.1 + 0.9 * 0.8535533905932737)
+    )
+    assert used[4] == pytest.approx(0.001)  # past the end: stays at min_lr_ratio
+    assert all(g["lr"] == used[-1] for g in trainer.optimizer.param_groups)
+
+
+def test_weights_round_trip_and_saving_needs_a_path(
     tmp_path: Path, make_model: ModelFactory, make_samples: SampleFactory
 ) -> None:
-    trainer = Trainer(make_model(), config=TrainerConfig(output_dir=tmp_path, lr=1e-3))
-    metrics = trainer.train_step(make_samples(2))
-    trainer.metrics_logger.log({**metrics, "reward": 0.5}, step=trainer.step)
-    assert trainer.save_checkpoint() == tmp_path / "checkpoint-1"
-    assert (tmp_path / "metrics.csv").read_text().startswith("loss,")
-    assert (trainer.save_model() / "config.json").is_file()
-    no_dir = Trainer(make_model(), config=TrainerConfig())
-    with pytest.raises(TrainingConfigError, match="output_dir"):
-        no_dir.save_model()
+    trainer = Trainer(make_model(), config=TrainerConfig(lr=1e-2, micro_batch_size=2))
+    before = trainer.weights()
+    trainer.train_step(make_samples(2))
+    changed = _params(trainer.model)
+    assert any(not torch.equal(changed[n], before[n]) for n in before)
+    trainer.load_weights(before)
+    for name, value in _params(trainer.model).items():
+        torch.testing.assert_close(value, before[name], atol=0, rtol=0)
+    with pytest.raises(TrainingConfigError, match="do not match"):
+        trainer.load_weights({"nope": torch.zeros(1)})
+    assert trainer.save_checkpoint(tmp_path / "ckpt") == tmp_path / "ckpt"
+    assert (trainer.save_model(tmp_path / "model") / "config.json").is_file()
 
 
 def test_steps_and_logprobs_run_on_the_compute_thread(
@@ -236,5 +271,5 @@ def test_steps_and_logprobs_run_on_the_compute_thread(
     samples = make_samples(2, with_old=False)
     trainer.compute_logprobs(samples)
     trainer.train_step(samples)
-    Trainer(model, config=TrainerConfig(mode="sft", micro_batch_size=2)).sft_step(samples)
+    Trainer(model, config=TrainerConfig(micro_batch_size=2)).sft_step(samples)
     assert len(seen) == 1 and next(iter(seen)).startswith("hone-compute")

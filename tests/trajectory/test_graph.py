@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 
 from hone.errors import ConfigError
-from hone.graph import END, START, StateGraph, add_messages
+from hone.graph import END, START, StateGraph, add_messages, get_model
 from hone.messages import AnyMessage
 from hone.models._protocol import ChatRequest, ModelBackend
 from hone.models._scripted import ScriptedModel
@@ -18,8 +18,8 @@ class State(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-async def respond(state: State, config: Any) -> dict[str, Any]:
-    model: ModelBackend = config["configurable"]["model"]
+async def respond(state: State) -> dict[str, Any]:
+    model: ModelBackend = get_model()
     completion = await model.complete(ChatRequest(messages=tuple(state["messages"])))
     return {"messages": [completion.message]}
 

@@ -18,6 +18,7 @@ from hone.tools import tool
 from hone.trajectory import (
     Episode,
     current_recorder,
+    current_rollout,
     derive_seed,
     rollout,
     rollout_batch,
@@ -260,3 +261,41 @@ async def test_concurrent_rollouts_coalesce_in_a_batching_backend() -> None:
     batch = await rollout_batch(agent_program, tasks(4), model, group_size=2, reward=correct)
     assert all(e.reward == 1.0 for e in batch.episodes)
     assert max(inner.batch_sizes) > 1 and sum(inner.batch_sizes) == 16
+
+
+async def test_code_inside_a_rollout_sees_its_context() -> None:
+    """A scripted teacher reads the rollout's seed, task and episode id (not the prompt)."""
+    seen: list[tuple[Any, ...]] = []
+
+    def teacher(request: ChatRequest) -> str:
+        context = current_rollout()
+        assert context is not None
+        seen.append((context.task_id, context.index, context.seed, context.episode_id()))
+        context.metadata["teacher_seed"] = context.seed
+        return "done"
+
+    model = ScriptedModel([teacher], when_exhausted="cycle")
+    episodes = await rollout_group(agent_program, {"id": "t1", "question": "1+2"}, model,
+                                   group_size=2, seed=5)  # fmt: skip
+    assert current_rollout() is None  # outside rollouts: nothing
+    assert [(s[0], s[1]) for s in seen] == [("t1", 0), ("t1", 1)]
+    assert [s[2] for s in seen] == [derive_seed(5, "t1", 0), derive_seed(5, "t1", 1)]
+    assert [e.id for e in episodes] == [s[3] for s in seen]  # the id it saw is the episode's
+    assert [e.metadata["teacher_seed"] for e in episodes] == [s[2] for s in seen]
+
+
+async def test_failed_tool_results_are_kept_and_counted() -> None:
+    @tool
+    def broken(x: int) -> int:
+        """Always fails."""
+        raise ValueError("nope")
+
+    call = '<tool_call>{"name": "broken", "arguments": {"x": 1}}</tool_call>'
+    model = ScriptedModel([call, "gave up"])
+
+    async def program(task: str, backend: ModelBackend) -> Any:
+        return await arun_agent(backend, [broken], task)
+
+    [episode] = await rollout(program, "go", model)
+    [result] = [m for m in episode.messages if m["role"] == "tool"]
+    assert result["is_error"] is True and episode.tool_errors == 1

@@ -123,3 +123,53 @@ json_values = st.recursive(
 def test_any_json_payload_round_trips(task: object, metadata: dict[str, object]) -> None:
     episode = Episode(task_id="t", task=task, metadata=metadata)
     assert Episode.from_json(episode.to_json()) == episode
+
+
+def _answer_call(args: str) -> dict[str, object]:
+    return {"id": "c1", "type": "function", "function": {"name": "answer", "arguments": args}}
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ([{"role": "assistant", "content": "42"}], "42"),
+        (  # a stop tool ends the run: its one argument is the answer
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [_answer_call('{"value": "7"}')],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+            ],
+            "7",
+        ),
+        (  # several arguments: all of them, as JSON
+            [{"role": "assistant", "tool_calls": [_answer_call('{"a": 1, "b": 2}')]}],
+            '{"a": 1, "b": 2}',
+        ),
+        ([{"role": "assistant", "tool_calls": [_answer_call('{"n": 3}')]}], "3"),
+        (  # the run went on after the call: no answer there
+            [
+                {"role": "assistant", "tool_calls": [_answer_call('{"value": "7"}')]},
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+                {"role": "user", "content": "more?"},
+            ],
+            "",
+        ),
+        ([{"role": "user", "content": "hi"}], ""),
+    ],
+)
+def test_final_answer(messages: list[dict[str, object]], expected: str) -> None:
+    episode = Episode(task_id="t", messages=messages)
+    assert episode.final_answer == expected
+    if expected and "tool_calls" in messages[0]:
+        assert episode.final_text == ""  # what the answer used to be for stop-tool agents
+
+
+def test_tool_errors_count_failed_tool_results() -> None:
+    messages = [
+        {"role": "tool", "tool_call_id": "a", "content": "Error: no key", "is_error": True},
+        {"role": "tool", "tool_call_id": "b", "content": "fine"},
+    ]
+    assert Episode(task_id="t", messages=messages).tool_errors == 1

@@ -7,8 +7,8 @@ records (``{"id", "numbers", "target"}``), so episodes store them as they are.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hone.agent import AgentOptions, arun_agent
@@ -24,14 +24,14 @@ from hone.demo.countdown import (
 )
 from hone.errors import ConfigError
 from hone.messages import AnyMessage, SystemMessage, UserMessage
-from hone.models import ChatRequest, Completion, ModelBackend, SamplingOptions, StreamEvent
+from hone.models import ModelBackend, SamplingOptions
 from hone.rewards import FunctionReward, reward_fn
 from hone.tools import ToolRegistry
+from hone.train import ToolSchemas
 from hone.trajectory import Episode
 
 __all__ = [
     "CountdownAgent",
-    "WithoutToolSchemas",
     "countdown_reward",
     "submitted_expression",
     "task_from_record",
@@ -67,37 +67,6 @@ def task_from_record(record: Any) -> CountdownTask:
     )
 
 
-class WithoutToolSchemas:
-    """A backend wrapper that sends requests without their tool schemas.
-
-    The tiny model learns its two tools from the system prompt and the demonstrations; the
-    chat template's ``# Tools`` section (the JSON schemas and their instructions) would add
-    about 200 tokens to every sequence and triple the CPU time of every forward pass. The
-    agent loop still validates and runs the tools exactly as before. Serve the trained model
-    the same way: the system prompt, and requests without a ``tools`` list.
-    """
-
-    def __init__(self, backend: ModelBackend) -> None:
-        self.backend = backend
-
-    @property
-    def name(self) -> str:
-        """The wrapped backend's name."""
-        return self.backend.name
-
-    async def complete(self, request: ChatRequest) -> Completion:
-        """Complete one conversation, tool schemas left out."""
-        return await self.backend.complete(replace(request, tools=()))
-
-    async def complete_batch(self, requests: Sequence[ChatRequest]) -> list[Completion]:
-        """Complete many conversations, tool schemas left out."""
-        return await self.backend.complete_batch([replace(r, tools=()) for r in requests])
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Stream one conversation, tool schemas left out."""
-        return self.backend.stream(replace(request, tools=()))
-
-
 @dataclass(frozen=True, slots=True)
 class CountdownAgent:
     """``program(task, model)``: the countdown agent, ready for rollouts and evaluation.
@@ -118,15 +87,18 @@ class CountdownAgent:
         options = AgentOptions(
             max_steps=self.max_turns,
             stop_tools={"submit"},
-            final_answer_prompt=None,  # no extra turn: an unsubmitted episode scores 0
+            final_answer=None,  # no extra turn: an unsubmitted episode scores 0
             sampling=SamplingOptions(max_tokens=self.max_tokens),
         )
         messages: list[AnyMessage] = [
             SystemMessage(content=SYSTEM_PROMPT),
             UserMessage(content=user_prompt(puzzle)),
         ]
+        # The tiny model learns its two tools from the system prompt and the demonstrations;
+        # the template's tool section (~200 tokens of schemas) would triple the CPU time of
+        # every forward pass. Serve the trained model the same way: ToolSchemas(model, "none").
         return await arun_agent(
-            WithoutToolSchemas(model),
+            ToolSchemas(model, "none"),
             _REGISTRY,
             messages,
             options=options,

@@ -31,7 +31,9 @@ from hone.demo.countdown import make_splits
 from hone.errors import TrainingError
 from hone.models import BatchingModel, ModelBackend
 from hone.train import (
+    EvalConfig,
     EvalResult,
+    LRSchedule,
     RLConfig,
     StepReport,
     Trainer,
@@ -130,19 +132,32 @@ def _sft_samples(episodes: Sequence[Episode], tokenizer: Any) -> list[TrainingSa
     return samples
 
 
+def _sft_trainer_config(config: DemoConfig) -> TrainerConfig:
+    """SFT's settings: linear warm-up, then cosine decay to 10% over ``sft_steps``."""
+    return TrainerConfig(
+        lr=config.sft_lr,
+        schedule=LRSchedule(
+            kind="cosine",
+            warmup_steps=config.sft_warmup,
+            min_lr_ratio=0.1,
+            total_steps=config.sft_steps,
+        ),
+        adam_betas=(0.9, 0.98),
+        micro_batch_size=config.sft_micro_batch_size,
+        seed=config.seed,
+    )
+
+
 def _sft(
     config: DemoConfig, trainer: Trainer, samples: list[TrainingSample], report: Report
 ) -> None:
-    """``sft_steps`` steps on random batches; linear warmup, then cosine decay to 10%."""
+    """``sft_steps`` steps on random batches (the schedule is the trainer's)."""
     rng = random.Random(config.seed)
     for step in range(config.sft_steps):
-        warm = min(1.0, (step + 1) / config.sft_warmup)
-        cosine = 0.5 * (1 + math.cos(math.pi * step / config.sft_steps))
-        for group in trainer.optimizer.param_groups:
-            group["lr"] = config.sft_lr * warm * (0.1 + 0.9 * cosine)
         batch = rng.sample(samples, min(config.sft_batch_size, len(samples)))
         metrics = trainer.sft_step(batch)
-        report(DemoProgress("sft", step + 1, config.sft_steps, {"loss": metrics["loss"]}))
+        progress = {"loss": metrics.loss, "lr": metrics.lr}
+        report(DemoProgress("sft", step + 1, config.sft_steps, progress))
 
 
 def _policy(model: Any, tokenizer: Any, config: DemoConfig) -> ModelBackend:
@@ -171,31 +186,27 @@ def _record(result: DemoResult, who: str, evaluation: EvalResult) -> float:
 
 
 def _rl_config(config: DemoConfig) -> RLConfig:
+    """RL's settings. The demo evaluates the SFT model itself (no step-0 evaluation), keeps the
+    last model, and trains on the plain task reward (its calls are short tool calls; the
+    recipe was measured without a truncation penalty)."""
     return RLConfig(
         group_size=config.group_size,
         tasks_per_step=config.tasks_per_step,
         steps=config.rl_steps,
-        loss_type=config.loss_type,
-        lr=config.rl_lr,
+        trainer=TrainerConfig(
+            loss_type=config.loss_type,
+            lr=config.rl_lr,
+            adam_betas=(0.9, 0.99),
+            micro_batch_size=config.micro_batch_size,
+            max_completion_length=config.max_completion_length,
+            seed=config.seed,
+        ),
         temperature=config.temperature,
         max_tokens=config.max_tokens,
-        micro_batch_size=config.micro_batch_size,
-        eval_every=config.eval_every,
+        truncation_penalty=0.0,
+        eval=EvalConfig(every=config.eval_every, at_start=False, keep_best=False),
         checkpoint_every=0,
     )
-
-
-def _rl_trainer(config: DemoConfig, model: Any, tokenizer: Any) -> Trainer:
-    trainer_config = TrainerConfig(
-        mode="rl",
-        loss_type=config.loss_type,
-        lr=config.rl_lr,
-        adam_betas=(0.9, 0.99),
-        micro_batch_size=config.micro_batch_size,
-        max_completion_length=config.max_completion_length,
-        seed=config.seed,
-    )
-    return Trainer(model, tokenizer, config=trainer_config)
 
 
 async def arun_demo(
@@ -227,17 +238,7 @@ async def arun_demo(
 
     model, tokenizer = build_student(config, demos.episodes, out / "init")
     samples = _sft_samples(demos.episodes, tokenizer)
-    sft_trainer = Trainer(
-        model,
-        tokenizer,
-        config=TrainerConfig(
-            mode="sft",
-            lr=config.sft_lr,
-            adam_betas=(0.9, 0.98),
-            micro_batch_size=config.sft_micro_batch_size,
-            seed=config.seed,
-        ),
-    )
+    sft_trainer = Trainer(model, tokenizer, config=_sft_trainer_config(config))
     _sft(config, sft_trainer, samples, report)
     del demos, samples  # tens of thousands of episodes: free them before the RL loop
     gc.collect()
@@ -248,14 +249,15 @@ async def arun_demo(
     clock.lap("sft_eval")
 
     def on_step(step: StepReport) -> None:
-        report(DemoProgress("rl", step.step, step.total, step.metrics))
+        report(DemoProgress("rl", step.step, step.total, step.metrics.to_row()))
 
+    rl_config = _rl_config(config)
     run = await train_rl(
-        _rl_trainer(config, model, tokenizer),
+        Trainer(model, tokenizer, config=rl_config.trainer),
         agent,
         rl_tasks,
         countdown_reward,
-        config=_rl_config(config),
+        config=rl_config,
         eval_tasks=test,
         seed=config.seed,
         rollout_model=policy,
@@ -265,7 +267,7 @@ async def arun_demo(
     if run.final_eval is None:
         raise TrainingError("the RL run ended without its final held-out evaluation")
     result.rl = _record(result, "rl", run.final_eval)
-    result.rl_curve = run.metrics
+    result.rl_curve = [step.to_row() for step in run.metrics]
     clock.lap("rl")
     _write(result, out, run.trainer)
     return result

@@ -1,7 +1,8 @@
 """Rewards: score groups of episodes (all rollouts of one task) for training.
 
 * :func:`reward_fn` — a programmatic reward from a function of one episode;
-* :class:`StepPenalty`, :class:`FormatPenalty` — penalties for long or malformed episodes;
+* :class:`StepPenalty`, :class:`FormatPenalty`, :class:`TruncationPenalty` — penalties for long
+  or malformed episodes, or calls cut off at ``max_tokens``;
 * :class:`WeightedSum`, :class:`HybridReward` — combinations (correctness-gated judging);
 * :class:`GroupJudge` — an LLM judge that compares the rollouts of a task (RULER-style),
   with shuffled repeats and a variance estimate.
@@ -11,7 +12,13 @@ A reward that cannot be computed is ``RewardResult(value=None, error=...)``, nev
 
 from hone.rewards._combine import HybridReward, WeightedSum
 from hone.rewards._judge import DEFAULT_RUBRIC, GroupJudge, common_prefix_length, render_messages
-from hone.rewards._programmatic import FormatPenalty, FunctionReward, StepPenalty, reward_fn
+from hone.rewards._programmatic import (
+    FormatPenalty,
+    FunctionReward,
+    StepPenalty,
+    TruncationPenalty,
+    reward_fn,
+)
 from hone.rewards._protocol import Reward, RewardResult
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "Reward",
     "RewardResult",
     "StepPenalty",
+    "TruncationPenalty",
     "WeightedSum",
     "common_prefix_length",
     "render_messages",

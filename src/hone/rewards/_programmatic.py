@@ -11,7 +11,7 @@ from hone.errors import ConfigError
 from hone.rewards._protocol import RewardResult, check_value
 from hone.trajectory import Episode
 
-__all__ = ["FormatPenalty", "FunctionReward", "StepPenalty", "reward_fn"]
+__all__ = ["FormatPenalty", "FunctionReward", "StepPenalty", "TruncationPenalty", "reward_fn"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,4 +108,29 @@ class FormatPenalty:
             if self.max_penalty is not None:
                 penalty = min(penalty, self.max_penalty)
             out.append(RewardResult(value=-penalty, components={"parse_errors": float(errors)}))
+        return out
+
+
+class TruncationPenalty:
+    """A penalty for episodes with a model call cut off at ``max_tokens``
+    (``finish_reason == "length"``): ``-penalty`` once per such episode.
+
+    A truncated call is degenerate output even when a lenient parser still finds a tool call in
+    it, so a task reward alone may keep paying for it. ``hone.train`` adds this term to the RL
+    training reward by default (``rl.truncation_penalty``); add it yourself with
+    :class:`~hone.rewards.WeightedSum`.
+    """
+
+    def __init__(self, penalty: float = 1.0) -> None:
+        if penalty < 0:
+            raise ConfigError(f"TruncationPenalty takes a non-negative penalty, got {penalty}")
+        self.penalty = penalty
+
+    async def score(self, episodes: Sequence[Episode]) -> list[RewardResult]:
+        """``-penalty`` for each episode with a truncated call, else 0."""
+        out = []
+        for episode in episodes:
+            truncated = sum(call.finish_reason == "length" for call in episode.calls)
+            value = -self.penalty if truncated else 0.0
+            out.append(RewardResult(value=value, components={"truncated_calls": float(truncated)}))
         return out

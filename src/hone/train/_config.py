@@ -1,23 +1,117 @@
-"""Typed configuration of the :class:`~hone.train.Trainer`; every check names its fix."""
+"""The trainer's settings, once: optimizer, learning-rate schedule, loss, micro-batching, LoRA.
+
+Every loop nests a :class:`TrainerConfig` (``SFTConfig.trainer``, ``RLConfig.trainer``) instead
+of copying its fields. Every check names its fix.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import math
+from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
+
+from pydantic import ConfigDict
 
 from hone.errors import TrainingConfigError
 from hone.train._losses import LOSS_TYPES, KLEstimator, LossType
 
-__all__ = ["LoraConfig", "OptimizerName", "TrainMode", "TrainerConfig"]
+__all__ = ["LRSchedule", "LoraConfig", "OptimizerName", "ScheduleKind", "TrainerConfig"]
 
-TrainMode: TypeAlias = Literal["sft", "rl"]
 OptimizerName: TypeAlias = Literal["adamw", "sgd"]
+#: ``constant``: no decay. ``linear``: to ``min_lr_ratio`` in a straight line. ``cosine``: half a
+#: cosine wave down to ``min_lr_ratio``.
+ScheduleKind: TypeAlias = Literal["constant", "linear", "cosine"]
+
+# Read from YAML/TOML through pydantic: unknown keys are errors, as everywhere in a run config.
+_FORBID_EXTRA = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class LRSchedule:
+    """The learning rate of optimizer step ``s`` (counted from 0): ``lr × warm-up × decay``.
+
+    ::
+
+        warm-up(s) = min(1, (s + 1) / warmup_steps)            (1 when warmup_steps = 0)
+        decay(s)   = min_lr_ratio + (1 − min_lr_ratio) · shape(s / total_steps)
+        shape(p)   = 1 (constant) | 1 − p (linear) | (1 + cos πp) / 2 (cosine)
+
+    Two deliberate differences from ``transformers``' ``get_*_schedule_with_warmup``: the
+    first step already trains (at ``lr / warmup_steps``, not 0), and the decay runs over the
+    whole run with the warm-up multiplied in, rather than starting when the warm-up ends. With
+    a warm-up of a few percent of the run the two curves differ by as much.
+
+    Attributes:
+        kind: the decay's shape.
+        warmup_steps: steps of linear warm-up (0: none).
+        min_lr_ratio: where the decay ends, as a fraction of ``lr`` (0.1: decay to 10%).
+        total_steps: the steps the decay spans; None: the loop's length (``SFTConfig.max_steps``
+            or ``RLConfig.steps``), which :func:`~hone.train.train_sft` and
+            :func:`~hone.train.train_rl` fill in.
+    """
+
+    __pydantic_config__ = _FORBID_EXTRA
+
+    kind: ScheduleKind = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    total_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("constant", "linear", "cosine"):
+            raise TrainingConfigError(
+                f"unknown schedule kind {self.kind!r}; use 'constant', 'linear' or 'cosine'."
+            )
+        if self.warmup_steps < 0:
+            raise TrainingConfigError(f"schedule warmup_steps={self.warmup_steps} must be >= 0.")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise TrainingConfigError(
+                f"schedule min_lr_ratio={self.min_lr_ratio} must be in [0, 1] (0.1: decay to 10%)."
+            )
+        if self.total_steps is not None and self.total_steps < 1:
+            raise TrainingConfigError(
+                f"schedule total_steps={self.total_steps} must be >= 1, or None for the loop's "
+                "length."
+            )
+
+    @property
+    def decays(self) -> bool:
+        """Whether the learning rate depends on the run's length."""
+        return self.kind != "constant"
+
+    def lr_at(self, lr: float, step: int, total_steps: int | None = None) -> float:
+        """The learning rate of step ``step`` (from 0) for a base ``lr``.
+
+        Args:
+            lr: the base learning rate.
+            step: optimizer steps already taken.
+            total_steps: the run's length when :attr:`total_steps` is None.
+
+        Raises:
+            TrainingConfigError: a decaying schedule without a length.
+        """
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if not self.decays:
+            return lr * warm
+        total = self.total_steps if self.total_steps is not None else total_steps
+        if total is None:
+            raise TrainingConfigError(
+                f"a {self.kind} schedule needs its length: set schedule.total_steps, or train "
+                "with train_sft / train_rl, which use their step count."
+            )
+        done = min(step, total)
+        if self.kind == "linear":
+            shape = 1.0 - done / total
+        else:
+            shape = 0.5 * (1 + math.cos(math.pi * done / total))
+        return lr * warm * (self.min_lr_ratio + (1 - self.min_lr_ratio) * shape)
 
 
 @dataclass(frozen=True, slots=True)
 class LoraConfig:
     """Low-rank adapters (PEFT LoRA) instead of full fine-tuning."""
+
+    __pydantic_config__ = _FORBID_EXTRA
 
     r: int = 8
     alpha: int = 16
@@ -35,25 +129,33 @@ class LoraConfig:
 
 @dataclass(frozen=True, slots=True)
 class TrainerConfig:
-    """How the :class:`~hone.train.Trainer` updates the model.
+    """How the :class:`~hone.train.Trainer` updates the model, for SFT and RL alike.
 
-    One :meth:`~hone.train.Trainer.train_step` is one optimizer step over all the samples it is
-    given, split into micro-batches of ``micro_batch_size`` (gradient accumulation is derived from
-    the number of samples). ``batch_size`` and ``group_size``, when set, are checked against the
-    samples of every step.
+    One optimizer step covers every sample it is given (``batch_size`` of the loop), split into
+    forward passes of ``micro_batch_size`` samples; gradients accumulate exactly over them, so
+    ``micro_batch_size`` changes memory and speed, never the update. In TRL's terms the loop's
+    ``batch_size`` is ``per_device_train_batch_size × gradient_accumulation_steps`` and
+    ``micro_batch_size`` is ``per_device_train_batch_size``.
+
+    The loss fields (``loss_type``, ``beta``, ``kl``, ``eps_*``, ``max_completion_length``) only
+    matter to RL steps; SFT steps are the token-mean NLL.
+
+    Attributes:
+        seed: seeds ``torch`` and ``random`` when the trainer is built (LoRA initialisation,
+            dropout). None: the run's seed under ``run_training``, else 0.
     """
 
-    mode: TrainMode = "rl"
+    __pydantic_config__ = _FORBID_EXTRA
+
     loss_type: LossType = "dapo"
     lr: float = 1e-5
+    schedule: LRSchedule = field(default_factory=LRSchedule)
     weight_decay: float = 0.0
     #: Clip the global gradient norm to this; ``None`` disables clipping.
     max_grad_norm: float | None = 1.0
     optimizer: OptimizerName = "adamw"
     adam_betas: tuple[float, float] = (0.9, 0.999)
     micro_batch_size: int = 8
-    batch_size: int | None = None
-    group_size: int | None = None
     beta: float = 0.0
     kl: KLEstimator = "k3"
     eps_low: float = 0.2
@@ -62,17 +164,13 @@ class TrainerConfig:
     #: ``dr_grpo`` divisor per sequence; ``None`` uses the longest sequence of the step.
     max_completion_length: int | None = None
     lora: LoraConfig | None = None
-    seed: int = 0
-    output_dir: Path | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         self._check_types()
         self._check_numbers()
-        self._check_sizes()
 
     def _check_types(self) -> None:
-        if self.mode not in ("sft", "rl"):
-            raise TrainingConfigError(f"unknown mode {self.mode!r}; use 'rl' or 'sft'.")
         if self.loss_type not in LOSS_TYPES:
             raise TrainingConfigError(
                 f"unknown loss_type {self.loss_type!r}; use one of {', '.join(LOSS_TYPES)}."
@@ -93,6 +191,8 @@ class TrainerConfig:
             raise TrainingConfigError(
                 f"max_grad_norm={self.max_grad_norm} must be > 0; use None to disable clipping."
             )
+        if self.micro_batch_size < 1:
+            raise TrainingConfigError(f"micro_batch_size={self.micro_batch_size} must be >= 1.")
         if self.beta < 0:
             raise TrainingConfigError(f"beta={self.beta} must be >= 0 (0 disables the KL term).")
         if self.eps_low < 0 or (self.eps_high is not None and self.eps_high < 0):
@@ -101,24 +201,3 @@ class TrainerConfig:
             )
         if self.max_completion_length is not None and self.max_completion_length < 1:
             raise TrainingConfigError("max_completion_length must be >= 1, or None.")
-
-    def _check_sizes(self) -> None:
-        if self.micro_batch_size < 1:
-            raise TrainingConfigError(f"micro_batch_size={self.micro_batch_size} must be >= 1.")
-        if self.group_size is not None and self.group_size < 2:
-            raise TrainingConfigError(
-                f"group_size G={self.group_size} is below 2: GRPO needs at least two episodes per "
-                "task for a baseline. Use G >= 2 (8 is TRL's default)."
-            )
-        if self.batch_size is None:
-            return
-        if self.micro_batch_size > self.batch_size:
-            raise TrainingConfigError(
-                f"micro_batch_size={self.micro_batch_size} is larger than batch_size="
-                f"{self.batch_size}; lower micro_batch_size to at most the batch size."
-            )
-        if self.group_size is not None and self.batch_size % self.group_size != 0:
-            raise TrainingConfigError(
-                f"batch_size={self.batch_size} is not a multiple of group_size={self.group_size}; "
-                "each step must hold whole groups."
-            )

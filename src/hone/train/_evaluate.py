@@ -2,86 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hone.models._protocol import ChatRequest, Completion, ModelBackend, StreamEvent
+from hone.models._protocol import ModelBackend
 from hone.rewards import Reward
+from hone.train._metrics import CallCounts, EvalMetrics
+from hone.train._prompt import with_requests
 from hone.trajectory import Episode, Program, rollout_batch
 
-__all__ = ["EvalResult", "SamplingOverride", "TaskScore", "evaluate", "with_sampling"]
-
-
-class SamplingOverride:
-    """A backend wrapper that sets ``temperature`` and/or ``max_tokens`` on every request,
-    whatever the program asked for (so a run samples as its config says)."""
-
-    def __init__(
-        self, backend: ModelBackend, *, temperature: float | None, max_tokens: int | None
-    ) -> None:
-        self.backend = backend
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-
-    @property
-    def name(self) -> str:
-        """The wrapped backend's name."""
-        return self.backend.name
-
-    def _apply(self, request: ChatRequest) -> ChatRequest:
-        changes: dict[str, Any] = {}
-        if self.temperature is not None:
-            changes["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            changes["max_tokens"] = self.max_tokens
-        return dataclasses.replace(request, options=request.options.with_(**changes))
-
-    async def complete(self, request: ChatRequest) -> Completion:
-        """Complete one conversation with the overridden options."""
-        return await self.backend.complete(self._apply(request))
-
-    async def complete_batch(self, requests: Sequence[ChatRequest]) -> list[Completion]:
-        """Complete many conversations with the overridden options."""
-        return await self.backend.complete_batch([self._apply(r) for r in requests])
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Stream one conversation with the overridden options."""
-        return self.backend.stream(self._apply(request))
-
-
-def _override(models: Any, temperature: float | None, max_tokens: int | None) -> Any:
-    if isinstance(models, Mapping):
-        return {role: _override(m, temperature, max_tokens) for role, m in models.items()}
-    return SamplingOverride(models, temperature=temperature, max_tokens=max_tokens)
-
-
-def with_sampling(
-    program: Program, *, temperature: float | None = None, max_tokens: int | None = None
-) -> Program:
-    """``program`` with its model calls' ``temperature``/``max_tokens`` overridden.
-
-    The wrapper sits *inside* the rollout's recording, so episodes record the options actually
-    used. A sync program stays sync (rollouts run it in a worker thread).
-    """
-    if temperature is None and max_tokens is None:
-        return program
-    if inspect.iscoroutinefunction(program) or inspect.iscoroutinefunction(
-        getattr(program, "__call__", None)  # noqa: B004 - objects with an async __call__
-    ):
-
-        async def run_async(task: Any, models: Any) -> Any:
-            return await program(task, _override(models, temperature, max_tokens))
-
-        return run_async
-
-    def run_sync(task: Any, models: Any) -> Any:
-        return program(task, _override(models, temperature, max_tokens))
-
-    return run_sync
+__all__ = ["EvalResult", "TaskScore", "evaluate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +26,9 @@ class TaskScore:
         success: reward at or above the success threshold.
         status: how the rollout ended (``ok``, ``error``, ...).
         error: why there is no reward (the rollout's or the reward's error), if any.
-        output: the final assistant text.
+        output: the agent's final answer (:attr:`~hone.trajectory.Episode.final_answer`: the
+            last text, or a stop tool's argument).
+        episode_id: the episode's id (find it in a trajectory store).
     """
 
     task_id: str
@@ -103,6 +37,7 @@ class TaskScore:
     status: str
     error: str | None
     output: str
+    episode_id: str = ""
 
 
 @dataclass(slots=True)
@@ -123,6 +58,17 @@ class EvalResult:
         """Rollouts without a reward (failed rollouts or failed rewards)."""
         return sum(score.reward is None for score in self.per_task)
 
+    @property
+    def metrics(self) -> EvalMetrics:
+        """The summary numbers, with truncated calls, parse errors and tool errors."""
+        return EvalMetrics(
+            success=self.success_rate,
+            reward=self.mean_reward,
+            tasks=len(self.per_task),
+            unscored=self.unscored,
+            counts=CallCounts.of(self.episodes),
+        )
+
 
 def _score(episode: Episode, threshold: float) -> TaskScore:
     reward = (
@@ -134,7 +80,8 @@ def _score(episode: Episode, threshold: float) -> TaskScore:
         success=reward is not None and reward >= threshold,
         status=episode.status,
         error=episode.error or episode.reward_error,
-        output=episode.final_text,
+        output=episode.final_answer,
+        episode_id=episode.id,
     )
 
 
@@ -160,9 +107,13 @@ async def evaluate(
         seed: the rollouts' seed (each task's calls get seeds derived from it).
         success_threshold: a reward at or above it is a success.
         temperature, max_tokens: override the program's sampling (e.g. 0.0 for greedy).
+
+    Render prompts as the model was trained: a program trained with ``tool_schemas: none``
+    wraps its model in :class:`~hone.train.ToolSchemas` (``run_training`` and ``hone eval
+    --config`` do it for you).
     """
     batch = await rollout_batch(
-        with_sampling(program, temperature=temperature, max_tokens=max_tokens),
+        with_requests(program, temperature=temperature, max_tokens=max_tokens),
         list(tasks),
         model,
         group_size=1,

@@ -13,6 +13,7 @@ micro-batches add up to the loss of the full batch for every loss type. With the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 import torch
@@ -21,6 +22,7 @@ from hone.errors import TrainingConfigError
 
 __all__ = [
     "KLEstimator",
+    "LossMetrics",
     "LossType",
     "policy_loss",
     "sft_loss",
@@ -39,6 +41,32 @@ LOSS_TYPES: tuple[LossType, ...] = ("grpo", "bnpo", "dr_grpo", "dapo", "gspo", "
 #: ε_max for CISPO when none is given: the value TRL's docs recommend (ScaleRL paper). TRL itself
 #: falls back to ``epsilon`` (0.2), which clamps almost every ratio; pass ``eps_high`` to match it.
 CISPO_EPS_HIGH = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LossMetrics:
+    """What a loss function measured on one (micro-)batch, besides the loss itself.
+
+    Token fractions and means are over the masked tokens; a field a loss does not measure is
+    None (``clip_low`` for ``cispo``, ``kl`` without a reference, ``nll`` for RL losses).
+
+    Attributes:
+        num_tokens: masked tokens in the batch.
+        clip_low: fraction of tokens clipped below (ratio < 1 − ε_low with A < 0).
+        clip_high: fraction clipped above (ratio > 1 + ε_high with A > 0).
+        clip_region: fraction clipped either way.
+        ratio_mean: mean importance ratio π_θ / π_old.
+        kl: mean KL estimate against the reference.
+        nll: SFT's token-mean negative log-likelihood.
+    """
+
+    num_tokens: float
+    clip_low: float | None = None
+    clip_high: float | None = None
+    clip_region: float | None = None
+    ratio_mean: float | None = None
+    kl: float | None = None
+    nll: float | None = None
 
 
 def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -132,7 +160,7 @@ def policy_loss(
     max_completion_length: int | None = None,
     num_items_in_batch: float | torch.Tensor | None = None,
     num_sequences: int | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, LossMetrics]:
     """The clipped policy-gradient loss of TRL 1.16's GRPO trainer, for one (micro-)batch.
 
     ``ρ = exp(logp − old_logp)`` per token (per sequence for ``gspo``: ``exp(Σ m·Δ / Σ m)``);
@@ -160,9 +188,9 @@ def policy_loss(
             divisor); default ``B``.
 
     Returns:
-        ``(loss, metrics)``: a scalar tensor, and floats ``clip_low``, ``clip_high``,
-        ``clip_region`` (``cispo``: ``clip_high`` only), ``ratio_mean``, ``kl`` (if ``ref_logp``),
-        ``num_tokens``.
+        ``(loss, metrics)``: a scalar tensor, and :class:`LossMetrics` with ``clip_low``,
+        ``clip_high``, ``clip_region`` (``cispo``: ``clip_high`` only), ``ratio_mean``, ``kl``
+        (if ``ref_logp``) and ``num_tokens``.
     """
     eps_high = (
         (CISPO_EPS_HIGH if loss_type == "cispo" else eps_low) if eps_high is None else eps_high
@@ -187,19 +215,19 @@ def policy_loss(
         if kl_ratio_correction:
             per_token_kl = per_token_kl * ratio
 
-    metrics: dict[str, float] = {}
+    clip_low = clip_region = None
     if loss_type == "cispo":
         clamped = torch.clamp(ratio, max=eps_high).detach()
         per_token_loss = -clamped * adv * logp  # (B, T)
-        metrics["clip_high"] = _masked_mean(((ratio > eps_high) & (adv > 0)).to(logp.dtype), mask)
+        clip_high = _masked_mean(((ratio > eps_high) & (adv > 0)).to(logp.dtype), mask)
     else:
         clipped = torch.clamp(ratio, 1 - eps_low, 1 + eps_high)
         per_token_loss = -torch.min(ratio * adv, clipped * adv)  # (B, T)
         low = ((ratio < 1 - eps_low) & (adv < 0)).to(logp.dtype)
         high = ((ratio > 1 + eps_high) & (adv > 0)).to(logp.dtype)
-        metrics["clip_low"] = _masked_mean(low, mask)
-        metrics["clip_high"] = _masked_mean(high, mask)
-        metrics["clip_region"] = _masked_mean(torch.maximum(low, high), mask)
+        clip_low = _masked_mean(low, mask)
+        clip_high = _masked_mean(high, mask)
+        clip_region = _masked_mean(torch.maximum(low, high), mask)
     if per_token_kl is not None and beta != 0.0:
         per_token_loss = per_token_loss + beta * per_token_kl
 
@@ -214,10 +242,14 @@ def policy_loss(
         if max_completion_length is None
         else max_completion_length,
     )
-    metrics["ratio_mean"] = _masked_mean(ratio.detach(), mask)
-    if per_token_kl is not None:
-        metrics["kl"] = _masked_mean(per_token_kl.detach(), mask)
-    metrics["num_tokens"] = float(mask.sum().item())
+    metrics = LossMetrics(
+        num_tokens=float(mask.sum().item()),
+        clip_low=clip_low,
+        clip_high=clip_high,
+        clip_region=clip_region,
+        ratio_mean=_masked_mean(ratio.detach(), mask),
+        kl=None if per_token_kl is None else _masked_mean(per_token_kl.detach(), mask),
+    )
     return loss, metrics
 
 
@@ -226,7 +258,7 @@ def sft_loss(
     mask: torch.Tensor,
     *,
     num_items_in_batch: float | torch.Tensor | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, LossMetrics]:
     """Token-mean negative log-likelihood over masked tokens.
 
     Args:
@@ -235,7 +267,8 @@ def sft_loss(
         num_items_in_batch: masked tokens in the whole optimizer batch; default this batch's.
 
     Returns:
-        ``(loss, metrics)`` with metrics ``nll`` (this batch's token mean) and ``num_tokens``.
+        ``(loss, metrics)``: :class:`LossMetrics` with ``nll`` (this batch's token mean) and
+        ``num_tokens``.
     """
     mask = mask.to(logp.dtype)
     total = -(logp * mask).sum()
@@ -244,8 +277,7 @@ def sft_loss(
         count if num_items_in_batch is None else torch.as_tensor(num_items_in_batch).to(logp.dtype)
     )
     loss = total / divisor.clamp(min=1.0)
-    metrics = {
-        "nll": float((total / count.clamp(min=1.0)).item()),
-        "num_tokens": float(count.item()),
-    }
+    metrics = LossMetrics(
+        num_tokens=float(count.item()), nll=float((total / count.clamp(min=1.0)).item())
+    )
     return loss, metrics

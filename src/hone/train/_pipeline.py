@@ -1,11 +1,11 @@
-"""A whole run from a :class:`~hone.train.RunConfig`: resolve its pieces, load the policy,
-SFT (optional), RL (optional), save. :func:`run_training` is the sync shell of
+"""A whole run from a :class:`~hone.train.TrainingRunConfig`: resolve its pieces, load the
+policy, SFT (optional), RL (optional), save. :func:`run_training` is the sync shell of
 :func:`arun_training`."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from hone.errors import ModelSpecError, TrainingConfigError
-from hone.models._batching import BatchingModel
-from hone.models._protocol import ModelBackend
+from hone.models import BatchingModel, ModelBackend, load_model, parse_spec
 from hone.rewards import Reward, reward_fn
 from hone.train._config import TrainerConfig
-from hone.train._metrics import MetricsLogger
+from hone.train._metrics import SFTStepMetrics
+from hone.train._prompt import with_requests
 from hone.train._run import ProgressCallback, RunResult, StepReport, latest_checkpoint, train_rl
-from hone.train._run_config import RunConfig, load_tasks, resolve_object
+from hone.train._run_config import TrainingRunConfig, load_tasks, resolve_object
 from hone.train._run_sft import SFTResult, load_episodes, teacher_episodes, train_sft
 from hone.train._trainer import Trainer
-from hone.trajectory import Program
+from hone.trajectory import Episode, Program
 
 __all__ = [
     "RunParts",
@@ -41,7 +41,11 @@ SFT_DONE = "sft_done.json"
 
 @dataclass(slots=True)
 class RunParts:
-    """The Python objects a :class:`RunConfig` names."""
+    """The Python objects a :class:`TrainingRunConfig` names.
+
+    ``program`` already renders tool schemas as ``config.tool_schemas`` says, so every phase
+    (teacher, SFT evaluation, RL, ``hone eval``) sends the same prompts.
+    """
 
     program: Program
     reward: Reward | None
@@ -65,31 +69,55 @@ def as_reward(obj: Any, *, field: str = "reward") -> Reward:
     )
 
 
-def resolve_parts(config: RunConfig) -> RunParts:
-    """Import the program, reward and task source, and load the train and eval tasks.
+def as_program(obj: Any, *, field: str) -> Program:
+    """``obj`` when it can be called as ``program(task, model)``.
+
+    Raises:
+        TrainingConfigError: it cannot.
+    """
+    if not callable(obj):
+        raise TrainingConfigError(
+            f"{field} names a {type(obj).__name__}, which is not callable; name a function "
+            "program(task, model)."
+        )
+    program: Program = obj
+    return program
+
+
+def _needs_eval(config: TrainingRunConfig) -> bool:
+    sft_eval = config.sft.eval if config.sft is not None else None
+    rl_eval = config.rl.eval if config.rl is not None else None
+    return any(e is not None and e.every > 0 for e in (sft_eval, rl_eval))
+
+
+def resolve_parts(config: TrainingRunConfig, *, eval_split: str | None = None) -> RunParts:
+    """Import the program, reward and task source, and load the train and eval tasks (the
+    eval tasks when an evaluation needs them, or ``eval_split`` is given).
 
     Raises:
         TrainingConfigError: an import path cannot be resolved, or the tasks cannot be loaded.
     """
     base = config.base_dir
-    program = resolve_object(config.program, field="program", base_dir=base)
-    if not callable(program):
-        raise TrainingConfigError(
-            f"program={config.program!r} is not callable; name a function program(task, model)."
-        )
+    program = as_program(
+        resolve_object(config.program, field="program", base_dir=base), field="program"
+    )
     reward = None
     if config.reward is not None:
         reward = as_reward(resolve_object(config.reward, field="reward", base_dir=base))
-    source = resolve_object(config.tasks.source, field="tasks.source", base_dir=base)
-    train = load_tasks(source, config.tasks.train_split, config.seed, field="tasks.source")
+    tasks = config.tasks
+    source = resolve_object(tasks.source, field="tasks.source", base_dir=base)
+
+    def split(name: str) -> list[Any]:
+        return load_tasks(source, name, config.seed, args=tasks.args, field="tasks.source")
+
+    train = split(tasks.train_split)
     evals: list[Any] = []
-    if config.rl is not None and config.rl.eval_every > 0:
-        evals = load_tasks(source, config.tasks.eval_split, config.seed, field="tasks.source")
-        evals = evals[: config.tasks.eval_size]
-    return RunParts(program, reward, train, evals)
+    if eval_split is not None or _needs_eval(config):
+        evals = split(eval_split or tasks.eval_split)[: tasks.eval_size]
+    return RunParts(with_requests(program, tool_schemas=config.tool_schemas), reward, train, evals)
 
 
-def load_policy(config: RunConfig, path: str | Path | None = None) -> tuple[Any, Any]:
+def load_policy(config: TrainingRunConfig, path: str | Path | None = None) -> tuple[Any, Any]:
     """The trainable model and tokenizer that ``config.model`` names (or from ``path``).
 
     Raises:
@@ -97,8 +125,6 @@ def load_policy(config: RunConfig, path: str | Path | None = None) -> tuple[Any,
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from hone.models._spec import parse_spec
 
     if path is None:
         try:
@@ -126,51 +152,66 @@ def load_policy(config: RunConfig, path: str | Path | None = None) -> tuple[Any,
 
 
 def load_backend(value: str, *, field: str, base_dir: Path | None = None) -> ModelBackend:
-    """A backend from a model spec (local ones batched) or an import path naming a backend or
-    a no-argument function returning one.
+    """A backend from what :func:`hone.models.load_model` accepts (a model spec, an import path
+    naming a backend or a function returning one, a LangChain spec), relative paths read from
+    ``base_dir``; local models are batched.
 
     Raises:
-        TrainingConfigError: ``value`` names neither.
+        TrainingConfigError: ``value`` names no model; the message names ``field``.
     """
-    from hone.models._spec import load_model, parse_spec
-
     try:
-        spec = parse_spec(value)
-    except ModelSpecError:
-        obj = resolve_object(value, field=field, base_dir=base_dir)
-        if inspect.isfunction(obj):
-            obj = obj()
-        if not isinstance(obj, ModelBackend):
-            raise TrainingConfigError(
-                f"{field}={value!r} names a {type(obj).__name__}, not a model backend."
-            ) from None
-        return obj
-    backend = load_model(value)
-    return BatchingModel(backend) if spec.kind in ("hf", "tiny") else backend
+        backend = load_model(value, base_dir=base_dir)
+    except ModelSpecError as exc:
+        raise TrainingConfigError(f"{field}={value!r}: {exc}") from exc
+    local = value.partition(":")[0].strip().lower() in ("hf", "tiny")
+    return BatchingModel(backend) if local else backend
 
 
-def _trainer_config(config: RunConfig, output_dir: Path) -> TrainerConfig:
-    rl = config.rl
-    if rl is None:
-        return TrainerConfig(mode="sft", seed=config.seed, output_dir=output_dir)
-    return TrainerConfig(
-        mode="rl",
-        loss_type=rl.loss_type,
-        lr=rl.lr,
-        beta=rl.beta,
-        kl=rl.kl,
-        eps_low=rl.eps_low,
-        eps_high=rl.eps_high,
-        micro_batch_size=rl.micro_batch_size,
-        max_grad_norm=rl.max_grad_norm,
-        lora=config.lora.to_lora() if config.lora is not None else None,
+def _trainer_config(trainer: TrainerConfig, config: TrainingRunConfig) -> TrainerConfig:
+    """A loop's trainer settings, seeded with the run's seed unless they name their own."""
+    if trainer.seed is not None:
+        return trainer
+    return dataclasses.replace(trainer, seed=config.seed)
+
+
+def _report(on_step: ProgressCallback | None) -> Any:
+    def report(metrics: SFTStepMetrics, total: int) -> None:
+        if on_step is not None:
+            on_step(StepReport("sft", metrics.step, total, metrics))
+
+    return report
+
+
+async def _sft_episodes(config: TrainingRunConfig, parts: RunParts, folder: Path) -> list[Episode]:
+    sft = config.sft
+    if sft is None:
+        return []
+    if sft.trajectories is not None:
+        return load_episodes(config.resolve_path(sft.trajectories), min_reward=sft.min_reward)
+    teacher = load_backend(
+        sft.teacher_model or "", field="sft.teacher_model", base_dir=config.base_dir
+    )
+    program = parts.program
+    if sft.teacher_program is not None:
+        own = resolve_object(
+            sft.teacher_program, field="sft.teacher_program", base_dir=config.base_dir
+        )
+        program = with_requests(
+            as_program(own, field="sft.teacher_program"), tool_schemas=config.tool_schemas
+        )
+    return await teacher_episodes(
+        program,
+        parts.train_tasks,
+        teacher,
+        reward=parts.reward,
+        config=sft,
         seed=config.seed,
-        output_dir=output_dir,
+        save_to=folder / "teacher.jsonl",
     )
 
 
 async def _sft_phase(
-    config: RunConfig, parts: RunParts, out: Path, on_step: ProgressCallback | None
+    config: TrainingRunConfig, parts: RunParts, out: Path, on_step: ProgressCallback | None
 ) -> tuple[Any, Any, SFTResult | None]:
     """Run SFT (or reuse a finished one when resuming); the model to go on with."""
     sft, folder = config.sft, out / "sft"
@@ -179,89 +220,71 @@ async def _sft_phase(
     if (folder / SFT_DONE).is_file() and (folder / "model").is_dir():
         logger.info("SFT already done in %s; reusing its model", folder)
         return (*load_policy(config, folder / "model"), None)
-    if sft.trajectories is not None:
-        episodes = load_episodes(config.resolve_path(sft.trajectories), min_reward=sft.min_reward)
-    else:
-        teacher = load_backend(
-            sft.teacher_model or "", field="sft.teacher_model", base_dir=config.base_dir
-        )
-        program = parts.program
-        if sft.teacher_program is not None:
-            program = resolve_object(
-                sft.teacher_program, field="sft.teacher_program", base_dir=config.base_dir
-            )
-        episodes = await teacher_episodes(
-            program,
-            parts.train_tasks,
-            teacher,
-            reward=parts.reward,
-            config=sft,
-            seed=config.seed,
-            save_to=folder / "teacher.jsonl",
-        )
+    episodes = await _sft_episodes(config, parts, folder)
     model, tokenizer = load_policy(config)
-    trainer_config = TrainerConfig(
-        mode="sft",
-        lr=sft.lr,
-        lora=config.lora.to_lora() if config.lora is not None else None,
-        seed=config.seed,
-        output_dir=folder,
-    )
+    trainer_config = _trainer_config(sft.trainer, config)
     trainer = Trainer(model, tokenizer, config=trainer_config)
-
-    def report(step: int, total: int, metrics: dict[str, float]) -> None:
-        if on_step is not None:
-            on_step(StepReport("sft", step, total, metrics))
-
-    result = train_sft(
+    result = await train_sft(
         trainer,
         episodes,
-        config=sft,
+        config=sft.model_copy(update={"trainer": trainer_config}),
+        program=parts.program,
+        eval_tasks=parts.eval_tasks,
+        reward=parts.reward,
         seed=config.seed,
-        metrics=MetricsLogger(folder),
-        on_step=report,
         strict=config.rl.strict_prefix if config.rl is not None else False,
+        output_dir=folder,
+        on_step=_report(on_step),
     )
     trainer.save_model(folder / "model")
-    (folder / SFT_DONE).write_text(json.dumps({"steps": result.steps}), encoding="utf-8")
-    merged = trainer.model.merge_and_unload() if config.lora is not None else trainer.model
+    summary = {"steps": result.steps, "model_step": result.model_step, "best": result.best_value}
+    (folder / SFT_DONE).write_text(json.dumps(summary), encoding="utf-8")
+    lora = trainer_config.lora is not None
+    merged = trainer.model.merge_and_unload() if lora else trainer.model
     return merged, tokenizer, result
 
 
 async def arun_training(
-    config: RunConfig, *, resume: bool = False, on_step: ProgressCallback | None = None
+    config: TrainingRunConfig, *, resume: bool = False, on_step: ProgressCallback | None = None
 ) -> RunResult:
-    """Run ``config``: optional SFT, then RL, writing everything under ``config.output_dir``.
+    """Run ``config``: optional SFT, then RL, writing everything under ``config.output_dir``
+    (resolved from the config's folder).
 
     Raises:
         TrainingConfigError: a field cannot be resolved, or the output folder holds another run
             and ``resume`` is False.
         CapabilityError: RL's rollout model gives no token ids.
     """
-    out = Path(config.output_dir)
+    out = config.out_dir
     if not resume and (latest_checkpoint(out) is not None or (out / "sft" / SFT_DONE).exists()):
         raise TrainingConfigError(
             f"{out} already holds a run; resume it (`hone train CONFIG --resume`) or choose "
             "another output_dir."
         )
     parts = resolve_parts(config)
-    model, tokenizer, _ = await _sft_phase(config, parts, out, on_step)
+    model, tokenizer, sft = await _sft_phase(config, parts, out, on_step)
+    sft_warnings = list(sft.warnings) if sft is not None else []
     rl = config.rl
-    trainer = Trainer(model, tokenizer, config=_trainer_config(config, out))
     if rl is None or rl.steps == 0 or parts.reward is None:
+        trainer = Trainer(model, tokenizer, config=_trainer_config(TrainerConfig(), config))
         model_dir = trainer.save_model(out / "model")
-        return RunResult(steps=0, model_dir=model_dir, output_dir=out, trainer=trainer)
+        return RunResult(
+            steps=0, model_dir=model_dir, output_dir=out, trainer=trainer, sft=sft,
+            warnings=sft_warnings,
+        )  # fmt: skip
+    trainer_config = _trainer_config(rl.trainer, config)
+    trainer = Trainer(model, tokenizer, config=trainer_config)
     rollout_model = None
     if rl.rollout_model is not None:
         rollout_model = load_backend(
             rl.rollout_model, field="rl.rollout_model", base_dir=config.base_dir
         )
-    return await train_rl(
+    result = await train_rl(
         trainer,
         parts.program,
         parts.train_tasks,
         parts.reward,
-        config=rl,
+        config=rl.model_copy(update={"trainer": trainer_config}),
         eval_tasks=parts.eval_tasks,
         output_dir=out,
         seed=config.seed,
@@ -269,10 +292,13 @@ async def arun_training(
         resume=resume,
         on_step=on_step,
     )
+    result.sft = sft
+    result.warnings = sft_warnings + result.warnings
+    return result
 
 
 def run_training(
-    config: RunConfig, *, resume: bool = False, on_step: ProgressCallback | None = None
+    config: TrainingRunConfig, *, resume: bool = False, on_step: ProgressCallback | None = None
 ) -> RunResult:
     """Synchronous :func:`arun_training` (not from inside a running event loop)."""
     return asyncio.run(arun_training(config, resume=resume, on_step=on_step))

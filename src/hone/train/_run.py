@@ -5,19 +5,20 @@ One step of :func:`train_rl`::
     tasks      = tasks_per_step tasks, drawn without replacement epoch by epoch (seeded)
     episodes   = rollout_batch(program, tasks, RecordingModel(policy), group_size=G)
     samples    = build_rl_batch(episodes)   # None rewards excluded, flat groups skipped
-    metrics    = trainer.train_step(samples)
+    update     = trainer.train_step(samples)
 
-The rollout backend is the live policy, ``BatchingModel(TransformersModel(trainer.model,
-tokenizer))``, unless another is given (every piece is replaceable). Episodes are written to
-``output_dir/trajectories.db`` at each checkpoint, together with the trainer's state, so a run
-resumed from its output directory continues exactly where the checkpoint left it.
+The rollout backend is the live policy (:func:`~hone.train._policy.policy_backend`) unless
+another is given. Before the first step the held-out tasks are evaluated (the baseline in the
+same table), then every ``eval.every`` steps; the best evaluated model is written to
+``output_dir/best``. Episodes are written to ``output_dir/trajectories.db`` at each checkpoint,
+together with the trainer's state and a loadable ``model/``, so a run resumed from its output
+directory continues exactly where the checkpoint left it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -26,14 +27,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hone.errors import TrainingConfigError, TrainingError
-from hone.models._batching import BatchingModel
-from hone.models._protocol import ModelBackend
-from hone.rewards import Reward
-from hone.train._evaluate import EvalResult, evaluate, with_sampling
-from hone.train._metrics import MetricsLogger
+from hone.models import ModelBackend
+from hone.rewards import Reward, TruncationPenalty, WeightedSum
+from hone.train._evaluate import EvalResult, evaluate
+from hone.train._health import EvalTracker, RunWarning, rl_warnings
+from hone.train._metrics import EvalMetrics, RLStepMetrics, SFTStepMetrics
+from hone.train._metrics_log import MetricsLogger
+from hone.train._policy import policy_backend
+from hone.train._prompt import with_requests
 from hone.train._rl_batch import build_rl_batch
 from hone.train._run_config import RLConfig
-from hone.train._trainer import Trainer
+from hone.train._run_sft import SFTResult
+from hone.train._trainer import Trainer, check_trainer
 from hone.trajectory import Episode, Program, RecordingModel, TrajectoryStore, derive_seed
 from hone.trajectory import rollout_batch as _rollout_batch
 
@@ -41,7 +46,6 @@ __all__ = [
     "RunResult",
     "StepReport",
     "latest_checkpoint",
-    "policy_backend",
     "tasks_for_step",
     "train_rl",
 ]
@@ -49,18 +53,25 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RUN_STATE = "run_state.json"
-RUN_STATE_VERSION = 1
-PLOT_KEYS = ("reward", "success", "eval_success", "loss", "skipped_groups")
+RUN_STATE_VERSION = 2
+PLOT_KEYS = ("reward", "success", "eval_success", "loss", "skipped_groups", "truncated_calls")
 
 
 @dataclass(frozen=True, slots=True)
 class StepReport:
-    """Progress of a run, handed to ``on_step`` after every step (the CLI draws it)."""
+    """Progress of a run, handed to ``on_step`` after every step (the CLI draws it).
+
+    Attributes:
+        phase: ``sft`` or ``rl``.
+        step: steps done in the phase (0: the evaluation before the first step).
+        total: the phase's planned steps.
+        metrics: the step's typed metrics.
+    """
 
     phase: Literal["sft", "rl"]
     step: int
     total: int
-    metrics: dict[str, float]
+    metrics: SFTStepMetrics | RLStepMetrics
 
 
 #: Called after every step with its :class:`StepReport`.
@@ -73,19 +84,30 @@ class RunResult:
 
     Attributes:
         steps: RL steps completed (including those of earlier, resumed attempts).
-        metrics: one row per RL step (the rows of ``metrics.jsonl``).
+        metrics: one entry per RL step of this attempt (step 0: the baseline evaluation).
+        rows: every row of ``metrics.jsonl`` (earlier attempts included), as the log has them.
         final_eval: the last evaluation, if any ran in this attempt.
+        best_step, best_value: the best evaluation's step and value (``eval.metric``).
+        best_dir: the best evaluated model (loadable with ``hf:<dir>``), if saved.
         model_dir: where the final model was saved (loadable with ``hf:<dir>``), if saved.
         output_dir: the run's folder, if it has one.
-        trainer: the trainer, holding the trained model.
+        trainer: the trainer, holding the final model.
+        sft: what the SFT phase did, when the run had one.
+        warnings: what the numbers alone would hide (no learning signal, collapse, plateau).
     """
 
     steps: int
-    metrics: list[dict[str, float]] = field(default_factory=list)
+    metrics: list[RLStepMetrics] = field(default_factory=list)
+    rows: list[dict[str, float]] = field(default_factory=list)
     final_eval: EvalResult | None = None
+    best_step: int | None = None
+    best_value: float | None = None
+    best_dir: Path | None = None
     model_dir: Path | None = None
     output_dir: Path | None = None
     trainer: Trainer | None = None
+    sft: SFTResult | None = None
+    warnings: list[RunWarning] = field(default_factory=list)
 
 
 def tasks_for_step(tasks: Sequence[Any], step: int, per_step: int, seed: int) -> list[Any]:
@@ -106,22 +128,6 @@ def tasks_for_step(tasks: Sequence[Any], step: int, per_step: int, seed: int) ->
     return out
 
 
-def policy_backend(trainer: Trainer, *, max_batch: int = 64) -> ModelBackend:
-    """The live policy as a batched backend: what RL rollouts sample from by default.
-
-    Raises:
-        TrainingConfigError: the trainer has no tokenizer (needed to render prompts).
-    """
-    from hone.models._transformers import TransformersModel
-
-    if trainer.tokenizer is None:
-        raise TrainingConfigError(
-            "the trainer has no tokenizer, so the policy cannot render prompts; pass the "
-            "tokenizer to Trainer(model, tokenizer, config=...)."
-        )
-    return BatchingModel(TransformersModel(trainer.model, trainer.tokenizer), max_batch=max_batch)
-
-
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
     """The newest ``checkpoints/step-N`` folder of a run that holds a run state, or None."""
     root = Path(output_dir) / "checkpoints"
@@ -134,22 +140,20 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 class _Outputs:
-    """The files of a run's output folder: metrics, the episode store, checkpoints."""
+    """The files of a run's output folder: metrics, the episode store, checkpoints, best."""
 
     def __init__(self, directory: Path | None, *, start_step: int) -> None:
         self.directory = directory
         self.pending: list[tuple[int, list[Episode]]] = []
         self.metrics: MetricsLogger | None = None
         if directory is not None:
-            if start_step > 0:
-                _truncate_metrics(directory, start_step)
-            self.metrics = MetricsLogger(directory, resume=start_step > 0)
-            if start_step > 0:
-                self.metrics._rewrite_csv()  # drop rows of steps after the checkpoint
+            self.metrics = MetricsLogger(
+                directory, resume_after=start_step if start_step > 0 else None
+            )
 
-    def log(self, metrics: dict[str, float], step: int) -> None:
+    def log(self, metrics: RLStepMetrics) -> None:
         if self.metrics is not None:
-            self.metrics.log(metrics, step=step)
+            self.metrics.log(metrics.to_row())
 
     def flush_episodes(self) -> None:
         if self.directory is None or not self.pending:
@@ -160,35 +164,34 @@ class _Outputs:
                 store.add(episodes, run="rl", step=step)
         self.pending.clear()
 
-    def checkpoint(self, trainer: Trainer, step: int) -> None:
+    def checkpoint(self, trainer: Trainer, step: int, tracker: EvalTracker) -> None:
         if self.directory is None:
             return
         self.flush_episodes()
         folder = trainer.save_checkpoint(self.directory / "checkpoints" / f"step-{step}")
-        state = {"version": RUN_STATE_VERSION, "step": step, "updates": trainer.step}
+        trainer.save_model(folder / "model")
+        state = {
+            "version": RUN_STATE_VERSION,
+            "step": step,
+            "updates": trainer.step,
+            "evals": tracker.history,
+        }
         (folder / RUN_STATE).write_text(json.dumps(state), encoding="utf-8")
         logger.info("checkpoint at step %d: %s", step, folder)
 
-
-def _truncate_metrics(directory: Path, step: int) -> None:
-    """Keep only the metric rows of steps up to ``step`` (a resumed run redoes the others)."""
-    path = directory / "metrics.jsonl"
-    if not path.is_file():
-        return
-    kept = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and (json.loads(line).get("step") or 0) <= step
-    ]
-    path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    def save_best(self, trainer: Trainer) -> Path | None:
+        if self.directory is None:
+            return None
+        return trainer.save_model(self.directory / "best")
 
 
-def _resume(trainer: Trainer, output_dir: Path | None, resume: bool) -> int:
-    """Load the newest checkpoint when resuming; the step to start from."""
+def _resume(trainer: Trainer, output_dir: Path | None, resume: bool) -> tuple[int, list[Any]]:
+    """Load the newest checkpoint when resuming: the step to start from and the evaluations
+    recorded up to it."""
     if output_dir is None:
         if resume:
             raise TrainingConfigError("resume=True needs an output_dir holding checkpoints.")
-        return 0
+        return 0, []
     checkpoint = latest_checkpoint(output_dir)
     if not resume:
         if checkpoint is not None:
@@ -196,16 +199,27 @@ def _resume(trainer: Trainer, output_dir: Path | None, resume: bool) -> int:
                 f"{output_dir} already holds a run (checkpoint {checkpoint.name}); resume it "
                 "(`hone train CONFIG --resume`, resume=True) or choose another output_dir."
             )
-        return 0
+        return 0, []
     if checkpoint is None:
         logger.info("nothing to resume in %s; starting a new run", output_dir)
-        return 0
+        return 0, []
     state = json.loads((checkpoint / RUN_STATE).read_text(encoding="utf-8"))
     if state.get("version") != RUN_STATE_VERSION:
-        raise TrainingError(f"{checkpoint} has run state version {state.get('version')}.")
+        raise TrainingError(
+            f"{checkpoint} has run state version {state.get('version')}, not "
+            f"{RUN_STATE_VERSION}; resume it with the hone version that wrote it."
+        )
     trainer.load_checkpoint(checkpoint)
     logger.info("resumed from %s", checkpoint)
-    return int(state["step"])
+    return int(state["step"]), list(state.get("evals", []))
+
+
+def training_reward(reward: Reward, truncation_penalty: float) -> Reward:
+    """``reward`` minus ``truncation_penalty`` for episodes with a call cut off at
+    ``max_tokens`` (the reward itself when the penalty is 0)."""
+    if truncation_penalty == 0:
+        return reward
+    return WeightedSum({"reward": reward, "truncated": TruncationPenalty(truncation_penalty)})
 
 
 @dataclass(slots=True)
@@ -218,13 +232,15 @@ class _Loop:
     tasks: Sequence[Any]
     eval_tasks: Sequence[Any]
     reward: Reward
+    eval_reward: Reward
     config: RLConfig
     recording: RecordingModel
     backend: ModelBackend
     seed: int
     outputs: _Outputs
+    tracker: EvalTracker
 
-    async def step(self, step: int) -> dict[str, float]:
+    async def step(self, step: int) -> RLStepMetrics:
         cfg = self.config
         started = time.perf_counter()
         batch = await _rollout_batch(
@@ -247,40 +263,61 @@ class _Loop:
             per_turn=cfg.per_turn,
             gamma=cfg.gamma,
             strict=cfg.strict_prefix,
-            success_threshold=cfg.success_threshold,
+            success_threshold=cfg.eval.success_threshold,
         )
-        metrics = rl.stats.as_metrics()
-        metrics["rollout_s"] = rollout_s
-        metrics["tokens_per_s"] = rl.stats.completion_tokens / max(rollout_s, 1e-9)
-        if rl.samples:
-            update = self.trainer.train_step(rl.samples)
-            metrics["train_s"] = update.pop("seconds")
-            update.pop("step")
-            update.pop("num_samples")
-            metrics.update(update)
-        else:
+        update = self.trainer.train_step(rl.samples) if rl.samples else None
+        if update is None:
             logger.info("step %d: no group had a learning signal; no update", step + 1)
-        metrics["updates"] = float(self.trainer.step)
-        return metrics
+        return RLStepMetrics(
+            step=step + 1,
+            rollout=rl.metrics,
+            update=update,
+            rollout_s=rollout_s,
+            tokens_per_s=rl.metrics.completion_tokens / max(rollout_s, 1e-9),
+            updates=self.trainer.step,
+        )
 
     async def evaluate(self) -> EvalResult:
         return await evaluate(
             self.eval_program,
             self.eval_tasks,
             self.backend,
-            self.reward,
+            self.eval_reward,
             concurrency=self.config.concurrency,
             seed=derive_seed(self.seed, "eval"),
-            success_threshold=self.config.success_threshold,
+            success_threshold=self.config.eval.success_threshold,
+        )
+
+    async def evaluated(self, metrics: RLStepMetrics, result: RunResult) -> RLStepMetrics:
+        """``metrics`` with a held-out evaluation; tracks and saves the best model."""
+        evaluation = await self.evaluate()
+        result.final_eval = evaluation
+        summary: EvalMetrics = evaluation.metrics
+        value = summary.value(self.config.eval.metric)
+        if self.tracker.update(metrics.step, value):
+            result.best_step, result.best_value = metrics.step, value
+            if self.config.eval.keep_best:
+                result.best_dir = self.outputs.save_best(self.trainer)
+        return RLStepMetrics(
+            step=metrics.step,
+            rollout=metrics.rollout,
+            update=metrics.update,
+            eval=summary,
+            rollout_s=metrics.rollout_s,
+            tokens_per_s=metrics.tokens_per_s,
+            updates=metrics.updates,
         )
 
 
-def _eval_metrics(result: EvalResult) -> dict[str, float]:
-    return {
-        "eval_reward": result.mean_reward,
-        "eval_success": result.success_rate,
-        "eval_unscored": float(result.unscored),
-    }
+def _tracker(config: RLConfig, history: Sequence[Any]) -> EvalTracker:
+    stopping = config.eval.early_stopping
+    tracker = EvalTracker(
+        patience=stopping.patience if stopping is not None else None,
+        min_delta=stopping.min_delta if stopping is not None else 0.0,
+    )
+    for step, value in history:  # a resumed run remembers its evaluations
+        tracker.update(int(step), float(value))
+    return tracker
 
 
 async def train_rl(
@@ -301,85 +338,118 @@ async def train_rl(
     """Train ``trainer``'s model with GRPO-style RL on ``program``'s rollouts of ``tasks``.
 
     Args:
-        trainer: the :class:`~hone.train.Trainer` (its config sets the loss; ``config`` here
-            sets the loop).
+        trainer: the :class:`~hone.train.Trainer`, built from ``config.trainer`` (a decaying
+            schedule without a length gets ``config.steps``).
         program: ``program(task, model)`` as :func:`~hone.trajectory.rollout` expects.
         tasks: the training tasks.
-        reward: scores each group of rollouts (the same object can serve :func:`evaluate`).
-        config: the loop's settings (group size, tasks per step, steps, sampling, cadence).
-        eval_tasks: held-out tasks, evaluated every ``config.eval_every`` steps and at the end.
-        output_dir: where metrics (JSONL, CSV, PNG), episodes, checkpoints and the final model
-            go; None keeps everything in memory.
+        reward: scores each group of rollouts (the same object serves :func:`evaluate`; the
+            training copy adds ``config.truncation_penalty``).
+        config: the loop's settings (group size, tasks per step, steps, sampling, evaluation).
+        eval_tasks: held-out tasks, evaluated before the first step, every ``eval.every`` steps
+            and at the end.
+        output_dir: where metrics (JSONL, CSV, PNG), episodes, checkpoints, the best and the
+            final model go; None keeps everything in memory.
         seed: seeds task order and rollouts.
-        rollout_model: the backend rollouts sample from; default the live policy
-            (:func:`policy_backend`). It must return token ids and logprobs.
+        rollout_model: the backend rollouts sample from; default the live policy. It must
+            return token ids and logprobs.
         resume: continue from the newest checkpoint in ``output_dir``.
         save_model: write the final model to ``output_dir/model``.
-        on_step: called after every step with a :class:`StepReport`.
+        on_step: called after every step (and the step-0 evaluation) with a
+            :class:`StepReport`.
 
     Raises:
         CapabilityError: the rollout backend gives no token ids (raised at the first step).
-        TrainingConfigError: ``output_dir`` holds a run and ``resume`` is False, or similar.
+        TrainingConfigError: ``trainer`` was built from another config than ``config.trainer``,
+            or ``output_dir`` holds a run and ``resume`` is False, or similar.
     """
+    check_trainer(trainer, config.trainer, "rl")
     out = Path(output_dir) if output_dir is not None else None
-    start = _resume(trainer, out, resume)
+    start, history = _resume(trainer, out, resume)
+    if trainer.total_steps is None:
+        trainer.total_steps = config.steps
     backend = rollout_model if rollout_model is not None else policy_backend(trainer)
     loop = _Loop(
         trainer=trainer,
-        program=with_sampling(
+        program=with_requests(
             program, temperature=config.temperature, max_tokens=config.max_tokens
         ),
-        eval_program=with_sampling(
-            program, temperature=config.eval_temperature, max_tokens=config.max_tokens
+        eval_program=with_requests(
+            program, temperature=config.eval.temperature, max_tokens=config.max_tokens
         ),
         tasks=tasks,
-        eval_tasks=eval_tasks,
-        reward=reward,
+        eval_tasks=list(eval_tasks)[: config.eval.tasks],
+        reward=training_reward(reward, config.truncation_penalty),
+        eval_reward=reward,
         config=config,
         recording=RecordingModel(backend),
         backend=backend,
         seed=seed,
         outputs=_Outputs(out, start_step=start),
+        tracker=_tracker(config, history),
     )
     result = RunResult(steps=start, output_dir=out, trainer=trainer)
+    result.best_step, result.best_value = loop.tracker.best_step, loop.tracker.best
+    if out is not None and (out / "best").is_dir() and loop.tracker.best is not None:
+        result.best_dir = out / "best"  # kept by the attempt this one resumes
+    evaluating = bool(eval_tasks) and config.eval.every > 0
+    if start == 0 and evaluating and config.eval.at_start:
+        _record(loop, result, await loop.evaluated(RLStepMetrics(step=0), result), on_step)
     for step in range(start, config.steps):
         metrics = await loop.step(step)
         done = step + 1
         last = done == config.steps
-        if eval_tasks and config.eval_every and (done % config.eval_every == 0 or last):
-            result.final_eval = await loop.evaluate()
-            metrics.update(_eval_metrics(result.final_eval))
-        loop.outputs.log(metrics, done)
-        result.metrics.append({**metrics, "step": float(done)})
+        if evaluating and (done % config.eval.every == 0 or last):
+            metrics = await loop.evaluated(metrics, result)
+        _record(loop, result, metrics, on_step)
         result.steps = done
         if config.checkpoint_every and done % config.checkpoint_every == 0 and not last:
-            loop.outputs.checkpoint(trainer, done)
-        if on_step is not None:
-            on_step(StepReport("rl", done, config.steps, metrics))
-        _log_step(done, config.steps, metrics)
+            loop.outputs.checkpoint(trainer, done, loop.tracker)
+        if loop.tracker.should_stop:
+            logger.info("RL: no improvement in %d evaluations; stopping", loop.tracker.stale)
+            break
     if result.steps > start:
-        loop.outputs.checkpoint(trainer, result.steps)
+        loop.outputs.checkpoint(trainer, result.steps, loop.tracker)
+    result.warnings = rl_warnings(
+        result.metrics,
+        loop.tracker,
+        min_signal=config.min_signal,
+        collapse_drop=config.collapse_drop,
+    )
+    for warning in result.warnings:
+        logger.warning("%s", warning.message)
     return _finish(result, loop.outputs, save_model)
 
 
-def _log_step(step: int, total: int, metrics: dict[str, float]) -> None:
-    logger.info(
-        "step %d/%d reward=%.3f success=%.2f loss=%s skipped_groups=%d excluded=%d",
-        step,
-        total,
-        metrics.get("reward", math.nan),
-        metrics.get("success", math.nan),
-        f"{metrics['loss']:.4f}" if "loss" in metrics else "-",
-        int(metrics.get("skipped_groups", 0)),
-        int(metrics.get("excluded_episodes", 0)),
-    )
+def _record(
+    loop: _Loop, result: RunResult, metrics: RLStepMetrics, on_step: ProgressCallback | None
+) -> None:
+    loop.outputs.log(metrics)
+    result.metrics.append(metrics)
+    if on_step is not None:
+        on_step(StepReport("rl", metrics.step, loop.config.steps, metrics))
+    _log_step(metrics, loop.config.steps)
+
+
+def _log_step(metrics: RLStepMetrics, total: int) -> None:
+    rollout, update, evaluation = metrics.rollout, metrics.update, metrics.eval
+    parts = [f"step {metrics.step}/{total}"]
+    if rollout is not None:
+        parts.append(f"reward={rollout.reward_mean:.3f} success={rollout.success:.2f}")
+        parts.append(f"skipped_groups={rollout.skipped_groups}/{rollout.groups}")
+        parts.append(f"truncated={rollout.counts.truncated_calls}")
+    parts.append(f"loss={update.loss:.4f}" if update is not None else "loss=-")
+    if evaluation is not None:
+        parts.append(f"eval_success={evaluation.success:.3f}")
+    logger.info(" ".join(parts))
 
 
 def _finish(result: RunResult, outputs: _Outputs, save_model: bool) -> RunResult:
     outputs.flush_episodes()
     if outputs.metrics is not None:
-        result.metrics = [dict(row) for row in outputs.metrics.rows]
+        result.rows = [dict(row) for row in outputs.metrics.rows]
         outputs.metrics.plot(keys=PLOT_KEYS)
+    else:
+        result.rows = [m.to_row() for m in result.metrics]
     if save_model and result.output_dir is not None and result.trainer is not None:
         result.model_dir = result.trainer.save_model(result.output_dir / "model")
     return result

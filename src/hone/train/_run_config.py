@@ -8,36 +8,47 @@ file (its folder is searched first), so a config and its module can live side by
     tasks: say_number:tasks
     program: say_number:program
     reward: say_number:reward
-    rl: {group_size: 4, tasks_per_step: 2, steps: 10}
+    rl: {group_size: 4, tasks_per_step: 2, steps: 10, trainer: {lr: 1.0e-5}}
+
+Every other relative path in the config (``output_dir``, ``sft.trajectories``, ``hf:<dir>``) is
+resolved from the config's folder too, never from the current directory. Each loop nests the
+trainer's settings (``sft.trainer``, ``rl.trainer``: a :class:`~hone.train.TrainerConfig`).
 
 Errors are :class:`~hone.errors.TrainingConfigError` naming the field and the fix.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import importlib
 import inspect
-import re
-import sys
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from hone.errors import TrainingConfigError
+from hone._imports import FORMS, import_object, parse_object_path
+from hone.errors import ConfigError, TrainingConfigError
 from hone.train._advantages import AdvantageScale
-from hone.train._config import LoraConfig
-from hone.train._losses import KLEstimator, LossType
+from hone.train._config import TrainerConfig
+from hone.train._prompt import ToolSchemaMode
 
 __all__ = [
-    "LoraSettings",
+    "EarlyStopping",
+    "EvalConfig",
     "RLConfig",
-    "RunConfig",
     "SFTConfig",
     "TasksConfig",
+    "TrainingRunConfig",
     "load_config",
     "load_tasks",
     "resolve_object",
@@ -46,45 +57,78 @@ __all__ = [
 # Imported by name: typed the same with or without the types-PyYAML stubs installed.
 yaml: Any = importlib.import_module("yaml")
 
-_IDENT = r"[A-Za-z_]\w*"
-_OBJECT_PATH = re.compile(rf"^{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*$")
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _trainer_errors(value: Any, handler: Any) -> Any:
+    """Validate a nested ``trainer``; its own checks raise, prefixed with where it is."""
+    try:
+        return handler(value)
+    except TrainingConfigError as exc:
+        raise TrainingConfigError(f"trainer: {exc}") from None
+
+
 class TasksConfig(_Strict):
     """Where tasks come from.
 
-    ``source`` names a function ``tasks(split, seed)`` (either parameter optional), a mapping
-    ``{split: [task, ...]}``, or a plain sequence (train split only).
+    ``source`` names a function ``tasks(split, seed, **args)`` (``split`` and ``seed`` are passed
+    when it takes them), a mapping ``{split: [task, ...]}``, or a plain sequence (train split
+    only).
     """
 
     source: str
+    #: Keyword arguments for a task function (sizes, difficulty, ...).
+    args: dict[str, Any] = Field(default_factory=dict)
     train_split: str = "train"
     eval_split: str = "eval"
     #: Use at most this many evaluation tasks (None: all of them).
     eval_size: int | None = Field(default=None, ge=1)
 
 
-class LoraSettings(_Strict):
-    """LoRA adapters instead of full fine-tuning (see :class:`~hone.train.LoraConfig`)."""
+class EarlyStopping(_Strict):
+    """Stop when the held-out metric stops improving (see :class:`EvalConfig`).
 
-    r: int = Field(default=8, ge=1)
-    alpha: int = 16
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    The patience only counts once the metric has improved on its first value, so a run still on
+    its starting plateau is never stopped early.
+    """
 
-    def to_lora(self) -> LoraConfig:
-        """The trainer's :class:`~hone.train.LoraConfig`."""
-        return LoraConfig(
-            r=self.r, alpha=self.alpha, dropout=self.dropout, target_modules=self.target_modules
-        )
+    #: Evaluations in a row without an improvement before stopping.
+    patience: int = Field(default=3, ge=1)
+    #: The least gain that counts as an improvement.
+    min_delta: float = Field(default=0.0, ge=0)
+
+
+class EvalConfig(_Strict):
+    """Held-out evaluation during a loop: how often, and what to do with the results."""
+
+    #: Evaluate every N steps and at the end (0: never).
+    every: int = Field(default=10, ge=0)
+    #: Evaluate before the first step too: the baseline in the same table.
+    at_start: bool = True
+    #: Use the first N held-out tasks (None: all, up to ``tasks.eval_size``); frequent
+    #: evaluations during SFT can use fewer than the final ones.
+    tasks: int | None = Field(default=None, ge=1)
+    #: Sampling temperature of evaluation rollouts (0: greedy).
+    temperature: float = Field(default=0.0, ge=0)
+    #: A reward at or above this counts as a success (evaluations and training rollouts).
+    success_threshold: float = 1.0
+    #: The metric ``keep_best`` and ``early_stopping`` follow.
+    metric: Literal["eval_success", "eval_reward"] = "eval_success"
+    #: Keep the best evaluated model: RL writes it to ``output_dir/best``; SFT also goes on from
+    #: it. False keeps only the last.
+    keep_best: bool = True
+    early_stopping: EarlyStopping | None = None
 
 
 class SFTConfig(_Strict):
-    """Supervised fine-tuning before RL, from a trajectory file or from a teacher's rollouts."""
+    """Supervised fine-tuning, from a trajectory file or from a teacher's rollouts.
+
+    A step imitates ``batch_size`` samples (micro-batched by ``trainer.micro_batch_size``);
+    ``max_steps`` steps are drawn from shuffled passes over the samples, or, when it is None,
+    ``epochs`` full passes.
+    """
 
     #: Episodes to imitate: a ``.jsonl``, ``.parquet`` or SQLite ``.db`` file.
     trajectories: str | None = None
@@ -96,26 +140,31 @@ class SFTConfig(_Strict):
     rollouts_per_task: int = Field(default=1, ge=1)
     #: Keep only episodes whose reward is at least this (rejection sampling); None keeps all.
     min_reward: float | None = None
+    #: Optimizer steps (None: ``epochs`` passes over the samples).
+    max_steps: int | None = Field(default=None, ge=1)
     epochs: int = Field(default=1, ge=1)
+    #: Samples per optimizer step.
     batch_size: int = Field(default=8, ge=1)
-    lr: float = Field(default=1e-4, gt=0)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    #: Held-out evaluation during SFT (None: none; the plateau check then reads the loss).
+    eval: EvalConfig | None = None
     #: Train on the recorded token ids when every call has them (same tokenizer only);
     #: otherwise conversations are rendered with the student's chat template.
     use_token_ids: bool = False
 
+    @field_validator("trainer", mode="wrap")
+    @classmethod
+    def _trainer(cls, value: Any, handler: Any) -> Any:
+        return _trainer_errors(value, handler)
+
 
 class RLConfig(_Strict):
-    """GRPO-style reinforcement learning."""
+    """GRPO-family reinforcement learning: the loop's settings, with the trainer's nested."""
 
     group_size: int = Field(default=8, ge=2)
     tasks_per_step: int = Field(default=4, ge=1)
     steps: int = Field(default=100, ge=0)
-    loss_type: LossType = "dapo"
-    lr: float = Field(default=1e-5, gt=0)
-    beta: float = Field(default=0.0, ge=0)
-    kl: KLEstimator = "k3"
-    eps_low: float = Field(default=0.2, ge=0)
-    eps_high: float | None = Field(default=None, ge=0)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     advantage_scale: AdvantageScale = "group"
     advantage_eps: float = Field(default=1e-4, ge=0)
     #: Per-turn advantages from ``ModelCall.reward`` returns-to-go (see ``turn_advantages``).
@@ -125,26 +174,36 @@ class RLConfig(_Strict):
     temperature: float = Field(default=1.0, ge=0)
     #: Most new tokens per model call (overrides the program's); None keeps the program's.
     max_tokens: int | None = Field(default=None, ge=1)
+    #: Subtracted from the training reward of an episode with a call cut off at max_tokens (a
+    #: lenient parser may still find a tool call in it); 0 turns it off. Evaluation is unpenalised.
+    truncation_penalty: float = Field(default=1.0, ge=0)
     #: Most rollouts running at once (None: all of a step).
     concurrency: int | None = Field(default=None, ge=1)
     max_failures: int | None = Field(default=None, ge=0)
-    micro_batch_size: int = Field(default=8, ge=1)
-    max_grad_norm: float | None = Field(default=1.0, gt=0)
-    #: Evaluate every N steps (0: never) on the eval split, greedily unless eval_temperature.
-    eval_every: int = Field(default=10, ge=0)
-    eval_temperature: float = Field(default=0.0, ge=0)
-    #: Save a resumable checkpoint every N steps (0: only at the end).
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    #: Save a resumable checkpoint (with a loadable ``model/``) every N steps (0: only at the end).
     checkpoint_every: int = Field(default=10, ge=0)
     #: Raise PrefixPropertyError when a call's prompt does not extend the previous call.
     strict_prefix: bool = False
-    #: A reward at or above this counts as a success.
-    success_threshold: float = 1.0
     #: Where rollouts sample from: default the live policy; a spec or import path otherwise.
     rollout_model: str | None = None
+    #: Warn when fewer than this fraction of steps had a learning signal.
+    min_signal: float = Field(default=0.5, ge=0, le=1)
+    #: Warn when the last evaluation is this far below the best.
+    collapse_drop: float = Field(default=0.2, ge=0)
+
+    @field_validator("trainer", mode="wrap")
+    @classmethod
+    def _trainer(cls, value: Any, handler: Any) -> Any:
+        return _trainer_errors(value, handler)
 
 
-class RunConfig(_Strict):
-    """A whole training run: what to train, on what, rewarded how, and where to write."""
+class TrainingRunConfig(_Strict):
+    """A whole training run: what to train, on what, rewarded how, and where to write.
+
+    Relative paths (``output_dir``, ``sft.trajectories``, ``hf:`` model paths) and relative
+    import paths are resolved from :attr:`base_dir`: the config file's folder.
+    """
 
     #: The policy: ``tiny:``, ``tiny:<dir>`` or ``hf:<dir>`` (a local checkpoint).
     model: str
@@ -156,23 +215,36 @@ class RunConfig(_Strict):
     device: str = "cpu"
     #: The dtype the policy is loaded and trained in.
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    lora: LoraSettings | None = None
+    #: How tool schemas reach the prompt, in every phase (see ``hone.train.ToolSchemas``).
+    tool_schemas: ToolSchemaMode = "full"
     sft: SFTConfig | None = None
     rl: RLConfig | None = Field(default_factory=RLConfig)
-    #: The folder relative import paths and files are resolved from (the config's folder).
-    base_dir: Path = Path(".")
+    #: The folder relative paths and import paths are resolved from (the config's folder).
+    base_dir: Path = Field(default_factory=lambda: Path(".").resolve())
 
     @field_validator("tasks", mode="before")
     @classmethod
     def _tasks_shorthand(cls, value: Any) -> Any:
         return {"source": value} if isinstance(value, str) else value
 
+    @field_validator("sft", "rl", mode="wrap")
+    @classmethod
+    def _name_the_section(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
+        # A nested trainer config raises its own error: say which section it is in.
+        try:
+            return handler(value)
+        except TrainingConfigError as exc:
+            raise TrainingConfigError(f"{info.field_name}.{exc}") from None
+
     def resolve_path(self, path: str | Path) -> Path:
-        """``path`` as given when absolute or existing, else relative to :attr:`base_dir`."""
+        """``path`` as given when absolute, else relative to :attr:`base_dir`."""
         candidate = Path(path).expanduser()
-        if candidate.is_absolute() or candidate.exists():
-            return candidate
-        return self.base_dir / candidate
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+    @property
+    def out_dir(self) -> Path:
+        """:attr:`output_dir`, resolved from :attr:`base_dir`."""
+        return self.resolve_path(self.output_dir)
 
     def check(self) -> None:
         """Cross-field checks pydantic cannot express.
@@ -197,54 +269,78 @@ class RunConfig(_Strict):
                     "sft.min_reward filters by reward, but reward is missing; set reward or drop "
                     "sft.min_reward."
                 )
+            if self.sft.eval is not None and self.sft.eval.every > 0 and self.reward is None:
+                raise TrainingConfigError(
+                    "sft.eval scores held-out tasks, but reward is missing; set reward or drop "
+                    "sft.eval."
+                )
         for name in ("program", "reward"):
             value = getattr(self, name)
-            if value is not None and not _OBJECT_PATH.match(value):
+            if value is not None and not _is_object_path(value):
                 raise TrainingConfigError(_bad_path(name, value))
-        if not _OBJECT_PATH.match(self.tasks.source):
+        if not _is_object_path(self.tasks.source):
             raise TrainingConfigError(_bad_path("tasks.source", self.tasks.source))
+
+
+def _is_object_path(value: str) -> bool:
+    parsed = parse_object_path(value)
+    return parsed is not None and parsed.attr is not None
 
 
 def _bad_path(field: str, value: str) -> str:
     return (
-        f"{field}={value!r} is not an import path; write it as 'package.module:attr' "
-        "(e.g. 'my_agent:program')."
+        f"{field}={value!r} is not an import path; write it as {FORMS} (e.g. 'my_agent:program')."
     )
+
+
+_TRAINER_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainerConfig))
 
 
 def _format_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "config"
-        lines.append(f"{where}: {error['msg']}")
+        loc = [str(part) for part in error["loc"]]
+        where = ".".join(loc) or "config"
+        line = f"{where}: {error['msg']}"
+        if error["type"] == "extra_forbidden" and loc[-1] in _TRAINER_FIELDS and len(loc) == 2:
+            line += f" (a trainer setting: write it under {loc[0]}.trainer)"
+        lines.append(line)
     return "; ".join(lines)
+
+
+def _merge(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` merged into ``data`` at every depth (a mapping merges into a mapping)."""
+    out = dict(data)
+    for key, value in overrides.items():
+        current = out.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            out[key] = _merge(dict(current), value)
+        else:
+            out[key] = value
+    return out
 
 
 def load_config(
     source: str | Path | Mapping[str, Any], *, overrides: Mapping[str, Any] | None = None
-) -> RunConfig:
-    """Read a :class:`RunConfig` from a ``.yaml``/``.yml``/``.toml`` file or a mapping.
+) -> TrainingRunConfig:
+    """Read a :class:`TrainingRunConfig` from a ``.yaml``/``.yml``/``.toml`` file or a mapping.
 
-    ``overrides`` are merged in one level deep (``{"rl": {"steps": 2}}`` changes only the
-    step count). A file's folder becomes :attr:`RunConfig.base_dir`.
+    ``overrides`` are merged in at every depth (``{"rl": {"trainer": {"lr": 1e-4}}}`` changes
+    only the RL learning rate). A file's folder becomes :attr:`TrainingRunConfig.base_dir`; a
+    mapping's is the current directory.
 
     Raises:
         TrainingConfigError: the file is missing or unreadable, or a field is invalid (the
             message names each field).
     """
     if isinstance(source, Mapping):
-        data, base = dict(source), Path(".")
+        data, base = dict(source), Path(".").resolve()
     else:
         data, base = _read_file(Path(source)), Path(source).resolve().parent
-    for key, value in (overrides or {}).items():
-        current = data.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            data[key] = {**current, **value}
-        else:
-            data[key] = value
+    data = _merge(data, overrides or {})
     data.setdefault("base_dir", base)
     try:
-        config = RunConfig.model_validate(data)
+        config = TrainingRunConfig.model_validate(data)
     except ValidationError as exc:
         raise TrainingConfigError(
             f"invalid training config: {_format_errors(exc)}. Fix these fields (see "
@@ -276,61 +372,51 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-@contextlib.contextmanager
-def _searching(base_dir: Path | None) -> Iterator[None]:
-    """Put ``base_dir`` first on ``sys.path`` while importing."""
-    if base_dir is None:
-        yield
-        return
-    entry = str(Path(base_dir).resolve())
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        if added and entry in sys.path:
-            sys.path.remove(entry)
-
-
 def resolve_object(path: str, *, field: str, base_dir: Path | None = None) -> Any:
-    """The object an import path ``package.module:attr`` names.
+    """The object an import path (``package.module:attr`` or ``path/to/file.py:attr``) names,
+    looked up first in ``base_dir`` (the config's folder).
 
     Raises:
         TrainingConfigError: the path is malformed, the module cannot be imported or has no
             such attribute; the message names ``field``.
     """
-    if not _OBJECT_PATH.match(path):
-        raise TrainingConfigError(_bad_path(field, path))
-    module_name, _, attr = path.partition(":")
-    with _searching(base_dir):
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise TrainingConfigError(
-                f"{field}={path!r}: cannot import module {module_name!r} ({exc}); check the "
-                "spelling and that the module is on the Python path or next to the config."
-            ) from exc
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise TrainingConfigError(
-                f"{field}={path!r}: module {module_name!r} has no attribute {attr!r}; name an "
-                "object the module defines."
-            )
-        obj = getattr(obj, part)
-    return obj
+    try:
+        return import_object(path, base_dir=base_dir)
+    except ConfigError as exc:
+        raise TrainingConfigError(f"{field}={path!r}: {exc}") from exc
 
 
-def load_tasks(source: Any, split: str, seed: int, *, field: str = "tasks") -> list[Any]:
+def load_tasks(
+    source: Any,
+    split: str,
+    seed: int,
+    *,
+    args: Mapping[str, Any] | None = None,
+    field: str = "tasks",
+) -> list[Any]:
     """The tasks of ``split`` from a task source (see :class:`TasksConfig`).
 
     Raises:
-        TrainingConfigError: the source has no such split, or gives no tasks.
+        TrainingConfigError: the source has no such split, gives no tasks, or does not take
+            the ``args`` given.
     """
     if callable(source) and not isinstance(source, Mapping):
         params = inspect.signature(source).parameters
         kwargs = {k: v for k, v in (("split", split), ("seed", seed)) if k in params}
+        kwargs.update(args or {})
+        try:
+            inspect.signature(source).bind(**kwargs)
+        except TypeError as exc:
+            raise TrainingConfigError(
+                f"{field} cannot be called with {sorted(kwargs)}: {exc}; match tasks.args to the "
+                "function's parameters."
+            ) from None
         tasks = source(**kwargs)
+    elif args:
+        raise TrainingConfigError(
+            f"{field} is a {type(source).__name__}, which takes no arguments; drop tasks.args or "
+            "name a function tasks(split, seed, **args)."
+        )
     elif isinstance(source, Mapping):
         if split not in source:
             raise TrainingConfigError(
@@ -343,7 +429,7 @@ def load_tasks(source: Any, split: str, seed: int, *, field: str = "tasks") -> l
             raise TrainingConfigError(
                 f"{field} is a plain sequence, which has no {split!r} split; make it a function "
                 "tasks(split, seed) or a dict {'train': [...], 'eval': [...]}, or set "
-                "rl.eval_every: 0."
+                "rl.eval.every: 0."
             )
         tasks = source
     else:

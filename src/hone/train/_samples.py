@@ -7,6 +7,9 @@ trained on), ``old_logprobs[i]`` is ``log π_old(input_ids[i] | input_ids[:i])``
 The shift for next-token prediction happens once, in :func:`collate`: the model reads
 ``input_ids[:-1]`` and position ``t`` of every (B, T) tensor describes token ``t + 1``. Keeping the
 lists unshifted and aligned with tokens makes samples easy to build and check by hand.
+
+This module is the one place where recorded episodes become samples (:func:`episode_samples`);
+:mod:`hone.trajectory` records and stores episodes and knows nothing of training.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from dataclasses import dataclass, field
 import torch
 
 from hone.errors import PrefixPropertyError, TrainingConfigError
+from hone.trajectory import Episode, require_token_ids
 
-__all__ = ["Batch", "MergedEpisode", "TrainingSample", "collate", "samples_from_calls"]
+__all__ = [
+    "Batch",
+    "MergedEpisode",
+    "TrainingSample",
+    "collate",
+    "episode_samples",
+    "samples_from_calls",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -281,3 +292,36 @@ def samples_from_calls(
         call_to_sample.append(len(segments) - 1)
     samples = [segment.to_sample(group_id, weight, per_token) for segment in segments]
     return MergedEpisode(samples=samples, broken_prefixes=breaks, call_to_sample=call_to_sample)
+
+
+def episode_samples(
+    episode: Episode,
+    advantage: float | Sequence[float],
+    *,
+    weight: float = 1.0,
+    strict: bool = False,
+) -> MergedEpisode:
+    """Training samples for ``episode``'s recorded model calls, token in, token out (see
+    :func:`samples_from_calls`): one sequence when its calls form an append-only history, else
+    one per prefix break.
+
+    Args:
+        episode: a recorded episode whose calls carry token ids and logprobs.
+        advantage: the episode's advantage, or one per call (per-turn advantages).
+        weight: multiplies the advantage of every sample.
+        strict: raise on a broken prefix instead of splitting.
+
+    Raises:
+        CapabilityError: a call has no token ids or logprobs (the backend gave none).
+        PrefixPropertyError: ``strict`` and a call's prompt does not extend the history.
+    """
+    require_token_ids(episode.calls, where=f"episode {episode.id}")
+    return samples_from_calls(
+        [c.prompt_token_ids or [] for c in episode.calls],
+        [c.token_ids or [] for c in episode.calls],
+        [c.logprobs for c in episode.calls],
+        advantage,
+        group_id=episode.group_id or episode.task_id,
+        weight=weight,
+        strict=strict,
+    )

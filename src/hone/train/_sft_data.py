@@ -18,8 +18,8 @@ from typing import Any
 
 from hone.errors import ChatTemplateError, PrefixPropertyError, TrainingConfigError
 from hone.models._transformers import _template_message
-from hone.train._samples import MergedEpisode, samples_from_calls
-from hone.trajectory import Episode, episode_samples
+from hone.train._samples import MergedEpisode, episode_samples, samples_from_calls
+from hone.trajectory import Episode
 
 __all__ = ["ChatCall", "SFTEpisode", "chat_calls", "render_call", "sft_samples"]
 

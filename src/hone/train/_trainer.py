@@ -1,10 +1,12 @@
 """The trainer: micro-batches, gradient accumulation, the optimizer and checkpoints.
 
 All the math lives in pure functions (:func:`~hone.train.policy_loss`,
-:func:`~hone.train.sft_loss`); this module only orchestrates. One :meth:`Trainer.train_step` is
-one optimizer step over every sample it is given. Each micro-batch's loss is normalised by the
-token and sequence counts of the *whole* step, so the micro-batch losses add up to the full-batch
-loss and the update does not depend on ``micro_batch_size``, for every loss type.
+:func:`~hone.train.sft_loss`); this module only orchestrates. One :meth:`Trainer.train_step` (RL)
+or :meth:`Trainer.sft_step` is one optimizer step over every sample it is given. Each
+micro-batch's loss is normalised by the token and sequence counts of the *whole* step, so the
+micro-batch losses add up to the full-batch loss and the update does not depend on
+``micro_batch_size``, for every loss type. The learning rate of every step comes from
+``config.schedule`` and the step count alone, so a resumed run follows the same schedule.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ import torch
 from hone import _compute
 from hone.errors import TrainingConfigError, TrainingError
 from hone.train._config import LoraConfig, TrainerConfig
-from hone.train._losses import policy_loss, sft_loss, token_logprobs
-from hone.train._metrics import MetricsLogger
+from hone.train._losses import LossMetrics, policy_loss, sft_loss, token_logprobs
+from hone.train._metrics import TrainStepMetrics
 from hone.train._samples import Batch, TrainingSample, collate
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "check_trainer"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,29 +78,31 @@ def _by_length(samples: Sequence[TrainingSample]) -> list[TrainingSample]:
     return sorted(samples, key=lambda s: len(s.input_ids))
 
 
+_AVERAGED = tuple(f.name for f in dataclasses.fields(LossMetrics) if f.name != "num_tokens")
+
+
 class _Averages:
-    """Token-weighted means of per-micro-batch metrics."""
+    """The summed loss and token-weighted means of the micro-batches' :class:`LossMetrics`."""
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
         self.weights: dict[str, float] = {}
         self.loss = 0.0
+        self.tokens = 0.0
 
-    def add(self, loss: torch.Tensor, metrics: dict[str, float]) -> None:
+    def add(self, loss: torch.Tensor, metrics: LossMetrics) -> None:
         self.loss += float(loss.detach().item())
-        weight = metrics.get("num_tokens", 1.0)
-        for name, value in metrics.items():
-            if name == "num_tokens":
-                continue
-            self.sums[name] = self.sums.get(name, 0.0) + value * weight
-            self.weights[name] = self.weights.get(name, 0.0) + weight
+        weight = metrics.num_tokens
+        self.tokens += weight
+        for name in _AVERAGED:
+            value = getattr(metrics, name)
+            if value is not None:
+                self.sums[name] = self.sums.get(name, 0.0) + value * weight
+                self.weights[name] = self.weights.get(name, 0.0) + weight
 
-    def result(self) -> dict[str, float]:
-        out = {"loss": self.loss}
-        out.update(
-            (name, total / max(self.weights[name], 1.0)) for name, total in self.sums.items()
-        )
-        return out
+    def result(self) -> LossMetrics:
+        means = {name: total / max(self.weights[name], 1.0) for name, total in self.sums.items()}
+        return LossMetrics(num_tokens=self.tokens, **means)
 
 
 class Trainer:
@@ -112,9 +116,15 @@ class Trainer:
         ref_model: the KL reference for ``beta > 0`` with full fine-tuning; default a frozen copy
             of ``model`` as given. With LoRA the reference is the model with adapters disabled.
 
-    Construction seeds ``torch`` and ``random`` with ``config.seed`` (LoRA initialisation and
-    dropout draw from them); :meth:`save_checkpoint` stores their state so a resumed run
-    continues exactly as an uninterrupted one.
+    Construction seeds ``torch`` and ``random`` with ``config.seed`` (0 when None; LoRA
+    initialisation and dropout draw from them); :meth:`save_checkpoint` stores their state so a
+    resumed run continues exactly as an uninterrupted one.
+
+    Attributes:
+        step: optimizer steps taken.
+        total_steps: the run's length for a decaying ``config.schedule`` without its own
+            ``total_steps`` (:func:`~hone.train.train_sft` and :func:`~hone.train.train_rl` set
+            it to their step count).
     """
 
     def __init__(
@@ -126,8 +136,9 @@ class Trainer:
         ref_model: Any = None,
     ) -> None:
         self.config = config
-        random.seed(config.seed)
-        torch.manual_seed(config.seed)
+        seed = config.seed if config.seed is not None else 0
+        random.seed(seed)
+        torch.manual_seed(seed)
         self.tokenizer = tokenizer
         if config.beta > 0 and config.lora is None and ref_model is None:
             ref_model = copy.deepcopy(model)
@@ -136,13 +147,13 @@ class Trainer:
         self.ref_model = ref_model
         self.model = _wrap_lora(model, config.lora) if config.lora is not None else model
         self.step = 0
+        self.total_steps: int | None = config.schedule.total_steps
         first = next(self.model.parameters())
         self._device = first.device
         self._dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
         self._pad_id = self._find_pad_id(tokenizer)
         self._logits_to_keep = _accepts_logits_to_keep(self.model)
         self.optimizer = self._make_optimizer()
-        self._metrics_logger: MetricsLogger | None = None
 
     @staticmethod
     def _find_pad_id(tokenizer: Any) -> int:
@@ -209,15 +220,13 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     @_compute.compute_bound
-    def train_step(self, samples: Sequence[TrainingSample]) -> dict[str, float]:
-        """One optimizer step over ``samples`` (the RL loss, or SFT when ``mode="sft"``).
+    def train_step(self, samples: Sequence[TrainingSample]) -> TrainStepMetrics:
+        """One optimizer step of the RL loss (``config.loss_type``) over ``samples``.
 
-        Returns metrics: ``loss``, ``grad_norm``, ``lr``, ``step``, ``num_samples``,
-        ``num_tokens``, ``seconds``, and the loss's ``clip_*``, ``ratio_mean``, ``kl``.
+        Returns the step's :class:`~hone.train.TrainStepMetrics` (loss, gradient norm, learning
+        rate, token counts, time, and the loss's clip fractions, ratio and KL).
         """
-        if self.config.mode == "sft":
-            return self.sft_step(samples)
-        self._check_samples(samples)
+        lr = self._check_samples(samples)
         started = time.perf_counter()
         num_tokens = sum(s.num_loss_tokens for s in samples)
         max_len = self.config.max_completion_length or max(len(s.input_ids) - 1 for s in samples)
@@ -252,12 +261,12 @@ class Trainer:
             )
             torch.autograd.backward(loss)
             averages.add(loss, metrics)
-        return self._finish_step(averages, samples, num_tokens, started)
+        return self._finish_step(averages, samples, num_tokens, started, lr)
 
     @_compute.compute_bound
-    def sft_step(self, samples: Sequence[TrainingSample]) -> dict[str, float]:
+    def sft_step(self, samples: Sequence[TrainingSample]) -> TrainStepMetrics:
         """One optimizer step of token-mean NLL over the masked tokens of ``samples``."""
-        self._check_samples(samples)
+        lr = self._check_samples(samples)
         started = time.perf_counter()
         num_tokens = sum(s.num_loss_tokens for s in samples)
         self.model.train()
@@ -272,20 +281,18 @@ class Trainer:
             )
             torch.autograd.backward(loss)
             averages.add(loss, metrics)
-        return self._finish_step(averages, samples, num_tokens, started)
+        return self._finish_step(averages, samples, num_tokens, started, lr)
 
-    def _check_samples(self, samples: Sequence[TrainingSample]) -> None:
+    def _check_samples(self, samples: Sequence[TrainingSample]) -> float:
+        """Raise for samples no step can use; return the step's learning rate (which raises
+        before any compute when the schedule lacks its length)."""
         if not samples:
             raise TrainingConfigError(
                 "train_step got no samples; pass at least one TrainingSample."
             )
-        if self.config.batch_size is not None and len(samples) != self.config.batch_size:
-            raise TrainingConfigError(
-                f"got {len(samples)} samples but batch_size={self.config.batch_size}; pass a full "
-                "batch or set batch_size=None."
-            )
         if sum(s.num_loss_tokens for s in samples) == 0:
             raise TrainingConfigError("no sample has a loss_mask token; nothing to train on.")
+        return self.lr
 
     def _finish_step(
         self,
@@ -293,7 +300,8 @@ class Trainer:
         samples: Sequence[TrainingSample],
         num_tokens: int,
         started: float,
-    ) -> dict[str, float]:
+        lr: float,
+    ) -> TrainStepMetrics:
         params = [p for p in self.model.parameters() if p.requires_grad]
         max_norm = (
             self.config.max_grad_norm if self.config.max_grad_norm is not None else float("inf")
@@ -305,19 +313,30 @@ class Trainer:
                 f"non-finite gradient norm at step {self.step}; lower the learning rate or check "
                 "the samples' logprobs and advantages for NaN/inf."
             )
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        metrics = averages.result()
-        metrics.update(
+        return TrainStepMetrics(
+            step=self.step,
+            loss=averages.loss,
             grad_norm=grad_norm,
-            lr=float(self.optimizer.param_groups[0]["lr"]),
-            step=float(self.step),
-            num_samples=float(len(samples)),
-            num_tokens=float(num_tokens),
+            lr=lr,
+            num_samples=len(samples),
+            num_tokens=num_tokens,
             seconds=time.perf_counter() - started,
+            loss_metrics=averages.result(),
         )
-        return metrics
+
+    @property
+    def lr(self) -> float:
+        """The learning rate the next step will use (``config.schedule`` at :attr:`step`).
+
+        Raises:
+            TrainingConfigError: a decaying schedule whose length is unknown.
+        """
+        return self.config.schedule.lr_at(self.config.lr, self.step, self.total_steps)
 
     # ------------------------------------------------------------------ logprobs
 
@@ -354,32 +373,30 @@ class Trainer:
     def _trainable_state(self) -> dict[str, torch.Tensor]:
         return {n: p.detach().clone() for n, p in self.model.named_parameters() if p.requires_grad}
 
-    def _path(self, path: str | Path | None, default: str) -> Path:
-        if path is not None:
-            return Path(path)
-        if self.config.output_dir is None:
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A copy of the trainable weights (all of them, or the LoRA adapters), on the CPU:
+        what :meth:`load_weights` restores (keep-best uses it)."""
+        return {n: t.to("cpu") for n, t in self._trainable_state().items()}
+
+    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Put back trainable weights taken with :meth:`weights` (optimizer state unchanged).
+
+        Raises:
+            TrainingConfigError: the weights are not this model's trainable weights.
+        """
+        if set(weights) != set(self._trainable_state()):
             raise TrainingConfigError(
-                "no path given and config.output_dir is None; pass a path or set output_dir."
+                "these weights do not match the model's trainable weights; take them with "
+                "weights() from a trainer built with the same model and LoRA config."
             )
-        return Path(self.config.output_dir) / default
+        with torch.no_grad():
+            for name, param in self.model.named_parameters():
+                if name in weights:
+                    param.copy_(weights[name].to(param.device, param.dtype))
 
-    @property
-    def metrics_logger(self) -> MetricsLogger:
-        """A :class:`MetricsLogger` writing into ``config.output_dir`` (created on first use).
-
-        ``train_step`` returns metrics and logs nothing itself, so the caller can add its own
-        (reward, success) before ``trainer.metrics_logger.log(metrics, step=trainer.step)``.
-        """
-        if self._metrics_logger is None:
-            self._metrics_logger = MetricsLogger(self._path(None, "."), resume=self.step > 0)
-        return self._metrics_logger
-
-    def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Save trainable weights, optimizer, step and RNG state to directory ``path``.
-
-        Default: ``output_dir/checkpoint-<step>``.
-        """
-        directory = self._path(path, f"checkpoint-{self.step}")
+    def save_checkpoint(self, path: str | Path) -> Path:
+        """Save trainable weights, optimizer, step and RNG state to directory ``path``."""
+        directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         state = {
             "version": STATE_VERSION,
@@ -415,12 +432,10 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"].cpu())
         random.setstate(state["rng"]["python"])
 
-    def save_model(self, path: str | Path | None = None) -> Path:
-        """Save a plain Hugging Face checkpoint (LoRA merged in) and the tokenizer to ``path``.
-
-        Default: ``output_dir/model``. Merging works on a copy, so training can go on.
-        """
-        directory = self._path(path, "model")
+    def save_model(self, path: str | Path) -> Path:
+        """Save a plain Hugging Face checkpoint (LoRA merged in) and the tokenizer to ``path``,
+        loadable with the spec ``hf:<path>``. Merging works on a copy, so training can go on."""
+        directory = Path(path)
         model = self.model
         if self.config.lora is not None:
             model = copy.deepcopy(self.model).merge_and_unload()
@@ -429,3 +444,23 @@ class Trainer:
             self.tokenizer.save_pretrained(directory)
         logger.info("saved model to %s", directory)
         return directory
+
+
+def check_trainer(trainer: Trainer, config: TrainerConfig, section: str) -> None:
+    """Refuse a loop whose nested trainer settings differ from the trainer's own: the loop
+    would silently train with settings its config does not show.
+
+    Raises:
+        TrainingConfigError: the two configs differ; the message names the fields.
+    """
+    if trainer.config == config:
+        return
+    differ = [
+        f.name
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) != getattr(trainer.config, f.name)
+    ]
+    raise TrainingConfigError(
+        f"{section}.trainer differs from the config the Trainer was built with ({', '.join(differ)});"
+        f" build it from the loop's config: Trainer(model, tokenizer, config={section}_config.trainer)."
+    )

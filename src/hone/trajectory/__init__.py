@@ -1,4 +1,4 @@
-"""Trajectories: record what agent programs do, store it, export it, and train on it.
+"""Trajectories: record what agent programs do, store it and export it.
 
 ::
 
@@ -12,8 +12,11 @@
 
 One :class:`Episode` per agent role per rollout, made of :class:`ModelCall` records with the
 exact token ids and logprobs of every call (schema version :data:`TRAJECTORY_VERSION`).
+Episodes become training samples in :mod:`hone.train` (``episode_samples``, ``sft_samples``);
+this package does not depend on it.
 """
 
+from hone.trajectory._context import RolloutContext, current_rollout
 from hone.trajectory._export import (
     episode_rows,
     read_jsonl,
@@ -48,12 +51,11 @@ from hone.trajectory._schema import (
     to_jsonable,
 )
 from hone.trajectory._store import TrajectoryStore
-from hone.trajectory._training import CallTokens, episode_samples, episode_to_calls
+from hone.trajectory._tokens import TokenRecord, require_token_ids
 
 __all__ = [
     "TRAJECTORY_VERSION",
     "AsyncInvokable",
-    "CallTokens",
     "Episode",
     "EpisodeRecorder",
     "EpisodeStatus",
@@ -61,16 +63,18 @@ __all__ = [
     "Program",
     "RecordingModel",
     "RolloutBatch",
+    "RolloutContext",
+    "TokenRecord",
     "TrajectoryStore",
     "current_recorder",
+    "current_rollout",
     "derive_seed",
     "episode_rows",
-    "episode_samples",
-    "episode_to_calls",
     "graph_program",
     "read_jsonl",
     "read_parquet",
     "recording",
+    "require_token_ids",
     "rollout",
     "rollout_batch",
     "rollout_group",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from hone.agent._scope import use_model
 from hone.errors import ConfigError
 from hone.messages import new_id
 
@@ -42,11 +43,13 @@ def graph_program(
 ) -> Callable[[Any, Any], Any]:
     """A rollout program that runs a compiled graph on each task.
 
-    The graph's nodes reach the (recording) model through the run config:
-    ``config["configurable"]["model"]`` (for a multi-role program, the mapping of role to
-    model). Alternatively pass a factory ``graph(model) -> compiled graph`` that closes over
-    the model. Every rollout gets a fresh ``thread_id``, so checkpointed graphs do not share
-    state between rollouts.
+    The graph's nodes reach the model the program is given (the recording policy, with any
+    wrapper a training loop puts around it) with :func:`hone.graph.get_model` (a multi-role
+    rollout: ``get_model(role)``); a ``create_react_agent`` agent uses it in place of the
+    model it was built with, so a graph built for serving trains unchanged. (The model
+    is also in ``config["configurable"]["model"]``, for nodes written against that; or pass a
+    factory ``graph(model) -> compiled graph`` that closes over the model.) Every rollout gets
+    a fresh ``thread_id``, so checkpointed graphs do not share state between rollouts.
 
     Args:
         graph: a compiled graph (anything with ``ainvoke(input, config)``), or a factory
@@ -65,7 +68,8 @@ def graph_program(
             "model": model,
             "thread_id": new_id("rollout-"),
         }
-        state = await compiled.ainvoke(make_input(task), {**base, "configurable": configurable})
+        with use_model(model):
+            state = await compiled.ainvoke(make_input(task), {**base, "configurable": configurable})
         return state if get_output is None else get_output(state)
 
     return program

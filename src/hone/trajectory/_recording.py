@@ -27,6 +27,8 @@ from hone.interop._model import LangChainModel
 from hone.messages import to_openai
 from hone.models._chat import ChatSurface
 from hone.models._protocol import ChatRequest, Completion, ModelBackend, StreamEvent
+from hone.observability._rollouts import tag_episode_call
+from hone.trajectory._context import current_rollout
 from hone.trajectory._schema import EpisodeStatus, ModelCall, to_jsonable
 
 __all__ = ["EpisodeRecorder", "RecordingModel", "current_recorder", "derive_seed", "recording"]
@@ -201,7 +203,8 @@ class RecordingModel(ChatSurface):
         if recorder is None:
             logger.debug("call of role %r made outside a rollout; not recorded", self.role)
             return
-        recorder.record(self.role, request, completion, latency_s)
+        call = recorder.record(self.role, request, completion, latency_s)
+        tag_episode_call(current_rollout(), self.role, call.index)  # the call's span
 
     async def complete(self, request: ChatRequest) -> Completion:
         """Complete and record one conversation."""

@@ -6,7 +6,9 @@ closure around :func:`~hone.agent.arun_agent` or a compiled graph wrapped with
 ``program(task, {"planner": model_a, "solver": model_b})``; each role gets its own episode.
 
 Failures are values here too: an exception in one rollout becomes an episode with
-``status="error"`` and never stops the others.
+``status="error"`` and never stops the others. Code run inside a rollout reaches its model
+with :func:`hone.graph.get_model`; why the agent stopped is what its agent loop reported
+(``Episode.stop_reason``), not something read from the messages.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from hone._async import is_async_callable
+from hone.agent._scope import AgentStop, StopReason, use_model, watch_stops
 from hone.errors import ConfigError, ContextOverflowError, GraphRecursionError, TrainingError
 from hone.messages import (
     AssistantMessage,
@@ -25,9 +29,12 @@ from hone.messages import (
     ToolMessage,
     UserMessage,
     new_id,
+    to_message,
     to_openai,
 )
 from hone.models._protocol import ModelBackend
+from hone.observability._rollouts import trace_rollout, trace_scoring
+from hone.trajectory._context import RolloutContext, rollout_context
 from hone.trajectory._recording import EpisodeRecorder, RecordingModel, derive_seed, recording
 from hone.trajectory._schema import Episode, EpisodeStatus, task_id_of, to_jsonable
 
@@ -71,9 +78,7 @@ def _role_models(model: ModelsLike, roles: Sequence[str] | None) -> tuple[dict[s
 
 
 async def _call_program(program: Program, task: Any, models: Any) -> Any:
-    if inspect.iscoroutinefunction(program) or inspect.iscoroutinefunction(
-        getattr(program, "__call__", None)  # noqa: B004 - objects with an async __call__
-    ):
+    if is_async_callable(program):
         return await program(task, models)
     # A sync program runs in a worker thread (which copies this context, recorder included).
     result = await asyncio.to_thread(program, task, models)
@@ -90,6 +95,16 @@ def _is_message_list(value: Any) -> bool:
     )
 
 
+def _message_dict(message: Any) -> dict[str, Any]:
+    """The OpenAI dict of a message, keeping a failed tool result's ``is_error`` flag (hone's
+    one addition to the format, read back by ``from_openai``; ``Episode.tool_errors`` counts it)."""
+    msg = to_message(message)
+    out = to_openai(msg)
+    if isinstance(msg, ToolMessage) and msg.is_error:
+        out["is_error"] = True
+    return out
+
+
 def _split_result(result: Any) -> tuple[list[dict[str, Any]], Any]:
     """(final messages, JSON output) of a program's result."""
     messages: Any = None
@@ -100,7 +115,7 @@ def _split_result(result: Any) -> tuple[list[dict[str, Any]], Any]:
     if messages is None:
         return [], to_jsonable(result)
     try:
-        dicts = [to_openai(m) for m in messages]
+        dicts = [_message_dict(m) for m in messages]
     except ValueError:
         return [], to_jsonable(result)
     if messages is result:  # a bare history: its output is the final answer's text
@@ -109,13 +124,13 @@ def _split_result(result: Any) -> tuple[list[dict[str, Any]], Any]:
     return dicts, to_jsonable(result)
 
 
-def _hit_step_budget(result: Any) -> bool:
-    """Whether an ``arun_agent`` history ended by spending its step budget."""
-    from hone.agent._loop import FINAL_ANSWER_PROMPT
-
-    return _is_message_list(result) and any(
-        isinstance(m, UserMessage) and m.text == FINAL_ANSWER_PROMPT for m in result
-    )
+#: The stop reason of an episode whose program raised, or set this status without an agent
+#: loop saying why it stopped.
+_STATUS_STOPS: dict[str, StopReason] = {
+    "error": "error",
+    "context_overflow": "context_overflow",
+    "max_steps": "step_budget",
+}
 
 
 @dataclass(slots=True)
@@ -123,23 +138,56 @@ class _Outcome:
     result: Any = None
     status: EpisodeStatus = "ok"
     error: str | None = None
+    #: Why the program raised (None when it returned).
+    raised: StopReason | None = None
+    #: What its agent loops reported, in order.
+    stops: list[AgentStop] = field(default_factory=list)
+
+    def ending(self, model: Any, *, any_loop: bool) -> tuple[EpisodeStatus, StopReason | None]:
+        """(status, stop reason) of the episode of the role whose model is ``model``: the
+        last stop its agent loop reported (any loop's when ``any_loop``); a spent step
+        budget makes an ``ok`` run ``max_steps``."""
+        if self.raised is not None:
+            return self.status, self.raised
+        reported = next(
+            (s.reason for s in reversed(self.stops) if any_loop or _wraps(s.model, model)), None
+        )
+        stop = reported or _STATUS_STOPS.get(self.status)
+        if self.status == "ok" and stop == "step_budget":
+            return "max_steps", stop
+        return self.status, stop
+
+
+def _wraps(model: Any, target: Any) -> bool:
+    """Whether ``model`` is ``target`` or a chain of wrappers (``.backend``) around it."""
+    seen: set[int] = set()
+    while model is not None and id(model) not in seen:
+        if model is target:
+            return True
+        seen.add(id(model))
+        model = getattr(model, "backend", None)
+    return False
 
 
 async def _run(program: Program, task: Any, models: Any, recorder: EpisodeRecorder) -> _Outcome:
-    with recording(recorder):
+    # The program's graph nodes reach ``models`` with hone.graph.get_model(); its agent loops
+    # report why they stopped.
+    with recording(recorder), use_model(models), watch_stops() as stops:
         try:
             result = await _call_program(program, task, models)
         except ContextOverflowError as exc:
-            return _Outcome(status="context_overflow", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return _Outcome(status="context_overflow", error=error, raised="context_overflow")
         except GraphRecursionError as exc:
-            return _Outcome(status="max_steps", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return _Outcome(status="max_steps", error=error, raised="step_budget")
         except Exception as exc:
             logger.warning("rollout of task failed: %s: %s", type(exc).__name__, exc)
-            return _Outcome(status="error", error=f"{type(exc).__name__}: {exc}")
-    status = recorder.status or ("max_steps" if _hit_step_budget(result) else "ok")
-    return _Outcome(result=result, status=status)
+            return _Outcome(status="error", error=f"{type(exc).__name__}: {exc}", raised="error")
+    return _Outcome(result=result, status=recorder.status or "ok", stops=stops)
 
 
+@trace_rollout  # its span (hone.observability)
 async def _rollout_unscored(
     program: Program,
     task: Any,
@@ -148,12 +196,23 @@ async def _rollout_unscored(
     roles: Sequence[str] | None,
     seed: int | None,
     group_id: str | None,
+    index: int = 0,
 ) -> list[Episode]:
     models, multi = _role_models(model, roles)
     recorder = EpisodeRecorder(seed=seed)
-    outcome = await _run(program, task, models if multi else next(iter(models.values())), recorder)
-    messages, output = _split_result(outcome.result)
     task_id = task_id_of(task)
+    context = RolloutContext(
+        task=task,
+        task_id=task_id,
+        group_id=group_id,
+        index=index,
+        seed=seed,
+        episode_ids={role: new_id("ep_") for role in models},
+    )
+    with rollout_context(context):
+        chosen = models if multi else next(iter(models.values()))
+        outcome = await _run(program, task, chosen, recorder)
+    messages, output = _split_result(outcome.result)
     payload = to_jsonable(task)
     episodes: list[Episode] = []
     for role in [*models, *(r for r in recorder.calls if r not in models)]:
@@ -162,6 +221,9 @@ async def _rollout_unscored(
             per_role = _role_messages(outcome.result, role)
         else:  # the result's messages belong to the program's one role
             per_role = messages if role in models else []
+        status, stop_reason = outcome.ending(
+            models.get(role), any_loop=not multi and role in models
+        )
         episodes.append(
             Episode(
                 task_id=task_id,
@@ -170,11 +232,13 @@ async def _rollout_unscored(
                 calls=calls,
                 messages=per_role if per_role else _last_call_messages(calls),
                 output=output,
-                status=outcome.status,
+                status=status,
+                stop_reason=stop_reason,
                 error=outcome.error,
                 group_id=group_id,
                 seed=seed,
-                metadata=dict(recorder.metadata),
+                metadata={**context.metadata, **recorder.metadata},
+                id=context.episode_id(role),
             )
         )
     return episodes
@@ -194,6 +258,7 @@ def _last_call_messages(calls: Sequence[Any]) -> list[dict[str, Any]]:
     return [*calls[-1].messages, calls[-1].output]
 
 
+@trace_scoring  # its span, with an evaluation event per episode (hone.observability)
 async def score_episodes(episodes: Sequence[Episode], reward: RewardLike) -> None:
     """Score a group of episodes in place, per role; failed rollouts are not scored.
 
@@ -310,7 +375,7 @@ async def _group(
     def make(i: int) -> Callable[[], Awaitable[list[Episode]]]:
         rollout_seed = None if seed is None else derive_seed(seed, task_id, i)
         return lambda: _rollout_unscored(
-            program, task, model, roles=roles, seed=rollout_seed, group_id=gid
+            program, task, model, roles=roles, seed=rollout_seed, group_id=gid, index=i
         )
 
     runs = await asyncio.gather(*(limiter.run(make(i)) for i in range(group_size)))

@@ -9,6 +9,7 @@ re-tokenises messages).
 Schema version history:
 
 * 1 — the first version.
+* 2 — ``Episode.stop_reason``: why the agent stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
 
+from hone.agent import StopReason
 from hone.errors import TrajectoryError, TrajectoryVersionError
 from hone.messages import new_id
+from hone.trajectory._tokens import token_ids_problem
 
 __all__ = [
     "TRAJECTORY_VERSION",
@@ -35,13 +38,14 @@ __all__ = [
 ]
 
 #: The version of the schema this hone writes; it reads this version and older ones.
-TRAJECTORY_VERSION = 1
+TRAJECTORY_VERSION = 2
 
 #: How an episode ended: ``ok`` (the program returned), ``error`` (it raised),
 #: ``context_overflow`` (a prompt no longer fit the context window), ``max_steps`` (the step
 #: budget or recursion limit was reached).
 EpisodeStatus: TypeAlias = Literal["ok", "error", "context_overflow", "max_steps"]
 _STATUSES: frozenset[str] = frozenset(get_args(EpisodeStatus))
+_STOP_REASONS: frozenset[str] = frozenset(get_args(StopReason))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -77,6 +81,28 @@ def task_id_of(task: Any) -> str:
                 return str(found)
     payload = json.dumps(to_jsonable(task), sort_keys=True, ensure_ascii=False)
     return "task-" + hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def _text(content: Any) -> str:
+    """The text of an OpenAI-format ``content`` (a string, a list of parts, or None)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def _argument(call: Mapping[str, Any]) -> str:
+    """A tool call's only argument value as text, else its arguments as JSON text."""
+    raw = (call.get("function") or {}).get("arguments") or ""
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return str(raw)
+    if isinstance(arguments, dict) and len(arguments) == 1:
+        value = next(iter(arguments.values()))
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return raw if isinstance(raw, str) else json.dumps(arguments, ensure_ascii=False)
 
 
 @dataclass(slots=True)
@@ -121,12 +147,9 @@ class ModelCall:
 
     @property
     def has_tokens(self) -> bool:
-        """Whether the call carries prompt ids, sampled ids and their logprobs."""
-        return (
-            self.prompt_token_ids is not None
-            and self.token_ids is not None
-            and self.logprobs is not None
-        )
+        """Whether the call carries prompt ids, sampled ids and one logprob per sampled id
+        (see :func:`~hone.trajectory.require_token_ids`)."""
+        return token_ids_problem(self) is None
 
     def to_dict(self) -> dict[str, Any]:
         """The call as JSON data."""
@@ -162,6 +185,10 @@ class Episode:
         reward_explanation: why the reward is what it is (a judge's words), if given.
         reward_error: why scoring failed, when ``reward`` is None after scoring.
         status: how the episode ended (see :data:`EpisodeStatus`).
+        stop_reason: why its agent stopped, as the agent loop reported it
+            (:data:`~hone.agent.StopReason`: ``answered``, ``truncated``, ``stop_tool``,
+            ``step_budget``, ``error``, ``context_overflow``); None when the program ran no
+            agent loop that said (a single model call, say).
         error: the exception text when ``status`` is not ``ok``.
         group_id: the group (several rollouts of one task) this episode belongs to.
         seed: the rollout's seed, if seeded.
@@ -182,6 +209,7 @@ class Episode:
     reward_explanation: str | None = None
     reward_error: str | None = None
     status: EpisodeStatus = "ok"
+    stop_reason: StopReason | None = None
     error: str | None = None
     group_id: str | None = None
     seed: int | None = None
@@ -192,21 +220,43 @@ class Episode:
 
     @property
     def final_text(self) -> str:
-        """The text of the last assistant message ('' when there is none)."""
+        """The text of the last assistant message ('' when there is none; an agent that ends
+        with a stop tool has none: see :attr:`final_answer`)."""
         for message in reversed(self.messages or self._last_call_messages()):
             if message.get("role") == "assistant":
-                content = message.get("content")
-                if isinstance(content, str):
-                    return content
-                if isinstance(content, list):
-                    return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-                return ""
+                return _text(message.get("content"))
         return ""
+
+    @property
+    def final_answer(self) -> str:
+        """The agent's answer: the last assistant message's text or, when that message has
+        no text and the run ended on its tool calls (an agent that answers with a stop tool
+        such as ``answer(value=...)``), its last tool call's argument: the value when the call
+        has exactly one argument, else the arguments as JSON. '' when there is neither."""
+        messages = self.transcript()
+        last = next(
+            (i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "assistant"),
+            None,
+        )
+        if last is None:
+            return ""
+        message = messages[last]
+        text = _text(message.get("content"))
+        calls = message.get("tool_calls") or []
+        ended_on_calls = all(m.get("role") == "tool" for m in messages[last + 1 :])
+        if text or not calls or not ended_on_calls:
+            return text
+        return _argument(calls[-1])
 
     @property
     def num_parse_errors(self) -> int:
         """Parse errors over all calls."""
         return sum(len(call.parse_errors) for call in self.calls)
+
+    @property
+    def tool_errors(self) -> int:
+        """Tool results in :attr:`messages` that were errors (``is_error``)."""
+        return sum(bool(m.get("role") == "tool" and m.get("is_error")) for m in self.messages)
 
     def transcript(self) -> list[dict[str, Any]]:
         """The conversation: :attr:`messages`, or the last call's input plus its output."""
@@ -248,6 +298,8 @@ class Episode:
         fields = dict(data)
         if fields.get("status") not in _STATUSES:
             raise TrajectoryError(f"unknown episode status {fields.get('status')!r}")
+        if fields.get("stop_reason") not in (None, *_STOP_REASONS):
+            raise TrajectoryError(f"unknown episode stop reason {fields.get('stop_reason')!r}")
         calls = fields.pop("calls", [])
         try:
             episode = cls(**fields)
