@@ -144,6 +144,10 @@ class Completion:
     #: With ``SamplingOptions.logprobs``: each sampled token's text, logprob and top
     #: alternatives, for OpenAI-shaped ``logprobs``; None when not asked for or not given.
     token_logprobs: tuple[TokenLogprob, ...] | None = None
+    #: The version of the policy (weights or adapter) that generated this completion, when the
+    #: backend knows it; recorded on every :class:`~hone.trajectory.ModelCall` so a trainer can
+    #: tell how stale a sample is.
+    policy_version: int | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

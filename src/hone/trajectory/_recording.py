@@ -101,6 +101,7 @@ class EpisodeRecorder:
                 "prompt_tokens": completion.usage.prompt_tokens,
                 "completion_tokens": completion.usage.completion_tokens,
             },
+            policy_version=completion.policy_version,
         )
         calls.append(call)
         return call

@@ -126,6 +126,7 @@ class ModelCall:
         reward: an optional per-turn reward.
         latency_s: wall time of the call in seconds.
         usage: token counts (``prompt_tokens``, ``completion_tokens``).
+        policy_version: the version of the policy that generated the call, when known.
     """
 
     index: int
@@ -144,6 +145,7 @@ class ModelCall:
     reward: float | None = None
     latency_s: float = 0.0
     usage: dict[str, int] = field(default_factory=dict)
+    policy_version: int | str | None = None
 
     @property
     def has_tokens(self) -> bool:
