@@ -12,53 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from hone.cli._app import HoneTyper, app, console
-from hone.errors import ConfigError, TrajectoryError
+from hone.errors import ConfigError
 
 if TYPE_CHECKING:
     from hone.trajectory import Episode, ModelCall
 
-__all__ = ["export", "read_episodes", "show", "traj"]
+__all__ = ["export", "show", "traj"]
 
 traj = HoneTyper(
     name="traj", help="Look at and convert recorded trajectories.", no_args_is_help=True
 )
 app.add_typer(traj, name="traj")
-
-_STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-
-
-def read_episodes(
-    path: Path, *, episode_id: str | None = None, run: str | None = None, limit: int | None = None
-) -> list[Episode]:
-    """Episodes from a SQLite store, a ``.jsonl`` or a ``.parquet`` file, filtered.
-
-    Raises:
-        ConfigError: no such file, or a kind hone does not read.
-        TrajectoryError: ``episode_id`` is not in the file.
-    """
-    from hone.trajectory import TrajectoryStore, read_jsonl, read_parquet
-
-    if not path.is_file():
-        raise ConfigError(f"no trajectory file at {path}")
-    if path.suffix in _STORE_SUFFIXES:
-        with TrajectoryStore(path) as store:
-            if episode_id is not None:
-                found = store.get(episode_id)
-                if found is None:
-                    raise TrajectoryError(f"no episode {episode_id!r} in {path}")
-                return [found]
-            return store.query(run=run, limit=limit)
-    if path.suffix == ".jsonl":
-        episodes = read_jsonl(path)
-    elif path.suffix == ".parquet":
-        episodes = read_parquet(path)
-    else:
-        raise ConfigError(f"{path.name}: read .db (a TrajectoryStore), .jsonl or .parquet files")
-    if episode_id is not None:
-        episodes = [e for e in episodes if e.id == episode_id]
-        if not episodes:
-            raise TrajectoryError(f"no episode {episode_id!r} in {path}")
-    return episodes[:limit] if limit is not None else episodes
 
 
 def _content(message: dict[str, Any]) -> str:
@@ -145,6 +109,8 @@ def show(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Most episodes to show.")] = 5,
 ) -> None:
     """Print episodes turn by turn: messages, tool calls, token counts, reward."""
+    from hone.trajectory import read_episodes
+
     episodes = read_episodes(path, episode_id=episode_id, run=run, limit=limit)
     if not episodes:
         console.print("no episodes")
@@ -171,7 +137,13 @@ def export(
     ] = None,
 ) -> None:
     """Convert episodes: lossless JSONL, Parquet, OpenAI fine-tuning JSONL, or a HF dataset."""
-    from hone.trajectory import to_dataset, write_jsonl, write_openai_jsonl, write_parquet
+    from hone.trajectory import (
+        read_episodes,
+        to_dataset,
+        write_jsonl,
+        write_openai_jsonl,
+        write_parquet,
+    )
 
     if fmt not in ("jsonl", "parquet", "openai", "hf"):
         raise ConfigError(f"unknown --format {fmt!r}; use jsonl, parquet, openai or hf")

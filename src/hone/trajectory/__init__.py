@@ -14,9 +14,13 @@ One :class:`Episode` per agent role per rollout, made of :class:`ModelCall` reco
 exact token ids and logprobs of every call (schema version :data:`TRAJECTORY_VERSION`).
 Episodes become training samples in :mod:`hone.train` (``episode_samples``, ``sft_samples``);
 this package does not depend on it.
+
+Rollouts run in this process by default; ``rollout_batch(..., executor=RayExecutor())`` runs
+them in Ray actors against model servers (docs/scale.md).
 """
 
 from hone.trajectory._context import RolloutContext, current_rollout
+from hone.trajectory._executor import RolloutExecutor, RolloutJob, RolloutRequest
 from hone.trajectory._export import (
     episode_rows,
     read_jsonl,
@@ -27,6 +31,9 @@ from hone.trajectory._export import (
     write_parquet,
 )
 from hone.trajectory._graph import AsyncInvokable, graph_program
+from hone.trajectory._local import LocalExecutor
+from hone.trajectory._ray import RayExecutor
+from hone.trajectory._read import read_episodes
 from hone.trajectory._recording import (
     EpisodeRecorder,
     RecordingModel,
@@ -59,11 +66,16 @@ __all__ = [
     "Episode",
     "EpisodeRecorder",
     "EpisodeStatus",
+    "LocalExecutor",
     "ModelCall",
     "Program",
+    "RayExecutor",
     "RecordingModel",
     "RolloutBatch",
     "RolloutContext",
+    "RolloutExecutor",
+    "RolloutJob",
+    "RolloutRequest",
     "TokenRecord",
     "TrajectoryStore",
     "current_recorder",
@@ -71,6 +83,7 @@ __all__ = [
     "derive_seed",
     "episode_rows",
     "graph_program",
+    "read_episodes",
     "read_jsonl",
     "read_parquet",
     "recording",

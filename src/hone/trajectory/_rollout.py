@@ -14,6 +14,8 @@ with :func:`hone.graph.get_model`; why the agent stopped is what its agent loop 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -33,8 +35,10 @@ from hone.messages import (
     to_openai,
 )
 from hone.models._protocol import ModelBackend
+from hone.models._waves import Wave
 from hone.observability._rollouts import trace_rollout, trace_scoring
 from hone.trajectory._context import RolloutContext, rollout_context
+from hone.trajectory._executor import RolloutExecutor, RolloutJob, RolloutRequest, run_one
 from hone.trajectory._recording import EpisodeRecorder, RecordingModel, derive_seed, recording
 from hone.trajectory._schema import Episode, EpisodeStatus, task_id_of, to_jsonable
 
@@ -47,6 +51,7 @@ __all__ = [
     "rollout",
     "rollout_batch",
     "rollout_group",
+    "rollout_unscored",
     "score_episodes",
 ]
 
@@ -188,7 +193,7 @@ async def _run(program: Program, task: Any, models: Any, recorder: EpisodeRecord
 
 
 @trace_rollout  # its span (hone.observability)
-async def _rollout_unscored(
+async def rollout_unscored(
     program: Program,
     task: Any,
     model: ModelsLike,
@@ -322,7 +327,7 @@ async def rollout(
         reward: a reward for every role or a mapping of role to reward; None leaves the
             episodes unscored.
     """
-    episodes = await _rollout_unscored(
+    episodes = await rollout_unscored(
         program, task, model, roles=roles, seed=seed, group_id=group_id
     )
     await score_episodes(episodes, reward)
@@ -330,24 +335,35 @@ async def rollout(
 
 
 class _Limiter:
-    """A shared concurrency limit and failure budget across many rollouts."""
+    """A shared concurrency limit and failure budget across many rollouts, and the wave
+    (deterministic batching) they are seated in, if any."""
 
-    def __init__(self, concurrency: int | None, max_failures: int | None) -> None:
+    def __init__(
+        self, concurrency: int | None, max_failures: int | None, wave: Wave | None = None
+    ) -> None:
         self.semaphore = asyncio.Semaphore(concurrency) if concurrency else None
         self.max_failures = max_failures
         self.failures: list[Episode] = []
+        self.wave = wave
 
     @property
     def exhausted(self) -> bool:
         return self.max_failures is not None and len(self.failures) > self.max_failures
 
-    async def run(self, make: Callable[[], Awaitable[list[Episode]]]) -> list[Episode]:
+    async def run(
+        self, make: Callable[[], Awaitable[list[Episode]]], key: tuple[int, int]
+    ) -> list[Episode]:
         if self.semaphore is None:
-            return self._count(await make())
+            with self._seat(key):
+                return self._count(await make())
         async with self.semaphore:
-            if self.exhausted:  # too many failures already: start nothing new
-                return []
-            return self._count(await make())
+            with self._seat(key):  # every rollout takes its seat, even one not started
+                if self.exhausted:  # too many failures already: start nothing new
+                    return []
+                return self._count(await make())
+
+    def _seat(self, key: tuple[int, int]) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext() if self.wave is None else self.wave.seat(key)
 
     def _count(self, episodes: list[Episode]) -> list[Episode]:
         if any(e.status == "error" for e in episodes):
@@ -366,6 +382,8 @@ async def _group(
     group_id: str | None,
     reward: RewardLike,
     limiter: _Limiter,
+    runner: Callable[[RolloutRequest], Awaitable[list[Episode]]] | None = None,
+    position: int = 0,
 ) -> list[Episode]:
     if group_size < 1:
         raise ConfigError(f"group_size must be at least 1, got {group_size}")
@@ -374,11 +392,14 @@ async def _group(
 
     def make(i: int) -> Callable[[], Awaitable[list[Episode]]]:
         rollout_seed = None if seed is None else derive_seed(seed, task_id, i)
-        return lambda: _rollout_unscored(
+        if runner is not None:  # an executor runs it (see rollout_batch)
+            request = RolloutRequest(task, rollout_seed, gid, i)
+            return lambda: runner(request)
+        return lambda: rollout_unscored(
             program, task, model, roles=roles, seed=rollout_seed, group_id=gid, index=i
         )
 
-    runs = await asyncio.gather(*(limiter.run(make(i)) for i in range(group_size)))
+    runs = await asyncio.gather(*(limiter.run(make(i), (position, i)) for i in range(group_size)))
     episodes = [e for run in runs for e in run]
     for i, run in enumerate(runs):
         for episode in run:
@@ -398,12 +419,13 @@ async def rollout_group(
     group_id: str | None = None,
     reward: RewardLike = None,
     concurrency: int | None = None,
+    repeatable: bool = True,
 ) -> list[Episode]:
     """Run ``group_size`` rollouts of one task concurrently and score them as one group.
 
     Rollout ``i`` is seeded with ``derive_seed(seed, task_id, i)``. Returns the episodes of
     every rollout (one per role each), in rollout order; each carries
-    ``metadata["rollout_index"]``.
+    ``metadata["rollout_index"]``. ``repeatable`` is :func:`rollout_batch`'s.
     """
     return await _group(
         program,
@@ -414,8 +436,13 @@ async def rollout_group(
         seed=seed,
         group_id=group_id,
         reward=reward,
-        limiter=_Limiter(concurrency, None),
+        limiter=_Limiter(concurrency, None, _wave(repeatable, group_size, concurrency)),
     )
+
+
+def _wave(repeatable: bool, participants: int, concurrency: int | None) -> Wave | None:
+    """The wave the rollouts are seated in (deterministic batching), or None."""
+    return Wave(max(participants, 0), seats=concurrency) if repeatable else None
 
 
 @dataclass(slots=True)
@@ -451,24 +478,41 @@ async def rollout_batch(
     seed: int | None = None,
     roles: Sequence[str] | None = None,
     reward: RewardLike = None,
+    executor: RolloutExecutor | None = None,
+    repeatable: bool = True,
 ) -> RolloutBatch:
     """Run a group of ``group_size`` rollouts for every task, all concurrently.
 
     With a batching backend (:class:`~hone.models.BatchingModel`) the concurrent calls
-    coalesce into batched generations.
+    coalesce into batched generations. With ``repeatable`` (the default) they do so in
+    deterministic waves: a batch is sent once every rollout in flight waits on its next call
+    (or has finished), its rows in rollout order, so the batches, and with seeded sampling
+    the episodes, are the same in every run of the same seed. Rollouts whose other work
+    takes very different times (slow tools, remote calls) wait for each other; pass
+    ``repeatable=False`` to batch by arrival time instead (see ``hone.models._waves``).
 
     Args:
         concurrency: most rollouts running at once (None: no limit).
         max_failures: most failed rollouts tolerated; once exceeded no new rollout starts and
             :class:`~hone.errors.TrainingError` is raised. None tolerates any number.
         seed: the batch seed; rollout ``i`` of task ``t`` gets ``derive_seed(seed, t.id, i)``.
+        executor: where rollouts run (:class:`~hone.trajectory.RayExecutor`: Ray actors);
+            None runs them in this process (:class:`~hone.trajectory.LocalExecutor`).
 
     Raises:
         TrainingError: more than ``max_failures`` rollouts failed.
     """
     if concurrency is not None and concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1 or None, got {concurrency}")
-    limiter = _Limiter(concurrency, max_failures)
+    limiter = _Limiter(
+        concurrency, max_failures, _wave(repeatable, len(tasks) * group_size, concurrency)
+    )
+    runner = None
+    if executor is not None:
+        if not isinstance(executor, RolloutExecutor):
+            raise ConfigError(f"executor must be a RolloutExecutor, got {type(executor).__name__}")
+        job = RolloutJob(program, model, None if roles is None else tuple(roles))
+        runner = functools.partial(run_one, executor, job)
     groups = await asyncio.gather(
         *(
             _group(
@@ -481,8 +525,10 @@ async def rollout_batch(
                 group_id=None,
                 reward=reward,
                 limiter=limiter,
+                runner=runner,
+                position=position,
             )
-            for task in tasks
+            for position, task in enumerate(tasks)
         )
     )
     episodes = [e for group in groups for e in group]

@@ -13,7 +13,7 @@ from pathlib import Path
 from hone.checkpoint import Checkpointer
 from hone.errors import ConfigError
 from hone.graph import CompiledGraph, GraphStructure
-from hone.trajectory import Episode, TrajectoryStore, read_jsonl, read_parquet
+from hone.trajectory import Episode, read_episodes
 from hone.view._curves import TrainingRunView, read_metrics, training_run_view
 from hone.view._episodes import EpisodeView, GroupView, episode_views, group_views
 from hone.view._graph_svg import graph_svg
@@ -132,8 +132,7 @@ def _read_file(path: Path, loaded: _Loaded) -> None:
     if path.suffix in _SQLITE:
         tables = _tables(path)
         if "episodes" in tables:
-            with TrajectoryStore(path) as store:
-                loaded.episodes += store.query()
+            loaded.episodes += read_episodes(path)
         elif "hone_checkpoints" in tables:
             loaded.checkpoint_files.append(path)
         else:
@@ -144,10 +143,8 @@ def _read_file(path: Path, loaded: _Loaded) -> None:
     elif path.suffix == ".jsonl" and _jsonl_kind(path) == "metrics":
         name = path.parent.name if path.name == "metrics.jsonl" else path.stem
         loaded.add_metrics(name, path)
-    elif path.suffix == ".jsonl":
-        loaded.episodes += read_jsonl(path)
-    elif path.suffix == ".parquet":
-        loaded.episodes += read_parquet(path)
+    elif path.suffix in (".jsonl", ".parquet"):
+        loaded.episodes += read_episodes(path)
     else:
         raise ConfigError(
             f"{path.name}: hone view reads trajectory files (.jsonl, .parquet, a .db store), "
