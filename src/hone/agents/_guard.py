@@ -32,6 +32,7 @@ from hone._async import is_async_callable
 from hone.errors import ConfigError, GuardrailError, GuardrailTripwireError
 from hone.graph import GraphInterrupt, ParentCommand, get_stream_writer
 from hone.messages import AnyMessage, AssistantMessage, ToolCall
+from hone.observability._agents import trace_guardrail
 from hone.trajectory import current_rollout, to_jsonable
 
 __all__ = [
@@ -396,7 +397,7 @@ async def run_checks(
     """
     current, rewritten = text, False
     for check in checks:
-        result = await check(args(current), context)
+        result = await trace_guardrail(check, args(current), context, call)
         if result.action != "allow" or result.info:
             event = GuardrailEvent(
                 guardrail=check.name,

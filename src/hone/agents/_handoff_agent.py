@@ -44,6 +44,7 @@ from hone.graph.prebuilt._tool_node import ToolNode
 from hone.interop import resolve_model
 from hone.messages import AnyMessage, AssistantMessage, SystemMessage, ToolCall, ToolMessage
 from hone.models._protocol import ModelBackend
+from hone.observability._agents import trace_handoffs
 from hone.tools import ToolLike, ToolRegistry
 
 if TYPE_CHECKING:
@@ -266,6 +267,7 @@ class _Agent:
             handoffs=self.card.handoffs,
             tool_names=self.tool_names,
         )
+        trace_handoffs(plan)  # each handoff call as a span (hone.observability)
         results: dict[str, Any] = {
             call_id: in_family([m], langchain)[0] for call_id, m in plan.answers.items()
         }

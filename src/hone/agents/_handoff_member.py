@@ -27,6 +27,7 @@ from hone.graph._compiled import CompiledGraph
 from hone.graph._model_stream import astream_model
 from hone.graph.prebuilt._tool_node import ToolNode
 from hone.messages import AnyMessage, AssistantMessage, ToolMessage, new_id
+from hone.observability._agents import agent_span
 
 __all__ = [
     "FINAL_ANSWER",
@@ -151,7 +152,8 @@ async def run_member(member: Member, view: Sequence[AnyMessage], *, langchain: b
     given = _with_ids(view)
     seen = {m.id for m in given}
     start = time.perf_counter()
-    out = await member.graph.ainvoke({"messages": in_family(given, langchain)})
+    with agent_span(member.name):
+        out = await member.graph.ainvoke({"messages": in_family(given, langchain)})
     seconds = time.perf_counter() - start
     if not isinstance(out, Mapping) or not isinstance(out.get("messages"), list):
         raise ConfigError(

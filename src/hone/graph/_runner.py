@@ -23,6 +23,7 @@ from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESUME, RETURN
 from hone.graph._execute import arun_task, run_task
 from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
 from hone.graph._stream import AsyncEvents, Event, SyncEvents
+from hone.observability._graph import end_run, start_run, task_span
 
 if TYPE_CHECKING:
     from hone.graph._loop import Loop
@@ -49,6 +50,7 @@ class Runner:
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
         self.handled: set[int] = set()
+        self.trace = start_run(loop, quiet=GraphBubbleUp)  # None unless tracing is on
 
     def routes_error(self, task: Task) -> bool:
         """Whether a failure of ``task`` goes to an error-handler node."""
@@ -140,7 +142,8 @@ class SyncRunner(Runner):
 
     def _run(self, task: Task) -> BaseException | None:
         try:
-            run_task(self.loop, task)
+            with task_span(self.trace, task):
+                run_task(self.loop, task)
         except BaseException as exc:
             self.commit(task, exc)
             return exc
@@ -265,9 +268,11 @@ class AsyncRunner(Runner):
         try:
             if self.gate is not None:
                 async with self.gate:
-                    await arun_task(self.loop, task)
+                    with task_span(self.trace, task):
+                        await arun_task(self.loop, task)
             else:
-                await arun_task(self.loop, task)
+                with task_span(self.trace, task):
+                    await arun_task(self.loop, task)
         except BaseException as exc:
             self.commit(task, exc)
             return exc
@@ -380,16 +385,18 @@ class AsyncRunner(Runner):
                 yield event
 
 
-def _finish(loop: Loop) -> None:
+def _stopped_early(loop: Loop) -> Exception | None:
+    """The error a run that stopped before its end raises: the recursion limit, or a drain."""
     if loop.status == "out_of_steps":
         limit = loop.config.get("recursion_limit", 25)
-        raise GraphRecursionError(
+        return GraphRecursionError(
             f"Recursion limit of {limit} reached without hitting a stop condition. You can "
             f"increase the limit by setting the `recursion_limit` config key."
         )
     if loop.status == "draining":
         reason = loop.control.drain_reason if loop.control is not None else None
-        raise GraphDrained(reason or "shutdown")
+        return GraphDrained(reason or "shutdown")
+    return None
 
 
 def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Event]:
@@ -412,14 +419,19 @@ def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Ev
         error = exc
     finally:
         runner.close()
-    suppressed = loop.exit(error)
+    try:
+        suppressed = loop.exit(error)
+    except BaseException as exc:
+        end_run(runner.trace, loop, exc)
+        raise
+    failure = error if error is not None and not suppressed else _stopped_early(loop)
+    end_run(runner.trace, loop, failure)
     if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
         raise error
     if events is not None:
         yield from events.drain()
-    if error is not None and not suppressed:
-        raise error
-    _finish(loop)
+    if failure is not None:
+        raise failure
 
 
 async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> AsyncIterator[Event]:
@@ -444,12 +456,19 @@ async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> Asy
                     yield event
     except BaseException as exc:
         error = exc
-    suppressed = await asyncio.to_thread(loop.exit, error) if loop.has_saver else loop.exit(error)
+    try:
+        suppressed = (
+            await asyncio.to_thread(loop.exit, error) if loop.has_saver else loop.exit(error)
+        )
+    except BaseException as exc:
+        end_run(runner.trace, loop, exc)
+        raise
+    failure = error if error is not None and not suppressed else _stopped_early(loop)
+    end_run(runner.trace, loop, failure)
     if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
         raise error
     if events is not None:
         for event in events.drain():
             yield event
-    if error is not None and not suppressed:
-        raise error
-    _finish(loop)
+    if failure is not None:
+        raise failure

@@ -49,6 +49,7 @@ from hone.messages import (
 )
 from hone.models._chat_reply import ChunkMaker, Family, langchain_reply
 from hone.models._protocol import ChatRequest, Completion, SamplingOptions
+from hone.observability._models import trace_backend_methods
 
 if TYPE_CHECKING:
     from hone.models._bound import BoundModel
@@ -168,6 +169,7 @@ class ChatSurface:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        trace_backend_methods(cls)  # model-call spans (hone.observability)
         own = cls.__dict__.get("stream")
         if own is None or getattr(own, "_chat_surface", False):
             return

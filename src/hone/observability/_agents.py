@@ -132,9 +132,9 @@ def trace_handoffs(plan: Any) -> None:
 
 
 @contextlib.contextmanager
-def agent_span(name: str, *, quiet: type[BaseException] = GeneratorExit) -> Iterator[None]:
-    """An ``invoke_agent {name}`` span around one run of a team's member agent; ``quiet``
-    exceptions (an interrupt pausing it) end it without failing it."""
+def agent_span(name: str) -> Iterator[None]:
+    """An ``invoke_agent {name}`` span around one run of a team's member agent (an interrupt
+    pausing it, raised inside the graph task that runs it, does not fail it)."""
     tracer = active_tracer()
     if tracer is None:
         yield
@@ -150,10 +150,7 @@ def agent_span(name: str, *, quiet: type[BaseException] = GeneratorExit) -> Iter
         with attach(span):
             yield
     except BaseException as exc:
-        if isinstance(exc, quiet):
-            span.set_attribute("hone.graph.bubble_up", type(exc).__name__)
-        else:
-            end_with_error(span, exc)
+        end_with_error(span, exc)
         raise
     finally:
         span.end()

@@ -5,7 +5,9 @@ The run span is never made current in the shell: the shells are generators, and 
 set across a ``yield`` would leak into the code reading the stream. Each task span names the
 run span as its parent explicitly and is current only while its task runs, on whatever thread
 or asyncio task runs it, so the model and tool calls of a node, and a subgraph it invokes,
-nest under it. A functional-API call started from inside a task nests under that task.
+nest under it. A functional-API call started from inside a task nests under that task. Inside
+a task the runtime's signals (an interrupt, a command for the parent graph) end the spans they
+pass through without failing them.
 
 With no tracer provider :func:`start_run` returns None and :func:`task_span` a shared no-op
 context manager: an untraced run allocates nothing per step.
@@ -26,11 +28,13 @@ from opentelemetry.util.types import AttributeValue
 
 from hone.observability._config import active_tracer
 from hone.observability._spans import (
+    BUBBLE_UP,
     OPERATION,
     attach,
     context_attributes,
     conversation,
     end_with_error,
+    signals,
 )
 
 __all__ = ["RunTrace", "end_run", "start_run", "task_span"]
@@ -112,7 +116,7 @@ def end_run(run: RunTrace | None, loop: _Loop, error: BaseException | None) -> N
     span.set_attribute("hone.graph.steps", loop.step)
     if error is not None:
         if isinstance(error, run.quiet | GeneratorExit):
-            span.set_attribute("hone.graph.bubble_up", type(error).__name__)
+            span.set_attribute(BUBBLE_UP, type(error).__name__)
         else:
             end_with_error(span, error)
     span.end()
@@ -148,12 +152,12 @@ def _task(run: RunTrace, task: Any) -> Iterator[None]:
     )
     token = _IN_TASK.set(run)
     try:
-        with attach(span), conversation(run.loop.thread_id):
+        with attach(span), conversation(run.loop.thread_id), signals(run.quiet):
             yield
         span.set_attribute("hone.graph.attempts", task.attempt)
     except BaseException as exc:
         if isinstance(exc, run.quiet):
-            span.set_attribute("hone.graph.bubble_up", type(exc).__name__)
+            span.set_attribute(BUBBLE_UP, type(exc).__name__)
         else:
             end_with_error(span, exc)
         raise

@@ -13,7 +13,9 @@ Attributes follow the GenAI conventions' inference span: ``gen_ai.operation.name
 ``gen_ai.provider.name`` (``openai`` for :class:`~hone.models.OpenAICompatibleModel`, whose
 requests also carry ``server.address`` / ``server.port`` and span kind CLIENT; ``hone`` with
 kind INTERNAL for in-process backends), the request's model and sampling settings, and the
-reply's model, finish reason and token usage. Content (``gen_ai.input.messages``,
+reply's model, finish reason, token usage and, when the backend knows it, the policy version
+that generated it (``hone.policy.version``, over the one :func:`~hone.observability.policy_version`
+set). Content (``gen_ai.input.messages``,
 ``gen_ai.output.messages``, ``gen_ai.tool.definitions``) only when capture is on.
 """
 
@@ -33,6 +35,7 @@ from hone.observability._config import active_tracer, capture_content
 from hone.observability._content import input_messages, output_messages, tool_definitions
 from hone.observability._spans import (
     OPERATION,
+    POLICY_VERSION,
     PROVIDER,
     attach,
     context_attributes,
@@ -133,6 +136,8 @@ def _finish(span: Span, completion: Completion) -> None:
         attributes["gen_ai.response.model"] = completion.model
     if completion.parse_errors:
         attributes["hone.response.parse_errors"] = len(completion.parse_errors)
+    if completion.policy_version is not None:  # the backend knows its weights' version
+        attributes[POLICY_VERSION] = completion.policy_version
     if capture_content():
         attributes["gen_ai.output.messages"] = json_attribute(
             output_messages(completion.message, completion.finish_reason)

@@ -10,7 +10,8 @@
   episode (``gen_ai.evaluation.name``, ``gen_ai.evaluation.score.value``,
   ``hone.episode.id``; ``error.type`` when scoring failed).
 * Every span started inside :func:`~hone.observability.policy_version` carries
-  ``hone.policy.version``.
+  ``hone.policy.version``; outside it, a rollout span takes the version its backends reported
+  for its calls (``Completion.policy_version``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hone.observability._config import active_tracer, capture_content
 from hone.observability._models import annotate_model_call
 from hone.observability._spans import (
     ERROR_TYPE,
+    POLICY_VERSION,
     attach,
     context_attributes,
     end_with_error,
@@ -114,11 +116,31 @@ def _finish_rollout(span: Any, episodes: Sequence[Any]) -> None:
     )
     if first.stop_reason is not None:
         span.set_attribute("hone.rollout.stop_reason", str(first.stop_reason))
+    _policy_versions(span, episodes)
     if first.status == "error":
         match = _ERROR_NAME.match(first.error or "")
         span.set_attribute(ERROR_TYPE, match.group(1) if match else "_OTHER")
         span.set_status(Status(StatusCode.ERROR, first.error or "the rollout failed"))
     _remember(ids, span.get_span_context())
+
+
+def _policy_versions(span: Any, episodes: Sequence[Any]) -> None:
+    """The policy versions the backends reported for the rollout's calls, when the context
+    (:func:`~hone.observability.policy_version`) named none: ``hone.policy.version`` if they
+    agree, else every version in call order as ``hone.policy.versions`` (an asynchronous RL
+    loop can update the weights mid-rollout)."""
+    if POLICY_VERSION in context_attributes():
+        return
+    versions: list[int | str] = []
+    for episode in episodes:
+        for call in episode.calls:
+            version = call.policy_version
+            if version is not None and version not in versions:
+                versions.append(version)
+    if len(versions) == 1:
+        span.set_attribute(POLICY_VERSION, versions[0])
+    elif versions:
+        span.set_attribute("hone.policy.versions", [str(v) for v in versions])
 
 
 def _reward_name(reward: Any) -> str:
@@ -133,9 +155,12 @@ def trace_scoring(fn: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[Non
     @functools.wraps(fn)
     async def traced(*args: P.args, **kwargs: P.kwargs) -> None:
         tracer = active_tracer()
-        episodes: Sequence[Any] = args[0] if args else kwargs["episodes"]  # type: ignore[assignment]
+        if tracer is None:
+            await fn(*args, **kwargs)
+            return
+        episodes: Sequence[Any] = args[0] if args else kwargs.get("episodes", ())  # type: ignore[assignment]
         reward = args[1] if len(args) > 1 else kwargs.get("reward")
-        if tracer is None or reward is None or not episodes:
+        if reward is None or not episodes:
             await fn(*args, **kwargs)
             return
         name = "score" if isinstance(reward, Mapping) else f"score {_reward_name(reward)}"

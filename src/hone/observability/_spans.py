@@ -19,6 +19,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 __all__ = [
+    "BUBBLE_UP",
     "ERROR_TYPE",
     "OPERATION",
     "POLICY_VERSION",
@@ -30,15 +31,20 @@ __all__ = [
     "error_type",
     "json_attribute",
     "policy_version",
+    "signals",
 ]
 
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
 ERROR_TYPE = "error.type"
 POLICY_VERSION = "hone.policy.version"
+BUBBLE_UP = "hone.graph.bubble_up"
 
 _POLICY: ContextVar[int | str | None] = ContextVar("hone_policy_version", default=None)
 _CONVERSATION: ContextVar[str | None] = ContextVar("hone_conversation", default=None)
+#: The exception class that is a graph's control signal here, not a failure (see
+#: :func:`signals`); hone.observability imports no hone.graph, so the graph runtime names it.
+_SIGNALS: ContextVar[type[BaseException] | None] = ContextVar("hone_signals", default=None)
 
 
 def error_type(exc: BaseException) -> str:
@@ -50,7 +56,16 @@ def error_type(exc: BaseException) -> str:
 
 def end_with_error(span: Span, exc: BaseException) -> None:
     """Mark ``span`` failed by ``exc`` (``error.type``, status, exception event); the caller
-    ends it."""
+    ends it.
+
+    Inside :func:`signals`, an exception of the signal class (a graph's interrupt, say, passing
+    through a tool or a guardrail that asked a human) is not a failure: it only sets
+    ``hone.graph.bubble_up`` to its class name.
+    """
+    quiet = _SIGNALS.get()
+    if quiet is not None and isinstance(exc, quiet):
+        span.set_attribute(BUBBLE_UP, type(exc).__name__)
+        return
     span.set_attribute(ERROR_TYPE, error_type(exc))
     span.record_exception(exc)
     span.set_status(Status(StatusCode.ERROR, str(exc) or type(exc).__name__))
@@ -86,6 +101,17 @@ def policy_version(version: int | str) -> Iterator[None]:
         yield
     finally:
         _POLICY.reset(token)
+
+
+@contextlib.contextmanager
+def signals(kind: type[BaseException]) -> Iterator[None]:
+    """Inside the block, ``kind`` exceptions end spans without failing them (a graph task
+    sets its runtime's signal class: interrupts, commands for a parent graph, drains)."""
+    token = _SIGNALS.set(kind)
+    try:
+        yield
+    finally:
+        _SIGNALS.reset(token)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from hone._sync import run_sync
 from hone.errors import ConfigError, ToolArgumentsError
 from hone.interop._messages import is_langchain_message
 from hone.messages import ContentPart, ToolCall, ToolMessage, new_id
+from hone.observability._tools import trace_tool_call
 from hone.tools._context import ToolContext
 from hone.tools._registry import ToolLike, ToolRegistry
 from hone.tools._tool import Tool, result_content, tool_message
@@ -267,6 +268,7 @@ def _describe_failure(
     return "exception", f"tool {tool.name!r} raised {_exception_text(error)}{suffix}"
 
 
+@trace_tool_call  # its execute_tool span (hone.observability)
 async def aexecute_tool_call(
     call: ToolCall | Mapping[str, Any],
     registry: ToolRegistry | Sequence[ToolLike],
