@@ -1,0 +1,200 @@
+"""A run's stream: graph chunks become the API's SSE events, kept in a log that any number of
+clients read, from the start or from the last event they saw.
+
+Event names are the API's: ``metadata`` first (``{"run_id", "attempt"}``), then one per
+requested mode (``values``, ``updates``, ``custom``, ``debug``, ``checkpoints``, ``tasks``;
+``messages-tuple`` as ``messages`` ``[chunk, metadata]``; ``messages`` as
+``messages/metadata``, ``messages/partial`` — the message so far — and
+``messages/complete``), ``error`` (``{"error", "message"}``) if the run fails, and ``end``
+last. A subgraph's events carry its namespace: ``values|node:task_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hone.messages import AssistantMessageChunk
+from hone.server._json import dumps, jsonable, message_dict
+
+__all__ = [
+    "STREAM_MODES",
+    "EventConverter",
+    "EventLog",
+    "EventLogs",
+    "graph_modes",
+    "sse",
+]
+
+#: The stream modes a run may ask for.
+STREAM_MODES = (
+    "values",
+    "updates",
+    "messages",
+    "messages-tuple",
+    "custom",
+    "debug",
+    "checkpoints",
+    "tasks",
+)
+
+
+def graph_modes(requested: Sequence[str]) -> list[str]:
+    """The graph's stream modes that give the requested API modes."""
+    out: list[str] = []
+    for mode in requested:
+        graph_mode = "messages" if mode == "messages-tuple" else mode
+        if graph_mode not in out:
+            out.append(graph_mode)
+    return out
+
+
+def _is_chunk(message: Any) -> bool:
+    if isinstance(message, AssistantMessageChunk):
+        return True
+    cls = type(message)
+    return cls.__module__.startswith("langchain_core.") and cls.__name__.endswith("MessageChunk")
+
+
+def _whole(message: Any) -> Any:
+    """A summed chunk as the API's ``messages/partial`` shows it: the message so far."""
+    if isinstance(message, AssistantMessageChunk):
+        return message_dict(message, partial=True)
+    from langchain_core.messages import message_chunk_to_message
+
+    return jsonable(message_chunk_to_message(message))
+
+
+class EventConverter:
+    """Turns one run's graph chunks into ``(event, data)`` pairs for the requested modes."""
+
+    def __init__(self, requested: Sequence[str]) -> None:
+        self.requested = frozenset(requested)
+        self._seen: set[str] = set()
+        self._sums: dict[str, Any] = {}
+
+    def convert(self, ns: Sequence[str], mode: str, payload: Any) -> list[tuple[str, Any]]:
+        """The events of one chunk (``ns``: the subgraph namespace, empty at the root)."""
+        suffix = "".join(f"|{part}" for part in ns)
+        if mode != "messages":
+            return [(mode + suffix, payload)] if mode in self.requested else []
+        message, meta = payload
+        out: list[tuple[str, Any]] = []
+        if "messages-tuple" in self.requested:
+            out.append(("messages" + suffix, [message, meta]))
+        if "messages" in self.requested:
+            out.extend(self._messages(message, meta, suffix))
+        return out
+
+    def _messages(self, message: Any, meta: Any, suffix: str) -> list[tuple[str, Any]]:
+        ident = str(getattr(message, "id", None) or id(message))
+        out: list[tuple[str, Any]] = []
+        if ident not in self._seen:
+            self._seen.add(ident)
+            out.append(("messages/metadata" + suffix, {ident: {"metadata": meta}}))
+        if _is_chunk(message):
+            total = self._sums.get(ident)
+            total = message if total is None else total + message
+            self._sums[ident] = total
+            out.append(("messages/partial" + suffix, [_whole(total)]))
+        else:
+            self._sums.pop(ident, None)
+            out.append(("messages/complete" + suffix, [message]))
+        return out
+
+
+def sse(event: str, data_json: str, event_id: int | None) -> bytes:
+    """One SSE frame."""
+    head = f"event: {event}\ndata: {data_json}\n"
+    if event_id is not None:
+        head += f"id: {event_id}\n"
+    return (head + "\n").encode()
+
+
+@dataclass(slots=True)
+class EventLog:
+    """One run's events, in order, each with its id (its position, from 1)."""
+
+    #: (event name, JSON text)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    done: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def publish(self, event: str, data: Any) -> None:
+        """Append an event (encoded now, once for every reader)."""
+        self.events.append((event, dumps(data)))
+        self._wake()
+
+    def close(self) -> None:
+        """No more events: readers finish after the ones they have not read."""
+        self.done = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(
+        self, *, after: int = 0, keepalive: float = 10.0
+    ) -> AsyncIterator[tuple[int, str, str] | None]:
+        """Events after id ``after`` as ``(id, event, json)``, as they come, until the log
+        closes; None every ``keepalive`` seconds without one (time for a comment)."""
+        position = max(after, 0)
+        while True:
+            while position < len(self.events):
+                event, data = self.events[position]
+                position += 1
+                yield position, event, data
+            if self.done:
+                return
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=keepalive)
+            except TimeoutError:
+                yield None
+
+
+class EventLogs:
+    """The logs of runs that are going or ended recently (``retention`` seconds)."""
+
+    def __init__(self, retention: float = 300.0) -> None:
+        self.retention = retention
+        self._logs: dict[str, EventLog] = {}
+        self._expiry: dict[str, float] = {}
+
+    def open(self, run_id: str) -> EventLog:
+        """The run's log, new (a restarted run starts a new one)."""
+        self._sweep()
+        log = EventLog()
+        self._logs[run_id] = log
+        self._expiry.pop(run_id, None)
+        return log
+
+    def get(self, run_id: str) -> EventLog | None:
+        """The run's log, while it is kept."""
+        return self._logs.get(run_id)
+
+    def close(self, run_id: str) -> None:
+        """Close the run's log; forget it ``retention`` seconds later."""
+        log = self._logs.get(run_id)
+        if log is not None:
+            log.close()
+            self._expiry[run_id] = time.monotonic() + self.retention
+
+    def drop(self, run_id: str) -> None:
+        """Forget a run's log now (its run was deleted)."""
+        log = self._logs.pop(run_id, None)
+        self._expiry.pop(run_id, None)
+        if log is not None:
+            log.close()
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for run_id in [r for r, t in self._expiry.items() if t <= now]:
+            self._expiry.pop(run_id, None)
+            with contextlib.suppress(KeyError):
+                del self._logs[run_id]
