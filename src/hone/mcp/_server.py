@@ -11,7 +11,6 @@ not exist is a JSON-RPC error, as the MCP specification asks.
 
 from __future__ import annotations
 
-import errno
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
+from hone._net import bind_port
 from hone._version import __version__
 from hone.errors import ConfigError
 from hone.mcp._content import structured_value, to_mcp_content
@@ -109,19 +109,7 @@ def create_server(
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} is in use on {host}; stop what listens there or choose another "
-                "port (hone mcp serve --http N)"
-            ) from exc
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock = bind_port(host, port)
     # Listening now queues connections that arrive before uvicorn accepts, so a client that
     # read the announcement is never refused.
     sock.listen(2048)
