@@ -17,10 +17,12 @@ PACKAGES = [
     "hone.graph",
     "hone.graph.prebuilt",
     "hone.interop",
+    "hone.mcp",
     "hone.memory",
     "hone.messages",
     "hone.models",
     "hone.models.conformance",
+    "hone.observability",
     "hone.parsing",
     "hone.rewards",
     "hone.rlm",
@@ -29,12 +31,15 @@ PACKAGES = [
     "hone.sandbox.conformance",
     "hone.search",
     "hone.serve",
+    "hone.serve.contract",
+    "hone.server",
     "hone.store",
     "hone.store.conformance",
     "hone.threads",
     "hone.tools",
     "hone.train",
     "hone.trajectory",
+    "hone.view",
 ]
 
 

@@ -50,14 +50,22 @@ Hierarchy::
     │   ├── SandboxEndedError           the session's worker is gone (restart it)
     │   ├── SandboxBusyError            a second request while one runs on the same session
     │   └── SandboxValueError           a variable that is missing or is not a JSON value
+    ├── MCPServerError                  an MCP server (hone.mcp) cannot be used as asked
+    │   ├── MCPConnectionError          it cannot be started or reached, or it hung up (a crash)
+    │   ├── MCPProtocolError            a JSON-RPC error, or a reply that does not fit the protocol
+    │   └── MCPToolSchemaError          a tool whose name or input schema hone cannot use
     ├── SearchError                     a search (hone.search) that cannot go on
     │   ├── SearchStateError            a saved search state that cannot be restored
     │   └── UnknownTrialError           a tell for a trial this search never handed out
     │                                   (also a KeyError)
     ├── TrajectoryError                 an episode that cannot be decoded or stored
-    │   └── TrajectoryVersionError      an episode written by a newer schema version
+    │   ├── TrajectoryVersionError      an episode written by a newer schema version
+    │   ├── SessionNotFoundError        a gateway session with no recorded call (also a KeyError)
+    │   └── SessionRewardedError        a second reward, or a call, for a rewarded session
     └── TrainingError                   a training run cannot go on
-        └── PrefixPropertyError         a chat template rewrites earlier turns
+        ├── PrefixPropertyError         a chat template rewrites earlier turns
+        └── PublishError                a new policy could not be made live on a server
+                                        (adapter load failed, timeout); the old one stays
 
     GraphWarning (a UserWarning)        a graph LangGraph runs but that looks mistaken
 """
@@ -91,6 +99,10 @@ __all__ = [
     "InvalidFilterError",
     "InvalidNamespaceError",
     "InvalidUpdateError",
+    "MCPConnectionError",
+    "MCPProtocolError",
+    "MCPServerError",
+    "MCPToolSchemaError",
     "ModelAuthError",
     "ModelConnectionError",
     "ModelError",
@@ -100,6 +112,7 @@ __all__ = [
     "NodeCancelledError",
     "NodeTimeoutError",
     "PrefixPropertyError",
+    "PublishError",
     "ResumeError",
     "SandboxBusyError",
     "SandboxEndedError",
@@ -108,6 +121,8 @@ __all__ = [
     "SandboxValueError",
     "SearchError",
     "SearchStateError",
+    "SessionNotFoundError",
+    "SessionRewardedError",
     "StoreError",
     "StructuredOutputError",
     "ToolArgumentsError",
@@ -396,12 +411,28 @@ class TrajectoryVersionError(TrajectoryError):
     """An episode written by a newer trajectory schema version than this hone reads."""
 
 
+class SessionNotFoundError(TrajectoryError, KeyError):
+    """A gateway session (``hone gateway``) that has no recorded call."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SessionRewardedError(TrajectoryError):
+    """A reward, or a new call, for a gateway session that was already rewarded."""
+
+
 class TrainingError(HoneError):
     """A training run that cannot go on."""
 
 
 class PrefixPropertyError(TrainingError):
     """A chat template that rewrites earlier turns, so token ids cannot be appended."""
+
+
+class PublishError(TrainingError):
+    """A new policy version could not be made live on a generation server (the adapter did
+    not load, the server refused or timed out); the version served before stays live."""
 
 
 class SandboxError(HoneError):
@@ -426,6 +457,47 @@ class SandboxBusyError(SandboxError):
 class SandboxValueError(SandboxError):
     """A variable the session does not have, or a value that is not JSON (what crosses the
     boundary between the host and the worker)."""
+
+
+class MCPServerError(HoneError):
+    """An MCP server (:mod:`hone.mcp`) cannot be used as asked; ``server`` is the name the
+    client gave it.
+
+    Inside an agent run these are values, not exceptions: an MCP tool that raises one becomes
+    a ``ToolMessage(is_error=True)`` naming the server, as every tool failure does.
+    """
+
+    def __init__(self, server: str, message: str) -> None:
+        self.server = server
+        super().__init__(message)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.server, str(self)))
+
+
+class MCPConnectionError(MCPServerError):
+    """The MCP server cannot be started or reached, or it closed the connection (it crashed,
+    or its process exited). The client reconnects at the next call."""
+
+
+class MCPProtocolError(MCPServerError):
+    """The MCP server answered with a JSON-RPC error (an unknown tool, a refused request) or
+    a reply that does not fit the protocol (a malformed tool list or result)."""
+
+
+class MCPToolSchemaError(MCPServerError):
+    """A tool an MCP server lists whose name or input schema hone cannot use.
+
+    ``tool`` is the tool's name on the server and ``problem`` says what is wrong.
+    """
+
+    def __init__(self, server: str, tool: str, problem: str) -> None:
+        self.tool = tool
+        self.problem = problem
+        super().__init__(server, f"MCP server {server!r}: tool {tool!r} {problem}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.server, self.tool, self.problem))
 
 
 class SearchError(HoneError):

@@ -87,6 +87,8 @@ def test_options_reach_the_server(project: Path, monkeypatch: pytest.MonkeyPatch
             "api_key": "from-env",
             "name": "mine",
             "parser": "react",
+            "max_loras": None,
+            "lora_modules": {},
         }
     ]
 

@@ -252,4 +252,18 @@ def test_errors_after_the_stream_started_arrive_as_error_events() -> None:
 def test_public_surface() -> None:
     import hone.serve
 
-    assert hone.serve.__all__ == ["ChatCompletionBody", "create_app", "running_server", "serve"]
+    assert hone.serve.__all__ == [
+        "AdapterPool",
+        "AdapterStats",
+        "ChatCompletionBody",
+        "GatewayStore",
+        "RewardBody",
+        "SessionReward",
+        "SessionSummary",
+        "TokenIds",
+        "create_app",
+        "create_gateway_app",
+        "running_server",
+        "serve",
+        "serve_gateway",
+    ]

@@ -7,7 +7,7 @@ itself on import with ``@app.command()`` (or, for a group of subcommands, a
 (torch, FastAPI) inside their function bodies, so ``hone --version`` stays fast.
 """
 
-from hone.cli import _demo, _graph, _run, _serve, _train, _traj  # noqa: F401  (importing registers the commands)
+from hone.cli import _demo, _gateway, _graph, _mcp, _run, _serve, _server, _train, _traj, _view  # noqa: F401  (importing registers the commands)
 from hone.cli._app import app
 
 __all__ = ["app"]

@@ -45,6 +45,19 @@ def serve(
             "(default: the backend's choice).",
         ),
     ] = None,
+    max_loras: Annotated[
+        int | None,
+        typer.Option(
+            "--max-loras",
+            min=1,
+            help="Serve LoRA adapters over MODEL (a local transformers model), this many in "
+            "memory at once; load more at runtime with POST /v1/load_lora_adapter.",
+        ),
+    ] = None,
+    lora: Annotated[
+        list[str] | None,
+        typer.Option("--lora", help="NAME=PATH: an adapter to register at start (repeatable)."),
+    ] = None,
 ) -> None:
     """Serve MODEL under the OpenAI chat-completions and Responses APIs until interrupted.
 
@@ -56,7 +69,21 @@ def serve(
         key = " (API key required)" if api_key else ""
         console.print(f"serving [bold]{served}[/bold] on {url}{key}")
 
+    modules: dict[str, str] = {}
+    for item in lora or []:
+        adapter, sep, path = item.partition("=")
+        if not sep or not adapter or not path:
+            raise typer.BadParameter(f"--lora wants NAME=PATH, got {item!r}")
+        modules[adapter] = path
     prepare_model(model)
     run_server(
-        model, host=host, port=port, api_key=api_key, name=name, parser=parser, on_ready=announce
+        model,
+        host=host,
+        port=port,
+        api_key=api_key,
+        name=name,
+        parser=parser,
+        on_ready=announce,
+        max_loras=max_loras if max_loras is not None else (8 if modules else None),
+        lora_modules=modules,
     )

@@ -38,6 +38,7 @@ from hone.models._spec import ModelSpec, load_model, parse_spec
 
 if TYPE_CHECKING:
     from hone.models._openai import OpenAICompatibleModel
+    from hone.models._server import VLLMServer, vllm_command
     from hone.models._transformers import TransformersModel
 
 __all__ = [
@@ -59,10 +60,12 @@ __all__ = [
     "ToolChoice",
     "TransformersModel",
     "Usage",
+    "VLLMServer",
     "complete_sync",
     "load_model",
     "make_request",
     "parse_spec",
+    "vllm_command",
 ]
 
 
@@ -71,6 +74,10 @@ def __getattr__(name: str) -> Any:
         from hone.models._openai import OpenAICompatibleModel
 
         return OpenAICompatibleModel
+    if name in ("VLLMServer", "vllm_command"):
+        from hone.models import _server
+
+        return getattr(_server, name)
     if name == "TransformersModel":
         from hone.models._transformers import TransformersModel
 

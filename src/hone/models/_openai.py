@@ -76,6 +76,9 @@ class OpenAICompatibleModel(ChatSurface):
         parser: how the reply *text* is read when the server sends no native ``tool_calls``
             (a server without a tool parser): a name from :func:`hone.parsing.parser_names`
             or a parser function. Default: Hermes ``<tool_call>`` blocks.
+        policy_version: the version of the policy ``model`` serves, recorded on every
+            :class:`~hone.models.Completion` (``None``: unknown). :meth:`serve_policy` changes
+            both at once, as a policy publisher does after loading a new adapter.
 
     Raises:
         ModelAuthError: no key is given or set for OpenAI's own API.
@@ -93,6 +96,7 @@ class OpenAICompatibleModel(ChatSurface):
         extra_body: Mapping[str, Any] | None = None,
         max_concurrency: int = 16,
         parser: ParseFormat | Parser | None = None,
+        policy_version: int | str | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -102,6 +106,7 @@ class OpenAICompatibleModel(ChatSurface):
                 )
             key = "EMPTY"  # servers without auth ignore it; the SDK needs a value
         self._model = model
+        self._policy_version = policy_version
         self._base_url = base_url
         self._api_key = key
         self._timeout = timeout
@@ -116,10 +121,33 @@ class OpenAICompatibleModel(ChatSurface):
             weakref.WeakKeyDictionary()
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The settings without the HTTP clients, so the backend pickles (Ray rollout
+        workers get a copy that opens its own connections)."""
+        state = dict(self.__dict__)
+        state.pop("_clients", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._clients = weakref.WeakKeyDictionary()
+
     @property
     def name(self) -> str:
         """The model id."""
         return self._model
+
+    @property
+    def policy_version(self) -> int | str | None:
+        """The version of the policy requests go to now (``None``: unknown)."""
+        return self._policy_version
+
+    def serve_policy(self, model: str, policy_version: int | str | None) -> None:
+        """Send every later request to ``model`` (e.g. a LoRA adapter's name on vLLM) and
+        record ``policy_version`` on its completions. Requests already sent keep theirs."""
+        # Requests read the pair once, when they start, so each completion carries the
+        # version of the model it was actually sent to.
+        self._model, self._policy_version = model, policy_version
 
     @property
     def parser_name(self) -> str:
@@ -139,13 +167,14 @@ class OpenAICompatibleModel(ChatSurface):
             ModelError: the server could not be reached or refused the request.
         """
         client = self._client()
+        model, version = self._model, self._policy_version
         try:
             response = await client.chat.completions.create(
-                **self.request_body(request), stream=False
+                **self._body(request, model), stream=False
             )
         except openai.OpenAIError as exc:
-            raise await self._translate(exc) from exc
-        return self._completion(_raw_from_response(response), request)
+            raise await self._translate(exc, model) from exc
+        return self._completion(_raw_from_response(response), request, model, version)
 
     async def complete_batch(self, requests: Sequence[ChatRequest]) -> list[Completion]:
         """Complete many conversations with concurrent requests (``max_concurrency`` at once)."""
@@ -164,9 +193,10 @@ class OpenAICompatibleModel(ChatSurface):
         """
         client = self._client()
         state = _StreamState()
+        model, version = self._model, self._policy_version
         try:
             chunks = await client.chat.completions.create(
-                **self.request_body(request),
+                **self._body(request, model),
                 stream=True,
                 stream_options={"include_usage": True},
             )
@@ -174,22 +204,26 @@ class OpenAICompatibleModel(ChatSurface):
                 for event in state.feed(chunk):
                     yield event
         except openai.OpenAIError as exc:
-            raise await self._translate(exc) from exc
-        yield StreamEvent(kind="done", completion=self._completion(state.raw, request))
+            raise await self._translate(exc, model) from exc
+        completion = self._completion(state.raw, request, model, version)
+        yield StreamEvent(kind="done", completion=completion)
 
     async def list_models(self) -> list[str]:
         """The ids of the models the server serves (``GET /models``)."""
         try:
             page = await self._client().models.list()
         except openai.OpenAIError as exc:
-            raise await self._translate(exc) from exc
+            raise await self._translate(exc, self._model) from exc
         return [m.id for m in page.data]
 
     def request_body(self, request: ChatRequest) -> dict[str, Any]:
         """The keyword arguments for ``chat.completions.create`` that ``request`` maps to."""
+        return self._body(request, self._model)
+
+    def _body(self, request: ChatRequest, model: str) -> dict[str, Any]:
         opts = request.options
         body: dict[str, Any] = {
-            "model": self._model,
+            "model": model,
             "messages": [to_openai(m) for m in request.messages],
             "temperature": opts.temperature,
             "top_p": opts.top_p,
@@ -248,7 +282,9 @@ class OpenAICompatibleModel(ChatSurface):
             self._clients[loop] = client
         return client
 
-    def _completion(self, raw: _Raw, request: ChatRequest) -> Completion:
+    def _completion(
+        self, raw: _Raw, request: ChatRequest, model: str, version: int | str | None
+    ) -> Completion:
         finish = _FINISH_REASONS.get(raw.finish_reason or "stop", "stop")
         cut = finish == "length"
         if self._parser is not None and not raw.tool_calls:
@@ -277,15 +313,16 @@ class OpenAICompatibleModel(ChatSurface):
             text=raw.content,
             finish_reason=finish,
             usage=raw.usage,
-            model=raw.model or self._model,
+            model=raw.model or model,
             parse_errors=parsed.errors + problems,
             prompt_token_ids=_ints(raw.prompt_token_ids),
             token_ids=_ints(raw.token_ids),
             logprobs=tuple(raw.logprobs) if raw.logprobs is not None else None,
             token_logprobs=tuple(raw.token_logprobs) if raw.token_logprobs is not None else None,
+            policy_version=version,
         )
 
-    async def _translate(self, exc: openai.OpenAIError) -> ModelError:
+    async def _translate(self, exc: openai.OpenAIError, model: str) -> ModelError:
         url = self.base_url
         if isinstance(exc, openai.APITimeoutError):
             return ModelConnectionError(f"the model server at {url} did not answer in time ({exc})")
@@ -300,20 +337,20 @@ class OpenAICompatibleModel(ChatSurface):
                 "check the API key / OPENAI_API_KEY"
             )
         if isinstance(exc, openai.NotFoundError):
-            return ModelNotFoundError(await self._not_found_message(exc))
+            return ModelNotFoundError(await self._not_found_message(exc, model))
         if isinstance(exc, openai.APIStatusError):
             text = f"{exc.message} {exc.code or ''}".lower()
             if exc.status_code in (400, 413) and any(m in text for m in _CONTEXT_MARKERS):
                 return ContextOverflowError(
-                    f"the prompt does not fit the context window of {self._model!r}: {exc.message}"
+                    f"the prompt does not fit the context window of {model!r}: {exc.message}"
                 )
             return ModelError(
                 f"the model server at {url} answered {exc.status_code}: {exc.message}"
             )
         return ModelError(f"the model server at {url} failed: {exc}")
 
-    async def _not_found_message(self, exc: openai.NotFoundError) -> str:
-        head = f"the server at {self.base_url} does not serve model {self._model!r} ({exc.message})"
+    async def _not_found_message(self, exc: openai.NotFoundError, model: str) -> str:
+        head = f"the server at {self.base_url} does not serve model {model!r} ({exc.message})"
         try:
             page = await self._client().models.list()
         except openai.OpenAIError:

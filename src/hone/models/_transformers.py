@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from hone.models._grammar import (
     reply_grammar,
 )
 from hone.models._kv_cache import supports_reuse
-from hone.models._prefix_cache import PrefixCache, PrefixCacheStats
+from hone.models._prefix_cache import PrefixCache, PrefixCacheStats, weights_fingerprint
 from hone.models._protocol import (
     ChatRequest,
     Completion,
@@ -70,6 +70,9 @@ __all__ = ["TransformersModel"]
 logger = logging.getLogger(__name__)
 
 _END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
+
+#: A policy version, or where to read it from (e.g. ``lambda: trainer.step``).
+PolicyVersionSource = int | str | Callable[[], int | str | None] | None
 
 
 class TransformersModel(ChatSurface):
@@ -101,6 +104,11 @@ class TransformersModel(ChatSurface):
         prefix_cache_tokens: The most tokens whose KV states are kept between calls (each
             costs ``2 × layers × kv_heads × head_dim`` values); 0 turns reuse off. Models
             with sliding-window or recurrent layers never reuse.
+        policy_version: what every completion records as its ``policy_version``: a fixed
+            value, or a function read at each generation (``policy_backend`` passes
+            ``lambda: trainer.step``). Default: a counter of the weight changes this backend
+            has seen (0 for the weights it started with, +1 each time a generation finds the
+            parameters changed; :meth:`set_policy_version` overrides it).
 
     Raises:
         ChatTemplateError: the tokenizer has no chat template.
@@ -117,6 +125,7 @@ class TransformersModel(ChatSurface):
         max_context: int | None = None,
         parser: ParseFormat | Parser | None = None,
         prefix_cache_tokens: int = 32_768,
+        policy_version: PolicyVersionSource = None,
     ) -> None:
         if prefix_cache_tokens < 0:
             raise ConfigError(
@@ -145,6 +154,9 @@ class TransformersModel(ChatSurface):
         self._reuse: bool | None = None if prefix_cache_tokens else False  # None: not checked
         self._pieces: dict[int, str] = {}  # token id -> its text alone
         self._lock = threading.Lock()
+        self._version_source = policy_version
+        self._weights_seen = 0  # weight changes seen (the default policy version)
+        self._fingerprint = weights_fingerprint(model)  # version 0: the weights given
 
     @classmethod
     def from_pretrained(
@@ -216,6 +228,27 @@ class TransformersModel(ChatSurface):
         with self._lock:
             return self._prefixes.stats
 
+    @property
+    def policy_version(self) -> int | str | None:
+        """The policy version the next completion will record (see ``policy_version=``)."""
+        source = self._version_source
+        if callable(source):
+            return source()
+        return source if source is not None else self._weights_seen
+
+    def set_policy_version(self, version: PolicyVersionSource) -> None:
+        """Record ``version`` (a value, or a function read at each generation) on later
+        completions; ``None`` returns to counting weight changes."""
+        self._version_source = version
+
+    def _generation_version(self) -> int | str | None:
+        """The version of this generation's weights (under the generation lock)."""
+        fingerprint = weights_fingerprint(self.model)
+        if fingerprint != self._fingerprint:
+            self._weights_seen += 1
+        self._fingerprint = fingerprint
+        return self.policy_version
+
     def clear_prefix_cache(self) -> None:
         """Drop every kept KV state (needed only after weight changes torch cannot see, such as
         writes through ``param.data`` or switching LoRA adapters)."""
@@ -277,6 +310,7 @@ class TransformersModel(ChatSurface):
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
         constraints: Sequence[TokenConstraint | None] | None = None,
+        adapters: Sequence[str | None] | None = None,
     ) -> list[Completion]:
         """The synchronous core of :meth:`complete_batch` (blocks the calling thread).
 
@@ -284,16 +318,24 @@ class TransformersModel(ChatSurface):
         ``on_token(row, token_id)`` is called after every sampled token; setting ``cancel``
         stops the generation after the current step. ``constraints[i]``, when given, replaces
         the rule the request implies for row ``i`` (teacher forcing allows one token a step).
+        ``adapters[i]``, for a peft model holding several LoRA adapters, names the adapter
+        row ``i`` samples from (None: the base model); rows of different adapters share each
+        forward pass. Such generations do not reuse kept KV states (they depend on the
+        adapter).
         """
         if constraints is not None and len(constraints) != len(requests):
             raise ConfigError(
                 f"{len(constraints)} constraints for {len(requests)} requests; give one each"
             )
+        if adapters is not None and len(adapters) != len(requests):
+            raise ConfigError(
+                f"{len(adapters)} adapters for {len(requests)} requests; give one each"
+            )
         with self._lock:  # one generation at a time; it also keeps the tokenizer single-threaded
             specs = [self._row_spec(r) for r in requests]
             if constraints is not None:
                 specs = [replace(s, constraint=c) for s, c in zip(specs, constraints, strict=True)]
-            return self._run(specs, requests, on_token=on_token, cancel=cancel)
+            return self._run(specs, requests, on_token=on_token, cancel=cancel, adapters=adapters)
 
     def _run(
         self,
@@ -302,10 +344,13 @@ class TransformersModel(ChatSurface):
         *,
         on_token: TokenCallback | None = None,
         cancel: threading.Event | None = None,
+        adapters: Sequence[str | None] | None = None,
     ) -> list[Completion]:
         import torch
 
-        reuse = self._reusing()
+        version = self._generation_version()
+        reuse = self._reusing() and adapters is None
+        names = None if adapters is None else [a or "__base__" for a in adapters]
         starts = [self._prefixes.lookup(s.prompt_ids) for s in specs] if reuse else []
         with torch.inference_mode(), _eval_mode(self.model):
             results = generate_rows(
@@ -317,12 +362,16 @@ class TransformersModel(ChatSurface):
                 cancel=cancel,
                 starts=starts,
                 keep_states=reuse,
+                adapter_names=names,
             )
         for i, result in enumerate(results):
             if result.state is not None:
                 self._prefixes.store(result.state, started_from=starts[i])
                 result.state = None
-        return [self._completion(s, r, q) for s, r, q in zip(specs, results, requests, strict=True)]
+        return [
+            self._completion(s, r, q, version)
+            for s, r, q in zip(specs, results, requests, strict=True)
+        ]
 
     def _reusing(self) -> bool:
         """Whether this generation reuses kept KV states (they are dropped first if the
@@ -467,7 +516,9 @@ class TransformersModel(ChatSurface):
             constraint=self._constraint(request, in_think),
         )
 
-    def _completion(self, spec: RowSpec, result: RowResult, request: ChatRequest) -> Completion:
+    def _completion(
+        self, spec: RowSpec, result: RowResult, request: ChatRequest, version: int | str | None
+    ) -> Completion:
         body = [
             t for t in result.token_ids if t not in self._ids.end_of_turn and t != self._ids.pad
         ]
@@ -514,6 +565,7 @@ class TransformersModel(ChatSurface):
             token_ids=tuple(result.token_ids),
             logprobs=tuple(result.logprobs),
             token_logprobs=token_logprobs,
+            policy_version=version,
         )
 
 

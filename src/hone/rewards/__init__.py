@@ -4,6 +4,8 @@
 * :class:`StepPenalty`, :class:`FormatPenalty`, :class:`TruncationPenalty` — penalties for long
   or malformed episodes, or calls cut off at ``max_tokens``;
 * :class:`WeightedSum`, :class:`HybridReward` — combinations (correctness-gated judging);
+* :func:`only_when` — a reward given only to the episodes a condition accepts (a judge
+  rewarded only where its candidates differ in correctness);
 * :class:`GroupJudge` — an LLM judge that compares the rollouts of a task (RULER-style),
   with shuffled repeats and a variance estimate.
 
@@ -11,6 +13,7 @@ A reward that cannot be computed is ``RewardResult(value=None, error=...)``, nev
 """
 
 from hone.rewards._combine import HybridReward, WeightedSum
+from hone.rewards._gate import OnlyWhen, only_when
 from hone.rewards._judge import DEFAULT_RUBRIC, GroupJudge, common_prefix_length, render_messages
 from hone.rewards._programmatic import (
     FormatPenalty,
@@ -27,12 +30,14 @@ __all__ = [
     "FunctionReward",
     "GroupJudge",
     "HybridReward",
+    "OnlyWhen",
     "Reward",
     "RewardResult",
     "StepPenalty",
     "TruncationPenalty",
     "WeightedSum",
     "common_prefix_length",
+    "only_when",
     "render_messages",
     "reward_fn",
 ]

@@ -6,6 +6,11 @@ Needs the ``serve`` extra (FastAPI and uvicorn)::
 
     serve("some-model-spec", port=8000, api_key="secret")   # blocks; Ctrl-C to stop
     app = create_app(backend, model_name="my-model")         # or mount the ASGI app yourself
+
+The gateway (``hone gateway``, docs/gateway.md) serves a model per session and records every
+call for training::
+
+    serve_gateway("tiny:", db="gateway.db", port=8000)   # clients use /sessions/<id>/v1
 """
 
 from __future__ import annotations
@@ -18,8 +23,28 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
     raise ConfigError("serving needs FastAPI and uvicorn: pip install 'hone[serve]'") from exc
 
+from hone.serve._adapters import AdapterPool, AdapterStats
 from hone.serve._app import create_app
+from hone.serve._gateway import RewardBody, create_gateway_app
+from hone.serve._gateway_export import SessionReward
+from hone.serve._gateway_model import TokenIds
+from hone.serve._gateway_run import serve_gateway
+from hone.serve._gateway_store import GatewayStore, SessionSummary
 from hone.serve._run import running_server, serve
 from hone.serve._schema import ChatCompletionBody
 
-__all__ = ["ChatCompletionBody", "create_app", "running_server", "serve"]
+__all__ = [
+    "AdapterPool",
+    "AdapterStats",
+    "ChatCompletionBody",
+    "GatewayStore",
+    "RewardBody",
+    "SessionReward",
+    "SessionSummary",
+    "TokenIds",
+    "create_app",
+    "create_gateway_app",
+    "running_server",
+    "serve",
+    "serve_gateway",
+]

@@ -6,50 +6,25 @@ an error naming the port, before a model is loaded or a "serving" line is printe
 
 from __future__ import annotations
 
-import errno
+import asyncio
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 
+from hone._net import bind_port
 from hone.errors import ConfigError
 from hone.models._protocol import ModelBackend
+from hone.serve._adapters import AdapterPool
 from hone.serve._app import create_app
 
 __all__ = ["bind_port", "running_server", "serve"]
 
 logger = logging.getLogger(__name__)
-
-
-def bind_port(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (``port=0``: a free one), ready for uvicorn.
-
-    Raises:
-        ConfigError: the port is in use, or the address cannot be bound (the message says
-            which and why).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # As uvicorn does: a port left in TIME_WAIT by a stopped server can be bound again at
-    # once; one another process listens on still cannot.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} is in use on {host}; stop what listens there or choose "
-                "another port (hone serve --port N)"
-            ) from exc
-        reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from exc
-    return sock
 
 
 def _backend(model: ModelBackend | str, parser: str | None) -> ModelBackend:
@@ -75,6 +50,8 @@ def serve(
     parser: str | None = None,
     log_level: str = "info",
     on_ready: Callable[[str, str], None] | None = None,
+    max_loras: int | None = None,
+    lora_modules: Mapping[str, str] | None = None,
 ) -> None:
     """Serve a model until interrupted.
 
@@ -89,12 +66,19 @@ def serve(
             :func:`hone.parsing.parser_names` (default: the backend's own choice). Only for a
             model given as a string.
         on_ready: called with the ``/v1`` base URL and the served model id.
+        max_loras: serve LoRA adapters over the model (a local transformers model), at most
+            this many in memory at once (:class:`AdapterPool`); None: no adapters.
+        lora_modules: adapters to register at start, name -> folder (vLLM's
+            ``--lora-modules``); needs ``max_loras``.
 
     Raises:
         ConfigError: the port is in use or cannot be bound, or ``parser`` is not a known name
             (the message lists them).
-        ModelSpecError, ModelLoadError: the model cannot be loaded.
+        ModelSpecError, ModelLoadError: the model cannot be loaded, or an adapter of
+            ``lora_modules`` cannot.
     """
+    if lora_modules and max_loras is None:
+        raise ConfigError("lora_modules need max_loras (hone serve --max-loras N)")
     if parser is not None:
         from hone.parsing import parser_names
 
@@ -106,7 +90,8 @@ def serve(
     try:
         backend = _backend(model, parser)
         served = name or backend.name
-        app = create_app(backend, model_name=served, api_key=api_key)
+        adapters = _adapter_pool(backend, max_loras, lora_modules or {})
+        app = create_app(backend, model_name=served, api_key=api_key, adapters=adapters)
         bound_port = sock.getsockname()[1]
         url = f"http://{host}:{bound_port}/v1"
         logger.info("serving %s on %s", served, url)
@@ -116,6 +101,28 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _adapter_pool(
+    backend: ModelBackend, max_loras: int | None, modules: Mapping[str, str]
+) -> AdapterPool | None:
+    if max_loras is None:
+        return None
+    from hone.models._transformers import TransformersModel
+
+    if not isinstance(backend, TransformersModel):
+        raise ConfigError(
+            f"LoRA adapters are served over a local transformers model (tiny:, hf:DIR); "
+            f"{backend.name!r} is a {type(backend).__name__}"
+        )
+    pool = AdapterPool(backend, max_loaded=max_loras)
+
+    async def register() -> None:
+        for adapter, path in modules.items():
+            await pool.register(adapter, path)
+
+    asyncio.run(register())
+    return pool
 
 
 @contextmanager

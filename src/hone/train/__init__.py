@@ -30,11 +30,22 @@ from hone.train._metrics import EvalMetrics, RLStepMetrics, SFTStepMetrics, Trai
 from hone.train._metrics_log import MetricsLogger
 from hone.train._pipeline import arun_training, run_training
 from hone.train._prompt import ToolSchemas
+from hone.train._publish import (
+    LoRAPublisher,
+    PauseMode,
+    PolicyPublisher,
+    PublishedPolicy,
+    ServedPolicy,
+    WeightsPublisher,
+)
 from hone.train._rl_batch import RLBatch, build_rl_batch
+from hone.train._roles import RolesConfig
 from hone.train._run import RunResult, StepReport, train_rl
 from hone.train._run_config import (
     EarlyStopping,
     EvalConfig,
+    PublishConfig,
+    RayConfig,
     RLConfig,
     SFTConfig,
     TasksConfig,
@@ -52,6 +63,7 @@ from hone.train._samples import (
 )
 from hone.train._sft_data import SFTEpisode, sft_samples
 from hone.train._trainer import Trainer
+from hone.train._visibility import TokenVisibility
 
 __all__ = [
     "Batch",
@@ -60,28 +72,38 @@ __all__ = [
     "EvalMetrics",
     "EvalResult",
     "LRSchedule",
+    "LoRAPublisher",
     "LoraConfig",
     "LossType",
     "MergedEpisode",
     "MetricsLogger",
+    "PauseMode",
+    "PolicyPublisher",
+    "PublishConfig",
+    "PublishedPolicy",
     "RLBatch",
     "RLConfig",
     "RLStepMetrics",
+    "RayConfig",
+    "RolesConfig",
     "RunResult",
     "RunWarning",
     "SFTConfig",
     "SFTEpisode",
     "SFTResult",
     "SFTStepMetrics",
+    "ServedPolicy",
     "StepReport",
     "TaskScore",
     "TasksConfig",
+    "TokenVisibility",
     "ToolSchemas",
     "TrainStepMetrics",
     "Trainer",
     "TrainerConfig",
     "TrainingRunConfig",
     "TrainingSample",
+    "WeightsPublisher",
     "arun_training",
     "build_rl_batch",
     "collate",

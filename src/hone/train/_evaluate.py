@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,14 +88,15 @@ def _score(episode: Episode, threshold: float) -> TaskScore:
 async def evaluate(
     program: Program,
     tasks: Sequence[Any],
-    model: ModelBackend,
-    reward: Reward,
+    model: ModelBackend | Mapping[str, ModelBackend],
+    reward: Reward | Mapping[str, Reward],
     *,
     concurrency: int | None = None,
     seed: int = 0,
     success_threshold: float = 1.0,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    roles: Sequence[str] | None = None,
 ) -> EvalResult:
     """Run ``program`` once on each task and score it with ``reward``.
 
@@ -107,6 +108,9 @@ async def evaluate(
         seed: the rollouts' seed (each task's calls get seeds derived from it).
         success_threshold: a reward at or above it is a success.
         temperature, max_tokens: override the program's sampling (e.g. 0.0 for greedy).
+        roles: a multi-role program's roles (one episode each); with a mapping of role to
+            reward, each role is scored its own way and the rates are over every scored
+            episode (roles without a reward are left out as unscored).
 
     Render prompts as the model was trained: a program trained with ``tool_schemas: none``
     wraps its model in :class:`~hone.train.ToolSchemas` (``run_training`` and ``hone eval
@@ -120,6 +124,7 @@ async def evaluate(
         concurrency=concurrency,
         seed=seed,
         reward=reward,
+        roles=roles,
     )
     scores = [_score(e, success_threshold) for e in batch.episodes]
     values = [s.reward for s in scores if s.reward is not None]

@@ -26,7 +26,10 @@ __all__ = [
 #: fell far below their best. ``degenerate_output``: the last step's calls mostly ran into
 #: ``max_tokens``, or carried junk a lenient parser skipped. ``sft_plateau``: SFT ended without
 #: learning the task (held-out success that hardly rose, or a loss that ends flat on a plateau).
-WarningKind: TypeAlias = Literal["no_signal", "collapse", "degenerate_output", "sft_plateau"]
+#: ``publish_failed``: new policies did not reach the generation server (the old one served on).
+WarningKind: TypeAlias = Literal[
+    "no_signal", "collapse", "degenerate_output", "sft_plateau", "publish_failed"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,9 @@ class RolloutMetrics:
         prefix_breaks: calls whose prompt did not extend the previous call's prompt + completion.
         samples: training samples built.
         completion_tokens: tokens sampled over all calls.
+        stale: episodes dropped as older than ``RLConfig.max_staleness`` (also counted in
+            ``excluded``).
+        policy_lag: the most policy versions any call of the step was behind the trainer.
         reward_mean, reward_std: over scored episodes (NaN when none).
         success: fraction of scored episodes with reward >= the success threshold.
         counts: truncated calls, parse errors and tool errors.
@@ -131,6 +134,8 @@ class RolloutMetrics:
     prefix_breaks: int = 0
     samples: int = 0
     completion_tokens: int = 0
+    stale: int = 0
+    policy_lag: int = 0
     reward_mean: float = math.nan
     reward_std: float = math.nan
     success: float = math.nan
@@ -150,6 +155,8 @@ class RolloutMetrics:
             "prefix_breaks": float(self.prefix_breaks),
             "samples": float(self.samples),
             "completion_tokens": float(self.completion_tokens),
+            "stale_episodes": float(self.stale),
+            "policy_lag": float(self.policy_lag),
             **self.counts.to_row(),
         }
 
@@ -207,6 +214,9 @@ class RLStepMetrics:
         rollout_s: wall time of the rollouts.
         tokens_per_s: sampled tokens per second of rollout time.
         updates: optimizer steps taken so far.
+        publish_s: wall time of making the new policy live on the generation server (with a
+            ``publisher``); None when nothing was published.
+        publish_failed: whether publishing failed (the server kept the previous version).
     """
 
     step: int
@@ -216,10 +226,15 @@ class RLStepMetrics:
     rollout_s: float = 0.0
     tokens_per_s: float = 0.0
     updates: int = 0
+    publish_s: float | None = None
+    publish_failed: bool = False
 
     def to_row(self) -> dict[str, float]:
         """The step as one row of ``metrics.jsonl`` / ``metrics.csv``."""
         row: dict[str, float] = {}
+        if self.publish_s is not None:
+            row["publish_s"] = self.publish_s
+            row["publish_failed"] = float(self.publish_failed)
         if self.rollout is not None:
             row.update(self.rollout.to_row())
             row["rollout_s"] = self.rollout_s

@@ -279,6 +279,14 @@ async def arun_training(
         rollout_model = load_backend(
             rl.rollout_model, field="rl.rollout_model", base_dir=config.base_dir
         )
+    publisher = None
+    if rl.publish is not None:
+        if trainer_config.lora is None:
+            raise TrainingConfigError(
+                "rl.publish makes LoRA adapters live; set rl.trainer.lora (full fine-tuning "
+                "is published with hone.train.WeightsPublisher from Python)"
+            )
+        publisher = rl.publish.publisher(rollout_model, out)
     result = await train_rl(
         trainer,
         parts.program,
@@ -291,7 +299,10 @@ async def arun_training(
         rollout_model=rollout_model,
         resume=resume,
         on_step=on_step,
+        publisher=publisher,
     )
+    if publisher is not None:
+        publisher.close()
     result.sft = sft
     result.warnings = sft_warnings + result.warnings
     return result

@@ -13,7 +13,9 @@ def policy_backend(
     trainer: Trainer, *, max_batch: int = 64, max_wait_ms: float = 50.0
 ) -> ModelBackend:
     """``BatchingModel(TransformersModel(trainer.model, trainer.tokenizer))``: the weights being
-    trained, sampled in batches. It reads the live weights, so it follows every update.
+    trained, sampled in batches. It reads the live weights, so it follows every update, and
+    every completion records ``trainer.step`` (the optimizer steps behind its weights) as its
+    ``policy_version``.
 
     A wave of concurrent rollouts reaches its next model call over tens of milliseconds (each
     runs its tools and bookkeeping in turn); waiting ``max_wait_ms`` gathers the wave into one
@@ -30,7 +32,7 @@ def policy_backend(
             "tokenizer to Trainer(model, tokenizer, config=...)."
         )
     return BatchingModel(
-        TransformersModel(trainer.model, trainer.tokenizer),
+        TransformersModel(trainer.model, trainer.tokenizer, policy_version=lambda: trainer.step),
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
     )

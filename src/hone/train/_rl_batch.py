@@ -4,12 +4,15 @@
   of the group baseline and counted as ``excluded`` — never scored as 0.
 * A group whose scored rewards are all equal (or that has fewer than two) carries no learning
   signal: it is skipped and counted.
+* With ``max_staleness``, episodes with a call generated more than that many policy versions
+  behind ``policy_version`` are dropped before the baselines (counted as ``stale``).
 * Each remaining episode becomes samples with :func:`~hone.train.episode_samples`: one
   sequence for an append-only history, one per prefix break otherwise (breaks are counted).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from hone.train._advantages import (
     zero_variance_mask,
 )
 from hone.train._metrics import CallCounts, RolloutMetrics
+from hone.train._roles import RolesConfig
 from hone.train._samples import TrainingSample, episode_samples
 from hone.trajectory import Episode, require_token_ids
 
@@ -31,14 +35,27 @@ __all__ = ["RLBatch", "build_rl_batch"]
 
 @dataclass(slots=True)
 class RLBatch:
-    """The samples of one RL step and the counts behind them."""
+    """The samples of one RL step and the counts behind them.
+
+    ``roles`` holds the role of each sample's episode (parallel to ``samples``), so one
+    policy per role can take its own.
+    """
 
     samples: list[TrainingSample] = field(default_factory=list)
     metrics: RolloutMetrics = field(default_factory=RolloutMetrics)
+    roles: list[str] = field(default_factory=list)
 
 
 def _scored(episode: Episode) -> bool:
     return episode.reward is not None and math.isfinite(episode.reward)
+
+
+def _lag(episode: Episode, current: int) -> int:
+    """How many versions the oldest call of ``episode`` is behind ``current`` (0 when no call
+    carries an integer version)."""
+    versions = [c.policy_version for c in episode.calls]
+    known = [v for v in versions if isinstance(v, int) and not isinstance(v, bool)]
+    return max((current - v for v in known), default=0)
 
 
 def _turn_rewards(episode: Episode) -> list[float]:
@@ -60,23 +77,46 @@ def build_rl_batch(
     gamma: float = 1.0,
     strict: bool = False,
     success_threshold: float = 1.0,
+    policy_version: int | None = None,
+    max_staleness: int | None = None,
+    roles: RolesConfig | None = None,
 ) -> RLBatch:
     """Advantages and samples for one step's episodes (grouped by ``(group_id, role)``).
+
+    ``roles`` (:class:`~hone.train.RolesConfig`) trains only the roles it names (the others'
+    episodes are left out before anything is counted), groups by ``(group_id, pool)`` where
+    several roles share a pool, and scales each role's sample weights.
+
+    ``policy_version`` is the trainer's current version (its step count); with
+    ``max_staleness``, episodes more than that many versions behind it are dropped.
 
     Raises:
         CapabilityError: a model call has no token ids or logprobs.
         PrefixPropertyError: ``strict`` and a call's prompt does not extend the history.
     """
+    if roles is not None:
+        episodes = [e for e in episodes if roles.trained(e.role)]
+    pool = roles.pool if roles is not None else str
     for episode in episodes:
         require_token_ids(episode.calls, where=f"episode {episode.id}")
     metrics = RolloutMetrics(episodes=len(episodes), counts=CallCounts.of(episodes))
     metrics.failed = sum(e.status == "error" for e in episodes)
     metrics.completion_tokens = sum(len(c.token_ids or ()) for e in episodes for c in e.calls)
+    lags = [_lag(e, policy_version) if policy_version is not None else 0 for e in episodes]
+    metrics.policy_lag = max(lags, default=0)
+    stale = {id(e) for e, lag in zip(episodes, lags, strict=True) if _too_old(lag, max_staleness)}
+    metrics.stale = len(stale)
     groups: dict[tuple[str, str], list[Episode]] = {}
     for episode in episodes:
-        groups.setdefault((episode.group_id or episode.task_id, episode.role), []).append(episode)
+        key = (episode.group_id or episode.task_id, pool(episode.role))
+        groups.setdefault(key, []).append(episode)
     metrics.groups = len(groups)
-    scored = [(gi, e) for gi, group in enumerate(groups.values()) for e in group if _scored(e)]
+    scored = [
+        (gi, e)
+        for gi, group in enumerate(groups.values())
+        for e in group
+        if _scored(e) and id(e) not in stale
+    ]
     metrics.scored, metrics.excluded = len(scored), len(episodes) - len(scored)
     if not scored:
         metrics.skipped_groups = metrics.groups
@@ -102,7 +142,16 @@ def build_rl_batch(
         if gi not in with_signal or not episode.calls:
             continue
         merged = episode_samples(episode, advantage, strict=strict)
-        batch.samples.extend(merged.samples)
+        weight = roles.weight(episode.role) if roles is not None else 1.0
+        batch.samples.extend(
+            dataclasses.replace(s, weight=s.weight * weight) if weight != 1.0 else s
+            for s in merged.samples
+        )
+        batch.roles.extend(episode.role for _ in merged.samples)
         metrics.prefix_breaks += merged.broken_prefixes
     metrics.samples = len(batch.samples)
     return batch
+
+
+def _too_old(lag: int, max_staleness: int | None) -> bool:
+    return max_staleness is not None and lag > max_staleness

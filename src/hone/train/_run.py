@@ -17,16 +17,17 @@ directory continues exactly where the checkpoint left it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hone.errors import TrainingConfigError, TrainingError
+from hone.errors import PublishError, TrainingConfigError, TrainingError
 from hone.models import ModelBackend
 from hone.rewards import Reward, TruncationPenalty, WeightedSum
 from hone.train._evaluate import EvalResult, evaluate
@@ -35,11 +36,19 @@ from hone.train._metrics import EvalMetrics, RLStepMetrics, SFTStepMetrics
 from hone.train._metrics_log import MetricsLogger
 from hone.train._policy import policy_backend
 from hone.train._prompt import with_requests
+from hone.train._publish import PolicyPublisher
 from hone.train._rl_batch import build_rl_batch
+from hone.train._role_policies import RolePolicies
 from hone.train._run_config import RLConfig
 from hone.train._run_sft import SFTResult
-from hone.train._trainer import Trainer, check_trainer
-from hone.trajectory import Episode, Program, RecordingModel, TrajectoryStore, derive_seed
+from hone.train._trainer import Trainer
+from hone.trajectory import (
+    Episode,
+    Program,
+    RolloutExecutor,
+    TrajectoryStore,
+    derive_seed,
+)
 from hone.trajectory import rollout_batch as _rollout_batch
 
 __all__ = [
@@ -91,7 +100,8 @@ class RunResult:
         best_dir: the best evaluated model (loadable with ``hf:<dir>``), if saved.
         model_dir: where the final model was saved (loadable with ``hf:<dir>``), if saved.
         output_dir: the run's folder, if it has one.
-        trainer: the trainer, holding the final model.
+        trainer: the trainer, holding the final model (with one policy per role: the first
+            role's; the others are the trainers you passed).
         sft: what the SFT phase did, when the run had one.
         warnings: what the numbers alone would hide (no learning signal, collapse, plateau).
     """
@@ -214,9 +224,19 @@ def _resume(trainer: Trainer, output_dir: Path | None, resume: bool) -> tuple[in
     return int(state["step"]), list(state.get("evals", []))
 
 
-def training_reward(reward: Reward, truncation_penalty: float) -> Reward:
-    """``reward`` minus ``truncation_penalty`` for episodes with a call cut off at
-    ``max_tokens`` (the reward itself when the penalty is 0)."""
+#: One reward for every role, or a mapping of role to reward (roles left out stay unscored).
+Rewards = Reward | Mapping[str, Reward]
+
+
+def training_reward(reward: Rewards, truncation_penalty: float) -> Rewards:
+    """``reward`` (each role's, for a mapping) minus ``truncation_penalty`` for episodes with a
+    call cut off at ``max_tokens`` (the reward itself when the penalty is 0)."""
+    if isinstance(reward, Mapping):
+        return {role: _penalised(r, truncation_penalty) for role, r in reward.items()}
+    return _penalised(reward, truncation_penalty)
+
+
+def _penalised(reward: Reward, truncation_penalty: float) -> Reward:
     if truncation_penalty == 0:
         return reward
     return WeightedSum({"reward": reward, "truncated": TruncationPenalty(truncation_penalty)})
@@ -231,14 +251,36 @@ class _Loop:
     eval_program: Program
     tasks: Sequence[Any]
     eval_tasks: Sequence[Any]
-    reward: Reward
-    eval_reward: Reward
+    reward: Rewards
+    eval_reward: Rewards
     config: RLConfig
-    recording: RecordingModel
-    backend: ModelBackend
+    recording: ModelBackend | Mapping[str, ModelBackend]
+    backend: ModelBackend | Mapping[str, ModelBackend]
+    policies: RolePolicies
     seed: int
     outputs: _Outputs
     tracker: EvalTracker
+    #: Where rollouts run (None: in this process).
+    executor: RolloutExecutor | None = None
+    #: Makes each new policy live on the rollout server (None: rollouts read the live weights).
+    publisher: PolicyPublisher | None = None
+    #: Publishes that failed (the server kept the previous version).
+    publish_failures: int = 0
+
+    async def publish(self) -> tuple[float | None, bool]:
+        """Publish the trainer's current weights: (seconds, failed); (None, False) without a
+        publisher. A failure is logged and counted; training goes on."""
+        if self.publisher is None:
+            return None, False
+        started = time.perf_counter()
+        try:
+            # In a worker thread: HTTP calls and saving must not block the event loop.
+            await asyncio.to_thread(self.publisher.publish, self.trainer, self.trainer.step)
+        except PublishError as exc:
+            self.publish_failures += 1
+            logger.warning("policy version %d not published: %s", self.trainer.step, exc)
+            return time.perf_counter() - started, True
+        return time.perf_counter() - started, False
 
     async def step(self, step: int) -> RLStepMetrics:
         cfg = self.config
@@ -252,6 +294,8 @@ class _Loop:
             max_failures=cfg.max_failures,
             seed=derive_seed(self.seed, "rl", step),
             reward=self.reward,
+            executor=self.executor,
+            roles=cfg.roles.names,
         )
         rollout_s = time.perf_counter() - started
         if self.outputs.directory is not None:  # without a folder, episodes are not kept
@@ -264,10 +308,14 @@ class _Loop:
             gamma=cfg.gamma,
             strict=cfg.strict_prefix,
             success_threshold=cfg.eval.success_threshold,
+            policy_version=self.trainer.step,
+            max_staleness=cfg.max_staleness,
+            roles=cfg.roles,
         )
-        update = self.trainer.train_step(rl.samples) if rl.samples else None
+        update = self.policies.train_step(rl)
         if update is None:
             logger.info("step %d: no group had a learning signal; no update", step + 1)
+        publish_s, publish_failed = await self.publish() if update is not None else (None, False)
         return RLStepMetrics(
             step=step + 1,
             rollout=rl.metrics,
@@ -275,6 +323,8 @@ class _Loop:
             rollout_s=rollout_s,
             tokens_per_s=rl.metrics.completion_tokens / max(rollout_s, 1e-9),
             updates=self.trainer.step,
+            publish_s=publish_s,
+            publish_failed=publish_failed,
         )
 
     async def evaluate(self) -> EvalResult:
@@ -286,6 +336,7 @@ class _Loop:
             concurrency=self.config.concurrency,
             seed=derive_seed(self.seed, "eval"),
             success_threshold=self.config.eval.success_threshold,
+            roles=self.config.roles.names,
         )
 
     async def evaluated(self, metrics: RLStepMetrics, result: RunResult) -> RLStepMetrics:
@@ -306,6 +357,8 @@ class _Loop:
             rollout_s=metrics.rollout_s,
             tokens_per_s=metrics.tokens_per_s,
             updates=metrics.updates,
+            publish_s=metrics.publish_s,
+            publish_failed=metrics.publish_failed,
         )
 
 
@@ -321,10 +374,10 @@ def _tracker(config: RLConfig, history: Sequence[Any]) -> EvalTracker:
 
 
 async def train_rl(
-    trainer: Trainer,
+    trainer: Trainer | Mapping[str, Trainer],
     program: Program,
     tasks: Sequence[Any],
-    reward: Reward,
+    reward: Rewards,
     *,
     config: RLConfig,
     eval_tasks: Sequence[Any] = (),
@@ -334,16 +387,25 @@ async def train_rl(
     resume: bool = False,
     save_model: bool = True,
     on_step: ProgressCallback | None = None,
+    publisher: PolicyPublisher | None = None,
 ) -> RunResult:
     """Train ``trainer``'s model with GRPO-style RL on ``program``'s rollouts of ``tasks``.
 
     Args:
         trainer: the :class:`~hone.train.Trainer`, built from ``config.trainer`` (a decaying
-            schedule without a length gets ``config.steps``).
-        program: ``program(task, model)`` as :func:`~hone.trajectory.rollout` expects.
+            schedule without a length gets ``config.steps``): one policy shared by every role.
+            Or a mapping of role to trainer (``config.roles.names`` lists the same roles):
+            one policy per role, each updated only with its own roles' samples (roles mapped
+            to one trainer share it). One policy per role keeps the run in memory (no
+            ``output_dir``, ``resume``, ``publisher`` or ``rollout_model``).
+        program: ``program(task, model)`` as :func:`~hone.trajectory.rollout` expects;
+            ``program(task, {role: model})`` with ``config.roles.names``.
         tasks: the training tasks.
         reward: scores each group of rollouts (the same object serves :func:`evaluate`; the
-            training copy adds ``config.truncation_penalty``).
+            training copy adds ``config.truncation_penalty``); a mapping of role to reward
+            scores each role its own way (roles left out are not scored, so not trained).
+            Which roles are trained and which share a baseline: ``config.roles``
+            (:class:`~hone.train.RolesConfig`).
         config: the loop's settings (group size, tasks per step, steps, sampling, evaluation).
         eval_tasks: held-out tasks, evaluated before the first step, every ``eval.every`` steps
             and at the end.
@@ -351,23 +413,39 @@ async def train_rl(
             final model go; None keeps everything in memory.
         seed: seeds task order and rollouts.
         rollout_model: the backend rollouts sample from; default the live policy. It must
-            return token ids and logprobs.
+            return token ids and logprobs. ``config.executor: ray`` needs one (a server the
+            Ray actors call; docs/scale.md).
         resume: continue from the newest checkpoint in ``output_dir``.
         save_model: write the final model to ``output_dir/model``.
         on_step: called after every step (and the step-0 evaluation) with a
             :class:`StepReport`.
+        publisher: makes each new policy live on ``rollout_model``'s server (e.g. a
+            :class:`~hone.train.LoRAPublisher`): once before the first step, then after every
+            update, as version ``trainer.step``. A failed publish is logged, counted
+            (``publish_failed``) and warned about; the server keeps the previous version and
+            training goes on (``config.max_staleness`` bounds how old samples may get).
 
     Raises:
         CapabilityError: the rollout backend gives no token ids (raised at the first step).
         TrainingConfigError: ``trainer`` was built from another config than ``config.trainer``,
-            or ``output_dir`` holds a run and ``resume`` is False, or similar.
+            or ``output_dir`` holds a run and ``resume`` is False, or ``config.executor`` is
+            ``ray`` without a ``rollout_model``, or similar.
     """
-    check_trainer(trainer, config.trainer, "rl")
+    policies = RolePolicies.of(trainer, config.roles)
+    policies.check(config.trainer)
+    if policies.separate and (output_dir, resume, publisher) != (None, False, None):
+        raise TrainingConfigError(
+            "one policy per role keeps the run in memory: leave output_dir, resume and "
+            "publisher out, and save each trainer's model yourself (trainer.save_model)"
+        )
+    trainer = policies.primary
     out = Path(output_dir) if output_dir is not None else None
     start, history = _resume(trainer, out, resume)
-    if trainer.total_steps is None:
-        trainer.total_steps = config.steps
-    backend = rollout_model if rollout_model is not None else policy_backend(trainer)
+    for each in policies.distinct():
+        if each.total_steps is None:
+            each.total_steps = config.steps
+    rollouts, backend = policies.rollout_models(policy_backend, rollout_model)
+    executor = config.rollout_executor(served=rollout_model is not None)
     loop = _Loop(
         trainer=trainer,
         program=with_requests(
@@ -381,12 +459,16 @@ async def train_rl(
         reward=training_reward(reward, config.truncation_penalty),
         eval_reward=reward,
         config=config,
-        recording=RecordingModel(backend),
+        recording=rollouts,
         backend=backend,
+        policies=policies,
         seed=seed,
         outputs=_Outputs(out, start_step=start),
         tracker=_tracker(config, history),
+        executor=executor,
+        publisher=publisher,
     )
+    await loop.publish()  # the version rollouts start from
     result = RunResult(steps=start, output_dir=out, trainer=trainer)
     result.best_step, result.best_value = loop.tracker.best_step, loop.tracker.best
     if out is not None and (out / "best").is_dir() and loop.tracker.best is not None:
@@ -415,8 +497,19 @@ async def train_rl(
         min_signal=config.min_signal,
         collapse_drop=config.collapse_drop,
     )
+    if loop.publish_failures:
+        result.warnings.append(
+            RunWarning(
+                "publish_failed",
+                f"{loop.publish_failures} policy publishes failed; rollouts sampled from an "
+                "older version meanwhile (see publish_failed and policy_lag in the metrics). "
+                "Check the generation server's log, or raise the publisher's timeout.",
+            )
+        )
     for warning in result.warnings:
         logger.warning("%s", warning.message)
+    if executor is not None:
+        executor.close()
     return _finish(result, loop.outputs, save_model)
 
 

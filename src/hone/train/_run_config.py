@@ -41,11 +41,16 @@ from hone.errors import ConfigError, TrainingConfigError
 from hone.train._advantages import AdvantageScale
 from hone.train._config import TrainerConfig
 from hone.train._prompt import ToolSchemaMode
+from hone.train._publish import LoRAPublisher, PauseMode, ServedPolicy
+from hone.train._roles import RolesConfig
+from hone.trajectory import RayExecutor
 
 __all__ = [
     "EarlyStopping",
     "EvalConfig",
+    "PublishConfig",
     "RLConfig",
+    "RayConfig",
     "SFTConfig",
     "TasksConfig",
     "TrainingRunConfig",
@@ -158,6 +163,79 @@ class SFTConfig(_Strict):
         return _trainer_errors(value, handler)
 
 
+class RayConfig(_Strict):
+    """Where Ray rollouts run (``rl.executor: ray``): the settings of
+    :class:`~hone.trajectory.RayExecutor` (docs/scale.md)."""
+
+    #: The cluster: ``auto`` (the one this machine belongs to) or ``ray://host:10001``;
+    #: None starts a local Ray with ``num_cpus`` CPUs.
+    address: str | None = None
+    actors: int = Field(default=2, ge=1)
+    #: Rollouts in flight per actor.
+    actor_concurrency: int = Field(default=8, ge=1)
+    actor_cpus: float = Field(default=1.0, ge=0)
+    num_cpus: int = Field(default=2, ge=1)
+    #: Ray's runtime environment for the actors (``working_dir``, ``py_modules``, ``pip``,
+    #: ``env_vars``): how a cluster's workers get your code.
+    runtime_env: dict[str, Any] | None = None
+
+    def executor(self) -> RayExecutor:
+        """A :class:`~hone.trajectory.RayExecutor` with these settings (not started)."""
+        return RayExecutor(
+            address=self.address,
+            actors=self.actors,
+            actor_concurrency=self.actor_concurrency,
+            actor_cpus=self.actor_cpus,
+            num_cpus=self.num_cpus,
+            runtime_env=self.runtime_env,
+        )
+
+
+class PublishConfig(_Strict):
+    """Make each new policy live on ``rl.rollout_model``'s server (vLLM or ``hone serve``)
+    as a LoRA adapter (``rl.trainer.lora`` must be set): a :class:`~hone.train.LoRAPublisher`
+    (docs/vllm.md)."""
+
+    #: The server's API root; None: the rollout model's ``base_url``.
+    base_url: str | None = None
+    #: Adapter names are ``<base_name>-v<N>``; None: the rollout model's name.
+    base_name: str | None = None
+    #: Where adapters are saved (the server must read it); relative to ``output_dir``.
+    folder: Path = Path("published")
+    #: Versions kept loaded on the server.
+    keep: int = Field(default=2, ge=1)
+    #: How requests in flight are treated while switching; None: no pause.
+    pause: PauseMode | None = "wait"
+    #: Seconds each HTTP call to the server may take.
+    timeout: float = Field(default=60.0, gt=0)
+
+    def publisher(self, policy: Any, output_dir: Path) -> LoRAPublisher:
+        """The publisher for ``policy`` (the rollout model's client).
+
+        Raises:
+            TrainingConfigError: ``policy`` is not a served model that can be switched
+                (an OpenAI-compatible client), or no server URL is known.
+        """
+        if not isinstance(policy, ServedPolicy):
+            raise TrainingConfigError(
+                "rl.publish needs rl.rollout_model to be a served model (e.g. "
+                "'openai-compatible:http://host:8000/v1#base'); got "
+                f"{type(policy).__name__}"
+            )
+        base_url = self.base_url or getattr(policy, "base_url", None)
+        if not base_url:
+            raise TrainingConfigError("rl.publish.base_url is needed: the rollout model has none")
+        return LoRAPublisher(
+            base_url,
+            base_name=self.base_name or str(getattr(policy, "name", "policy")),
+            folder=self.folder if self.folder.is_absolute() else output_dir / self.folder,
+            policy=policy,
+            keep=self.keep,
+            pause=self.pause,
+            timeout=self.timeout,
+        )
+
+
 class RLConfig(_Strict):
     """GRPO-family reinforcement learning: the loop's settings, with the trainer's nested."""
 
@@ -185,17 +263,48 @@ class RLConfig(_Strict):
     checkpoint_every: int = Field(default=10, ge=0)
     #: Raise PrefixPropertyError when a call's prompt does not extend the previous call.
     strict_prefix: bool = False
+    #: Drop episodes with a model call generated more than this many policy versions (trainer
+    #: steps) before the current one: left out of training and of their group's baseline,
+    #: counted as ``stale_episodes``. None keeps every episode (the importance ratio against
+    #: the recorded logprobs still corrects mild staleness). Calls without an integer
+    #: ``policy_version`` are never counted stale.
+    max_staleness: int | None = Field(default=None, ge=0)
+    #: Publish each update to ``rollout_model``'s server as a LoRA adapter (None: rollouts
+    #: read the live weights, or a server kept current some other way).
+    publish: PublishConfig | None = None
     #: Where rollouts sample from: default the live policy; a spec or import path otherwise.
     rollout_model: str | None = None
+    #: Where rollouts run: ``local`` (this process) or ``ray`` (Ray actors calling
+    #: ``rollout_model``, a server; the live policy's weights never travel through Ray).
+    executor: Literal["local", "ray"] = "local"
+    ray: RayConfig = Field(default_factory=RayConfig)
     #: Warn when fewer than this fraction of steps had a learning signal.
     min_signal: float = Field(default=0.5, ge=0, le=1)
     #: Warn when the last evaluation is this far below the best.
     collapse_drop: float = Field(default=0.2, ge=0)
+    #: A multi-role program's roles: which are trained, which share a baseline (see
+    #: :class:`~hone.train.RolesConfig`); the default trains a one-role program.
+    roles: RolesConfig = Field(default_factory=RolesConfig)
 
     @field_validator("trainer", mode="wrap")
     @classmethod
     def _trainer(cls, value: Any, handler: Any) -> Any:
         return _trainer_errors(value, handler)
+
+    def rollout_executor(self, *, served: bool) -> RayExecutor | None:
+        """The executor of training rollouts: None runs them in this process.
+
+        Args:
+            served: whether rollouts sample from a server (a rollout model was given).
+
+        Raises:
+            TrainingConfigError: ``executor: ray`` without a server to call.
+        """
+        if self.executor == "local":
+            return None
+        if not served:
+            raise TrainingConfigError(RAY_NEEDS_A_SERVER)
+        return self.ray.executor()
 
 
 class TrainingRunConfig(_Strict):
@@ -257,6 +366,8 @@ class TrainingRunConfig(_Strict):
                 "reward is missing: RL needs a reward. Set reward: 'package.module:attr' naming "
                 "a hone Reward or a function of an episode, or set rl: null for SFT only."
             )
+        if self.rl is not None and self.rl.executor == "ray" and self.rl.rollout_model is None:
+            raise TrainingConfigError(RAY_NEEDS_A_SERVER)
         if self.sft is not None:
             given = [self.sft.trajectories is not None, self.sft.teacher_model is not None]
             if sum(given) != 1:
@@ -292,6 +403,15 @@ def _bad_path(field: str, value: str) -> str:
         f"{field}={value!r} is not an import path; write it as {FORMS} (e.g. 'my_agent:program')."
     )
 
+
+#: Why ``rl.executor: ray`` needs ``rl.rollout_model``.
+RAY_NEEDS_A_SERVER = (
+    "rl.executor: ray runs rollouts in Ray actors, which call a model server: the live "
+    "policy's weights never travel through Ray. Set rl.rollout_model (train_rl's "
+    "rollout_model=) to the server that serves the policy (e.g. "
+    "'openai-compatible:http://host:8000/v1#policy': `hone serve` or vLLM) and publish new "
+    "weights to it (docs/vllm.md), or use rl.executor: local."
+)
 
 _TRAINER_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainerConfig))
 
