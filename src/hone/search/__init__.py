@@ -29,6 +29,15 @@ from hone.search._budget import Budget, StopReason
 from hone.search._candidates import Candidate, Sampler, Scorer
 from hone.search._conjugate import BetaPrior, GaussianPrior
 from hone.search._draw import plot_tree, to_mermaid
+from hone.search._episodes import EpisodeRef, EpisodeSearch, ExpansionInfo, default_critique
+from hone.search._expert import (
+    ExpertIterationResult,
+    ExpertRound,
+    TaskSearch,
+    aexpert_iteration,
+    best_episodes,
+    episode_search,
+)
 from hone.search._flat import (
     SampleResult,
     VoteResult,
@@ -53,6 +62,11 @@ __all__ = [
     "BetaPrior",
     "Budget",
     "Candidate",
+    "EpisodeRef",
+    "EpisodeSearch",
+    "ExpansionInfo",
+    "ExpertIterationResult",
+    "ExpertRound",
     "Feedback",
     "GaussianPrior",
     "GenerateFn",
@@ -70,16 +84,21 @@ __all__ = [
     "SearchStateError",
     "StateScore",
     "StopReason",
+    "TaskSearch",
     "TreeSearch",
     "Trial",
     "TrialResult",
     "UnknownTrialError",
     "VoteResult",
     "abest_of_n",
+    "aexpert_iteration",
     "arefine",
     "asearch",
     "aself_consistency",
+    "best_episodes",
     "best_of_n",
+    "default_critique",
+    "episode_search",
     "extract_answer",
     "majority_vote",
     "model_generator",

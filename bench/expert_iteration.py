@@ -1,0 +1,273 @@
+"""Expert iteration (search → imitate what search found) vs GRPO, from the demo's SFT model.
+
+Both arms start from the same SFT model (the demo's recipe at a smaller size: teacher
+demonstrations → tokenizer and tiny model → SFT), see no teacher data after that, and sample
+the same number of episodes:
+
+* **expert iteration** — each round, AB-MCTS-A searches each of ``tasks_per_round`` training
+  tasks over whole agent episodes (:func:`hone.search.episode_search`: ``budget`` expansions,
+  a new episode or a finished episode's last turn retried with a fresh seed), the best solved
+  episode per task is kept (:func:`hone.search.best_episodes`) and imitated with
+  :func:`hone.train.train_sft` (:func:`hone.search.aexpert_iteration`);
+* **GRPO** — :func:`hone.train.train_rl` with the demo's settings, ``steps × tasks_per_step ×
+  group_size`` equal to the episodes expert iteration sampled.
+
+Each arm's model is evaluated greedily on held-out tasks with the demo's agent and reward
+(the demo's own evaluation), per seed. The seeds drive the task draws, the searches, the
+sampling and the training order; the SFT starting point is the same for every seed (seed 0's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench._common import Options, bench_main, console, print_table
+from bench._search_countdown import (
+    CACHE,
+    QUICK_SFT,
+    THREADS,
+    SFTSizes,
+    aheld_out,
+    countdown_graph,
+    countdown_input,
+    exact,
+    held_out,
+    policy,
+    sft_start,
+)
+
+NAME = "expert_iteration"
+DESCRIPTION = (
+    "expert iteration (AB-MCTS-A over agent episodes -> SFT on what it found) vs GRPO at equal "
+    "sampled episodes, from the demo's SFT model, 3 seeds"
+)
+SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """The run's sizes (per seed)."""
+
+    sft: SFTSizes = field(default_factory=SFTSizes)
+    rounds: int = 3
+    tasks_per_round: int = 16
+    budget: int = 8
+    sft_steps: int = 8
+    sft_batch: int = 16
+    sft_lr: float = 3e-4
+    group_size: int = 8
+    tasks_per_step: int = 8
+    rl_lr: float = 3e-4
+
+    @property
+    def episodes(self) -> int:
+        """Episodes each arm samples."""
+        return self.rounds * self.tasks_per_round * self.budget
+
+    @property
+    def rl_steps(self) -> int:
+        """GRPO steps for the same episodes."""
+        return self.episodes // (self.group_size * self.tasks_per_step)
+
+
+QUICK = Sizes(
+    sft=QUICK_SFT,
+    rounds=1,
+    tasks_per_round=2,
+    budget=2,
+    sft_steps=1,
+    group_size=2,
+    tasks_per_step=2,
+)
+
+
+def _expert(
+    sizes: Sizes, seed: int, start: tuple[Any, Any], tasks: list[Any], test: list[Any]
+) -> dict[str, Any]:
+    from hone.rewards import reward_fn
+    from hone.search import ABMCTSA, ExpertRound, aexpert_iteration, episode_search
+    from hone.train import LRSchedule, SFTConfig, Trainer, TrainerConfig
+
+    model, tokenizer = copy.deepcopy(start[0]), start[1]
+    trainer_config = TrainerConfig(
+        lr=sizes.sft_lr,
+        schedule=LRSchedule(kind="constant"),
+        adam_betas=(0.9, 0.98),
+        micro_batch_size=8,
+        seed=seed,
+    )
+    trainer = Trainer(model, tokenizer, config=trainer_config)
+    search = episode_search(
+        countdown_graph(max_tokens=sizes.sft.max_tokens),
+        reward_fn(exact),
+        ABMCTSA(),
+        budget=sizes.budget,
+        make_input=countdown_input,
+        on_done="retry_last",
+        concurrency=2,
+    )
+    backend = policy(model, tokenizer, width=64, version=lambda: trainer.step)
+
+    async def evaluate(_: Any) -> float:
+        return await aheld_out(backend, test, seed, sizes.sft.max_tokens)
+
+    def on_round(r: ExpertRound) -> None:
+        console.print(
+            f"  seed {seed} expert round {r.round}: solved {r.solved}/{r.tasks} tasks, "
+            f"{r.episodes} episodes, {r.model_calls} model calls, imitated {r.imitated}, "
+            f"loss {r.sft_loss:.3f}, held-out {r.eval_success:.3f} ({r.seconds:.0f} s)"
+        )
+
+    started = time.perf_counter()
+    result = asyncio.run(
+        aexpert_iteration(
+            trainer,
+            tasks,
+            search,
+            rounds=sizes.rounds,
+            sft=SFTConfig(
+                max_steps=sizes.sft_steps, batch_size=sizes.sft_batch, trainer=trainer_config
+            ),
+            tasks_per_round=sizes.tasks_per_round,
+            policy=backend,
+            evaluate=evaluate,
+            search_concurrency=8,
+            seed=seed,
+            on_round=on_round,
+        )
+    )
+    return {
+        "start": _json(result.initial_eval),
+        "final": _json(result.rounds[-1].eval_success),
+        "episodes": result.episodes_sampled,
+        "rounds": [{k: _json(v) for k, v in r.to_row().items()} for r in result.rounds],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _grpo(
+    sizes: Sizes, seed: int, start: tuple[Any, Any], tasks: list[Any], test: list[Any]
+) -> dict[str, Any]:
+    from hone.demo import CountdownAgent, countdown_reward
+    from hone.train import EvalConfig, RLConfig, StepReport, Trainer, TrainerConfig, train_rl
+
+    model, tokenizer = copy.deepcopy(start[0]), start[1]
+    config = RLConfig(
+        group_size=sizes.group_size,
+        tasks_per_step=sizes.tasks_per_step,
+        steps=max(1, sizes.rl_steps),
+        trainer=TrainerConfig(
+            lr=sizes.rl_lr,
+            adam_betas=(0.9, 0.99),
+            micro_batch_size=16,
+            max_completion_length=20,
+            seed=seed,
+        ),
+        temperature=1.0,
+        max_tokens=sizes.sft.max_tokens,
+        truncation_penalty=0.0,
+        eval=EvalConfig(every=0),
+        checkpoint_every=0,
+    )
+    sampled = 0
+
+    def on_step(report: StepReport) -> None:
+        nonlocal sampled
+        row = report.metrics.to_row()
+        sampled += sizes.group_size * sizes.tasks_per_step
+        console.print(
+            f"  seed {seed} grpo step {report.step}/{report.total}: "
+            f"reward={row.get('reward', float('nan')):.3f} episodes={sampled}"
+        )
+
+    started = time.perf_counter()
+    width = sizes.group_size * sizes.tasks_per_step
+    asyncio.run(
+        train_rl(
+            Trainer(model, tokenizer, config=config.trainer),
+            CountdownAgent(max_tokens=sizes.sft.max_tokens),
+            tasks,
+            countdown_reward,
+            config=config,
+            seed=seed,
+            rollout_model=policy(model, tokenizer, width=width),
+            save_model=False,
+            on_step=on_step,
+        )
+    )
+    final = held_out(policy(model, tokenizer), test, seed, sizes.sft.max_tokens)
+    console.print(f"  seed {seed} grpo: held-out {final:.3f}")
+    return {"final": final, "episodes": sampled, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _json(value: float) -> float | None:
+    """NaN (no step, no evaluation) as JSON null."""
+    return None if math.isnan(value) else value
+
+
+def run(options: Options) -> dict[str, Any]:
+    """Both arms on every seed."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    sizes = QUICK if options.quick else Sizes()
+    seeds = SEEDS[:1] if options.quick else SEEDS
+    cache = options.workdir if options.quick else CACHE
+    console.print("SFT starting point (the demo's recipe, smaller):")
+    model, tokenizer, train, test, facts = sft_start(sizes.sft, 0, cache)
+    runs = []
+    for seed in seeds:
+        out = {"seed": seed, "expert": _expert(sizes, seed, (model, tokenizer), train, test)}
+        out["grpo"] = _grpo(sizes, seed, (model, tokenizer), train, test)
+        runs.append(out)
+    start = runs[0]["expert"]["start"]
+    rows = [
+        [
+            r["seed"],
+            start,
+            r["expert"]["final"],
+            r["grpo"]["final"],
+            r["expert"]["episodes"],
+            r["grpo"]["episodes"],
+            r["expert"]["seconds"],
+            r["grpo"]["seconds"],
+        ]
+        for r in runs
+    ]
+    mean = lambda key: statistics.fmean(r[key]["final"] for r in runs)  # noqa: E731
+    rows.append(["mean", start, mean("expert"), mean("grpo"), None, None, None, None])
+    print_table(
+        "held-out greedy success (the demo's agent and reward)",
+        [
+            "seed",
+            "SFT start",
+            "expert iteration",
+            "GRPO",
+            "EI episodes",
+            "GRPO episodes",
+            "EI seconds",
+            "GRPO seconds",
+        ],
+        rows,
+    )
+    return {
+        "sizes": asdict(sizes),
+        "sft": {**facts, "held_out_tasks": len(test)},
+        "runs": runs,
+        "mean": {"sft_start": start, "expert": mean("expert"), "grpo": mean("grpo")},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point."""
+    return bench_main(NAME, DESCRIPTION, run, argv)
+
+
+if __name__ == "__main__":
+    main()
