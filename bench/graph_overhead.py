@@ -308,5 +308,68 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return bench_main(NAME, DESCRIPTION, run, argv)
 
 
+# ------------------------------------------------------------------ instruction counts
+
+#: Scenario sizes for instruction counts: two runs each, so that per-step counts are the
+#: difference (what a run costs once cancels out). react: steps; fanout: rounds of 3 steps.
+MARKED_SIZES = {"react": (20, 120), "fanout": (10, 40)}
+
+
+def run_marked(framework: str, scenarios: Sequence[str], workdir: Path) -> list[str]:
+    """Run each ``program:saver:durability`` scenario at both ``MARKED_SIZES`` between
+    ``os.getppid()`` and ``os.getpgrp()``, which mark the measured run for
+    ``valgrind --tool=callgrind --zero-before=getppid --dump-before=getpgrp`` (each dump
+    holds one run's instructions, all threads); returns the runs' labels in dump order."""
+    import os
+
+    labels = []
+    for scenario in scenarios:
+        program, saver_kind, durability = scenario.split(":")
+        for size in MARKED_SIZES[program]:
+            if framework == "hand":
+                loop = react_by_hand if program == "react" else fanout_by_hand
+                loop(20)
+                os.getppid()
+                loop(size)
+                os.getpgrp()
+            else:
+                dur = None if durability == "default" else durability
+                kit = hone_kit(dur) if framework == "hone" else langgraph_kit(dur)
+                _marked_run(kit, program, saver_kind, size, workdir)
+            labels.append(f"{framework} {program} {saver_kind} {durability} {size}")
+    return labels
+
+
+def _marked_run(kit: Kit, program: str, saver_kind: str, size: int, workdir: Path) -> None:
+    import os
+
+    build, make_input = (
+        (react_graph, react_input) if program == "react" else (fanout_graph, fanout_input)
+    )
+    steps = size if program == "react" else 3 * size
+    config: dict[str, Any] = {"recursion_limit": max(steps, 60) + 10}
+    saver = _saver(kit, saver_kind, workdir, f"{program}-{size}")
+    try:
+        graph = build(kit, saver)
+        if saver is not None:
+            config["configurable"] = {"thread_id": "warmup"}
+        graph.invoke(make_input(20), config, **kit.invoke_kwargs)
+        if saver is not None:
+            config["configurable"] = {"thread_id": "measured"}
+        os.getppid()
+        graph.invoke(make_input(size), config, **kit.invoke_kwargs)
+        os.getpgrp()
+    finally:
+        close_saver(saver)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    import tempfile
+
+    if len(sys.argv) == 4 and sys.argv[1] == "marked":
+        # python -m bench.graph_overhead marked hone|langgraph|hand react:memory:sync,...
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(run_marked(sys.argv[2], sys.argv[3].split(","), Path(tmp))))
+    else:
+        main()

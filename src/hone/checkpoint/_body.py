@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from hone.checkpoint._config import make_config
@@ -80,11 +80,17 @@ def checkpoint_row(
 
 
 def write_rows(
-    serde: Serializer, task_id: str, task_path: str, writes: Sequence[tuple[str, Any]]
+    serde: Serializer,
+    task_id: str,
+    task_path: str,
+    writes: Sequence[tuple[str, Any]],
+    dumps: Callable[[Any], bytes] | None = None,
 ) -> list[WriteRow]:
-    """The rows of one task's writes; special channels go to their fixed negative index."""
+    """The rows of one task's writes; special channels go to their fixed negative index.
+    ``dumps`` replaces ``serde.dumps`` (a put's memoizing encoder)."""
+    encode = serde.dumps if dumps is None else dumps
     return [
-        WriteRow(task_id, WRITES_IDX_MAP.get(channel, idx), task_path, channel, serde.dumps(value))
+        WriteRow(task_id, WRITES_IDX_MAP.get(channel, idx), task_path, channel, encode(value))
         for idx, (channel, value) in enumerate(writes)
     ]
 

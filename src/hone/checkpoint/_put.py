@@ -11,7 +11,6 @@ pending writes.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import os
@@ -125,13 +124,26 @@ class PutPlan:
     #: (checkpoint id, pending writes) stored in the same transaction.
     writes: list[tuple[str, list[WriteRow]]] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    #: id(value) -> (value, encoding): a value that is both a channel's new value and a
+    #: pending write of the same put (a last-value key) is encoded once.
+    _encoded: dict[int, tuple[Any, bytes]] = field(default_factory=dict)
 
     # -- before the transaction ---------------------------------------------------------
+
+    def dumps(self, value: Any) -> bytes:
+        """``value`` encoded, reusing the encoding of the same object earlier in this put
+        (the plan holds the object, so its id cannot be reused meanwhile)."""
+        hit = self._encoded.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        data = self.serde.dumps(value)
+        self._encoded[id(value)] = (value, data)
+        return data
 
     def full_value(self, channel: str, version: Any, value: Any) -> None:
         """Store a value whole: a blob, or a new chain for a list."""
         blob_id = new_value_id(self.row.checkpoint_id)
-        data = self.serde.dumps(value)
+        data = self.dumps(value)
         if type(value) is list:
             self.new_chains[channel] = data
             self.refs[channel] = Ref(version, blob_id, len(value))
@@ -179,9 +191,29 @@ class PutPlan:
             self.outcomes[channel] = Outcome(ref.key, ref.length, True)
             if ref.length:
                 segments.append(SegmentRow(channel, ref.key, 0, ref.length, None, 0, data))
-        tx.put_rows(dataclasses.replace(self.row, refs=dict(self.refs)), self.new_blobs, segments)
+        tx.put_rows(self._final_row(), self.new_blobs, segments)
         for checkpoint_id, rows in self.writes:
             tx.put_writes(t, ns, checkpoint_id, rows)
+
+    def _final_row(self) -> CheckpointRow:
+        """The checkpoint row with its references: the plan's row itself when the plan
+        fills the row's own (empty at first) references, else a copy with them."""
+        r = self.row
+        if r.refs is self.refs:
+            return r
+        return CheckpointRow(
+            r.thread_id,
+            r.ns,
+            r.checkpoint_id,
+            r.parent_id,
+            r.step,
+            r.source,
+            r.created_at,
+            r.format_version,
+            r.schema_version,
+            dict(self.refs),
+            r.body,
+        )
 
     def _heal(self, channel: str) -> None:
         """The stored value this put builds on was deleted meanwhile (a ``prune`` or

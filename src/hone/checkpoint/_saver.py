@@ -141,7 +141,7 @@ class RowSaver(AsyncTwins):
         meta = checkpoint_metadata(config, metadata)
         plan = self._plan(thread_id, ns, parent_id, checkpoint, meta, new_versions)
         for task_id, task_path, task_writes in writes:  # TaskWrites, or plain 3-tuples
-            rows = write_rows(self.serde, task_id, task_path, task_writes)
+            rows = write_rows(self.serde, task_id, task_path, task_writes, plan.dumps)
             if rows:
                 plan.writes.append((cast(str, parent_id), rows))
         self._backend.write(thread_id, plan.execute)
@@ -169,7 +169,8 @@ class RowSaver(AsyncTwins):
             schema_version=self.schema_version,
         )
         values = cp["channel_values"]
-        plan = PutPlan(self.serde, thread_id, ns, row, values)
+        # The plan fills the row's references in place (the row is new and not shared yet).
+        plan = PutPlan(self.serde, thread_id, ns, row, values, refs=cast(dict[str, Ref], row.refs))
         parent = self._parent_refs(thread_id, ns, parent_id)
         for channel, version in cp["channel_versions"].items():
             inherited = parent.get(channel)

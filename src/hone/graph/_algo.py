@@ -224,7 +224,9 @@ def apply_writes(
     """Apply the writes of ``tasks`` (objects with ``name``, ``path``, ``triggers`` and
     ``writes``) to the channels and the checkpoint's versions; return the channels that
     changed. ``kinds`` says which channels can change without a write (by default: all)."""
-    tasks = sorted(tasks, key=lambda t: task_path_str(t.path[:3]))
+    tasks = list(tasks)
+    if len(tasks) > 1:
+        tasks.sort(key=_path_key)
     bump_step = any(t.triggers for t in tasks)
     versions = checkpoint["channel_versions"]
     for task in tasks:
@@ -239,15 +241,17 @@ def apply_writes(
     for chan in {c for t in tasks for c in t.triggers if c not in RESERVED and c in channels}:
         if channels[chan].consume() and next_version is not None:
             versions[chan] = next_version
-    pending: defaultdict[str, list[Any]] = defaultdict(list)
-    writers: defaultdict[str, list[str]] = defaultdict(list)
+    pending: dict[str, list[Any]] = {}
     for task in tasks:
         for chan, value in task.writes:
             if chan in SKIP_CHANNELS or chan == ERROR:
                 continue
             if chan in channels:
-                pending[chan].append(value)
-                writers[chan].append(task.name)
+                values = pending.get(chan)
+                if values is None:
+                    pending[chan] = [value]
+                else:
+                    values.append(value)
             else:
                 _warn_unknown_channel(task.name, chan)
     updated: set[str] = set()
@@ -255,7 +259,7 @@ def apply_writes(
         try:
             changed = channels[chan].update(values)
         except InvalidUpdateError as exc:
-            names = ", ".join(repr(n) for n in writers[chan])
+            names = ", ".join(repr(n) for n in _writers(tasks, chan))
             raise InvalidUpdateError(f"{exc} (written in one step by {names})") from exc
         if changed and next_version is not None:
             versions[chan] = next_version
@@ -283,6 +287,15 @@ def apply_writes(
                 if channel.is_available():
                     updated.add(chan)
     return updated
+
+
+def _path_key(task: Any) -> str:
+    return task_path_str(task.path[:3])
+
+
+def _writers(tasks: Sequence[Any], chan: str) -> list[str]:
+    """The names of the tasks that wrote ``chan`` (for an error message)."""
+    return [t.name for t in tasks for c, _ in t.writes if c == chan]
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,6 +591,8 @@ def _node_input(node: Node, ctx: PlanContext) -> Any:
         except Exception as exc:
             exc.add_note(f"Before task with name '{node.name}'")
             raise
+    elif not isinstance(node.reads, str):
+        return value  # a dict built above for this task alone
     return copy(value) if isinstance(value, dict) else value
 
 

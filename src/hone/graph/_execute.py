@@ -22,7 +22,7 @@ from hone.graph._compile import Node, control_writes
 from hone.graph._constants import END, NS_SEP, PUSH, RETURN, TASKS
 from hone.graph._context import TaskScope, reset_scope, set_scope
 from hone.graph._interrupt import GraphBubbleUp, ParentCommand, interrupt_id
-from hone.graph._lc_stream import langchain_streaming
+from hone.graph._lc_stream import langchain_streaming, streams_langchain
 from hone.graph._nodes import Callee
 from hone.graph._types import Command, RetryPolicy, Send, sync_timeout_error
 
@@ -173,16 +173,23 @@ async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
 def _attempt_sync(loop: Loop, task: Task) -> None:
     token = set_scope(_scope(loop, task))
     try:
-        with langchain_streaming(loop, task):
-            flow = _flow(loop, task)
-            try:
-                request = next(flow)
-                while True:
-                    request = flow.send(_perform_sync(loop, task, request))
-            except StopIteration:
-                return
+        if streams_langchain(loop, task):
+            with langchain_streaming(loop, task):
+                _drive_sync(loop, task)
+        else:
+            _drive_sync(loop, task)
     finally:
         reset_scope(token)
+
+
+def _drive_sync(loop: Loop, task: Task) -> None:
+    flow = _flow(loop, task)
+    try:
+        request = next(flow)
+        while True:
+            request = flow.send(_perform_sync(loop, task, request))
+    except StopIteration:
+        return
 
 
 async def _attempt_async(loop: Loop, task: Task) -> None:

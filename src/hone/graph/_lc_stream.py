@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from hone.graph._algo import Task
     from hone.graph._loop import Loop
 
-__all__ = ["langchain_streaming"]
+__all__ = ["langchain_streaming", "streams_langchain"]
 
 _NOSTREAM = "nostream"
 
@@ -92,16 +92,21 @@ def _handler_class() -> Any:
 _HANDLER: Any = None
 
 
-@contextmanager
-def langchain_streaming(loop: Loop, task: Task) -> Iterator[None]:
-    """While a task runs: LangChain chat models it calls stream into ``messages`` mode."""
+def streams_langchain(loop: Loop, task: Task) -> bool:
+    """Whether LangChain chat models that ``task`` calls stream into ``messages`` mode."""
     settings = loop.settings
-    if (
+    return not (
         settings.sink is None
         or "messages" not in settings.modes
         or "langchain_core" not in sys.modules
         or (task.node is not None and task.node.hidden)
-    ):
+    )
+
+
+@contextmanager
+def langchain_streaming(loop: Loop, task: Task) -> Iterator[None]:
+    """While a task runs: LangChain chat models it calls stream into ``messages`` mode."""
+    if not streams_langchain(loop, task):
         yield
         return
     global _HANDLER

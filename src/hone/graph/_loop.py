@@ -14,9 +14,9 @@ import contextlib
 import inspect
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from typing import TYPE_CHECKING, Any
 
 from hone.checkpoint import TaskWrites
@@ -57,6 +57,7 @@ from hone.graph._constants import (
 from hone.graph._context import TaskScope
 from hone.graph._interrupt import KEYED_RESUME, GraphInterrupt, is_interrupt_id
 from hone.graph._runtime import ExecutionInfo, Runtime
+from hone.graph._saves import SaveQueue
 from hone.graph._settings import ReplayState, RunSettings
 from hone.graph._stream import (
     debug_wrap,
@@ -157,9 +158,8 @@ class Loop:
         self.updated_channels: set[str] | None = None
         self.step = 0
         self.stop = 0
-        self._executor: ThreadPoolExecutor | None = None
-        self._last_put: Future[Any] | None = None
-        self._futures: list[Future[Any]] = []
+        self._saves: SaveQueue | None = None
+        self._futures: deque[Future[Any]] = deque()
         self._deferred: list[tuple[str, str, list[tuple[str, Any]]]] = []
         self.control = settings.runtime.control
         #: Whether subgraphs started in this step resume their own checkpoints (the first
@@ -181,16 +181,22 @@ class Loop:
         return self.checkpointer is not None
 
     def _submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run a saver call now (``sync``) or on the run's save thread (``async``)."""
+        """Run a saver call now (``sync``) or in the background, in order (``async``)."""
         if self.settings.durability == "async":
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="hone-save")
-            self._futures.append(self._executor.submit(fn, *args, **kwargs))
+            if self._saves is None:
+                self._saves = SaveQueue()
+            futures = self._futures
+            # Forget saves that succeeded (they finish in order; failures raise at exit).
+            while futures and futures[0].done() and futures[0].exception() is None:
+                futures.popleft()
+            futures.append(self._saves.submit(fn, *args, **kwargs))
         else:
             fn(*args, **kwargs)
 
     def _wait_saves(self) -> None:
-        futures, self._futures = self._futures, []
+        """Wait for every background save; raise the first failure."""
+        futures, self._futures = self._futures, deque()
+        wait(futures)
         for fut in futures:
             fut.result()
 
@@ -569,25 +575,23 @@ class Loop:
             to_save = writes
         self.pending_writes.extend((task_id, c, v) for c, v in writes)
         task = self.tasks.get(task_id)
-        path = task_path_str(task.path) if task is not None else ""
-        if self._defer(task, writes):
-            self._deferred.append((task_id, path, to_save))
-        else:
-            self._save_writes(task_id, path, to_save)
+        failed = any(c in (ERROR, INTERRUPT) for c, _ in writes)
+        if self.checkpointer is not None:
+            path = task_path_str(task.path) if task is not None else ""
+            if self._defer(task, failed):
+                self._deferred.append((task_id, path, to_save))
+            else:
+                self._save_writes(task_id, path, to_save)
         if task is not None:
             self.output_writes(task_id, writes)
-            if not any(c in (ERROR, INTERRUPT) for c, _ in writes):
+            if not failed:
                 self._cache_writes(task)
 
-    def _defer(self, task: Task | None, writes: list[tuple[str, Any]]) -> bool:
+    def _defer(self, task: Task | None, failed: bool) -> bool:
         """Whether a finished task's writes can wait for the checkpoint's transaction: the
-        last task of the step, with plain writes, and a saver that stores both at once."""
-        if (
-            task is None
-            or not self.accepts_writes
-            or self.settings.durability == "exit"
-            or any(c in (ERROR, INTERRUPT) for c, _ in writes)
-        ):
+        last task of the step, with plain writes (``failed``: an error or interrupt), and a
+        saver that stores both at once."""
+        if task is None or failed or not self.accepts_writes or self.settings.durability == "exit":
             return False
         return all(t.writes for t in self.tasks.values())
 
@@ -638,17 +642,25 @@ class Loop:
             metadata["parents"] = dict(self.checkpoint_map)
             self.checkpoint_metadata = metadata
         saving = self.checkpointer is not None and (exiting or self.settings.durability != "exit")
-        if saving or self.checkpointer is not None:
+        if self.checkpointer is None:
+            advance_checkpoint(self.checkpoint, self.step, self.updated_channels)
+        elif not saving:
             self.checkpoint = create_checkpoint(
+                self.checkpoint, None, self.step, updated_channels=self.updated_channels
+            )
+        if saving:
+            # The saver gets a checkpoint of its own (dicts nothing changes later, so a
+            # background save reads them safely); the loop keeps its versions, which the
+            # next step changes in place, and takes the rest from it.
+            checkpoint = create_checkpoint(
                 self.checkpoint,
-                self.channels if saving else None,
+                self.channels,
                 self.step,
                 id=self.checkpoint["id"] if exiting else None,
                 updated_channels=self.updated_channels,
             )
-        else:
-            advance_checkpoint(self.checkpoint, self.step, self.updated_channels)
-        if saving:
+            for key in ("v", "id", "ts", "channel_values", "updated_channels"):
+                self.checkpoint[key] = checkpoint[key]
             self.prev_checkpoint_config = (
                 self.checkpoint_config
                 if self.checkpoint_config["configurable"].get("checkpoint_id")
@@ -656,11 +668,10 @@ class Loop:
             )
             conf = {**self.checkpoint_config["configurable"], "checkpoint_ns": self.ns}
             put_config = {**self.checkpoint_config, "configurable": conf}
-            versions = dict(self.checkpoint["channel_versions"])
+            versions = checkpoint["channel_versions"]
             changed = new_versions(self.previous_versions, versions)
             self.previous_versions = versions
             deferred, self._deferred = self._deferred, []
-            checkpoint = copy_checkpoint(self.checkpoint)
             if deferred:
                 self._submit(
                     self.checkpointer.put,
@@ -772,9 +783,9 @@ class Loop:
         try:
             self._wait_saves()
         finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self._executor = None
+            if self._saves is not None:
+                self._saves.close()
+                self._saves = None
 
     def _put_pending_writes(self) -> None:
         if self.checkpointer is None or not self.pending_writes:

@@ -146,7 +146,7 @@ class Callee:
                 return self.fn.invoke(value, config)
             return run_coroutine(self.fn.ainvoke(value, config))
         result = self.fn(value, **self.kwargs(injected))
-        if inspect.isawaitable(result):
+        if type(result) not in _NOT_AWAITABLE and inspect.isawaitable(result):
             return run_coroutine(result)
         return result
 
@@ -189,6 +189,11 @@ class Callee:
         if inspect.isawaitable(result):
             return await result
         return result
+
+
+#: Result types of plain sync nodes and routers, checked before ``inspect.isawaitable``
+#: (which tests an abstract base class: slower).
+_NOT_AWAITABLE = frozenset((dict, str, type(None), list, tuple, int, bool))
 
 
 def _config_of(task: Any) -> Any:

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncRunner", "GraphDrained", "SyncRunner", "drive_async", "drive_sync"]
 
-#: Put in a runner's inbox when a task finishes.
-_FINISHED: Any = object()
 ERROR_SOURCE = "__error_source_node__"
 
 
@@ -211,24 +209,26 @@ class SyncRunner(Runner):
                     fut.cancel()
                 self._pending.clear()
                 raise TimeoutError("Timed out") from None
-            if item is not _FINISHED:
+            if type(item) is not _Finished:
                 yield item
                 continue
-            for fut in [f for f in self._pending if f.done()]:
-                task = self._pending.pop(fut)
-                exc = fut.result() if not fut.cancelled() else concurrent.futures.CancelledError()
-                done.append((task, exc))
-                handler = self._handler(task, exc)
-                if handler is not None:
-                    self._submit(pool, handler, wake)
-                elif _is_failure(exc, self.handled) and not failed:
-                    # A failure ends the step: tasks not started yet never start; running
-                    # ones (threads cannot be stopped) finish and are recorded.
-                    failed = True
-                    for other, queued in list(self._pending.items()):
-                        handles = queued.node is not None and queued.node.is_error_handler
-                        if not handles and other.cancel():
-                            del self._pending[other]
+            fut = item.fut
+            if fut not in self._pending:  # cancelled after a failure, or of an earlier step
+                continue
+            task = self._pending.pop(fut)
+            exc = fut.result() if not fut.cancelled() else concurrent.futures.CancelledError()
+            done.append((task, exc))
+            handler = self._handler(task, exc)
+            if handler is not None:
+                self._submit(pool, handler, wake)
+            elif _is_failure(exc, self.handled) and not failed:
+                # A failure ends the step: tasks not started yet never start; running
+                # ones (threads cannot be stopped) finish and are recorded.
+                failed = True
+                for other, queued in list(self._pending.items()):
+                    handles = queued.node is not None and queued.node.is_error_handler
+                    if not handles and other.cancel():
+                        del self._pending[other]
         self._pending.clear()
 
     def _submit(
@@ -239,8 +239,18 @@ class SyncRunner(Runner):
         fut.add_done_callback(wake)
 
 
+class _Finished:
+    """Put in a runner's inbox when a task's future is done (not a tuple, so stream-event
+    drains skip it)."""
+
+    __slots__ = ("fut",)
+
+    def __init__(self, fut: Any) -> None:
+        self.fut = fut
+
+
 class _Waker:
-    """Tells the runner's inbox that a task finished."""
+    """Tells the runner's inbox which task finished."""
 
     __slots__ = ("inbox",)
 
@@ -248,7 +258,7 @@ class _Waker:
         self.inbox = inbox
 
     def __call__(self, fut: Any) -> None:
-        self.inbox.put(_FINISHED)
+        self.inbox.put(_Finished(fut))
 
 
 class AsyncRunner(Runner):

@@ -13,10 +13,12 @@ their internals leave the working memory and only their conclusions stay (TIM's 
   other backend, pruning on the text), and the flat baseline :func:`arun_flat`;
 * training data: every local episode's :class:`ThreadTrace` (visibility and position of each
   token) and :func:`trace_batch` / :func:`score_traces` (one forward pass per episode);
+  :func:`result_samples` / :func:`trace_sample` turn episodes into ``hone.train`` samples;
 * a benchmark task: :class:`LookupSuite`.
 
 The names that need torch (:func:`trace_batch`, :func:`score_traces`, :func:`attention_bias`,
-:func:`token_logprobs`, :class:`TraceBatch`) are imported on first use.
+:func:`token_logprobs`, :class:`TraceBatch`, :func:`result_samples`, :func:`trace_sample`)
+are imported on first use.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
         token_logprobs,
         trace_batch,
     )
+    from hone.threads._train import result_samples, trace_sample
 
 __all__ = [
     "CONTINUE_PROMPT",
@@ -101,6 +104,7 @@ __all__ = [
     "notice_text",
     "parse_thread",
     "pruned_text",
+    "result_samples",
     "result_tail",
     "run_flat",
     "run_threads",
@@ -108,9 +112,11 @@ __all__ = [
     "thread_messages",
     "token_logprobs",
     "trace_batch",
+    "trace_sample",
 ]
 
 _TORCH_NAMES = {"TraceBatch", "attention_bias", "score_traces", "token_logprobs", "trace_batch"}
+_TRAIN_NAMES = {"result_samples", "trace_sample"}
 
 
 def __getattr__(name: str) -> Any:
@@ -118,4 +124,8 @@ def __getattr__(name: str) -> Any:
         from hone.threads import _masks
 
         return getattr(_masks, name)
+    if name in _TRAIN_NAMES:
+        from hone.threads import _train
+
+        return getattr(_train, name)
     raise AttributeError(f"module 'hone.threads' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from hone.errors import PrefixPropertyError, TrainingConfigError
+from hone.train._visibility import TokenVisibility, visibility_mask
 from hone.trajectory import Episode, require_token_ids
 
 __all__ = [
@@ -48,6 +49,9 @@ class TrainingSample:
         group_id: the group (task) this sample's episode belongs to.
         weight: multiplies the advantage (e.g. ``1/n`` for an episode split into ``n`` samples).
         ref_logprobs: log-prob of each token under the reference policy, if precomputed. (L,)
+        visibility: what each token sees and its position id, for an episode whose working
+            memory was pruned while it was decoded (``hone.threads``); ``None`` (the usual
+            case) is causal attention at positions ``0..L-1``.
     """
 
     input_ids: list[int]
@@ -57,6 +61,7 @@ class TrainingSample:
     group_id: int | str = 0
     weight: float = 1.0
     ref_logprobs: list[float] | None = None
+    visibility: TokenVisibility | None = None
 
     def __post_init__(self) -> None:
         n = len(self.input_ids)
@@ -69,6 +74,7 @@ class TrainingSample:
             "old_logprobs": self.old_logprobs,
             "advantage": self.advantage if isinstance(self.advantage, list) else None,
             "ref_logprobs": self.ref_logprobs,
+            "visibility": self.visibility,
         }
         for name, values in aligned.items():
             if values is not None and len(values) != n:
@@ -103,6 +109,10 @@ class Batch:
     old_logprobs: torch.Tensor | None  # (B, T), None when no sample has them
     has_old_logprobs: torch.Tensor  # (B,) bool
     ref_logprobs: torch.Tensor | None  # (B, T), None unless every sample has them
+    #: Only when a sample has a :class:`TokenVisibility`: who sees whom among the inputs
+    #: (bool; the model then reads this instead of ``attention_mask``) and their position ids.
+    visibility: torch.Tensor | None = None  # (B, 1, T, T) bool
+    position_ids: torch.Tensor | None = None  # (B, T) long
 
 
 def _pad(
@@ -132,6 +142,13 @@ def collate(
     ref = None
     if all(s.ref_logprobs is not None for s in samples):
         ref = _pad([s.ref_logprobs or [] for s in samples], length, 0.0, dtype)[:, 1:]
+    visibility = positions = None
+    if any(s.visibility is not None for s in samples):
+        # The model reads inputs[:, :T], so the mask and positions of the first T tokens.
+        full, positions = visibility_mask(
+            [s.visibility for s in samples], [len(s.input_ids) for s in samples], length
+        )
+        visibility, positions = full[:, :, :-1, :-1], positions[:, :-1]
     return Batch(
         inputs=ids[:, :-1],
         attention_mask=present[:, :-1],
@@ -141,6 +158,8 @@ def collate(
         old_logprobs=old,
         has_old_logprobs=has_old,
         ref_logprobs=ref,
+        visibility=visibility,
+        position_ids=positions,
     )
 
 

@@ -29,6 +29,7 @@ from hone.train._config import LoraConfig, TrainerConfig
 from hone.train._losses import LossMetrics, policy_loss, sft_loss, token_logprobs
 from hone.train._metrics import TrainStepMetrics
 from hone.train._samples import Batch, TrainingSample, collate
+from hone.train._visibility import attention_bias
 
 __all__ = ["Trainer", "check_trainer"]
 
@@ -198,12 +199,13 @@ class Trainer:
 
     def _logprobs(self, model: Any, batch: Batch, start: int) -> torch.Tensor:
         """log π(target) for positions ``start:``. (B, T − start)"""
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"attention_mask": batch.attention_mask}
         if self._logits_to_keep:
             kwargs["logits_to_keep"] = batch.inputs.shape[1] - start
-        out = model(
-            input_ids=batch.inputs, attention_mask=batch.attention_mask, use_cache=False, **kwargs
-        )
+        if batch.visibility is not None:  # pruned episodes: the 4-D mask and gap positions
+            kwargs["attention_mask"] = attention_bias(batch.visibility, model)
+            kwargs["position_ids"] = batch.position_ids
+        out = model(input_ids=batch.inputs, use_cache=False, **kwargs)
         logits = out.logits[:, -(batch.inputs.shape[1] - start) :]  # (B, T − start, V)
         return token_logprobs(logits, batch.targets[:, start:]).to(self._dtype)
 
