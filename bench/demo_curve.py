@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,20 +63,43 @@ class _Bar:
         )
 
 
+class _Lines:
+    """Plain progress lines when standard output is not a terminal (a log): each phase's
+    first and last step and about every 5% between (a live bar would print nothing)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.start = seed, time.perf_counter()
+
+    def __call__(self, report: DemoProgress) -> None:
+        if report.step not in (1, report.total) and report.step % max(1, report.total // 20):
+            return
+        elapsed = time.perf_counter() - self.start
+        console.print(
+            f"[{elapsed:7.1f}s] seed {self.seed}: {report.phase} {report.step}/{report.total}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _run_seed(config: Any, options: Options, seed: int) -> Any:
+    from hone.demo import arun_demo
+
+    out = options.workdir / f"seed-{seed}"
+    if not console.is_terminal:
+        return asyncio.run(arun_demo(config, out, on_progress=_Lines(seed)))
+    columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        return asyncio.run(arun_demo(config, out, on_progress=_Bar(progress, seed)))
+
+
 def run(options: Options) -> dict[str, Any]:
     """Run the demo once per seed and summarise."""
-    from hone.demo import DemoConfig, arun_demo
+    from hone.demo import DemoConfig
 
     runs = []
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn())
     for seed in SEEDS:
         config = DemoConfig.quick(seed) if options.quick else DemoConfig(seed=seed)
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
-            result = asyncio.run(
-                arun_demo(
-                    config, options.workdir / f"seed-{seed}", on_progress=_Bar(progress, seed)
-                )
-            )
+        result = _run_seed(config, options, seed)
         summary = json.loads(json.dumps(result.summary()))  # as the JSON file holds it
         summary["model_dir"] = f"seed-{seed}/model"  # relative to --workdir, not this machine
         runs.append(summary)

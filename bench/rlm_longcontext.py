@@ -29,7 +29,7 @@ Every run goes through ``hone.trajectory.rollout`` with one recording model per 
 training run would record it; ``max prompt chars`` is the longest prompt any recorded call
 sent, per kind of call (root or plain; sub-call): the RLM's root prompts never hold the
 context, each sub-call holds one piece. SFT and RL policies come from training
-on the teacher's episodes (see docs/rlm.md).
+on the teacher's episodes: ``python -m bench rlm_training`` (see docs/rlm.md).
 """
 
 from __future__ import annotations
@@ -63,26 +63,27 @@ _CHARS_PER_TOKEN = 4  # for the notional 128k-token window of the scripted reade
 _PLAIN = "Context:\n{context}\n\nQuestion: {question}\nAnswer with one integer."
 
 
-def _plain_request(task: LedgerTask, chars: int, options: SamplingOptions) -> ChatRequest:
+def plain_request(task: LedgerTask, chars: int, options: SamplingOptions) -> ChatRequest:
+    """The plain model's request: the question with the first ``chars`` of the context."""
     prompt = _PLAIN.format(context=task.context[:chars], question=task.question)
     return ChatRequest(messages=(UserMessage(content=prompt),), options=options)
 
 
-def _window_chars(model: Any, task: LedgerTask, options: SamplingOptions) -> int:
+def window_chars(model: Any, task: LedgerTask, options: SamplingOptions) -> int:
     """The most context characters whose plain prompt fits ``model``'s window with room for
     ``options.max_tokens`` (binary search with the model's own tokenizer)."""
     room = int(model.max_context) - options.max_tokens
     low, high = 0, min(len(task.context), 16 * int(model.max_context))  # > 1 char a token
     while low < high:
         mid = (low + high + 1) // 2
-        if len(model.encode_prompt(_plain_request(task, mid, options))) <= room:
+        if len(model.encode_prompt(plain_request(task, mid, options))) <= room:
             low = mid
         else:
             high = mid - 1
     return low
 
 
-async def _plain(
+async def plain_episodes(
     task: LedgerTask, model: ModelBackend, chars: int | None, options: SamplingOptions
 ) -> tuple[list[Episode], int, float]:
     """The plain model's episode on ``task`` (context cut to ``chars``; None: the whole
@@ -90,7 +91,7 @@ async def _plain(
     shown = len(task.context) if chars is None else min(chars, len(task.context))
     started = time.perf_counter()
     while True:
-        request = _plain_request(task, shown, options)
+        request = plain_request(task, shown, options)
 
         async def program(record: Any, policy: Any, request: ChatRequest = request) -> Any:
             completion = await policy["plain"].complete(request)
@@ -109,9 +110,12 @@ def ledger_answer_of(text: str) -> int | None:
     return int(digits[0]) if digits else None
 
 
-async def _rlm(
+async def rlm_episodes(
     task: LedgerTask, root: ModelBackend, sub: ModelBackend, config: RLMConfig
 ) -> tuple[list[Episode], float]:
+    """One RLM run on ``task`` through ``rollout`` (root roles on ``root``, sub-call roles on
+    ``sub``): its episodes, one per role, and the wall time."""
+
     async def program(record: Any, policy: Any) -> Any:
         return await arun_rlm(None, task.context, task.question, config=config)
 
@@ -121,7 +125,7 @@ async def _rlm(
     return episodes, time.perf_counter() - started
 
 
-def _row(
+def table_row(
     policy: str, method: str, runs: Sequence[tuple[list[Episode], float]], window: int | None
 ) -> dict[str, Any]:
     """One table row: accuracy and what the runs spent (means per task)."""
@@ -179,16 +183,16 @@ async def _policy(
     windows: Sequence[int | None],
     plain_options: SamplingOptions,
 ) -> list[dict[str, Any]]:
-    rlm_runs = [await _rlm(task, root, sub, config) for task in tasks]
-    rows = [_row(name, "rlm", rlm_runs, None)]
+    rlm_runs = [await rlm_episodes(task, root, sub, config) for task in tasks]
+    rows = [table_row(name, "rlm", rlm_runs, None)]
     for window in windows:
         runs = []
         seen = []
         for task in tasks:
-            episodes, shown, seconds = await _plain(task, plain, window, plain_options)
+            episodes, shown, seconds = await plain_episodes(task, plain, window, plain_options)
             runs.append((episodes, seconds))
             seen.append(shown)
-        rows.append(_row(name, "plain", runs, min(seen)))
+        rows.append(table_row(name, "plain", runs, min(seen)))
     return rows
 
 
@@ -202,7 +206,7 @@ async def _measure(options: Options) -> dict[str, Any]:
     tiny = load_model("tiny:")
     tiny_tokens = 8 if quick else 128
     tiny_options = SamplingOptions(max_tokens=tiny_tokens, temperature=1.0, seed=0)
-    tiny_window = _window_chars(tiny, tasks[0], tiny_options)
+    tiny_window = window_chars(tiny, tasks[0], tiny_options)
 
     scripted_plain = SamplingOptions(max_tokens=16)
     windows: list[int | None] = [tiny_window, 131_072 * _CHARS_PER_TOKEN]
@@ -245,7 +249,7 @@ async def _measure(options: Options) -> dict[str, Any]:
 
 
 #: The table's columns: (heading, key of a row).
-_COLUMNS = (
+COLUMNS = (
     ("policy", "policy"),
     ("method", "method"),
     ("window chars", "window_chars"),
@@ -266,9 +270,9 @@ def run(options: Options) -> dict[str, Any]:
     sizes = min(t["chars"] for t in results["tasks"])
     print_table(
         f"RLM vs plain, {len(results['tasks'])} tasks of {sizes:,}+ characters (means per task)",
-        [heading for heading, _ in _COLUMNS] + ["stops"],
+        [heading for heading, _ in COLUMNS] + ["stops"],
         [
-            [r[key] for _, key in _COLUMNS]
+            [r[key] for _, key in COLUMNS]
             + [", ".join(f"{k} {v}" for k, v in r["stop_reasons"].items())]
             for r in results["rows"]
         ],

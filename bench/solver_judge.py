@@ -2,14 +2,19 @@
 
 The demo's recipe makes one starting point (``SFT_SEED``): the scripted teacher's
 demonstrations on the demo's countdown (three numbers; four with ``Sizes.numbers = 4``), the
-tiny Qwen2 with a tokenizer trained on them, a short SFT. The system is N solvers (the demo's
-countdown agent: ``calc`` checks, then ``submit``) under roles ``solver_<i>`` and a judge (role
-``judge``) that answers ``{"index": k}`` (constrained to ``0..N-1``) after seeing the problem
-and each solver's submitted expression with what the solver's own ``calc`` said about it. One
-policy (one :class:`~hone.train.Trainer`) plays every role. For each seed, two RL runs start
-from the same SFT weights and sample the same number of episodes:
+tiny Qwen2 with a tokenizer trained on them, SFT. With three numbers it is the search
+benchmarks' start (:func:`bench._search_countdown.sft_start`: 6,000 demonstrations, 800 steps,
+cached on disk and shared with ``search_countdown`` and ``expert_iteration``), whose solvers
+solve about 15% of held-out tasks sampled; a shorter SFT (300 steps) solved none, so RL had
+no signal. The system is N solvers (the demo's countdown agent: ``calc`` checks, then
+``submit``) under roles ``solver_<i>`` and a judge (role ``judge``) that answers
+``{"index": k}`` (constrained to ``0..N-1``) after seeing the problem and each solver's
+submitted expression with what the solver's own ``calc`` said about it. One policy (one
+:class:`~hone.train.Trainer`) plays every role. For each seed, two RL runs start from the same
+SFT weights and sample the same number of episodes:
 
-* (a) **solvers only** — ``roles.train = ["solver_*"]``; the judge generates, frozen;
+* (a) **solvers only** — ``roles.train = ["solver_*"]``; the judge's episodes are generated,
+  never trained on (the policy is shared, so the judge still moves with the solvers' updates);
 * (b) **joint** — every role trained; the judge's reward is 1 when its pick is correct, given
   only on rollouts whose candidates differ in correctness (``only_when``).
 
@@ -54,13 +59,13 @@ class Sizes:
     #: its tiny SFT start did not learn to copy four numbers in 150 steps (docs/benchmarks.md).
     numbers: int = 3
     solvers: int = 4
-    n_sft: int = 2000
+    n_sft: int = 6000
     n_rl: int = 2000
     n_test: int = 100
-    sft_steps: int = 300
+    sft_steps: int = 800
     sft_batch: int = 32
     sft_lr: float = 3e-3
-    rl_steps: int = 10
+    rl_steps: int = 30
     tasks_per_step: int = 4
     group_size: int = 4
     rl_lr: float = 3e-4
@@ -229,8 +234,39 @@ def scores(outputs: Sequence[tuple[Any, Any]]) -> dict[str, float | None]:
 # ------------------------------------------------------------------ one seed
 
 
+def _sft_sizes(sizes: Sizes) -> Any:
+    from bench._search_countdown import SFTSizes
+
+    return SFTSizes(
+        n_sft=sizes.n_sft,
+        n_test=sizes.n_test,
+        sft_steps=sizes.sft_steps,
+        sft_batch=sizes.sft_batch,
+        sft_lr=sizes.sft_lr,
+        hidden_size=sizes.hidden_size,
+        layers=sizes.layers,
+        intermediate=sizes.intermediate,
+        vocab_size=sizes.vocab_size,
+        max_tokens=sizes.max_tokens,
+    )
+
+
+def _start3(
+    sizes: Sizes, options: Options
+) -> tuple[tuple[Any, Any], list[Any], list[Any], dict[str, Any]]:
+    """Three numbers: the search benchmarks' cached SFT start (a quick run caches under its
+    workdir), its RL tasks (the first ``n_rl``), its held-out tasks (never trained on) and the
+    facts of its build (teacher success, seconds)."""
+    from bench._search_countdown import CACHE, sft_start
+
+    cache = options.workdir / "sft" if options.quick else CACHE
+    model, tokenizer, rl_tasks, test, facts = sft_start(_sft_sizes(sizes), SFT_SEED, cache)
+    console.print(f"SFT start: teacher success {facts['teacher_success']:.3f}")
+    return (model, tokenizer), rl_tasks[: sizes.n_rl], test, facts
+
+
 def _splits(sizes: Sizes) -> tuple[list[Any], list[Any], list[Any]]:
-    """SFT, RL and held-out task records (held-out tasks are never trained on)."""
+    """Four numbers: SFT, RL and held-out task records (held-out tasks are never trained on)."""
     from hone.demo import task_record
     from hone.demo.countdown import make_splits
 
@@ -419,9 +455,13 @@ def run(options: Options) -> dict[str, Any]:
     # took 10.8 s with two threads and 1.3 s with one, measured under load).
     torch.set_num_threads(1)
     sizes = QUICK if options.quick else FULL
-    sft_tasks, rl_tasks, test = _splits(sizes)
     started = time.perf_counter()
-    start = _start(sizes, sft_tasks, options.workdir)
+    if sizes.numbers == 3:
+        start, rl_tasks, test, built = _start3(sizes, options)
+    else:
+        built = {}
+        sft_tasks, rl_tasks, test = _splits(sizes)
+        start = _start(sizes, sft_tasks, options.workdir)
     sft_s = time.perf_counter() - started
     sft = held_out(sizes, *start, test, SFT_SEED)
     console.print(f"SFT start: {_line(sft)}")
@@ -441,6 +481,7 @@ def run(options: Options) -> dict[str, Any]:
     return {
         "sizes": asdict(sizes),
         "sft_seconds": round(sft_s, 1),
+        "sft_build": built,
         "sft": sft,
         "seeds": list(seeds),
         "runs": json.loads(json.dumps(runs)),

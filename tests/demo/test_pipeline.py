@@ -19,6 +19,10 @@ def test_quick_demo_writes_table_plot_and_a_loadable_model(tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(out), "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "held-out success" in result.output and "SFT + RL" in result.output
+    # Standard output is not a terminal here: plain progress lines, no live bars.
+    steps = DemoConfig.quick().sft_steps
+    assert f"SFT 1/{steps}" in result.output and f"SFT {steps}/{steps}" in result.output
+    assert "RL (GRPO) 2/2" in result.output and "\x1b[" not in result.output
     summary = json.loads((out / "results.json").read_text())
     rates = summary["held_out_success"]
     assert set(rates) == {"teacher", "sft", "rl"}
@@ -67,3 +71,31 @@ async def test_sft_learning_rates_are_the_hand_written_schedules(tmp_path: Path)
         cosine = 0.5 * (1 + math.cos(math.pi * step / config.sft_steps))
         expected.append(config.sft_lr * warm * (0.1 + 0.9 * cosine))
     assert seen == expected
+
+
+_TIMINGS = ("rollout_s", "tokens_per_s", "train_s", "publish_s")
+
+
+def _numbers(summary: dict[str, object]) -> dict[str, object]:
+    """A run's results without its wall times (the only figures allowed to differ)."""
+    curve = [
+        {k: v for k, v in row.items() if k not in _TIMINGS}
+        for row in summary["rl_curve"]  # type: ignore[attr-defined]
+    ]
+    return {**summary, "seconds": None, "model_dir": None, "rl_curve": curve}
+
+
+@pytest.mark.slow
+async def test_the_same_seed_gives_the_same_numbers(tmp_path: Path) -> None:
+    """Two runs of one seed: identical held-out rates, behaviour counts, every RL step's
+    figures (batched generation goes in deterministic waves) and saved weights. (At these
+    sizes RL rarely has a learning signal; tests/train/test_repeatable_run.py checks updates.)"""
+    from hone.demo import arun_demo
+
+    config = DemoConfig.quick(seed=5).replace(rl_steps=3, tasks_per_step=3, group_size=3)
+    first = await arun_demo(config, tmp_path / "a")
+    second = await arun_demo(config, tmp_path / "b")
+    assert _numbers(first.summary()) == _numbers(second.summary())
+    assert len(first.rl_curve) == 3 and all(row["completion_tokens"] > 0 for row in first.rl_curve)
+    weights = [(tmp_path / r / "model" / "model.safetensors").read_bytes() for r in "ab"]
+    assert weights[0] == weights[1]

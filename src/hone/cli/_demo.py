@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,6 +31,31 @@ def _fmt(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.3f}"
 
 
+_SHOWN = ("held_out_success", "sft_success", "loss", "reward", "eval_success")
+
+
+def _info(report: DemoProgress) -> str:
+    return "  ".join(f"{k}={_fmt(report.metrics[k])}" for k in _SHOWN if k in report.metrics)
+
+
+class _Lines:
+    """Plain progress lines, for when standard output is not a terminal (a CI log, ``hone
+    demo > log``), where a live bar would print nothing until the end: a phase's first and
+    last step, and about every 5% in between."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, report: DemoProgress) -> None:
+        every = max(1, report.total // 20)
+        if report.step not in (1, report.total) and report.step % every:
+            return
+        elapsed = time.perf_counter() - self.start
+        line = f"[{elapsed:7.1f}s] {_TITLES[report.phase]} {report.step}/{report.total}"
+        info = _info(report)
+        console.print(f"{line}  {info}" if info else line, markup=False, highlight=False)
+
+
 class _Bars:
     """One rich progress bar per phase, fed by the pipeline's progress reports."""
 
@@ -42,10 +68,8 @@ class _Bars:
             self.bars[report.phase] = self.progress.add_task(
                 _TITLES[report.phase], total=report.total, info=""
             )
-        shown = ("held_out_success", "sft_success", "loss", "reward", "eval_success")
-        info = "  ".join(f"{k}={_fmt(report.metrics[k])}" for k in shown if k in report.metrics)
         self.progress.update(
-            self.bars[report.phase], completed=report.step, total=report.total, info=info
+            self.bars[report.phase], completed=report.step, total=report.total, info=_info(report)
         )
 
 
@@ -116,8 +140,11 @@ def demo(
         TextColumn("{task.fields[info]}"),
         console=console,
     )
-    with progress:
-        result = asyncio.run(arun_demo(config, out, on_progress=_Bars(progress)))
+    if console.is_terminal:
+        with progress:
+            result = asyncio.run(arun_demo(config, out, on_progress=_Bars(progress)))
+    else:  # a log file or a pipe: plain lines as the run goes
+        result = asyncio.run(arun_demo(config, out, on_progress=_Lines()))
     console.print(_table(result))
     console.print(_behaviour_table(result))
     minutes = result.seconds.get("total", math.nan) / 60

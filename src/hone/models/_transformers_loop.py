@@ -140,12 +140,15 @@ def generate_rows(
     cancel: threading.Event | None = None,
     starts: Sequence[Reuse | None] = (),
     keep_states: bool = False,
+    adapter_names: Sequence[str] | None = None,
 ) -> list[RowResult]:
     """Continue every row until it ends its turn, hits a stop string or its token limit.
 
     ``decode`` turns token ids into text (for stop strings). ``starts[i]`` (if given) holds
     kept KV states of row ``i``'s first prompt tokens; with ``keep_states`` every result carries
-    its row's final KV states. Call under ``torch.inference_mode()``.
+    its row's final KV states. ``adapter_names[i]`` (a peft model's adapter, or ``"__base__"``)
+    is the adapter row ``i`` runs through: peft applies each row's own adapter in one forward
+    pass. Call under ``torch.inference_mode()``.
     """
     device = _device_of(model)
     states = [_new_state(spec, ids, device) for spec in rows]
@@ -164,6 +167,9 @@ def generate_rows(
     step_pos = positions
     ready_mask = _takes_ready_masks(model, cache)
     while True:
+        extra: dict[str, Any] = {}
+        if adapter_names is not None:
+            extra["adapter_names"] = [adapter_names[i] for i in live]
         out = model(
             input_ids=step_ids,
             attention_mask=_attention_mask(mask, step_ids.shape[1], ready_mask),
@@ -171,6 +177,7 @@ def generate_rows(
             past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
+            **extra,
         )
         logits = out.logits[:, -1, :].float()  # (B, V)
         step = [states[i] for i in live]

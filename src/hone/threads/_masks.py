@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from hone._attention import attention_bias
 from hone.errors import ConfigError
 from hone.threads._trace import ThreadTrace
 
@@ -93,19 +94,6 @@ def trace_batch(
         old_logprobs=old.to(device),
         lengths=lengths.to(device),
     )
-
-
-def attention_bias(mask: torch.Tensor, model: Any) -> torch.Tensor:
-    """A boolean (B, 1, T, T) mask in the form ``model``'s attention takes: as is for SDPA,
-    flex and flash-style kernels that read booleans; an additive float mask (0 or the dtype's
-    minimum) for eager attention."""
-    config = getattr(model, "config", None)
-    implementation = getattr(config, "_attn_implementation", None) or "sdpa"
-    if implementation != "eager":
-        return mask
-    dtype = next(model.parameters()).dtype
-    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
-    return bias.masked_fill(~mask, torch.finfo(dtype).min)
 
 
 def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:

@@ -24,12 +24,12 @@ from typing import Any
 import torch
 
 from hone import _compute
+from hone._attention import attention_bias
 from hone.errors import TrainingConfigError, TrainingError
 from hone.train._config import LoraConfig, TrainerConfig
 from hone.train._losses import LossMetrics, policy_loss, sft_loss, token_logprobs
 from hone.train._metrics import TrainStepMetrics
 from hone.train._samples import Batch, TrainingSample, collate
-from hone.train._visibility import attention_bias
 
 __all__ = ["Trainer", "check_trainer"]
 

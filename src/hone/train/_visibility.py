@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from hone.errors import TrainingConfigError
 
-__all__ = ["TokenVisibility", "attention_bias", "visibility_mask"]
+__all__ = ["TokenVisibility", "visibility_mask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +83,3 @@ def visibility_mask(
     mask = causal & kept & real[:, None, :] & real[:, :, None]  # (B, Wq, Wk)
     mask |= torch.eye(width, dtype=torch.bool)[None] & ~real[:, :, None]  # pads see themselves
     return mask[:, None], positions
-
-
-def attention_bias(mask: torch.Tensor, model: Any) -> torch.Tensor:
-    """A boolean (B, 1, T, T) mask in the form ``model``'s attention takes: as is for SDPA
-    and kernels that read booleans; additive (0 or the dtype's minimum) for eager attention."""
-    config = getattr(model, "config", None)
-    implementation = getattr(config, "_attn_implementation", None) or "sdpa"
-    if implementation != "eager":
-        return mask
-    dtype = next(model.parameters()).dtype
-    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
-    return bias.masked_fill(~mask, torch.finfo(dtype).min)
