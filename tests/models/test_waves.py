@@ -4,6 +4,7 @@ never on timing."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Sequence
 
@@ -122,8 +123,13 @@ async def test_limited_seats_pass_to_the_next_participant() -> None:
 
 
 async def test_a_stalled_participant_cannot_hold_the_others_forever(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Another library's logging setup earlier in the session may have disabled this logger
+    # (dictConfig disables loggers that exist when it runs); the warning must still be seen.
+    waves_logger = logging.getLogger("hone.models._waves")
+    monkeypatch.setattr(waves_logger, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=waves_logger.name)
     log = Log()
     model = BatchingModel(log, max_wait_ms=1)
     wave = Wave(2, stall_timeout_s=0.05)
