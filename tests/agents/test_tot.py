@@ -40,12 +40,22 @@ def letters(*replies: str) -> ScriptedModel:
 
 
 class SlowProposer(ScriptedModel):
-    """A scripted proposer that takes a moment and counts calls in flight."""
+    """A scripted proposer that takes a moment and counts calls in flight. ``script`` maps the
+    steps of the state a proposal extends ("" at the root) to its proposals, in order, so
+    what each state gets does not depend on which concurrent call arrives first."""
 
-    def __init__(self, *replies: str) -> None:
-        super().__init__(list(replies), when_exhausted="cycle")
+    def __init__(self, script: dict[str, list[str]]) -> None:
+        self.script = {state: list(replies) for state, replies in script.items()}
+        super().__init__([self._propose], when_exhausted="cycle")
         self.in_flight = 0
         self.most = 0
+
+    def _propose(self, request: ChatRequest) -> str:
+        prompt = request.messages[1].text
+        _, found, steps = prompt.partition("Steps so far:")
+        lines = steps.strip().splitlines() if found else []
+        state = "".join(line.split(". ", 1)[1] for line in lines if ". " in line)
+        return self.script[state].pop(0)
 
     async def complete(self, request: ChatRequest) -> Completion:
         self.in_flight += 1
@@ -56,7 +66,9 @@ class SlowProposer(ScriptedModel):
 
 
 def test_k_proposals_per_kept_state_run_concurrently() -> None:
-    model = SlowProposer("a", "x", "b", "a", "b", "c")
+    model = SlowProposer(
+        {"": ["a", "x", "b"], "a": ["a", "b", "c"], "x": ["a", "b", "c"], "b": ["a", "b", "c"]}
+    )
     search = create_tree_of_thoughts(model, reward=spelled, k=3, beam_width=2, max_depth=2)
     chunks = list(search.stream({"input": "abc"}, stream_mode=["updates", "values"]))
     updates = [next(iter(data)) for mode, data in chunks if mode == "updates"]
