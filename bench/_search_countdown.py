@@ -202,9 +202,7 @@ def sft_start(
 def _build(sizes: SFTSizes, seed: int, tasks: list[Any], folder: Path) -> None:
     import time
 
-    from hone.demo import CountdownAgent, CountdownTeacher, DemoConfig, countdown_reward
-    from hone.demo._model import build_student
-    from hone.train import LRSchedule, Trainer, TrainerConfig, sft_samples
+    from hone.demo import CountdownAgent, CountdownTeacher, countdown_reward
     from hone.trajectory import rollout_batch
 
     started = time.perf_counter()
@@ -213,6 +211,23 @@ def _build(sizes: SFTSizes, seed: int, tasks: list[Any], folder: Path) -> None:
     demos = asyncio.run(rollout_batch(agent, tasks, teacher, group_size=1, reward=countdown_reward))
     taught = statistics.fmean(e.reward or 0.0 for e in demos.episodes)
     console.print(f"  {len(demos.episodes)} teacher demonstrations, success {taught:.3f}")
+    trainer = sft_from_demos(demos.episodes, sizes, seed, folder / "init", prefix="  ")
+    trainer.save_model(folder / "model")
+    facts = {"teacher_success": taught, "sft_seconds": round(time.perf_counter() - started, 1)}
+    (folder / "facts.json").write_text(json.dumps(facts))
+
+
+def sft_from_demos(
+    episodes: list[Any], sizes: Any, seed: int, init_folder: Path, *, prefix: str = ""
+) -> Any:
+    """The demo's SFT recipe on teacher ``episodes``: a fresh student built for them, then
+    ``sizes.sft_steps`` steps (cosine schedule); returns the trainer. ``sizes`` names the
+    student's shape and the SFT settings (``SFTSizes`` or solver_judge's ``Sizes``)."""
+
+    from hone.demo import DemoConfig
+    from hone.demo._model import build_student
+    from hone.train import LRSchedule, Trainer, TrainerConfig, sft_samples
+
     config = DemoConfig(
         seed=seed,
         hidden_size=sizes.hidden_size,
@@ -221,10 +236,10 @@ def _build(sizes: SFTSizes, seed: int, tasks: list[Any], folder: Path) -> None:
         vocab_size=sizes.vocab_size,
         tokenizer_texts=min(2000, sizes.n_sft),
     )
-    model, tokenizer = build_student(config, demos.episodes, folder / "init")
+    model, tokenizer = build_student(config, episodes, init_folder)
     samples = [
         s
-        for e in demos.episodes
+        for e in episodes
         if (m := sft_samples(e, tokenizer).merged) is not None
         for s in m.samples
     ]
@@ -246,10 +261,8 @@ def _build(sizes: SFTSizes, seed: int, tasks: list[Any], folder: Path) -> None:
     for step in range(sizes.sft_steps):
         loss = trainer.sft_step(rng.sample(samples, min(sizes.sft_batch, len(samples)))).loss
         if (step + 1) % 25 == 0 or step + 1 == sizes.sft_steps:
-            console.print(f"  sft {step + 1}/{sizes.sft_steps} loss={loss:.3f}")
-    trainer.save_model(folder / "model")
-    facts = {"teacher_success": taught, "sft_seconds": round(time.perf_counter() - started, 1)}
-    (folder / "facts.json").write_text(json.dumps(facts))
+            console.print(f"{prefix}sft {step + 1}/{sizes.sft_steps} loss={loss:.3f}")
+    return trainer
 
 
 def last_submitted(messages: list[dict[str, Any]]) -> str | None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import random
 import statistics
 import time
 from collections.abc import Sequence
@@ -281,9 +280,7 @@ def _start(sizes: Sizes, sft_tasks: list[Any], workdir: Path) -> tuple[Any, Any]
     and loaded from there when a run finds it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from hone.demo import CountdownAgent, CountdownTeacher, DemoConfig, countdown_reward
-    from hone.demo._model import build_student
-    from hone.train import LRSchedule, Trainer, TrainerConfig, sft_samples
+    from hone.demo import CountdownAgent, CountdownTeacher, countdown_reward
     from hone.trajectory import rollout_batch
 
     saved = workdir / "sft"
@@ -297,42 +294,11 @@ def _start(sizes: Sizes, sft_tasks: list[Any], workdir: Path) -> tuple[Any, Any]
     )
     taught = statistics.fmean(e.reward or 0.0 for e in demos.episodes)
     console.print(f"{len(demos.episodes)} teacher demonstrations, success {taught:.3f}")
-    config = DemoConfig(
-        seed=SFT_SEED,
-        hidden_size=sizes.hidden_size,
-        layers=sizes.layers,
-        intermediate=sizes.intermediate,
-        vocab_size=sizes.vocab_size,
-        tokenizer_texts=min(2000, sizes.n_sft),
-    )
-    model, tokenizer = build_student(config, demos.episodes, workdir / "init")
-    samples = [
-        s
-        for e in demos.episodes
-        if (m := sft_samples(e, tokenizer).merged) is not None
-        for s in m.samples
-    ]
-    schedule = LRSchedule(
-        kind="cosine", warmup_steps=10, min_lr_ratio=0.1, total_steps=sizes.sft_steps
-    )
-    trainer = Trainer(
-        model,
-        tokenizer,
-        config=TrainerConfig(
-            lr=sizes.sft_lr,
-            schedule=schedule,
-            adam_betas=(0.9, 0.98),
-            micro_batch_size=8,
-            seed=SFT_SEED,
-        ),
-    )
-    rng = random.Random(SFT_SEED)
-    for step in range(sizes.sft_steps):
-        loss = trainer.sft_step(rng.sample(samples, min(sizes.sft_batch, len(samples)))).loss
-        if (step + 1) % 25 == 0 or step + 1 == sizes.sft_steps:
-            console.print(f"sft {step + 1}/{sizes.sft_steps} loss={loss:.3f}")
+    from bench._search_countdown import sft_from_demos
+
+    trainer = sft_from_demos(demos.episodes, sizes, SFT_SEED, workdir / "init")
     trainer.save_model(saved)
-    return model, tokenizer
+    return trainer.model, trainer.tokenizer
 
 
 def _rl_config(sizes: Sizes, seed: int, train: tuple[str, ...] | None) -> Any:
