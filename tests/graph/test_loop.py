@@ -1,5 +1,7 @@
 import asyncio
 import operator
+import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from pydantic import BaseModel
 
+from hone.checkpoint import InMemorySaver, SqliteSaver
 from hone.errors import GraphRecursionError, GraphWarning, InvalidUpdateError
 from hone.graph import (
     END,
@@ -19,6 +22,7 @@ from hone.graph import (
     StateGraph,
     get_config,
     get_task_id,
+    interrupt,
 )
 
 
@@ -249,3 +253,67 @@ async def test_sync_and_async_give_the_same_result() -> None:
     assert await graph.ainvoke({"n": 0}) == sync
     # The sent "b" re-fills only half of the join, so "c" does not run again.
     assert sync["log"] == ["a", "b", "c", "b"]
+
+
+def test_parallel_tasks_finishing_together_keep_every_pending_write() -> None:
+    """The tasks of a parallel step record their writes from pool threads at the same time;
+    none may be lost (they are what a resume uses to skip finished tasks)."""
+    width = 24
+    together = threading.Barrier(width - 1, timeout=10)
+
+    def fan(state: Counter) -> list[Send]:
+        return [Send("work", {"n": i, "log": []}) for i in range(width)]
+
+    def work(state: Counter) -> dict[str, Any]:
+        if state["n"] == 0:
+            interrupt("stop here")
+        together.wait()  # the others finish at the same moment
+        return {"log": [f"w{state['n']}"]}
+
+    g = StateGraph(Counter)
+    g.add_node("work", work)
+    g.add_conditional_edges(START, fan)
+    app = g.compile(checkpointer=InMemorySaver())
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for attempt in range(5):
+            config: RunConfig = {
+                "configurable": {"thread_id": f"t{attempt}"},
+                "max_concurrency": width,
+            }
+            app.invoke({"n": 0, "log": []}, config)
+            tasks = app.get_state(config).tasks
+            done = sorted(t.result["log"][0] for t in tasks if t.result is not None)
+            assert done == sorted(f"w{i}" for i in range(1, width)), f"attempt {attempt}"
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_parallel_tasks_save_their_writes_one_at_a_time(tmp_path: Any) -> None:
+    """With ``durability="sync"`` each finished task saves its writes from its own pool
+    thread; the saves take turns instead of contending for the database's write lock (a
+    saver with a 1 ms busy timeout would otherwise fail with "database is locked", and a
+    normal one sleeps in SQLite's busy handler)."""
+    width = 10
+    together = threading.Barrier(width, timeout=10)
+
+    def fan(state: Counter) -> list[Send]:
+        return [Send("work", {"n": i, "log": []}) for i in range(width)]
+
+    def work(state: Counter) -> dict[str, Any]:
+        together.wait()
+        return {"log": [f"w{state['n']}"]}
+
+    g = StateGraph(Counter)
+    g.add_node("work", work)
+    g.add_conditional_edges(START, fan)
+    with SqliteSaver(tmp_path / "c.db", timeout=0.001) as saver:
+        app = g.compile(checkpointer=saver)
+        for attempt in range(25):
+            config: RunConfig = {
+                "configurable": {"thread_id": f"t{attempt}"},
+                "max_concurrency": width,
+            }
+            out = app.invoke({"n": 0, "log": []}, config, durability="sync")
+            assert sorted(out["log"]) == sorted(f"w{i}" for i in range(width))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -161,6 +162,9 @@ class Loop:
         self._saves: SaveQueue | None = None
         self._futures: deque[Future[Any]] = deque()
         self._deferred: list[tuple[str, str, list[tuple[str, Any]]]] = []
+        #: The tasks of a parallel step finish on pool threads and record their writes
+        #: concurrently; this keeps ``pending_writes`` from losing one of them.
+        self._writes_lock = threading.Lock()
         self.control = settings.runtime.control
         #: Whether subgraphs started in this step resume their own checkpoints (the first
         #: step after a resume); None lets them decide from their input.
@@ -565,23 +569,26 @@ class Loop:
         writes = list(writes)
         if all(w[0] in SPECIAL_WRITES for w in writes):
             writes = list({w[0]: w for w in writes}.values())
-        if task_id == NULL_TASK_ID:
-            self.pending_writes = [
-                w for w in self.pending_writes if w[0] != task_id or w[1] not in SPECIAL_WRITES
-            ]
-            to_save = [(c, v) for t, c, v in self.pending_writes if t == task_id] + writes
-        else:
-            self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
-            to_save = writes
-        self.pending_writes.extend((task_id, c, v) for c, v in writes)
         task = self.tasks.get(task_id)
         failed = any(c in (ERROR, INTERRUPT) for c, _ in writes)
-        if self.checkpointer is not None:
-            path = task_path_str(task.path) if task is not None else ""
-            if self._defer(task, failed):
-                self._deferred.append((task_id, path, to_save))
+        with self._writes_lock:
+            if task_id == NULL_TASK_ID:
+                self.pending_writes = [
+                    w for w in self.pending_writes if w[0] != task_id or w[1] not in SPECIAL_WRITES
+                ]
+                to_save = [(c, v) for t, c, v in self.pending_writes if t == task_id] + writes
+            elif any(w[0] == task_id for w in self.pending_writes):
+                self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
+                to_save = writes
             else:
-                self._save_writes(task_id, path, to_save)
+                to_save = writes
+            self.pending_writes.extend((task_id, c, v) for c, v in writes)
+            if self.checkpointer is not None:
+                path = task_path_str(task.path) if task is not None else ""
+                if self._defer(task, failed):
+                    self._deferred.append((task_id, path, to_save))
+                else:
+                    self._save_writes(task_id, path, to_save)
         if task is not None:
             self.output_writes(task_id, writes)
             if not failed:
