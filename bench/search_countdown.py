@@ -1,31 +1,35 @@
-"""Test-time search over whole countdown episodes with the demo's SFT model, at equal budget.
+"""Test-time search over whole countdown episodes with the demo's SFT model, at equal model calls.
 
-Every strategy gets the same number of *expansions* per task (one agent run each: a new
-episode from the task's start, or a refinement of a finished one: a critique, "That scored
-0.40 out of 1. Try again.", added to its conversation before the agent runs on). Each
+Every strategy gets the same budget of *model calls* per task (``Budget(model_calls=24)``),
+spent on expansions: each one an agent run of 1 to 8 model calls (a new episode from the
+task's start) or a refinement of a finished episode (a critique, "That scored 0.40 out of 1.
+Try again.", added to its conversation before the agent runs on: usually one call). Each
 expansion is an :class:`~hone.search.EpisodeSearch` generator call: a fork of a graph
-checkpoint, recorded as a trainable episode. The strategies:
+checkpoint, recorded as a trainable episode, that reports its own model calls (a
+:class:`~hone.search.Cost`). The strategies, each run by hone's own implementation with the
+model-call budget:
 
-* repeated sampling: every expansion a new episode; the answer picked by the guide score
-  (best-of-N) and, separately, by a majority vote over the submitted values
-  (self-consistency, no verifier);
-* refinement: one episode, then each expansion refines the latest;
-* MCTS (UCT), AB-MCTS-A (Gaussian), AB-MCTS-M: the tree search decides, at every step,
-  between a new episode (GEN at the root) and refining one (CONT).
+* repeated sampling (:func:`~hone.search.abest_of_n`): every expansion a new episode; the
+  answer picked by the guide score (best-of-N) and, separately, by a majority vote over the
+  submitted values (self-consistency, no verifier);
+* refinement (:func:`~hone.search.arefine`): one episode, then each expansion refines the
+  latest;
+* MCTS (UCT), AB-MCTS-A (Gaussian), AB-MCTS-M (:func:`~hone.search.asearch`): the tree search
+  decides, at every step, between a new episode (GEN at the root) and refining one (CONT).
 
-The search is guided by a *closeness* score (1 − |value − target| / target of the submitted
-expression; 1 exactly when solved). Reported separately: **oracle pass@k** (some expansion
-solved the task, by the exact reward) and the **selected answer's accuracy** (the answer the
-strategy picks is right). Model calls and tokens are counted too: expansions are equal, model
-calls are close but not identical (an episode takes 1 to 8 turns). Figures at budget 4 are
-read from the first 4 expansions of each run (the searches do not depend on the total budget
-but for the calls in flight).
+The budget is checked before each expansion (two in flight per task for every strategy), so
+the last expansions may overshoot it; the overshoot is reported. The search is guided by a
+*closeness* score (1 − |value − target| / target of the submitted expression; 1 exactly when
+solved). Reported separately: **oracle pass@k** (some expansion solved the task, by the exact
+reward) and the **selected answer's accuracy** (the answer the strategy picks is right).
+Figures at the smaller budget are read from the same runs: the expansions started before the
+earlier ones' model calls reached it (the strategies do not depend on the total budget but
+for the calls in flight); figures at the full budget are the whole runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 import time
 from collections import Counter
@@ -50,33 +54,43 @@ from bench._search_countdown import (
 NAME = "search_countdown"
 DESCRIPTION = (
     "countdown with the demo's SFT model: repeated sampling, refinement, MCTS, AB-MCTS-A/M "
-    "over whole agent episodes at equal expansions; oracle pass@k vs selected accuracy"
+    "over whole agent episodes at equal model calls; oracle pass@k vs selected accuracy"
 )
 SEED = 0
 STRATEGIES = ("repeated", "refine", "mcts", "ab-mcts-a", "ab-mcts-m")
+#: Expansions in flight per task, for every strategy.
+IN_FLIGHT = 2
 
 
 def _sizes(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"sft": QUICK_SFT, "tasks": 3, "budget": 3, "checkpoints": (2, 3), "parallel": 3}
-    return {"sft": SFTSizes(), "tasks": 40, "budget": 8, "checkpoints": (4, 8), "parallel": 20}
+        return {"sft": QUICK_SFT, "tasks": 3, "budget": 6, "checkpoints": (3, 6), "parallel": 3}
+    return {"sft": SFTSizes(), "tasks": 40, "budget": 24, "checkpoints": (12, 24), "parallel": 20}
 
 
 async def _flat(searcher: Any, budget: int, refine: bool) -> None:
-    from hone.errors import SearchError
+    """Repeated sampling or refinement over episodes, by hone's flat strategies: a candidate
+    is an expansion's ``(node state, guide score)``, reported with its model calls."""
+    from hone.search import Budget, Sampled, abest_of_n, arefine
 
-    if not refine:
+    async def expand(parent: Any = None) -> Sampled:
+        node, score, cost = await searcher.agenerate(parent)
+        return Sampled((node, score), cost)
 
-        async def one() -> None:
-            with contextlib.suppress(SearchError):  # recorded as a failed episode
-                await searcher.agenerate(None)
+    def guide(candidate: tuple[Any, float]) -> float:
+        return candidate[1]
 
-        await asyncio.gather(*(one() for _ in range(budget)))
-        return
-    latest: Any = None
-    for _ in range(budget):
-        with contextlib.suppress(SearchError):  # on failure: refine the same one again
-            latest, _, _ = await searcher.agenerate(latest)
+    limit = Budget(model_calls=budget)
+    if refine:
+        await arefine(
+            expand,
+            lambda latest, feedback: expand(latest[0]),
+            guide,
+            rounds=budget,
+            budget=limit,
+        )
+    else:
+        await abest_of_n(expand, guide, n=budget, budget=limit, concurrency=IN_FLIGHT)
 
 
 def _tree(name: str) -> Any:
@@ -87,7 +101,7 @@ def _tree(name: str) -> Any:
 
 async def _one_task(name: str, task: Any, backend: Any, graph: Any, budget: int) -> list[Any]:
     from hone.rewards import reward_fn
-    from hone.search import EpisodeSearch, asearch
+    from hone.search import Budget, EpisodeSearch, asearch
 
     searcher = EpisodeSearch(
         graph,
@@ -102,7 +116,11 @@ async def _one_task(name: str, task: Any, backend: Any, graph: Any, budget: int)
         await _flat(searcher, budget, refine=name == "refine")
     else:
         await asearch(
-            _tree(name), {"agent": searcher.agenerate}, budget=budget, seed=SEED, concurrency=2
+            _tree(name),
+            {"agent": searcher.agenerate},
+            budget=Budget(model_calls=budget),
+            seed=SEED,
+            concurrency=IN_FLIGHT,
         )
     episodes = list(searcher.episodes.values())
     episodes.sort(key=lambda e: e.metadata["search"]["index"])
@@ -128,14 +146,45 @@ def _vote(episodes: list[Any]) -> float:
     return float(winner == task_from_record(values[0][1].task).target)
 
 
-def _score_task(episodes: list[Any], budget: int, vote: bool) -> dict[str, float]:
-    first = [e for e in episodes if e.metadata["search"]["index"] < budget]
+def _within(episodes: list[Any], budget: int) -> list[Any]:
+    """The expansions a run with ``budget`` model calls would have started: those started
+    (in order) before the earlier ones' model calls reached it."""
+    out: list[Any] = []
+    spent = 0
+    for e in episodes:
+        if spent >= budget:
+            break
+        out.append(e)
+        spent += e.metadata["search"]["own_calls"]
+    return out
+
+
+def _fitting(episodes: list[Any], budget: int) -> list[Any]:
+    """The expansions (in order) whose model calls together stay within ``budget``: the
+    strict reading, with no overshoot, so every strategy is scored on at most ``budget``."""
+    out: list[Any] = []
+    spent = 0
+    for e in episodes:
+        spent += e.metadata["search"]["own_calls"]
+        if spent > budget:
+            break
+        out.append(e)
+    return out
+
+
+def _score_task(episodes: list[Any], budget: int, *, whole: bool, vote: bool) -> dict[str, float]:
+    """One task's figures at ``budget`` model calls: the whole run (``whole``: the run's own
+    budget, overshoot included) or the expansions a smaller budget would have started."""
+    first = episodes if whole else _within(episodes, budget)
     done = [e for e in first if e.status != "error" and e.reward is not None]
     best = max(done, key=lambda e: (e.reward, -e.metadata["search"]["index"]), default=None)
+    calls = sum(e.metadata["search"]["own_calls"] for e in first)
     row = {
         "pass": float(any(exact(e) == 1.0 for e in done)),
         "selected": 0.0 if best is None else exact(best),
-        "calls": float(sum(e.metadata["search"]["own_calls"] for e in first)),
+        "calls": float(calls),
+        "overshoot": float(max(0, calls - budget)),
+        "expansions": float(len(first)),
         "tokens": float(
             sum(
                 c.usage.get("completion_tokens", 0)
@@ -146,6 +195,12 @@ def _score_task(episodes: list[Any], budget: int, vote: bool) -> dict[str, float
         "failed": float(sum(e.status == "error" for e in first)),
         "refinements": float(sum(e.metadata["search"]["kind"] != "root" for e in first)),
     }
+    strict = [e for e in _fitting(episodes, budget) if e.status != "error" and e.reward is not None]
+    strict_best = max(
+        strict, key=lambda e: (e.reward, -e.metadata["search"]["index"]), default=None
+    )
+    row["pass_strict"] = float(any(exact(e) == 1.0 for e in strict))
+    row["selected_strict"] = 0.0 if strict_best is None else exact(strict_best)
     if vote:
         row["vote"] = _vote(done)
     return row
@@ -174,8 +229,10 @@ async def _strategy(
     seconds[name] = round(time.perf_counter() - started, 1)
     out: dict[int, dict[str, float]] = {}
     for budget in sizes["checkpoints"]:
-        rows = [_score_task(e, budget, vote=name == "repeated") for e in per_task]
+        whole = budget == sizes["budget"]
+        rows = [_score_task(e, budget, whole=whole, vote=name == "repeated") for e in per_task]
         out[budget] = {key: statistics.fmean(r[key] for r in rows) for key in rows[0]}
+        out[budget]["overshoot_max"] = max(r["overshoot"] for r in rows)
     return out
 
 
@@ -195,7 +252,7 @@ def run(options: Options) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     results: dict[str, dict[int, dict[str, float]]] = {}
     for name in STRATEGIES:
-        console.print(f"strategy {name} ({len(tasks)} tasks x {sizes['budget']} expansions)")
+        console.print(f"strategy {name} ({len(tasks)} tasks x {sizes['budget']} model calls)")
         results[name] = asyncio.run(_strategy(name, tasks, backend, sizes, seconds))
     rows = []
     for name in STRATEGIES:
@@ -206,25 +263,33 @@ def run(options: Options) -> dict[str, Any]:
                     budget,
                     r["pass"],
                     r["selected"],
+                    r["pass_strict"],
+                    r["selected_strict"],
                     r.get("vote"),
                     r["calls"],
-                    r["tokens"],
+                    r["overshoot_max"],
+                    r["expansions"],
                     r["refinements"],
+                    r["tokens"],
                     r["failed"],
                     seconds[name],
                 ]
             )
     print_table(
-        "countdown, held-out tasks: oracle pass@k and the selected answer's accuracy",
+        "countdown, held-out tasks, equal model calls: oracle pass@k and the selected answer",
         [
             "strategy",
-            "expansions",
+            "model-call budget",
             "pass@k",
             "selected",
+            "pass@k within",
+            "selected within",
             "vote",
             "model calls/task",
-            "tokens/task",
+            "overshoot max",
+            "expansions/task",
             "refinements/task",
+            "tokens/task",
             "failed/task",
             "seconds",
         ],

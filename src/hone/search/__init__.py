@@ -25,8 +25,8 @@ from hone.search._ab_mcts_a import ABMCTSA, ModelSelection
 from hone.search._ab_mcts_m import ABMCTSM
 from hone.search._algorithm import TreeSearch
 from hone.search._answers import extract_answer, majority_vote, normalize_answer
-from hone.search._budget import Budget, StopReason
-from hone.search._candidates import Candidate, Sampler, Scorer
+from hone.search._budget import Budget, Cost, StopReason
+from hone.search._candidates import Candidate, Sampled, Sampler, Scorer
 from hone.search._conjugate import BetaPrior, GaussianPrior
 from hone.search._draw import plot_tree, to_mermaid
 from hone.search._episodes import EpisodeRef, EpisodeSearch, ExpansionInfo, default_critique
@@ -62,6 +62,7 @@ __all__ = [
     "BetaPrior",
     "Budget",
     "Candidate",
+    "Cost",
     "EpisodeRef",
     "EpisodeSearch",
     "ExpansionInfo",
@@ -77,6 +78,7 @@ __all__ = [
     "RefineResult",
     "Reviser",
     "SampleResult",
+    "Sampled",
     "Sampler",
     "Scorer",
     "SearchError",

@@ -23,6 +23,7 @@ import numpy as np
 
 from hone.errors import ConfigError, SearchStateError
 from hone.models import Usage
+from hone.search._budget import model_calls_of
 from hone.search._generate import (
     Failure,
     Generated,
@@ -156,6 +157,7 @@ class TreeSearch(abc.ABC, Generic[S]):
         state.finished[trial_id] = TrialResult(
             trial_id, trial.node_to_expand, trial.action, "failed", error=error
         )
+        state.model_calls += 1  # a failure reports nothing: it counts as one model call
         return state
 
     def step(
@@ -254,6 +256,7 @@ class TreeSearch(abc.ABC, Generic[S]):
             state, trial.node_to_expand, trial.action, result.state, result.score, trial_id
         )
         self._observe(state, node)
+        state.model_calls += model_calls_of(result.usage)
         if result.usage is not None:
             state.usage = Usage(
                 prompt_tokens=state.usage.prompt_tokens + result.usage.prompt_tokens,

@@ -2,8 +2,9 @@
 
 A *sampler* is any callable of no arguments, sync or async, that returns a candidate answer:
 a :class:`~hone.models.Completion` (its text is the answer and its usage counts toward token
-budgets) or any other value (counted as one call, no tokens). :func:`model_sampler` makes one
-from a hone model backend.
+budgets; one model call), a :class:`Sampled` (an answer with its :class:`~hone.search.Cost`,
+for a sampler that is not one model call: an agent run) or any other value (one model call,
+no tokens). :func:`model_sampler` makes one from a hone model backend.
 
 A *scorer* is a hone :class:`~hone.rewards.Reward` (candidates become episodes, scored as one
 group, so comparative judges see them together) or a verifier: a callable of the answer
@@ -22,10 +23,12 @@ from typing import Any, TypeAlias
 from hone.messages import MessageLike, to_messages, to_openai
 from hone.models import Completion, Usage
 from hone.rewards import Reward
+from hone.search._budget import Cost, model_calls_of
 from hone.trajectory import Episode, task_id_of
 
 __all__ = [
     "Candidate",
+    "Sampled",
     "Sampler",
     "Scorer",
     "answer_of",
@@ -33,7 +36,8 @@ __all__ = [
     "score_candidates",
 ]
 
-#: A function of no arguments (sync or async) returning a candidate (a Completion or a value).
+#: A function of no arguments (sync or async) returning a candidate (a Completion, a
+#: :class:`Sampled` or a value).
 Sampler: TypeAlias = Callable[[], Any]
 #: A hone Reward, or a verifier ``answer -> number | bool`` (sync or async).
 Scorer: TypeAlias = Reward | Callable[[Any], Any]
@@ -49,7 +53,8 @@ class Candidate:
         score: its score; None when unscored or when scoring failed.
         error: why sampling or scoring failed, if it did.
         completion: the model's completion, when the sampler returned one.
-        usage: the tokens the call reported.
+        usage: the tokens the call reported (a :class:`~hone.search.Cost` when it reported
+            its model calls too).
         round: the refinement round (0 for a first draft).
         feedback: the critique shown to the model for the next revision, if any.
     """
@@ -63,11 +68,28 @@ class Candidate:
     round: int = 0
     feedback: str | None = None
 
+    @property
+    def model_calls(self) -> int:
+        """The model calls the sampler call made (one unless it reported a Cost)."""
+        return model_calls_of(self.usage)
+
+
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """A sampler's (or reviser's) answer with what it cost, for a call that is not exactly
+    one model call (an agent run: ``Sampled(answer, Cost(model_calls=4, ...))``)."""
+
+    value: Any
+    cost: Cost = field(default_factory=Cost)
+
 
 def answer_of(raw: Any) -> tuple[Any, Completion | None, Usage]:
-    """A sampler's return value as ``(answer, completion, usage)``."""
+    """A sampler's return value as ``(answer, completion, usage)``; the usage is a
+    :class:`~hone.search.Cost` when the sampler reported one (a :class:`Sampled`)."""
     if isinstance(raw, Completion):
         return raw.message.text, raw, raw.usage
+    if isinstance(raw, Sampled):
+        return raw.value, None, raw.cost
     return raw, None, Usage()
 
 

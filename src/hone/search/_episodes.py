@@ -32,8 +32,9 @@ from typing import Any, Literal, cast
 from hone._sync import run_sync
 from hone.errors import ConfigError, SearchError
 from hone.messages import AnyMessage, UserMessage, new_id
-from hone.models import ModelBackend, Usage
+from hone.models import ModelBackend
 from hone.rewards import Reward
+from hone.search._budget import Cost
 from hone.search._state import SearchState
 from hone.trajectory import (
     Episode,
@@ -217,8 +218,10 @@ class EpisodeSearch:
         self.episodes: dict[str, Episode] = {}
         self._counter = itertools.count()
 
-    async def agenerate(self, parent: Any) -> tuple[dict[str, Any], float, Usage]:
-        """Expand ``parent`` (None: the root); return the new node's state, score and usage.
+    async def agenerate(self, parent: Any) -> tuple[dict[str, Any], float, Cost]:
+        """Expand ``parent`` (None: the root); return the new node's state, score and cost:
+        this expansion's own model calls and their tokens (a :class:`~hone.search.Cost`, a
+        Usage that counts model calls, so ``Budget(model_calls=...)`` counts them all).
 
         Raises:
             SearchError: the parent is not an episode reference, the expansion failed, or its
@@ -250,7 +253,7 @@ class EpisodeSearch:
         new = EpisodeRef(info.thread_id, str(info.checkpoint_id), episode.id, not seen.last["next"])
         return new.to_state(), float(episode.reward), _usage(episode, info.own_calls)
 
-    def generate(self, parent: Any) -> tuple[dict[str, Any], float, Usage]:
+    def generate(self, parent: Any) -> tuple[dict[str, Any], float, Cost]:
         """The sync shell of :meth:`agenerate`."""
         return run_sync(self.agenerate(parent))
 
@@ -425,10 +428,11 @@ def _default_input(task: Any) -> Any:
     )
 
 
-def _usage(episode: Episode, own_calls: int) -> Usage:
-    """The tokens of this expansion's own calls."""
+def _usage(episode: Episode, own_calls: int) -> Cost:
+    """This expansion's own model calls and their tokens."""
     calls = episode.calls[len(episode.calls) - own_calls :] if own_calls else []
-    return Usage(
+    return Cost(
         prompt_tokens=sum(int(c.usage.get("prompt_tokens", 0)) for c in calls),
         completion_tokens=sum(int(c.usage.get("completion_tokens", 0)) for c in calls),
+        model_calls=own_calls,
     )

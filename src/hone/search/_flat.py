@@ -1,7 +1,7 @@
 """Flat strategies: repeated sampling with best-of-N selection, and self-consistency.
 
-Both draw up to ``n`` candidates (``concurrency`` at a time) within a :class:`Budget`, then
-pick one: the best-scoring (best-of-N) or the most frequent normalised answer
+Both draw up to ``n`` candidates (``concurrency`` at a time) within a :class:`Budget` (of
+sampler calls, model calls and/or tokens), then pick one: the best-scoring (best-of-N) or the most frequent normalised answer
 (self-consistency). Async cores with sync shells, like the rest of hone.
 """
 
@@ -48,7 +48,11 @@ class SampleResult:
         candidates: every candidate, in the order sampled.
         calls: sampler calls made.
         usage: tokens the calls reported.
-        stopped: why sampling stopped (``done``: n candidates; ``target``: one reached it).
+        stopped: why sampling stopped (``done``: n candidates; ``target``: one reached it;
+            or the budget: ``calls``, ``model_calls``, ``tokens``).
+        model_calls: model calls the sampler calls reported (one each unless a sampler
+            reported a :class:`~hone.search.Cost`); may exceed a model-call budget by what the
+            calls in flight spent.
     """
 
     best: Candidate | None
@@ -56,6 +60,7 @@ class SampleResult:
     calls: int
     usage: Usage
     stopped: StopReason
+    model_calls: int = 0
 
     def solved(self, threshold: float = 1.0) -> bool:
         """Whether any candidate scored at least ``threshold`` (oracle pass@k)."""
@@ -75,6 +80,7 @@ class VoteResult:
         calls: sampler calls made.
         usage: tokens the calls reported.
         stopped: why sampling stopped.
+        model_calls: model calls the sampler calls reported.
     """
 
     answer: str | None
@@ -85,6 +91,7 @@ class VoteResult:
     calls: int
     usage: Usage
     stopped: StopReason
+    model_calls: int = 0
 
 
 async def draw_candidates(
@@ -96,8 +103,10 @@ async def draw_candidates(
     accept: Callable[[Candidate], Any] | None = None,
 ) -> tuple[list[Candidate], Spend, StopReason]:
     """Sample up to ``n`` candidates within ``budget``, ``concurrency`` at a time. A sampler
-    that raises gives a candidate with an ``error``. ``accept(candidate)`` (sync or async) may
-    return True to stop early (reported as ``target``)."""
+    that raises gives a candidate with an ``error`` (one model call). ``accept(candidate)``
+    (sync or async) may return True to stop early (reported as ``target``). The budget is
+    checked before each call, a call in flight counting as one model call until it reports,
+    so the calls in flight may overshoot it."""
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
     if concurrency < 1:
@@ -115,7 +124,7 @@ async def draw_candidates(
                     stopped = reason
                     break
                 in_flight[asyncio.ensure_future(_one(sample, spend.calls))] = spend.calls
-                spend.calls += 1
+                spend.start()
             if not in_flight:
                 break
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -160,7 +169,8 @@ async def abest_of_n(
             model).
         score: a hone Reward (candidates scored together, as one group) or a verifier.
         n: candidates to draw at most.
-        budget: calls and/or tokens; sampling stops at whichever limit comes first.
+        budget: sampler calls, model calls and/or tokens; sampling stops at whichever limit
+            comes first (checked before each call: the calls in flight may overshoot it).
         concurrency: sampler calls in flight at once.
         target: stop as soon as a candidate scores at least this (each candidate is then
             scored on arrival, a Reward seeing one candidate at a time).
@@ -187,7 +197,9 @@ async def abest_of_n(
         candidates = [accepted.get(c.index, c) for c in candidates]
     scored = [c for c in candidates if c.score is not None]
     best = max(scored, key=lambda c: (c.score, -c.index)) if scored else None
-    return SampleResult(best, tuple(candidates), spend.calls, spend.usage, stopped)
+    return SampleResult(
+        best, tuple(candidates), spend.calls, spend.usage, stopped, spend.model_calls
+    )
 
 
 async def _scored(
@@ -241,7 +253,7 @@ async def aself_consistency(
     Args:
         sample: the sampler.
         n: answers to draw at most.
-        budget: calls and/or tokens.
+        budget: sampler calls, model calls and/or tokens.
         concurrency: sampler calls in flight at once.
         extract: answer -> the part to vote on, or None to abstain (default:
             :func:`extract_answer` on text, ``str`` of anything else).
@@ -268,6 +280,7 @@ async def aself_consistency(
         calls=spend.calls,
         usage=spend.usage,
         stopped=stopped,
+        model_calls=spend.model_calls,
     )
 
 

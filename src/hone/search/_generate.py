@@ -2,7 +2,9 @@
 
 A tree-search generator follows TreeQuest's contract, ``generate(parent_state | None) ->
 (state, score)`` with the score in [0, 1]; hone also accepts ``(state, score, usage)`` where
-``usage`` is a :class:`hone.models.Usage`, so searches can budget tokens. Anything else — an
+``usage`` is a :class:`hone.models.Usage`, so searches can budget tokens, or a
+:class:`hone.search.Cost` (a Usage that also counts the call's model calls; anything else
+counts as one), so they can budget model calls. Anything else — an
 exception, a timeout, a score outside [0, 1] or NaN, a None state — becomes a :class:`Failure`
 the search records before going on.
 """

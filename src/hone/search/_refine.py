@@ -50,7 +50,11 @@ class RefineResult:
         history: every answer in order (``round`` 0 is the first draft).
         calls: generator, reviser and critic calls made.
         usage: tokens they reported.
-        stopped: ``target`` (an answer reached it), ``done`` (rounds ran out), or the budget.
+        stopped: ``target`` (an answer reached it), ``done`` (rounds ran out), or the budget
+            (``calls``, ``model_calls``, ``tokens``).
+        model_calls: model calls they reported (one per call unless it reported a
+            :class:`~hone.search.Cost`); may exceed a model-call budget by what the last call
+            spent beyond one.
     """
 
     best: Candidate | None
@@ -58,6 +62,7 @@ class RefineResult:
     calls: int
     usage: Usage
     stopped: StopReason
+    model_calls: int = 0
 
 
 async def arefine(
@@ -80,7 +85,8 @@ async def arefine(
         revise: ``(answer, Feedback) -> new answer`` (:func:`model_reviser` wraps a model).
         score: a hone Reward or a verifier, applied to every answer.
         rounds: revisions at most.
-        budget: calls and/or tokens over generate, revise and critique calls.
+        budget: calls, model calls and/or tokens over generate, revise and critique calls,
+            checked before each call (so the last one may overshoot it).
         target: stop once an answer scores at least this.
         critique: ``(answer, score) -> critique text`` (or a Completion), shown to ``revise``.
         revise_from: revise the latest answer (self-refine) or the best so far.
@@ -99,7 +105,7 @@ async def arefine(
         if reason is not None:
             return _result(history, spend, reason)
         base = _base(history, revise_from)
-        spend.calls += 1
+        spend.start()
         if base is None:
             candidate = await _call(generate, (), len(history), round_)
         else:
@@ -109,7 +115,7 @@ async def arefine(
         [(value, error)] = await score_candidates(score, [candidate], task=task, prompt=prompt)
         candidate = replace(candidate, score=value, error=candidate.error or error)
         if critique is not None and candidate.error is None and spend.exhausted(limits) is None:
-            spend.calls += 1
+            spend.start()
             text, usage = await _critique(critique, candidate)
             spend.charge(usage)
             candidate = replace(candidate, feedback=text)
@@ -158,7 +164,7 @@ async def _critique(
 def _result(history: list[Candidate], spend: Spend, stopped: StopReason) -> RefineResult:
     scored = [c for c in history if c.score is not None]
     best = max(scored, key=lambda c: (c.score, -c.index)) if scored else None
-    return RefineResult(best, tuple(history), spend.calls, spend.usage, stopped)
+    return RefineResult(best, tuple(history), spend.calls, spend.usage, stopped, spend.model_calls)
 
 
 def refine(

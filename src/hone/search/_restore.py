@@ -78,6 +78,11 @@ def restore(
     ):
         raise SearchStateError(f"usage: expected [prompt tokens, completion tokens], got {usage!r}")
     state.usage = Usage(prompt_tokens=usage[0], completion_tokens=usage[1])
+    # states saved before model calls were counted: one per finished trial
+    model_calls = data.get("model_calls", len(state.finished))
+    if not isinstance(model_calls, int) or isinstance(model_calls, bool) or model_calls < 0:
+        raise SearchStateError(f"model_calls: expected a count >= 0, got {model_calls!r}")
+    state.model_calls = model_calls
     return state
 
 

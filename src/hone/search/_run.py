@@ -3,6 +3,8 @@
 The loop keeps up to ``concurrency`` generator calls in flight: it asks for a trial whenever a
 slot is free and tells each result as soon as it arrives, in whatever order they finish (with
 ``virtual_loss`` set on the algorithm, trials in flight steer later asks away from their paths).
+The budget is checked before each ask; a call in flight counts as one model call until it
+reports its :class:`~hone.search.Cost`, so the calls in flight may overshoot a budget.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ async def asearch(
         generate_fns: action name -> generator ``(parent_state | None) -> (state, score)``,
             sync or async. Sync ones are called directly when ``concurrency`` is 1 and there
             is no ``timeout``, in worker threads otherwise.
-        budget: generator calls (an int), or a :class:`Budget` of calls and/or tokens, for
-            this run (a resumed state's earlier calls do not count).
+        budget: generator calls (an int), or a :class:`Budget` of generator calls, model
+            calls and/or tokens, for this run (a resumed state's earlier spending does not
+            count). Checked before each call, so the calls in flight may overshoot it: a
+            model-call budget by at most the model calls (beyond one each) of the ``concurrency``
+            calls in flight when it ran out; ``state.model_calls`` records what was spent.
         state: a state to continue (default: a new tree, seeded with ``seed``).
         seed: the seed of a new tree's random choices.
         concurrency: generator calls in flight at once.
@@ -57,14 +62,15 @@ async def asearch(
     if concurrency < 1:
         raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
     limits = Budget.of(budget)
-    if limits.calls is None and limits.tokens is None:
-        raise ConfigError("the budget is unlimited: give it calls and/or tokens")
+    if limits.unlimited:
+        raise ConfigError("the budget is unlimited: give it calls, model_calls and/or tokens")
     if state is None:
         state = algorithm.init_tree(seed=seed)
     actions = list(generate_fns)
     in_thread = concurrency > 1 or timeout is not None
     spend = Spend()
     tokens_before = state.usage
+    model_calls_before = state.model_calls
     view = make_progress(limits.calls, "search") if progress is True else progress or None
     in_flight: dict[asyncio.Future[Generated | Failure], Trial[S]] = {}
     try:
@@ -78,7 +84,7 @@ async def asearch(
                     in_thread=in_thread,
                 )
                 in_flight[asyncio.ensure_future(call)] = trial
-                spend.calls += 1
+                spend.start()
             if not in_flight:
                 return state
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -89,6 +95,8 @@ async def asearch(
                 spend.completion_tokens = (
                     state.usage.completion_tokens - tokens_before.completion_tokens
                 )
+                # the calls still in flight count as one model call each until they report
+                spend.model_calls = state.model_calls - model_calls_before + len(in_flight)
                 if view is not None:
                     view.update(state, spend.calls - len(in_flight))
     finally:

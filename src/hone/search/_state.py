@@ -139,6 +139,9 @@ class SearchState(Generic[S]):
     extra: dict[str, Any] = field(default_factory=dict)
     #: Tokens the generators reported (those returning ``(state, score, usage)``).
     usage: Usage = field(default_factory=Usage)
+    #: Model calls the told and failed trials made: a :class:`~hone.search.Cost`'s count,
+    #: one for a trial that reported none (a plain Usage, nothing, or a failure).
+    model_calls: int = 0
 
     def __len__(self) -> int:
         """The number of generated nodes (the root not counted)."""
@@ -212,6 +215,7 @@ class SearchState(Generic[S]):
             "rng": self.rng.bit_generator.state,
             "extra": self.extra,
             "usage": [self.usage.prompt_tokens, self.usage.completion_tokens],
+            "model_calls": self.model_calls,
         }
 
     def to_json(self, *, encode: Callable[[Any], Any] | None = None) -> str:
