@@ -35,7 +35,7 @@ def read_episodes(
     if not path.is_file():
         raise ConfigError(f"no trajectory file at {path}")
     if path.suffix in STORE_SUFFIXES:
-        with TrajectoryStore(path) as store:
+        with TrajectoryStore(path, read_only=True) as store:
             if episode_id is not None:
                 found = store.get(episode_id)
                 if found is None:

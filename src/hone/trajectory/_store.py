@@ -48,13 +48,24 @@ class TrajectoryStore:
 
     Args:
         path: the database file (created with its folder if missing), or ``":memory:"``.
+        read_only: open an existing store without writing to the file: no tables created, no
+            journal mode changed (readers such as ``hone traj show`` use this). ``add``
+            raises.
+
+    Raises:
+        TrajectoryError: with ``read_only``, the file is missing, is not a SQLite database,
+            or has no ``episodes`` table (it is left unchanged).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self._lock = threading.Lock()
+        if read_only:
+            self._conn = _open_read_only(Path(path))
+            return
+        if self.path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -65,6 +76,8 @@ class TrajectoryStore:
     ) -> int:
         """Store episodes (replacing any with the same id) under ``run`` and ``step``; returns
         how many were written."""
+        if self.read_only:
+            raise TrajectoryError(f"{self.path} was opened read only; open it without read_only")
         rows = [
             (
                 e.id,
@@ -163,6 +176,31 @@ class TrajectoryStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing store; nothing is written to the file."""
+    if not path.is_file():
+        raise TrajectoryError(f"no trajectory store at {path}")
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise TrajectoryError(f"{path} is not a SQLite database ({exc})") from exc
+    tables = sorted(str(row[0]) for row in rows)
+    if "episodes" not in tables:
+        conn.close()
+        raise TrajectoryError(
+            f"{path} is a SQLite database but not a trajectory store: it has no episodes table "
+            f"(tables: {', '.join(tables) or 'none'}); it was left unchanged"
+        )
+    return conn
 
 
 def _decode(payload: str) -> Episode:
