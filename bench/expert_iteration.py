@@ -10,20 +10,28 @@ the same number of episodes:
   episode per task is kept (:func:`hone.search.best_episodes`) and imitated with
   :func:`hone.train.train_sft` (:func:`hone.search.aexpert_iteration`);
 * **GRPO** — :func:`hone.train.train_rl` with the demo's settings, ``steps × tasks_per_step ×
-  group_size`` equal to the episodes expert iteration sampled.
+  group_size`` equal to the episodes expert iteration sampled;
+* **GRPO + search successes** — :func:`hone.train.train_rl_with_search`: GRPO's settings, and
+  each task whose group of rollouts has no success is searched as expert iteration searches
+  (same algorithm and budget); the best solved episode joins the group. Search episodes
+  count toward the same budget, so this arm takes fewer RL steps.
 
 Each arm's model is evaluated greedily on held-out tasks with the demo's agent and reward
 (the demo's own evaluation), per seed. The seeds drive the task draws, the searches, the
 sampling and the training order; the SFT starting point is the same for every seed (seed 0's).
+``--arms`` runs a subset of the arms (``expert``, ``grpo``, ``search``; default all three).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import copy
+import functools
 import math
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -44,8 +52,9 @@ from bench._search_countdown import (
 
 NAME = "expert_iteration"
 DESCRIPTION = (
-    "expert iteration (AB-MCTS-A over agent episodes -> SFT on what it found) vs GRPO at equal "
-    "sampled episodes, from the demo's SFT model, 3 seeds"
+    "expert iteration (AB-MCTS-A over agent episodes -> SFT on what it found) vs GRPO vs GRPO "
+    "with search successes in unsolved groups, at equal sampled episodes, from the demo's SFT "
+    "model, 3 seeds"
 )
 SEEDS = (0, 1, 2)
 
@@ -78,7 +87,7 @@ class Sizes:
 
 QUICK = Sizes(
     sft=QUICK_SFT,
-    rounds=1,
+    rounds=2,
     tasks_per_round=2,
     budget=2,
     sft_steps=1,
@@ -151,14 +160,11 @@ def _expert(
     }
 
 
-def _grpo(
-    sizes: Sizes, seed: int, start: tuple[Any, Any], tasks: list[Any], test: list[Any]
-) -> dict[str, Any]:
-    from hone.demo import CountdownAgent, countdown_reward
-    from hone.train import EvalConfig, RLConfig, StepReport, Trainer, TrainerConfig, train_rl
+def _rl_config(sizes: Sizes, seed: int) -> Any:
+    """The GRPO settings both RL arms use (the demo's)."""
+    from hone.train import EvalConfig, RLConfig, TrainerConfig
 
-    model, tokenizer = copy.deepcopy(start[0]), start[1]
-    config = RLConfig(
+    return RLConfig(
         group_size=sizes.group_size,
         tasks_per_step=sizes.tasks_per_step,
         steps=max(1, sizes.rl_steps),
@@ -175,6 +181,16 @@ def _grpo(
         eval=EvalConfig(every=0),
         checkpoint_every=0,
     )
+
+
+def _grpo(
+    sizes: Sizes, seed: int, start: tuple[Any, Any], tasks: list[Any], test: list[Any]
+) -> dict[str, Any]:
+    from hone.demo import CountdownAgent, countdown_reward
+    from hone.train import StepReport, Trainer, train_rl
+
+    model, tokenizer = copy.deepcopy(start[0]), start[1]
+    config = _rl_config(sizes, seed)
     sampled = 0
 
     def on_step(report: StepReport) -> None:
@@ -206,13 +222,86 @@ def _grpo(
     return {"final": final, "episodes": sampled, "seconds": round(time.perf_counter() - started, 1)}
 
 
+def _searched(
+    sizes: Sizes, seed: int, start: tuple[Any, Any], tasks: list[Any], test: list[Any]
+) -> dict[str, Any]:
+    from hone.demo import CountdownAgent, countdown_reward
+    from hone.rewards import reward_fn
+    from hone.search import ABMCTSA, episode_search
+    from hone.train import (
+        SearchRLStep,
+        Trainer,
+        train_rl_with_search,
+    )
+
+    model, tokenizer = copy.deepcopy(start[0]), start[1]
+    config = _rl_config(sizes, seed)  # steps: an upper bound, the episode budget ends it
+    trainer = Trainer(model, tokenizer, config=config.trainer)
+    search = episode_search(
+        countdown_graph(max_tokens=sizes.sft.max_tokens),
+        reward_fn(exact),
+        ABMCTSA(),
+        budget=sizes.budget,
+        make_input=countdown_input,
+        on_done="retry_last",
+        concurrency=2,
+    )
+
+    def on_step(s: SearchRLStep) -> None:
+        rollout = s.rl.rollout
+        groups = rollout.groups if rollout is not None else 0
+        console.print(
+            f"  seed {seed} grpo+search step {s.rl.step}: rollout success "
+            f"{s.rollout_success:.3f}, unsolved {s.unsolved}/{groups}, searched {s.searched}, "
+            f"solved by search {s.search_solved}, joined {s.joined}, "
+            f"update {'yes' if s.rl.update is not None else 'no'}, episodes={s.episodes_sampled}"
+        )
+
+    started = time.perf_counter()
+    result = asyncio.run(
+        train_rl_with_search(
+            trainer,
+            CountdownAgent(max_tokens=sizes.sft.max_tokens),
+            tasks,
+            countdown_reward,
+            search,
+            config=config,
+            max_episodes=sizes.episodes,
+            search_episodes=sizes.budget,
+            policy=policy(model, tokenizer, width=64, version=lambda: trainer.step),
+            seed=seed,
+            on_step=on_step,
+        )
+    )
+    final = held_out(policy(model, tokenizer), test, seed, sizes.sft.max_tokens)
+    console.print(f"  seed {seed} grpo+search: held-out {final:.3f}")
+    keys = ("rollout_success", "unsolved", "searched", "search_episodes", "search_solved")
+    return {
+        "final": final,
+        "episodes": result.episodes_sampled,
+        "steps": len(result.steps),
+        "updates": trainer.step,
+        "per_step": [
+            {**{k: getattr(s, k) for k in (*keys, "joined")}, "update": s.rl.update is not None}
+            for s in result.steps
+        ],
+        "groups_given_search_success": sum(s.joined for s in result.steps),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def _json(value: float) -> float | None:
     """NaN (no step, no evaluation) as JSON null."""
     return None if math.isnan(value) else value
 
 
-def run(options: Options) -> dict[str, Any]:
-    """Both arms on every seed."""
+#: The arms, by name: what ``--arms`` chooses from (all by default).
+ARMS = {"expert": _expert, "grpo": _grpo, "search": _searched}
+LABELS = {"expert": "expert iteration", "grpo": "GRPO", "search": "GRPO + search successes"}
+
+
+def run(options: Options, arms: Sequence[str] = tuple(ARMS)) -> dict[str, Any]:
+    """The chosen arms on every seed."""
     import torch
 
     torch.set_num_threads(THREADS)
@@ -223,50 +312,47 @@ def run(options: Options) -> dict[str, Any]:
     model, tokenizer, train, test, facts = sft_start(sizes.sft, 0, cache)
     runs = []
     for seed in seeds:
-        out = {"seed": seed, "expert": _expert(sizes, seed, (model, tokenizer), train, test)}
-        out["grpo"] = _grpo(sizes, seed, (model, tokenizer), train, test)
+        out: dict[str, Any] = {"seed": seed}
+        for arm in arms:
+            out[arm] = ARMS[arm](sizes, seed, (model, tokenizer), train, test)
         runs.append(out)
-    start = runs[0]["expert"]["start"]
-    rows = [
-        [
-            r["seed"],
-            start,
-            r["expert"]["final"],
-            r["grpo"]["final"],
-            r["expert"]["episodes"],
-            r["grpo"]["episodes"],
-            r["expert"]["seconds"],
-            r["grpo"]["seconds"],
-        ]
-        for r in runs
-    ]
-    mean = lambda key: statistics.fmean(r[key]["final"] for r in runs)  # noqa: E731
-    rows.append(["mean", start, mean("expert"), mean("grpo"), None, None, None, None])
+    if "expert" in arms:
+        start = runs[0]["expert"]["start"]
+    else:
+        start = held_out(policy(model, tokenizer), test, 0, sizes.sft.max_tokens)
+    rows: list[list[Any]] = []
+    for r in runs:
+        row = [r["seed"], start, *(r[arm]["final"] for arm in arms)]
+        row += [r[arm]["episodes"] for arm in arms]
+        if "search" in arms:
+            row += [r["search"]["steps"], r["search"]["groups_given_search_success"]]
+        rows.append(row + [r[arm]["seconds"] for arm in arms])
+    means = {arm: statistics.fmean(r[arm]["final"] for r in runs) for arm in arms}
+    rows.append(["mean", start, *means.values()] + [None] * (len(rows[0]) - 2 - len(arms)))
+    headers = ["seed", "SFT start", *(LABELS[arm] for arm in arms)]
+    headers += [f"{arm} episodes" for arm in arms]
+    if "search" in arms:
+        headers += ["search RL steps", "groups given a search success"]
     print_table(
         "held-out greedy success (the demo's agent and reward)",
-        [
-            "seed",
-            "SFT start",
-            "expert iteration",
-            "GRPO",
-            "EI episodes",
-            "GRPO episodes",
-            "EI seconds",
-            "GRPO seconds",
-        ],
+        headers + [f"{arm} s" for arm in arms],
         rows,
     )
     return {
         "sizes": asdict(sizes),
         "sft": {**facts, "held_out_tasks": len(test)},
+        "arms": list(arms),
         "runs": runs,
-        "mean": {"sft_start": start, "expert": mean("expert"), "grpo": mean("grpo")},
+        "mean": {"sft_start": start, **means},
     }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Command-line entry point."""
-    return bench_main(NAME, DESCRIPTION, run, argv)
+    """Command-line entry point: the common options, and ``--arms`` (default: all three)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    known, rest = parser.parse_known_args(argv)
+    return bench_main(NAME, DESCRIPTION, functools.partial(run, arms=known.arms), rest)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Which entry point when:
   a teacher or a trajectory file, then RL, with evaluation, checkpoints, keep-best and
   warnings; everything a run needs is named in a :class:`TrainingRunConfig`.
 * **Your own Python, one phase at a time** — :func:`train_sft` (imitate episodes) and
-  :func:`train_rl` (roll out, score, update), each driving a :class:`Trainer` built from the
+  :func:`train_rl` (roll out, score, update; or update on recorded episodes, a gateway's
+  scored sessions, from :func:`load_recorded`), each driving a :class:`Trainer` built from the
   loop's nested :class:`TrainerConfig` (``Trainer(model, tokenizer, config=rl.trainer)``);
   :func:`evaluate` scores a program on held-out tasks.
 * **Your own loop** — :class:`Trainer` (``train_step`` for RL samples, ``sft_step`` for SFT
@@ -38,7 +39,8 @@ from hone.train._publish import (
     ServedPolicy,
     WeightsPublisher,
 )
-from hone.train._rl_batch import RLBatch, build_rl_batch
+from hone.train._recorded import RecordedCounts, RecordedEpisodes, load_recorded
+from hone.train._rl_batch import MixedGroups, MixMode, RLBatch, build_rl_batch, mix_successes
 from hone.train._roles import RolesConfig
 from hone.train._run import RunResult, StepReport, train_rl
 from hone.train._run_config import (
@@ -51,6 +53,12 @@ from hone.train._run_config import (
     TasksConfig,
     TrainingRunConfig,
     load_config,
+)
+from hone.train._run_search import (
+    FindEpisodes,
+    SearchRLResult,
+    SearchRLStep,
+    train_rl_with_search,
 )
 from hone.train._run_sft import SFTResult, train_sft
 from hone.train._samples import (
@@ -71,12 +79,15 @@ __all__ = [
     "EvalConfig",
     "EvalMetrics",
     "EvalResult",
+    "FindEpisodes",
     "LRSchedule",
     "LoRAPublisher",
     "LoraConfig",
     "LossType",
     "MergedEpisode",
     "MetricsLogger",
+    "MixMode",
+    "MixedGroups",
     "PauseMode",
     "PolicyPublisher",
     "PublishConfig",
@@ -85,6 +96,8 @@ __all__ = [
     "RLConfig",
     "RLStepMetrics",
     "RayConfig",
+    "RecordedCounts",
+    "RecordedEpisodes",
     "RolesConfig",
     "RunResult",
     "RunWarning",
@@ -92,6 +105,8 @@ __all__ = [
     "SFTEpisode",
     "SFTResult",
     "SFTStepMetrics",
+    "SearchRLResult",
+    "SearchRLStep",
     "ServedPolicy",
     "StepReport",
     "TaskScore",
@@ -111,12 +126,15 @@ __all__ = [
     "evaluate",
     "group_advantages",
     "load_config",
+    "load_recorded",
+    "mix_successes",
     "policy_loss",
     "run_training",
     "samples_from_calls",
     "sft_loss",
     "sft_samples",
     "train_rl",
+    "train_rl_with_search",
     "train_sft",
     "turn_advantages",
     "zero_variance_mask",

@@ -18,6 +18,7 @@ from hone.rewards import Reward, reward_fn
 from hone.train._config import TrainerConfig
 from hone.train._metrics import SFTStepMetrics
 from hone.train._prompt import with_requests
+from hone.train._recorded import RecordedEpisodes, load_recorded
 from hone.train._run import ProgressCallback, RunResult, StepReport, latest_checkpoint, train_rl
 from hone.train._run_config import TrainingRunConfig, load_tasks, resolve_object
 from hone.train._run_sft import SFTResult, load_episodes, teacher_episodes, train_sft
@@ -262,6 +263,11 @@ async def arun_training(
             "another output_dir."
         )
     parts = resolve_parts(config)
+    recorded: RecordedEpisodes | None = None
+    if config.rl is not None and config.rl.steps > 0 and config.rl.trajectories is not None:
+        # Read before any model loads or SFT runs: a bad file fails at once.
+        path = config.resolve_path(config.rl.trajectories)
+        recorded = load_recorded(path, config=config.rl)
     model, tokenizer, sft = await _sft_phase(config, parts, out, on_step)
     sft_warnings = list(sft.warnings) if sft is not None else []
     rl = config.rl
@@ -290,7 +296,7 @@ async def arun_training(
     result = await train_rl(
         trainer,
         parts.program,
-        parts.train_tasks,
+        parts.train_tasks if recorded is None else recorded,
         parts.reward,
         config=rl.model_copy(update={"trainer": trainer_config}),
         eval_tasks=parts.eval_tasks,

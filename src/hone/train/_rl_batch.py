@@ -8,6 +8,10 @@
   behind ``policy_version`` are dropped before the baselines (counted as ``stale``).
 * Each remaining episode becomes samples with :func:`~hone.train.episode_samples`: one
   sequence for an append-only history, one per prefix break otherwise (breaks are counted).
+
+:func:`mix_successes` puts successful episodes found elsewhere (by search) into the groups
+of rollouts that have none, before :func:`build_rl_batch`, so such a group has a success to
+compute advantages against.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
+from hone.errors import CapabilityError, TrainingConfigError
 from hone.train._advantages import (
     AdvantageScale,
     group_advantages,
@@ -30,7 +36,7 @@ from hone.train._roles import RolesConfig
 from hone.train._samples import TrainingSample, episode_samples
 from hone.trajectory import Episode, require_token_ids
 
-__all__ = ["RLBatch", "build_rl_batch"]
+__all__ = ["MixMode", "MixedGroups", "RLBatch", "build_rl_batch", "mix_successes"]
 
 
 @dataclass(slots=True)
@@ -155,3 +161,157 @@ def build_rl_batch(
 
 def _too_old(lag: int, max_staleness: int | None) -> bool:
     return max_staleness is not None and lag > max_staleness
+
+
+#: How an episode found elsewhere enters a group: ``join`` adds it (the group grows by one);
+#: ``replace`` takes the group's last failed rollout out to make room (the group keeps its size).
+MixMode = Literal["join", "replace"]
+
+
+@dataclass(slots=True)
+class MixedGroups:
+    """Rollout groups with successes found elsewhere mixed in (:func:`mix_successes`).
+
+    Attributes:
+        episodes: what :func:`build_rl_batch` takes: the rollouts group by group, each group
+            followed by the episode it was given.
+        joined: the episodes given to a group: copies of the offered ones carrying the group's
+            ``group_id`` and ``metadata["mixed_in"]`` (source, mode, group, replaced rollout).
+        displaced: rollouts taken out of their group to make room (``mode="replace"``): kept
+            here, not trained on.
+        skipped: offered episodes not used, each with the reason.
+    """
+
+    episodes: list[Episode] = field(default_factory=list)
+    joined: list[Episode] = field(default_factory=list)
+    displaced: list[Episode] = field(default_factory=list)
+    skipped: list[tuple[Episode, str]] = field(default_factory=list)
+
+
+def mix_successes(
+    episodes: Sequence[Episode],
+    found: Sequence[Episode],
+    *,
+    threshold: float = 1.0,
+    mode: MixMode = "join",
+    only_unsolved: bool = True,
+    source: str = "search",
+) -> MixedGroups:
+    """Give each group of ``episodes`` without a success one successful episode of ``found``.
+
+    Groups are those of :func:`build_rl_batch` (``group_id``, else ``task_id``, and role); an
+    offered episode goes to the first group of its task and role that has no episode at
+    ``threshold`` (with ``only_unsolved=False``: any group) and has not been given one yet.
+    When several are offered for one group, the highest reward wins, then the fewest model
+    calls, then the earliest. The episode is trained on like any rollout: its advantage is
+    its group's, and its recorded logprobs and policy versions are the behaviour policy's
+    (the importance ratio and ``max_staleness`` treat it as they treat rollouts). What cannot
+    be used is returned in ``skipped`` with the reason, never raised: an episode that failed,
+    has no reward, is below ``threshold``, has no model calls or no token ids, or whose task
+    has no open group in ``episodes``. Neither input is modified.
+
+    Raises:
+        TrainingConfigError: ``mode`` is not ``join`` or ``replace``.
+    """
+    if mode not in ("join", "replace"):
+        raise TrainingConfigError(f"mode must be 'join' or 'replace', got {mode!r}")
+    groups: dict[tuple[str, str], list[Episode]] = {}
+    for episode in episodes:
+        groups.setdefault((episode.group_id or episode.task_id, episode.role), []).append(episode)
+    by_task: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key, group in groups.items():
+        by_task.setdefault((group[0].task_id, key[1]), []).append(key)
+    out = MixedGroups()
+    usable: list[Episode] = []
+    for episode in found:
+        problem = _unusable(episode, threshold)
+        if problem is None:
+            usable.append(episode)
+        else:
+            out.skipped.append((episode, problem))
+    given: set[tuple[str, str]] = set()
+    for episode in best_first(usable):
+        keys = by_task.get((episode.task_id, episode.role), [])
+        open_keys = [
+            k
+            for k in keys
+            if k not in given and not (only_unsolved and _solved(groups[k], threshold))
+        ]
+        if not open_keys:
+            out.skipped.append((episode, _closed(episode, keys, given)))
+            continue
+        key = open_keys[0]
+        group = groups[key]
+        group_id = group[0].group_id
+        replaced: Episode | None = None
+        if mode == "replace":
+            failures = [i for i, e in enumerate(group) if not succeeded(e, threshold)]
+            if not failures:
+                out.skipped.append((episode, "its group has no failed rollout to replace"))
+                continue
+            replaced = group.pop(failures[-1])
+            out.displaced.append(replaced)
+        mixed_in = {
+            "source": source,
+            "mode": mode,
+            "group_id": key[0],
+            "replaced": replaced.id if replaced is not None else None,
+        }
+        copy = dataclasses.replace(
+            episode,
+            group_id=group_id,
+            metadata={**episode.metadata, "mixed_in": mixed_in},
+        )
+        group.append(copy)
+        given.add(key)
+        out.joined.append(copy)
+    out.episodes = [episode for group in groups.values() for episode in group]
+    return out
+
+
+def succeeded(episode: Episode, threshold: float) -> bool:
+    """Whether ``episode`` ran, was scored and reached ``threshold``."""
+    return (
+        episode.status != "error" and _scored(episode) and float(episode.reward or 0.0) >= threshold
+    )
+
+
+def best_first(episodes: Sequence[Episode]) -> list[Episode]:
+    """``episodes`` best first: highest reward, then fewest model calls, then the earliest."""
+    ranked = sorted(
+        enumerate(episodes),
+        key=lambda item: (-float(item[1].reward or 0.0), len(item[1].calls), item[0]),
+    )
+    return [episode for _, episode in ranked]
+
+
+def _solved(group: Sequence[Episode], threshold: float) -> bool:
+    return any(succeeded(e, threshold) for e in group)
+
+
+def _unusable(episode: Episode, threshold: float) -> str | None:
+    """Why ``episode`` cannot join a group as a success, or None."""
+    if episode.status == "error":
+        return f"episode {episode.id} failed ({episode.error or 'no error text'})"
+    if not _scored(episode):
+        return f"episode {episode.id} has no reward"
+    if float(episode.reward or 0.0) < threshold:
+        return (
+            f"episode {episode.id} has reward {episode.reward:g}, below the threshold {threshold:g}"
+        )
+    if not episode.calls:
+        return f"episode {episode.id} has no model calls to train on"
+    try:
+        require_token_ids(episode.calls, where=f"episode {episode.id}")
+    except CapabilityError as exc:
+        return str(exc)
+    return None
+
+
+def _closed(episode: Episode, keys: Sequence[tuple[str, str]], given: set[tuple[str, str]]) -> str:
+    """Why no group of ``keys`` is open to ``episode``."""
+    if not keys:
+        return f"no group of task {episode.task_id!r} (role {episode.role!r}) among the rollouts"
+    if all(k in given for k in keys):
+        return f"the group of task {episode.task_id!r} was already given a better episode"
+    return f"the group of task {episode.task_id!r} already has a success"

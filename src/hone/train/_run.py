@@ -37,6 +37,7 @@ from hone.train._metrics_log import MetricsLogger
 from hone.train._policy import policy_backend
 from hone.train._prompt import with_requests
 from hone.train._publish import PolicyPublisher
+from hone.train._recorded import RecordedCounts, RecordedEpisodes, check_source
 from hone.train._rl_batch import build_rl_batch
 from hone.train._role_policies import RolePolicies
 from hone.train._run_config import RLConfig
@@ -62,6 +63,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RUN_STATE = "run_state.json"
+#: What RL on recorded episodes found in them (``RecordedCounts``), in the run's folder.
+RECORDED = "recorded.json"
 RUN_STATE_VERSION = 2
 PLOT_KEYS = ("reward", "success", "eval_success", "loss", "skipped_groups", "truncated_calls")
 
@@ -104,6 +107,7 @@ class RunResult:
             role's; the others are the trainers you passed).
         sft: what the SFT phase did, when the run had one.
         warnings: what the numbers alone would hide (no learning signal, collapse, plateau).
+        recorded: what the recorded episodes held and left out, when RL trained on them.
     """
 
     steps: int
@@ -118,6 +122,7 @@ class RunResult:
     trainer: Trainer | None = None
     sft: SFTResult | None = None
     warnings: list[RunWarning] = field(default_factory=list)
+    recorded: RecordedCounts | None = None
 
 
 def tasks_for_step(tasks: Sequence[Any], step: int, per_step: int, seed: int) -> list[Any]:
@@ -266,6 +271,8 @@ class _Loop:
     publisher: PolicyPublisher | None = None
     #: Publishes that failed (the server kept the previous version).
     publish_failures: int = 0
+    #: Train on these instead of rollouts (``rl.trajectories``).
+    recorded: RecordedEpisodes | None = None
 
     async def publish(self) -> tuple[float | None, bool]:
         """Publish the trainer's current weights: (seconds, failed); (None, False) without a
@@ -282,8 +289,14 @@ class _Loop:
             return time.perf_counter() - started, True
         return time.perf_counter() - started, False
 
-    async def step(self, step: int) -> RLStepMetrics:
-        cfg = self.config
+    async def episodes(self, step: int) -> tuple[list[Episode], int | None, float]:
+        """The step's episodes, the policy version staleness counts back from, and the
+        rollouts' wall time (0 for recorded episodes)."""
+        cfg, recorded = self.config, self.recorded
+        if recorded is not None:  # whole groups; one pass holds each group once
+            per_step = min(cfg.tasks_per_step, len(recorded.groups))
+            groups = tasks_for_step(recorded.groups, step, per_step, self.seed)
+            return [e for group in groups for e in group], recorded.counts.policy_version, 0.0
         started = time.perf_counter()
         batch = await _rollout_batch(
             self.program,
@@ -297,18 +310,22 @@ class _Loop:
             executor=self.executor,
             roles=cfg.roles.names,
         )
-        rollout_s = time.perf_counter() - started
         if self.outputs.directory is not None:  # without a folder, episodes are not kept
             self.outputs.pending.append((step + 1, batch.episodes))
+        return batch.episodes, self.trainer.step, time.perf_counter() - started
+
+    async def step(self, step: int) -> RLStepMetrics:
+        cfg = self.config
+        episodes, version, rollout_s = await self.episodes(step)
         rl = build_rl_batch(
-            batch.episodes,
+            episodes,
             scale=cfg.advantage_scale,
             eps=cfg.advantage_eps,
             per_turn=cfg.per_turn,
             gamma=cfg.gamma,
             strict=cfg.strict_prefix,
             success_threshold=cfg.eval.success_threshold,
-            policy_version=self.trainer.step,
+            policy_version=version,
             max_staleness=cfg.max_staleness,
             roles=cfg.roles,
         )
@@ -321,7 +338,7 @@ class _Loop:
             rollout=rl.metrics,
             update=update,
             rollout_s=rollout_s,
-            tokens_per_s=rl.metrics.completion_tokens / max(rollout_s, 1e-9),
+            tokens_per_s=rl.metrics.completion_tokens / rollout_s if rollout_s else 0.0,
             updates=self.trainer.step,
             publish_s=publish_s,
             publish_failed=publish_failed,
@@ -376,7 +393,7 @@ def _tracker(config: RLConfig, history: Sequence[Any]) -> EvalTracker:
 async def train_rl(
     trainer: Trainer | Mapping[str, Trainer],
     program: Program,
-    tasks: Sequence[Any],
+    tasks: Sequence[Any] | RecordedEpisodes,
     reward: Rewards,
     *,
     config: RLConfig,
@@ -389,7 +406,8 @@ async def train_rl(
     on_step: ProgressCallback | None = None,
     publisher: PolicyPublisher | None = None,
 ) -> RunResult:
-    """Train ``trainer``'s model with GRPO-style RL on ``program``'s rollouts of ``tasks``.
+    """Train ``trainer``'s model with GRPO-style RL on ``program``'s rollouts of ``tasks``,
+    or on recorded episodes (:func:`~hone.train.load_recorded`) instead of rollouts.
 
     Args:
         trainer: the :class:`~hone.train.Trainer`, built from ``config.trainer`` (a decaying
@@ -400,7 +418,9 @@ async def train_rl(
             ``output_dir``, ``resume``, ``publisher`` or ``rollout_model``).
         program: ``program(task, model)`` as :func:`~hone.trajectory.rollout` expects;
             ``program(task, {role: model})`` with ``config.roles.names``.
-        tasks: the training tasks.
+        tasks: the training tasks; or :class:`~hone.train.RecordedEpisodes` to train on
+            (a gateway's scored sessions, say): each step takes ``config.tasks_per_step`` of
+            their groups instead of rolling out, and ``program`` only runs the evaluations.
         reward: scores each group of rollouts (the same object serves :func:`evaluate`; the
             training copy adds ``config.truncation_penalty``); a mapping of role to reward
             scores each role its own way (roles left out are not scored, so not trained).
@@ -429,8 +449,12 @@ async def train_rl(
         CapabilityError: the rollout backend gives no token ids (raised at the first step).
         TrainingConfigError: ``trainer`` was built from another config than ``config.trainer``,
             or ``output_dir`` holds a run and ``resume`` is False, or ``config.executor`` is
-            ``ray`` without a ``rollout_model``, or similar.
+            ``ray`` without a ``rollout_model``, or recorded episodes come with rollout
+            settings, or similar.
     """
+    recorded = tasks if isinstance(tasks, RecordedEpisodes) else None
+    rollout_tasks: Sequence[Any] = () if isinstance(tasks, RecordedEpisodes) else tasks
+    check_source(config, recorded, rollout_model=rollout_model, publisher=publisher)
     policies = RolePolicies.of(trainer, config.roles)
     policies.check(config.trainer)
     if policies.separate and (output_dir, resume, publisher) != (None, False, None):
@@ -454,7 +478,7 @@ async def train_rl(
         eval_program=with_requests(
             program, temperature=config.eval.temperature, max_tokens=config.max_tokens
         ),
-        tasks=tasks,
+        tasks=rollout_tasks,
         eval_tasks=list(eval_tasks)[: config.eval.tasks],
         reward=training_reward(reward, config.truncation_penalty),
         eval_reward=reward,
@@ -467,9 +491,16 @@ async def train_rl(
         tracker=_tracker(config, history),
         executor=executor,
         publisher=publisher,
+        recorded=recorded,
     )
     await loop.publish()  # the version rollouts start from
     result = RunResult(steps=start, output_dir=out, trainer=trainer)
+    if recorded is not None:
+        result.recorded = recorded.counts
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            counts = json.dumps(recorded.counts.to_dict(), indent=1)
+            (out / RECORDED).write_text(counts, encoding="utf-8")
     result.best_step, result.best_value = loop.tracker.best_step, loop.tracker.best
     if out is not None and (out / "best").is_dir() and loop.tracker.best is not None:
         result.best_dir = out / "best"  # kept by the attempt this one resumes
@@ -497,6 +528,9 @@ async def train_rl(
         min_signal=config.min_signal,
         collapse_drop=config.collapse_drop,
     )
+    signal = recorded.signal_warning(config.min_signal) if recorded is not None else None
+    if signal is not None and all(w.kind != "no_signal" for w in result.warnings):
+        result.warnings.insert(0, signal)
     if loop.publish_failures:
         result.warnings.append(
             RunWarning(

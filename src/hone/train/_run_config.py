@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from hone._imports import FORMS, import_object, parse_object_path
@@ -264,8 +265,8 @@ class RLConfig(_Strict):
     #: Raise PrefixPropertyError when a call's prompt does not extend the previous call.
     strict_prefix: bool = False
     #: Drop episodes with a model call generated more than this many policy versions (trainer
-    #: steps) before the current one: left out of training and of their group's baseline,
-    #: counted as ``stale_episodes``. None keeps every episode (the importance ratio against
+    #: steps) before the current one (with ``trajectories``: before ``policy_version``): left
+    #: out of training and of their group's baseline, counted as ``stale_episodes``. None keeps every episode (the importance ratio against
     #: the recorded logprobs still corrects mild staleness). Calls without an integer
     #: ``policy_version`` are never counted stale.
     max_staleness: int | None = Field(default=None, ge=0)
@@ -285,11 +286,44 @@ class RLConfig(_Strict):
     #: A multi-role program's roles: which are trained, which share a baseline (see
     #: :class:`~hone.train.RolesConfig`); the default trains a one-role program.
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    #: Train on recorded episodes instead of rollouts: a trajectory file (a gateway's
+    #: database or another ``.db`` store, ``.jsonl``, ``.parquet``). Episodes group by task
+    #: as rollouts do; each step takes ``tasks_per_step`` groups. Rollout settings
+    #: (:data:`ROLLOUT_ONLY`) cannot be set with it.
+    trajectories: str | None = None
+    #: With ``trajectories``: the policy version this run starts from, which ``max_staleness``
+    #: counts back from (None: the newest integer version recorded in the file).
+    policy_version: int | None = None
 
     @field_validator("trainer", mode="wrap")
     @classmethod
     def _trainer(cls, value: Any, handler: Any) -> Any:
         return _trainer_errors(value, handler)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RLConfig:
+        if self.trajectories is None and self.policy_version is not None:
+            raise TrainingConfigError(
+                "policy_version dates recorded episodes; it needs rl.trajectories (rollouts "
+                "record the trainer's step as their version)."
+            )
+        clash = self.rollout_settings() if self.trajectories is not None else []
+        if clash:
+            raise TrainingConfigError(
+                f"trajectories trains on recorded episodes, so the rollout settings "
+                f"{', '.join(clash)} do nothing; drop them, or drop trajectories to roll out."
+            )
+        return self
+
+    def rollout_settings(self) -> list[str]:
+        """The rollout-only fields (:data:`ROLLOUT_ONLY`) this config sets to other values
+        than their defaults: none may be when it trains on recorded episodes."""
+        fields = type(self).model_fields
+        return sorted(
+            name
+            for name in ROLLOUT_ONLY
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        )
 
     def rollout_executor(self, *, served: bool) -> RayExecutor | None:
         """The executor of training rollouts: None runs them in this process.
@@ -362,9 +396,16 @@ class TrainingRunConfig(_Strict):
             TrainingConfigError: a run that cannot work, with the fix.
         """
         if self.rl is not None and self.rl.steps > 0 and self.reward is None:
+            recorded = self.rl.trajectories is not None
+            why = (
+                "RL on rl.trajectories trains on the recorded rewards and evaluates held-out "
+                "tasks with the config's reward"
+                if recorded
+                else "RL needs a reward"
+            )
             raise TrainingConfigError(
-                "reward is missing: RL needs a reward. Set reward: 'package.module:attr' naming "
-                "a hone Reward or a function of an episode, or set rl: null for SFT only."
+                f"reward is missing: {why}. Set reward: 'package.module:attr' naming a hone "
+                "Reward or a function of an episode, or set rl: null for SFT only."
             )
         if self.rl is not None and self.rl.executor == "ray" and self.rl.rollout_model is None:
             raise TrainingConfigError(RAY_NEEDS_A_SERVER)
@@ -411,6 +452,22 @@ RAY_NEEDS_A_SERVER = (
     "rollout_model=) to the server that serves the policy (e.g. "
     "'openai-compatible:http://host:8000/v1#policy': `hone serve` or vLLM) and publish new "
     "weights to it (docs/vllm.md), or use rl.executor: local."
+)
+
+#: RL settings that only rollouts use: refused beside ``rl.trajectories`` (recorded episodes
+#: were sampled, scored and served already). ``concurrency`` and ``max_tokens`` stay: the
+#: held-out evaluations roll out.
+ROLLOUT_ONLY = frozenset(
+    {
+        "group_size",
+        "temperature",
+        "truncation_penalty",
+        "max_failures",
+        "rollout_model",
+        "executor",
+        "ray",
+        "publish",
+    }
 )
 
 _TRAINER_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainerConfig))

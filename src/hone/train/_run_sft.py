@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hone.errors import TrainingConfigError
+from hone.errors import ConfigError, TrainingConfigError, TrajectoryError
 from hone.models._protocol import ModelBackend
 from hone.rewards import Reward
 from hone.train._evaluate import EvalResult, evaluate
@@ -27,10 +27,8 @@ from hone.train._trainer import Trainer, check_trainer
 from hone.trajectory import (
     Episode,
     Program,
-    TrajectoryStore,
     derive_seed,
-    read_jsonl,
-    read_parquet,
+    read_episodes,
     rollout_batch,
     write_jsonl,
 )
@@ -97,18 +95,12 @@ def load_episodes(path: str | Path, *, min_reward: float | None = None) -> list[
         raise TrainingConfigError(
             f"sft.trajectories: no file at {file}; write one with hone.trajectory.write_jsonl."
         )
-    if file.suffix == ".jsonl":
-        episodes = read_jsonl(file)
-    elif file.suffix == ".parquet":
-        episodes = read_parquet(file)
-    elif file.suffix in (".db", ".sqlite", ".sqlite3"):
-        with TrajectoryStore(file) as store:
-            episodes = store.query()
-    else:
+    try:
+        episodes = read_episodes(file)
+    except (ConfigError, TrajectoryError) as exc:
         raise TrainingConfigError(
-            f"sft.trajectories: {file.name} is not .jsonl, .parquet or .db; export the episodes "
-            "with `hone traj export`."
-        )
+            f"sft.trajectories: {exc}; export the episodes with `hone traj export`."
+        ) from exc
     return [e for e in episodes if _keep(e, min_reward)]
 
 
