@@ -1,8 +1,9 @@
 """Task trees vs a flat agent, *trained*: SFT on a scripted teacher, then RL, over 3 seeds.
 
-The task is ``hone.threads.LookupSuite``'s (add up the values stored under N keys; here 4-6
-keys, looked up in groups of 2: N + N/2 + 1 tool calls). Two agents get the same treatment
-on the built-in tiny model (a fresh random Qwen2 per seed):
+The task is ``hone.threads.LookupSuite``'s (add up the values stored under N keys; here 2-4
+keys, looked up in groups of 2: N + N/2 + 1 tool calls, so 4-7). Two agents get the same
+treatment on the built-in tiny model (a fresh random Qwen2 per seed, the demo's 2-layer shape,
+its tokenizer trained on both teachers' episodes of other tasks, as the demo does):
 
 * ``tree`` — a thread decoded as one request (``run_threads``, the thread grammar), pruned with
   ``PruneRule(stack)``; SFT samples are the tree teacher's threads, each ONE sample with its
@@ -12,28 +13,34 @@ on the built-in tiny model (a fresh random Qwen2 per seed):
 
 Equal training budget: the same SFT steps × episodes per step (the teacher's episodes of the
 same training tasks), the same RL steps × tasks × samples per task, the same optimizer and
-learning rate. The reward of an RL episode is 1 for the right total plus up to 0.5 for the
-intended tool calls it made in order, plus up to 0.1 for calling the intended tools in order
-whatever the arguments (partial credit, so a group is rarely all zeros). After
-training each agent answers held-out tasks greedily.
+learning-rate schedules (SFT: the demo's warm-up and cosine decay; RL: a constant, lower
+rate). The reward of an RL episode is 1 for the right total plus up to 0.5 for the intended
+tool calls it made in order, plus up to 0.1 for calling the intended tools in order whatever
+the arguments (partial credit, so a group is rarely all zeros). After SFT and again after RL
+each agent answers held-out tasks greedily.
 
-Measured per seed and arm: the SFT loss curve, RL reward per step, held-out success, how many
-intended calls it made in order, and the context per model-written token and KV entries at the
-end — of the intended solution (teacher-forced, the same for every weight) and of the agent's
-own held-out episodes. Tokens processed as tool calls grow and throughput are ``bench threads``.
+Measured per seed and arm: the SFT loss, and every ``probe_every`` steps the held-out teacher
+episodes' loss split into copied digits (keys, values, sums: what the task is about) and the
+rest (the format); RL reward per step; held-out success, how many intended calls it made in
+order, and the context per model-written token and KV entries at the end — of the intended
+solution (teacher-forced, the same for every weight) and of the agent's own held-out
+episodes. Tokens processed as tool calls grow and throughput are ``bench threads``.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench._common import Options, bench_main, console, print_table, ratio
+from bench._common import Options, bench_main, console, machine
+from bench._threads_report import aggregate, episode_text, print_summary, summary
 
 NAME = "threads_training"
 DESCRIPTION = (
@@ -42,45 +49,101 @@ DESCRIPTION = (
 
 
 @dataclass(frozen=True, slots=True)
+class Shape:
+    """The tiny model's shape (the demo's: 2 layers of width 128) and its tokenizer's size."""
+
+    hidden_size: int = 128
+    layers: int = 2
+    heads: int = 4
+    kv_heads: int = 4
+    intermediate: int = 512
+    vocab_size: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Size:
     """How big the comparison is."""
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    lookups: tuple[int, int] = (4, 6)
+    lookups: tuple[int, int] = (2, 4)
     group: int = 2
     stack: int = 0
-    train_tasks: int = 12
-    eval_tasks: int = 8
-    sft_steps: int = 24
+    #: Training tasks (one teacher episode each per arm), held-out tasks, and the tasks of a
+    #: third ledger whose teacher episodes (both arms') train the tokenizer.
+    train_tasks: int = 256
+    eval_tasks: int = 16
+    tokenizer_tasks: int = 32
+    sft_steps: int = 300
     sft_batch: int = 4
-    rl_steps: int = 3
+    #: SFT: linear warm-up, then cosine decay to 10 % (the demo's schedule); the held-out
+    #: teacher episodes' loss is measured every ``probe_every`` steps.
+    sft_lr: float = 3e-3
+    sft_warmup: int = 20
+    probe_every: int = 50
+    rl_steps: int = 4
     rl_tasks: int = 2
     rl_group: int = 4
-    lr: float = 2e-3
+    rl_lr: float = 3e-4
+    shape: Shape = Shape()
     quick: bool = False
 
 
 QUICK = Size(
-    seeds=(0,), lookups=(2, 2), train_tasks=2, eval_tasks=1, sft_steps=2, sft_batch=2,
-    rl_steps=1, rl_tasks=1, rl_group=2, quick=True,
+    seeds=(0,), lookups=(2, 2), train_tasks=2, eval_tasks=1, tokenizer_tasks=2, sft_steps=2,
+    sft_batch=2, sft_warmup=1, probe_every=1, rl_steps=1, rl_tasks=1, rl_group=2,
+    shape=Shape(hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate=64, vocab_size=512),
+    quick=True,
 )  # fmt: skip
 
 
-def _model_dir(workdir: Path, seed: int, quick: bool) -> Path:
-    from hone.models._tiny_corpus import default_corpus
+def _model_dir(workdir: Path, seed: int, size: Size) -> Path:
+    """The seed's fresh tiny model, its tokenizer trained on the teachers' episodes of
+    ``size.tokenizer_tasks`` tasks of another ledger (both arms', as each arm's model reads
+    them), as the demo trains its tokenizer on its teacher's episodes."""
     from hone.models.tiny import TinyConfig, build_tiny_model
 
     path = workdir / f"tiny-{seed}"
     if not (path / "config.json").is_file():
-        if quick:
-            config = TinyConfig(
-                hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate=64, vocab_size=512,
-                max_position=4096, seed=seed,
-            )  # fmt: skip
-            build_tiny_model(path, corpus=default_corpus(300), config=config)
-        else:  # the built-in shape; gap positions: a 6-lookup thread is ~2,600 tokens long
-            build_tiny_model(path, config=TinyConfig(max_position=4096, seed=seed))
+        shape = size.shape
+        config = TinyConfig(
+            hidden_size=shape.hidden_size, layers=shape.layers, heads=shape.heads,
+            kv_heads=shape.kv_heads, intermediate=shape.intermediate,
+            vocab_size=shape.vocab_size, max_position=4096, seed=seed,
+        )  # fmt: skip
+        build_tiny_model(path, corpus=_teacher_texts(workdir, seed, size), config=config)
     return path
+
+
+def _teacher_texts(workdir: Path, seed: int, size: Size) -> list[str]:
+    """Both teachers' episodes of ``size.tokenizer_tasks`` tasks, as the text a model reads
+    (rendered through a throwaway model with the default tokenizer)."""
+    from hone.models import TransformersModel
+    from hone.models._tiny_corpus import default_corpus
+    from hone.models.tiny import TinyConfig, build_tiny_model
+    from hone.threads import LookupSuite, result_samples
+
+    path = workdir / "renderer"
+    if not (path / "config.json").is_file():
+        config = TinyConfig(
+            hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate=64, max_position=8192
+        )
+        build_tiny_model(path, corpus=default_corpus(300), config=config)
+    model, tokenizer = _load(path)
+    suite = LookupSuite(
+        size.tokenizer_tasks, lookups=size.lookups, group_size=size.group, seed=300 + seed
+    )
+    texts = []
+    for arm in _arms(suite, size):
+        base = TransformersModel(model, tokenizer, prefix_cache_tokens=_prefix_cache(arm))
+        for result in arm.teacher(base, suite):
+            texts += [tokenizer.decode(s.input_ids) for s in result_samples(result)]
+    return texts
+
+
+def _prefix_cache(arm: Any) -> int:
+    """KV reuse across calls: the flat agent's conversations reuse earlier turns' states; a
+    thread is one request."""
+    return 0 if arm.name == "tree" else 1 << 16
 
 
 def _load(path: Path) -> tuple[Any, Any]:
@@ -123,28 +186,41 @@ def _longest_reply(mask: Sequence[bool]) -> int:
 def _train_arm(
     arm: Any, path: Path, train: Any, held_out: Any, size: Size, seed: int
 ) -> dict[str, Any]:
-    """SFT, RL and the held-out evaluation of one arm from the seed's fresh model."""
-    from hone.models import SamplingOptions, TransformersModel
+    """SFT, RL and the held-out evaluations (after SFT, after RL) of one arm from the seed's
+    fresh model."""
+    from bench._threads_arms import digit_nll
+    from hone.models import TransformersModel
     from hone.threads import result_samples
-    from hone.train import Trainer, TrainerConfig
+    from hone.train import LRSchedule, Trainer, TrainerConfig
 
     started = time.perf_counter()
     model, tokenizer = _load(path)
-    config = TrainerConfig(lr=size.lr, micro_batch_size=2, seed=seed, max_grad_norm=1.0)
-    trainer = Trainer(model, tokenizer, config=config)
-    # Teacher forcing only needs the token ids (SFT ignores the recorded logprobs); the flat
-    # teacher's conversations reuse the KV states of earlier turns.
-    base = TransformersModel(
-        model, tokenizer, prefix_cache_tokens=0 if arm.name == "tree" else 1 << 16
-    )
+    # Teacher forcing only needs the token ids (SFT ignores the recorded logprobs).
+    base = TransformersModel(model, tokenizer, prefix_cache_tokens=_prefix_cache(arm))
     teacher = arm.teacher(base, train)
     samples = [s for r in teacher for s in result_samples(r)]
+    held_samples = [s for r in arm.teacher(base, held_out) for s in result_samples(r)]
     _budgets(arm, samples)
     intended = [arm.outcome(t, r) for t, r in zip(train.tasks, teacher, strict=True)]
     label = f"    seed {seed} {arm.name:4}"
-    sft_losses = _sft(trainer, samples, size, seed, label, started)
+    schedule = LRSchedule(
+        kind="cosine", warmup_steps=size.sft_warmup, min_lr_ratio=0.1, total_steps=size.sft_steps
+    )
+    sft_config = TrainerConfig(
+        lr=size.sft_lr, schedule=schedule, adam_betas=(0.9, 0.98), micro_batch_size=8,
+        seed=seed, max_grad_norm=1.0,
+    )  # fmt: skip
+    trainer = Trainer(model, tokenizer, config=sft_config)
+    probe = partial(digit_nll, trainer, tokenizer, held_samples)
+    sft_losses, sft_curve = _sft(trainer, samples, size, seed, label, probe)
     sft_seconds = time.perf_counter() - started
+    after_sft, _ = _evaluate(arm, trainer, tokenizer, held_out, f"{label} after SFT", started)
+    rl_config = TrainerConfig(
+        lr=size.rl_lr, adam_betas=(0.9, 0.99), micro_batch_size=8, seed=seed, max_grad_norm=1.0
+    )
+    trainer = Trainer(trainer.model, tokenizer, config=rl_config)
     rl_curve = []
+    rl_started = time.perf_counter()
     for step in range(size.rl_steps):
         rl_curve.append(_rl_step(arm, trainer, tokenizer, train, size, seed * 1000 + step, step))
         console.print(
@@ -152,56 +228,80 @@ def _train_arm(
             f"{rl_curve[-1]['mean_reward']:.3f}, calls right {rl_curve[-1]['calls_right']} "
             f"({time.perf_counter() - started:.0f} s)"
         )
-    train_seconds = time.perf_counter() - started
-    policy = _policy(trainer, tokenizer, arm)
-    greedy = SamplingOptions(temperature=0.0)
-    results = arm.sample(policy, held_out, range(len(held_out.tasks)), greedy)
-    own = [arm.outcome(t, r) for t, r in zip(held_out.tasks, results, strict=True)]
-    seconds = time.perf_counter() - started
-    console.print(
-        f"{label} held out: {sum(o.success for o in own)}/{len(own)} right, calls right "
-        f"{statistics.mean(o.calls_right for o in own):.2f} of "
-        f"{statistics.mean(o.calls_intended for o in own):.1f} ({seconds:.0f} s)"
-    )
+    rl_seconds = time.perf_counter() - rl_started
+    own, results = _evaluate(arm, trainer, tokenizer, held_out, f"{label} after RL", started)
     learned = sum(s.num_loss_tokens for s in samples) * size.sft_steps * size.sft_batch
     return {
         "sft_loss": sft_losses,
+        "sft_curve": sft_curve,
         "rl": rl_curve,
+        "held_out_nll_after_rl": probe(),
         "trained_tokens": {
             "sft": learned // len(samples),
             "sequence_tokens_mean": round(statistics.mean(len(s.input_ids) for s in samples), 1),
+            "learned_tokens_mean": round(statistics.mean(s.num_loss_tokens for s in samples), 1),
         },
-        "held_out": _summary(own),
-        "held_out_example": _text(results[0])[:400],
-        "intended": _summary(intended),
+        "held_out_after_sft": summary(after_sft),
+        "held_out": summary(own),
+        "held_out_example": episode_text(results[0])[:400],
+        "intended": summary(intended),
         "seconds": {
             "sft": round(sft_seconds, 1),
-            "train": round(train_seconds, 1),
-            "total": round(seconds, 1),
+            "rl": round(rl_seconds, 1),
+            "total": round(time.perf_counter() - started, 1),
         },
     }
 
 
+def _evaluate(
+    arm: Any, trainer: Any, tokenizer: Any, held_out: Any, label: str, started: float
+) -> tuple[list[Any], list[Any]]:
+    """The held-out tasks answered greedily by the trainer's current weights."""
+    from hone.models import SamplingOptions
+
+    policy = _policy(trainer, tokenizer, arm)
+    greedy = SamplingOptions(temperature=0.0)
+    results = arm.sample(policy, held_out, range(len(held_out.tasks)), greedy)
+    own = [arm.outcome(t, r) for t, r in zip(held_out.tasks, results, strict=True)]
+    console.print(
+        f"{label}: {sum(o.success for o in own)}/{len(own)} right, calls right "
+        f"{statistics.mean(o.calls_right for o in own):.2f} of "
+        f"{statistics.mean(o.calls_intended for o in own):.1f} "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+    return own, results
+
+
 def _sft(
-    trainer: Any, samples: Sequence[Any], size: Size, seed: int, label: str, started: float
-) -> list[float]:
-    """``size.sft_steps`` steps of ``size.sft_batch`` samples, in shuffled epochs."""
+    trainer: Any,
+    samples: Sequence[Any],
+    size: Size,
+    seed: int,
+    label: str,
+    probe: Callable[[], dict[str, float]],
+) -> tuple[list[float], list[dict[str, float]]]:
+    """``size.sft_steps`` steps of ``size.sft_batch`` samples, in shuffled epochs; every
+    ``size.probe_every`` steps (and at the end) ``probe`` measures the held-out loss."""
     rng = random.Random(seed)
     order: list[int] = []
-    losses = []
-    for step in range(size.sft_steps):
+    losses: list[float] = []
+    curve = [{"step": 0, **probe()}]
+    for step in range(1, size.sft_steps + 1):
         if len(order) < size.sft_batch:
             fresh = list(range(len(samples)))
             rng.shuffle(fresh)
             order += fresh
         batch, order = order[: size.sft_batch], order[size.sft_batch :]
         losses.append(round(trainer.sft_step([samples[i] for i in batch]).loss, 4))
-        if step % 6 == 5 or step == size.sft_steps - 1:
+        if step % size.probe_every == 0 or step == size.sft_steps:
+            recent = losses[-size.probe_every :]
+            curve.append({"step": step, "train_loss": round(statistics.mean(recent), 4), **probe()})
             console.print(
-                f"{label} SFT step {step + 1:3}/{size.sft_steps} loss {losses[-1]:.3f} "
-                f"({time.perf_counter() - started:.0f} s)"
+                f"{label} SFT step {step:4}/{size.sft_steps}: train loss "
+                f"{curve[-1]['train_loss']:.3f}, held-out NLL digits "
+                f"{curve[-1]['digits']:.3f} other {curve[-1]['other']:.3f}"
             )
-    return losses
+    return losses, curve
 
 
 def _rl_step(
@@ -244,79 +344,7 @@ def _policy(trainer: Any, tokenizer: Any, arm: Any) -> Any:
     from hone.models import TransformersModel
 
     trainer.model.eval()
-    return TransformersModel(
-        trainer.model, tokenizer, prefix_cache_tokens=0 if arm.name == "tree" else 1 << 16
-    )
-
-
-def _text(result: Any) -> str:
-    """What an episode wrote: the thread, or the flat agent's turns after the prompt."""
-    if hasattr(result, "text"):
-        return str(result.text)
-    from hone.messages import AssistantMessage, ToolMessage, text_of
-
-    parts = []
-    for m in result.messages:
-        if isinstance(m, AssistantMessage):
-            calls = "".join(f" <call {c.name} {c.arguments}>" for c in m.tool_calls)
-            parts.append(f"[assistant] {text_of(m.content)}{calls}")
-        elif isinstance(m, ToolMessage):
-            parts.append(f"[tool] {text_of(m.content)[:60]}")
-    return "\n".join(parts)
-
-
-def _summary(outcomes: Sequence[Any]) -> dict[str, Any]:
-    stops: dict[str, int] = {}
-    for o in outcomes:
-        stops[o.stop] = stops.get(o.stop, 0) + 1
-    return {
-        "success": round(sum(o.success for o in outcomes) / len(outcomes), 4),
-        "calls_right": round(statistics.mean(o.calls_right for o in outcomes), 3),
-        "calls_right_fraction": round(
-            statistics.mean(o.calls_right / o.calls_intended for o in outcomes), 4
-        ),
-        "calls_intended": round(statistics.mean(o.calls_intended for o in outcomes), 2),
-        "calls_made": round(statistics.mean(o.calls_made for o in outcomes), 2),
-        "names_right": round(statistics.mean(o.names_right for o in outcomes), 2),
-        "context_per_token": round(statistics.mean(o.context_per_token for o in outcomes), 1),
-        "kv_end": round(statistics.mean(o.kv_end for o in outcomes), 1),
-        "model_tokens": round(statistics.mean(o.model_tokens for o in outcomes), 1),
-        "stops": stops,
-    }
-
-
-def _mean_sd(values: Sequence[float]) -> dict[str, float]:
-    return {
-        "mean": round(statistics.mean(values), 4),
-        "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-    }
-
-
-def _aggregate(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for arm in ("tree", "flat"):
-        seeds = [runs[s][arm] for s in runs]
-        out[arm] = {
-            key: _mean_sd([r[part][key] for r in seeds])
-            for part, key in [
-                ("held_out", "success"),
-                ("held_out", "calls_right_fraction"),
-                ("held_out", "context_per_token"),
-                ("held_out", "kv_end"),
-            ]
-        }
-        out[arm]["intended_context_per_token"] = _mean_sd(
-            [r["intended"]["context_per_token"] for r in seeds]
-        )
-        out[arm]["intended_kv_end"] = _mean_sd([r["intended"]["kv_end"] for r in seeds])
-        out[arm]["final_sft_loss"] = _mean_sd([r["sft_loss"][-1] for r in seeds])
-        out[arm]["seconds"] = _mean_sd([r["seconds"]["total"] for r in seeds])
-    tree, flat = out["tree"], out["flat"]
-    out["ratios_tree_over_flat"] = {
-        key: ratio(tree[key]["mean"], flat[key]["mean"])
-        for key in ("intended_context_per_token", "intended_kv_end", "context_per_token", "kv_end")
-    }
-    return out
+    return TransformersModel(trainer.model, tokenizer, prefix_cache_tokens=_prefix_cache(arm))
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -333,7 +361,7 @@ def run(options: Options) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
     for seed in size.seeds:
-        path = _model_dir(options.workdir, seed, size.quick)
+        path = _model_dir(options.workdir, seed, size)
         train = LookupSuite(
             size.train_tasks, lookups=size.lookups, group_size=size.group, seed=100 + seed
         )
@@ -346,33 +374,22 @@ def run(options: Options) -> dict[str, Any]:
                 f"  seed {seed}, {arm.name} ({time.perf_counter() - started:.0f} s so far)"
             )
             runs[str(seed)][arm.name] = _train_arm(arm, path, train, held_out, size, seed)
-    summary = _aggregate(runs)
-    _print(summary)
-    plain = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(size).items()}
-    return {"size": plain, "runs": runs, "summary": summary}
+            _save_partial(options, size, runs)
+    result = aggregate(runs)
+    print_summary(result)
+    return {"size": _plain(size), "runs": runs, "summary": result}
 
 
-def _print(summary: dict[str, Any]) -> None:
-    def cell(arm: str, key: str) -> str:
-        value = summary[arm][key]
-        return f"{value['mean']:.3g} ± {value['sd']:.2g}"
+def _plain(size: Size) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(size).items()}
 
-    keys = [
-        ("success", "held-out success"),
-        ("calls_right_fraction", "intended calls made in order (fraction)"),
-        ("final_sft_loss", "final SFT loss"),
-        ("intended_context_per_token", "context per model token, intended solution"),
-        ("intended_kv_end", "KV entries at the end, intended solution"),
-        ("context_per_token", "context per model token, own held-out episodes"),
-        ("kv_end", "KV entries at the end, own held-out episodes"),
-        ("seconds", "seconds per seed (SFT + RL + eval)"),
-    ]
-    ratios = summary["ratios_tree_over_flat"]
-    print_table(
-        "tree + pruning vs flat (mean ± sd over seeds)",
-        ["measure", "tree", "flat", "tree / flat"],
-        [[label, cell("tree", k), cell("flat", k), ratios.get(k)] for k, label in keys],
-    )
+
+def _save_partial(options: Options, size: Size, runs: dict[str, dict[str, Any]]) -> None:
+    """Write what is finished so far to the results file (the whole run replaces it): a run
+    of this size takes the better part of an hour, and an interrupted one keeps its arms."""
+    partial = {"benchmark": NAME, "partial": True, "machine": machine(), "size": _plain(size)}
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps({**partial, "runs": runs}, indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
