@@ -5,6 +5,11 @@ Hypothesis drives schemathesis's strategies directly, one operation at a time, a
 server the test starts on a loopback port (schemathesis's ``parametrize`` would need the
 schema, hence a server, while pytest collects). About 50 operations, two modes, ``EXAMPLES``
 each: 20-50 s on 2 cores.
+
+schemathesis imports its OpenAPI module lazily, on the first schema it loads; pytest rewrites
+that module's asserts (schemathesis is a pytest plugin) with ``ast.parse``, which on CPython
+3.11 can fail with "AST constructor recursion depth mismatch" while the server's threads run
+beside it. So the module is imported here, at collection, before any server starts.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # before any server thread runs (see above)
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
