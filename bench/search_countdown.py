@@ -146,29 +146,18 @@ def _vote(episodes: list[Any]) -> float:
     return float(winner == task_from_record(values[0][1].task).target)
 
 
-def _within(episodes: list[Any], budget: int) -> list[Any]:
-    """The expansions a run with ``budget`` model calls would have started: those started
-    (in order) before the earlier ones' model calls reached it."""
+def _within(episodes: list[Any], budget: int, *, strict: bool = False) -> list[Any]:
+    """The expansions a run with ``budget`` model calls would have started: those started (in
+    order) before the earlier ones' model calls reached it; ``strict``: only those whose
+    model calls together stay within it (no overshoot)."""
     out: list[Any] = []
     spent = 0
     for e in episodes:
-        if spent >= budget:
+        calls = e.metadata["search"]["own_calls"]
+        if spent >= budget or (strict and spent + calls > budget):
             break
         out.append(e)
-        spent += e.metadata["search"]["own_calls"]
-    return out
-
-
-def _fitting(episodes: list[Any], budget: int) -> list[Any]:
-    """The expansions (in order) whose model calls together stay within ``budget``: the
-    strict reading, with no overshoot, so every strategy is scored on at most ``budget``."""
-    out: list[Any] = []
-    spent = 0
-    for e in episodes:
-        spent += e.metadata["search"]["own_calls"]
-        if spent > budget:
-            break
-        out.append(e)
+        spent += calls
     return out
 
 
@@ -195,7 +184,11 @@ def _score_task(episodes: list[Any], budget: int, *, whole: bool, vote: bool) ->
         "failed": float(sum(e.status == "error" for e in first)),
         "refinements": float(sum(e.metadata["search"]["kind"] != "root" for e in first)),
     }
-    strict = [e for e in _fitting(episodes, budget) if e.status != "error" and e.reward is not None]
+    strict = [
+        e
+        for e in _within(episodes, budget, strict=True)
+        if e.status != "error" and e.reward is not None
+    ]
     strict_best = max(
         strict, key=lambda e: (e.reward, -e.metadata["search"]["index"]), default=None
     )

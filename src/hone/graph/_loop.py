@@ -577,10 +577,9 @@ class Loop:
                     w for w in self.pending_writes if w[0] != task_id or w[1] not in SPECIAL_WRITES
                 ]
                 to_save = [(c, v) for t, c, v in self.pending_writes if t == task_id] + writes
-            elif any(w[0] == task_id for w in self.pending_writes):
-                self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
-                to_save = writes
             else:
+                if any(w[0] == task_id for w in self.pending_writes):  # a retried task
+                    self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
                 to_save = writes
             self.pending_writes.extend((task_id, c, v) for c, v in writes)
             if self.checkpointer is not None:
