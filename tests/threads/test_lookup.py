@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hone.errors import ConfigError
+from hone.messages import UserMessage
+from hone.models import ChatRequest, complete_sync
 from hone.threads import LookupSuite, ThreadSchema, ToolCallReady, parse_thread
 
 
@@ -44,3 +46,31 @@ def test_bad_sizes_are_refused() -> None:
         LookupSuite(0)
     with pytest.raises(ConfigError):
         LookupSuite(1, lookups=(5, 2))
+    with pytest.raises(ConfigError, match="distinct"):
+        LookupSuite(1, lookups=(2, 2), keys=["a", "b", "c", "a"])
+    with pytest.raises(ConfigError, match="at least 4"):
+        LookupSuite(1, lookups=(2, 2), keys=["a", "b", "c"])
+    with pytest.raises(ConfigError, match="max_value"):
+        LookupSuite(1, lookups=(2, 2), max_value=0)
+
+
+def test_word_keys_small_values_and_quoted_keys() -> None:
+    words = ["amber", "basil", "cedar", "delta", "ember", "fable"]
+    suite = LookupSuite(3, lookups=(2, 3), group_size=2, seed=2, keys=words, max_value=4,
+                        quoted=True)  # fmt: skip
+    assert set(suite.ledger) == set(words) and set(suite.ledger.values()) <= {1, 2, 3, 4}
+    task = suite.tasks[0]
+    quoted = ", ".join(f'"{key}"' for key in task.keys)
+    assert f"add them up: {quoted}. What" in task.question
+    first = task.thread().reasoning.subtasks[0]
+    assert first.thought.startswith(f'Group 1: "{task.keys[0]}"')
+    assert first.subtasks[0].conclusion == f'"{task.keys[0]}" = {task.values[0]}.'
+    schema = ThreadSchema.for_tools(suite.tools())
+    assert parse_thread(task.thread().to_text(), schema).error is None
+    # The flat teacher's thoughts name the key it looks up, quoted the same way.
+    request = ChatRequest(messages=[UserMessage(content=task.question)])
+    reply = complete_sync(suite.flat_teacher(), request)
+    assert reply.message.content == f'Look up "{task.keys[0]}".'
+    # Unquoted (the default): the keys as they are.
+    plain = LookupSuite(1, lookups=(2, 2), seed=2, keys=words)
+    assert plain.tasks[0].named(0) == plain.tasks[0].keys[0]

@@ -49,14 +49,22 @@ class LookupTask:
     group_size: int
     #: What ``lookup`` returns for each key.
     records: tuple[str, ...]
+    #: Whether the question and the solution's thoughts and conclusions write keys in double
+    #: quotes, as JSON does (a word key then reads, and tokenizes, the same everywhere).
+    quoted: bool = False
 
     @property
     def question(self) -> str:
         """The task as the model reads it."""
         return (
             f"Look up the values stored under these {len(self.keys)} keys and add them up: "
-            f"{', '.join(self.keys)}. What is the total?"
+            f"{', '.join(self.named(i) for i in range(len(self.keys)))}. What is the total?"
         )
+
+    def named(self, index: int) -> str:
+        """Key ``index`` as the question and the solution's thoughts write it."""
+        key = self.keys[index]
+        return json.dumps(key) if self.quoted else key
 
     @property
     def total(self) -> int:
@@ -83,19 +91,21 @@ class LookupTask:
         sums = []
         records = dict(zip(self.keys, self.records, strict=True))
         for g, (keys, values) in enumerate(self.groups, start=1):
+            first = (g - 1) * self.group_size
+            named = [self.named(first + i) for i in range(len(keys))]
             lookups = [
                 Task(
-                    thought=f"Look up {key}.",
+                    thought=f"Look up {name}.",
                     tooluse=ToolUse("lookup", {"key": key}, records[key]),
-                    conclusion=f"{key} = {value}.",
+                    conclusion=f"{name} = {value}.",
                 )
-                for key, value in zip(keys, values, strict=True)
+                for key, name, value in zip(keys, named, values, strict=True)
             ]
             total = sum(values)
             lookups.append(_add_task(list(values), f"Group {g} adds up to {total}."))
             group_tasks.append(
                 Task(
-                    thought=f"Group {g}: {', '.join(keys)}.",
+                    thought=f"Group {g}: {', '.join(named)}.",
                     subtasks=tuple(lookups),
                     conclusion=f"Group {g} ({', '.join(keys)}) adds up to {total}.",
                 )
@@ -164,9 +174,14 @@ class LookupSuite:
         lookups: fewest and most keys per task (inclusive).
         group_size: lookups per group in the intended solution.
         seed: makes the ledger and the tasks.
+        keys: the ledger's keys (at least twice the most lookups, no repeats); default
+            ``k0000``, ``k0001``, ... (1,000 of them, or twice the most lookups).
+        max_value: values are drawn from 1 to this.
+        quoted: the question and the intended solution's thoughts write keys in double
+            quotes, as JSON does, so a key reads the same in prose as in a call.
 
     Raises:
-        ConfigError: a count, range or group size out of bounds.
+        ConfigError: a count, range, group size, key list or value bound out of bounds.
     """
 
     def __init__(
@@ -176,6 +191,9 @@ class LookupSuite:
         lookups: tuple[int, int] = (10, 40),
         group_size: int = 4,
         seed: int = 0,
+        keys: Sequence[str] | None = None,
+        max_value: int = 999,
+        quoted: bool = False,
     ) -> None:
         low, high = lookups
         if count < 1 or low < 1 or high < low or group_size < 1:
@@ -183,10 +201,19 @@ class LookupSuite:
                 f"need count >= 1, 1 <= lookups[0] <= lookups[1] and group_size >= 1; got "
                 f"count={count}, lookups={lookups}, group_size={group_size}"
             )
+        if keys is None:
+            keys = [f"k{i:04d}" for i in range(max(1000, 2 * high))]
+        if len(set(keys)) != len(keys) or len(keys) < 2 * high or not all(keys):
+            raise ConfigError(
+                f"the ledger needs at least {2 * high} distinct, non-empty keys (twice the most "
+                f"lookups); got {len(keys)} keys, {len(set(keys))} distinct"
+            )
+        if max_value < 1:
+            raise ConfigError(f"max_value must be at least 1, got {max_value}")
+        keys = list(keys)
         rng = random.Random(seed)
-        keys = [f"k{i:04d}" for i in range(max(1000, 2 * high))]
         #: The value under each key, and the record ``lookup`` returns for it.
-        self.ledger: Mapping[str, int] = {k: rng.randint(1, 999) for k in keys}
+        self.ledger: Mapping[str, int] = {k: rng.randint(1, max_value) for k in keys}
         self.records: Mapping[str, str] = {k: _record(k, v, rng) for k, v in self.ledger.items()}
         tasks = []
         for _ in range(count):
@@ -197,6 +224,7 @@ class LookupSuite:
                     values=tuple(self.ledger[k] for k in chosen),
                     group_size=group_size,
                     records=tuple(self.records[k] for k in chosen),
+                    quoted=quoted,
                 )
             )
         self.tasks: tuple[LookupTask, ...] = tuple(tasks)
@@ -258,7 +286,8 @@ class LookupSuite:
             if done >= len(calls):
                 return f"The total is {task.total}."
             call = calls[done]
-            what = f"Look up {call.arguments['key']}." if call.name == "lookup" else "Add them."
+            looked_up = sum(1 for c in calls[:done] if c.name == "lookup")
+            what = f"Look up {task.named(looked_up)}." if call.name == "lookup" else "Add them."
             return AssistantMessage(content=what, tool_calls=(call,))
 
         return ScriptedModel([reply], name="lookup-flat-teacher", when_exhausted="cycle")
