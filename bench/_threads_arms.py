@@ -210,10 +210,11 @@ def _flat_context(result: FlatResult) -> float:
 
 
 def digit_nll(trainer: Any, tokenizer: Any, samples: Sequence[Any]) -> dict[str, float]:
-    """Mean NLL per learned token of teacher episodes, split into digits (mostly the keys,
-    values and sums an episode copies from its question and tool results; a uniform guess
-    scores 2.30, and a key's leading 0 is predictable without copying) and every other token
-    (the format). A loss that falls on "other" only means the format is learned, copying not."""
+    """Mean NLL per learned token of teacher episodes, split into digits (the values and sums
+    an episode copies from its tool results, and digit keys when the task has them; a uniform
+    guess scores 2.30, and a digit key's leading 0 is predictable without copying) and every
+    other token (the format, and word keys). A loss that falls on "other" only, with digit
+    keys, means the format is learned and copying not."""
     sums = {"digits": 0.0, "other": 0.0}
     counts = {"digits": 0, "other": 0}
     for sample, logprobs in zip(samples, trainer.compute_logprobs(samples), strict=True):

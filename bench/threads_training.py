@@ -1,9 +1,11 @@
 """Task trees vs a flat agent, *trained*: SFT on a scripted teacher, then RL, over 3 seeds.
 
-The task is ``hone.threads.LookupSuite``'s (add up the values stored under N keys; here 2-4
-keys, looked up in groups of 2: N + N/2 + 1 tool calls, so 4-7). Two agents get the same
+The task is ``hone.threads.LookupSuite``'s (add up the values stored under N keys; here 8-12
+keys, looked up in groups of 4: N + N/4 + 1 tool calls, so 11-16), with word keys (one token
+each, quoted the same in prose and in calls) and values 1-9. Two agents get the same
 treatment on the built-in tiny model (a fresh random Qwen2 per seed, the demo's 2-layer shape,
-its tokenizer trained on both teachers' episodes of other tasks, as the demo does):
+its tokenizer trained on both teachers' episodes of other tasks, as the demo does, then a
+short copying warm-up on random token strings, the same for both arms):
 
 * ``tree`` — a thread decoded as one request (``run_threads``, the thread grammar), pruned with
   ``PruneRule(stack)``; SFT samples are the tree teacher's threads, each ONE sample with its
@@ -13,18 +15,19 @@ its tokenizer trained on both teachers' episodes of other tasks, as the demo doe
 
 Equal training budget: the same SFT steps × episodes per step (the teacher's episodes of the
 same training tasks), the same RL steps × tasks × samples per task, the same optimizer and
-learning-rate schedules (SFT: the demo's warm-up and cosine decay; RL: a constant, lower
-rate). The reward of an RL episode is 1 for the right total plus up to 0.5 for the intended
-tool calls it made in order, plus up to 0.1 for calling the intended tools in order whatever
-the arguments (partial credit, so a group is rarely all zeros). After SFT and again after RL
-each agent answers held-out tasks greedily.
+learning-rate schedules (SFT: the demo's warm-up and cosine decay; RL: a constant rate, the
+SFT schedule's last). The reward of an RL episode is 1 for the right total plus up to 0.5 for
+the intended tool calls it made in order, plus up to 0.1 for calling the intended tools in
+order whatever the arguments (partial credit, so a group is rarely all zeros). After SFT and
+again after RL each agent answers held-out tasks greedily.
 
 Measured per seed and arm: the SFT loss, and every ``probe_every`` steps the held-out teacher
-episodes' loss split into copied digits (keys, values, sums: what the task is about) and the
-rest (the format); RL reward per step; held-out success, how many intended calls it made in
-order, and the context per model-written token and KV entries at the end — of the intended
-solution (teacher-forced, the same for every weight) and of the agent's own held-out
-episodes. Tokens processed as tool calls grow and throughput are ``bench threads``.
+episodes' loss split into digits (values, sums, counts: copied from tool results) and the
+rest (the format and the keys); RL reward per step; held-out success, how many intended calls
+it made in order, and the context per model-written token and KV entries at the end — of the
+intended solution (teacher-forced, the same for every weight) and of the agent's own
+held-out episodes. The arms run in ``Size.workers`` processes of one torch thread each.
+Tokens processed as tool calls grow and throughput are ``bench threads``.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -60,39 +65,68 @@ class Shape:
     vocab_size: int = 1024
 
 
+#: Word keys: each one letter-only word, so quoted (``"amber"``) it is one pre-token that the
+#: tokenizer's training makes one token, written alike in the question, a call and a record.
+KEY_WORDS = (
+    "amber", "basil", "cedar", "delta", "ember", "fable", "gamma", "harbor", "igloo",
+    "jasper", "kelp", "lemon", "mango", "nectar", "olive", "pepper", "quartz", "raven",
+    "sable", "tango", "umber", "velvet", "walnut", "xenon", "yarrow", "zephyr", "acorn",
+    "birch", "cobalt", "dune", "elm", "fern", "garnet", "hazel", "iris", "juniper", "kiwi",
+    "lotus", "maple", "nutmeg", "onyx", "pearl", "quill", "ruby", "sage", "thistle",
+    "violet", "willow", "aspen", "bramble", "coral", "daisy", "ebony", "flint", "ginger",
+    "heron", "indigo", "jade", "lark", "marble", "nova", "opal", "plum", "quince", "reed",
+    "slate", "topaz", "ultra", "vine", "wren", "yew", "zinc", "azure", "bronze", "clover",
+    "dahlia", "eagle", "falcon", "grove", "heather", "ivory", "jet", "laurel", "mint",
+    "north", "orchid", "pine", "ridge", "spruce", "tulip",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Size:
     """How big the comparison is."""
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    lookups: tuple[int, int] = (2, 4)
-    group: int = 2
+    lookups: tuple[int, int] = (8, 12)
+    group: int = 4
+    #: The task's form: ``word_keys`` > 0 names the ledger's keys with that many of
+    #: :data:`KEY_WORDS` (0: ``k0000``, ``k0001``, ...); ``max_value`` and ``quoted`` are
+    #: ``LookupSuite``'s.
+    word_keys: int = 90
+    max_value: int = 9
+    quoted: bool = True
+    #: Steps of copying warm-up for the fresh model, before any task data: random tokens
+    #: repeated at a random offset, the loss on the repeat (content-based copying, the
+    #: induction a pretrained checkpoint brings; without it the tiny model learned no copying
+    #: from the task at these budgets). 0: none.
+    copy_steps: int = 800
     stack: int = 0
     #: Training tasks (one teacher episode each per arm), held-out tasks, and the tasks of a
     #: third ledger whose teacher episodes (both arms') train the tokenizer.
     train_tasks: int = 256
     eval_tasks: int = 16
     tokenizer_tasks: int = 32
-    sft_steps: int = 300
+    sft_steps: int = 700
     sft_batch: int = 4
     #: SFT: linear warm-up, then cosine decay to 10 % (the demo's schedule); the held-out
     #: teacher episodes' loss is measured every ``probe_every`` steps.
-    sft_lr: float = 3e-3
+    sft_lr: float = 1e-3
     sft_warmup: int = 20
-    probe_every: int = 50
+    probe_every: int = 100
     rl_steps: int = 4
     rl_tasks: int = 2
     rl_group: int = 4
-    rl_lr: float = 3e-4
+    rl_lr: float = 1e-4
     shape: Shape = Shape()
+    #: Arm runs at once (processes of one torch thread each).
+    workers: int = 2
     quick: bool = False
 
 
 QUICK = Size(
     seeds=(0,), lookups=(2, 2), train_tasks=2, eval_tasks=1, tokenizer_tasks=2, sft_steps=2,
-    sft_batch=2, sft_warmup=1, probe_every=1, rl_steps=1, rl_tasks=1, rl_group=2,
+    sft_batch=2, sft_warmup=1, probe_every=1, rl_steps=1, rl_tasks=1, rl_group=2, workers=1,
     shape=Shape(hidden_size=32, layers=1, heads=2, kv_heads=1, intermediate=64, vocab_size=512),
-    quick=True,
+    copy_steps=2, quick=True,
 )  # fmt: skip
 
 
@@ -111,7 +145,36 @@ def _model_dir(workdir: Path, seed: int, size: Size) -> Path:
             vocab_size=shape.vocab_size, max_position=4096, seed=seed,
         )  # fmt: skip
         build_tiny_model(path, corpus=_teacher_texts(workdir, seed, size), config=config)
+        if size.copy_steps:
+            _copying_warm_up(path, size.copy_steps, seed)
     return path
+
+
+def _copying_warm_up(path: Path, steps: int, seed: int) -> None:
+    """Train the model at ``path`` to continue a repeat of what it has read: batches of 16
+    random token strings (8-159 tokens, a fresh length each step) written twice, the loss on
+    the second copy. Saved in place."""
+    import torch
+
+    model, _ = _load(path)
+    vocab = model.config.vocab_size
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98))
+    for step in range(1, steps + 1):
+        length = int(torch.randint(8, 160, (1,), generator=generator))
+        tokens = torch.randint(3, vocab, (16, length), generator=generator)  # 0-2: specials
+        repeated = torch.cat([tokens, tokens], dim=1)
+        logits = model(input_ids=repeated).logits[:, length:-1]
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, vocab), repeated[:, length + 1 :].reshape(-1)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step % 200 == 0 or step == steps:
+            console.print(f"    seed {seed} copying warm-up {step}/{steps}: loss {loss.item():.3f}")
+    model.save_pretrained(path)
 
 
 def _teacher_texts(workdir: Path, seed: int, size: Size) -> list[str]:
@@ -120,7 +183,7 @@ def _teacher_texts(workdir: Path, seed: int, size: Size) -> list[str]:
     from hone.models import TransformersModel
     from hone.models._tiny_corpus import default_corpus
     from hone.models.tiny import TinyConfig, build_tiny_model
-    from hone.threads import LookupSuite, result_samples
+    from hone.threads import result_samples
 
     path = workdir / "renderer"
     if not (path / "config.json").is_file():
@@ -129,15 +192,25 @@ def _teacher_texts(workdir: Path, seed: int, size: Size) -> list[str]:
         )
         build_tiny_model(path, corpus=default_corpus(300), config=config)
     model, tokenizer = _load(path)
-    suite = LookupSuite(
-        size.tokenizer_tasks, lookups=size.lookups, group_size=size.group, seed=300 + seed
-    )
-    texts = []
+    suite = _suite(size, size.tokenizer_tasks, seed=300 + seed)
+    # Every word key, as calls and records write it, often enough for BPE to make it one token.
+    texts = [", ".join(f'"{key}"' for key in KEY_WORDS[: size.word_keys])] * 8
     for arm in _arms(suite, size):
         base = TransformersModel(model, tokenizer, prefix_cache_tokens=_prefix_cache(arm))
         for result in arm.teacher(base, suite):
             texts += [tokenizer.decode(s.input_ids) for s in result_samples(result)]
     return texts
+
+
+def _suite(size: Size, count: int, seed: int) -> Any:
+    """``count`` tasks of the size's form."""
+    from hone.threads import LookupSuite
+
+    keys = KEY_WORDS[: size.word_keys] if size.word_keys else None
+    return LookupSuite(
+        count, lookups=size.lookups, group_size=size.group, seed=seed, keys=keys,
+        max_value=size.max_value, quoted=size.quoted,
+    )  # fmt: skip
 
 
 def _prefix_cache(arm: Any) -> int:
@@ -348,36 +421,50 @@ def _policy(trainer: Any, tokenizer: Any, arm: Any) -> Any:
 
 
 def run(options: Options) -> dict[str, Any]:
-    """Train both arms for every seed; print the tables."""
+    """Train both arms for every seed (``size.workers`` runs at once, one torch thread each);
+    print the tables."""
+    size = QUICK if options.quick else Size()
+    started = time.perf_counter()
+    _model_dir(options.workdir, size.seeds[0], size)  # builds the shared renderer once
+    with ProcessPoolExecutor(max_workers=size.workers, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_build, [options.workdir] * len(size.seeds), [size] * len(size.seeds),
+                      size.seeds))  # fmt: skip
+    jobs = [(seed, arm) for seed in size.seeds for arm in ("tree", "flat")]
+    runs: dict[str, dict[str, Any]] = {str(seed): {} for seed in size.seeds}
+    with ProcessPoolExecutor(max_workers=size.workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_job, options.workdir, size, *job): job for job in jobs}
+        for future in as_completed(futures):
+            seed, arm = futures[future]
+            runs[str(seed)][arm] = future.result()
+            console.print(f"  seed {seed}, {arm} done ({time.perf_counter() - started:.0f} s)")
+            _save_partial(options, size, runs)
+    runs = {seed: {arm: runs[seed][arm] for arm in ("tree", "flat")} for seed in runs}
+    result = aggregate(runs)
+    print_summary(result)
+    return {"size": _plain(size), "runs": runs, "summary": result}
+
+
+def _build(workdir: Path, size: Size, seed: int) -> None:
+    """The seed's model, in a worker process."""
+    import torch
+
+    torch.set_num_threads(1)
+    _model_dir(workdir, seed, size)
+
+
+def _job(workdir: Path, size: Size, seed: int, arm_name: str) -> dict[str, Any]:
+    """One arm of one seed, in a worker process."""
     import logging
 
     import torch
 
-    from hone.threads import LookupSuite
-
     logging.getLogger("transformers").setLevel(logging.ERROR)
     torch.set_num_threads(1)  # the tiny model gains nothing from more on a shared machine
-    size = QUICK if options.quick else Size()
-    runs: dict[str, dict[str, Any]] = {}
-    started = time.perf_counter()
-    for seed in size.seeds:
-        path = _model_dir(options.workdir, seed, size)
-        train = LookupSuite(
-            size.train_tasks, lookups=size.lookups, group_size=size.group, seed=100 + seed
-        )
-        held_out = LookupSuite(
-            size.eval_tasks, lookups=size.lookups, group_size=size.group, seed=200 + seed
-        )
-        runs[str(seed)] = {}
-        for arm in _arms(train, size):
-            console.print(
-                f"  seed {seed}, {arm.name} ({time.perf_counter() - started:.0f} s so far)"
-            )
-            runs[str(seed)][arm.name] = _train_arm(arm, path, train, held_out, size, seed)
-            _save_partial(options, size, runs)
-    result = aggregate(runs)
-    print_summary(result)
-    return {"size": _plain(size), "runs": runs, "summary": result}
+    train = _suite(size, size.train_tasks, seed=100 + seed)
+    held_out = _suite(size, size.eval_tasks, seed=200 + seed)
+    arm = next(a for a in _arms(train, size) if a.name == arm_name)
+    console.print(f"  seed {seed}, {arm.name}")
+    return _train_arm(arm, _model_dir(workdir, seed, size), train, held_out, size, seed)
 
 
 def _plain(size: Size) -> dict[str, Any]:
