@@ -78,7 +78,9 @@ def view(
     data = build()  # read everything once up front, so bad input fails before serving
     if not serve:
         target = write_page(data, out or Path("hone-view.html"))
-        console.print(f"wrote {target}: {_summary(data)}", markup=False, highlight=False)
+        console.print(
+            f"wrote {target}: {_summary(data)}", markup=False, highlight=False, soft_wrap=True
+        )
         return
     import uvicorn
 
