@@ -194,7 +194,8 @@ def _teacher_texts(workdir: Path, seed: int, size: Size) -> list[str]:
     model, tokenizer = _load(path)
     suite = _suite(size, size.tokenizer_tasks, seed=300 + seed)
     # Every word key, as calls and records write it, often enough for BPE to make it one token.
-    texts = [", ".join(f'"{key}"' for key in KEY_WORDS[: size.word_keys])] * 8
+    quoted_keys = ", ".join(f'"{key}"' for key in KEY_WORDS[: size.word_keys])
+    texts = [quoted_keys] * 8 if size.word_keys else []
     for arm in _arms(suite, size):
         base = TransformersModel(model, tokenizer, prefix_cache_tokens=_prefix_cache(arm))
         for result in arm.teacher(base, suite):
@@ -425,7 +426,9 @@ def run(options: Options) -> dict[str, Any]:
     print the tables."""
     size = QUICK if options.quick else Size()
     started = time.perf_counter()
-    _model_dir(options.workdir, size.seeds[0], size)  # builds the shared renderer once
+    # The first seed's model here (building it also builds the renderer every seed's tokenizer
+    # corpus is rendered through), the others in parallel.
+    _model_dir(options.workdir, size.seeds[0], size)
     with ProcessPoolExecutor(max_workers=size.workers, mp_context=get_context("spawn")) as pool:
         list(pool.map(_build, [options.workdir] * len(size.seeds), [size] * len(size.seeds),
                       size.seeds))  # fmt: skip
