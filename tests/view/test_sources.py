@@ -96,3 +96,12 @@ def test_paths_hone_view_cannot_read(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text("{oops\n")
     with pytest.raises(ConfigError, match="line 1: not JSON"):
         load_view([tmp_path / "bad.jsonl"])
+
+
+def test_a_database_whose_name_has_uri_characters(data: Any, tmp_path: Path) -> None:
+    odd = tmp_path / "run #1 ?50%.db"
+    odd.write_bytes(data.checkpoints.read_bytes())
+    view = load_view([odd])
+    assert view.threads and odd.read_bytes() == data.checkpoints.read_bytes()
+    # No file opened, or made, under a name cut off at "#" or "?" (WAL sidecars are SQLite's).
+    assert {p.name for p in tmp_path.iterdir()} <= {odd.name, f"{odd.name}-wal", f"{odd.name}-shm"}

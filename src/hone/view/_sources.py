@@ -83,7 +83,7 @@ def build_view(
 
 def _tables(path: Path) -> set[str]:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is not a readable SQLite file: {exc}") from exc
