@@ -25,7 +25,7 @@ from hone.checkpoint.conformance import (
     config,
     write_chain,
 )
-from hone.errors import CheckpointVersionError, ConfigError
+from hone.errors import CheckpointError, CheckpointVersionError, ConfigError
 from hone.messages import UserMessage
 
 
@@ -247,3 +247,42 @@ def test_a_put_and_the_writes_it_carries_commit_together(tmp_path: Path) -> None
 def test_concurrent_appends_to_one_chain_fork(tmp_path: Path) -> None:
     with SqliteSaver(tmp_path / "forks.db") as saver:
         concurrent_forks(saver, writers=20, rounds=3)
+
+
+def test_a_read_only_saver_reads_and_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "run #1.db"  # URI characters in the name are the file's
+    with SqliteSaver(path) as saver:
+        ids = write_chain(saver, "t", "t", 3)
+    # As an older hone left it: its format version, and the default (rollback) journal.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE hone_meta SET value = '1' WHERE key = 'format_version'")
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    conn.close()
+    before = path.read_bytes()
+    with SqliteSaver.from_conn_string(str(path), read_only=True) as saver:
+        check_chain(saver, "t", "t", ids)
+        assert list(saver.list_threads()) == ["t"]
+        with pytest.raises(CheckpointError, match="read only"):
+            write_chain(saver, "u", "u", 1)
+    assert path.read_bytes() == before  # no version bump, no journal mode, no tables
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run #1.db"]
+
+
+def test_a_read_only_saver_needs_a_hone_checkpoint_file(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no checkpoint database"):
+        SqliteSaver(tmp_path / "missing.db", read_only=True)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    with pytest.raises(CheckpointError, match="not a hone checkpoint database"):
+        SqliteSaver(other, read_only=True)
+    with sqlite3.connect(other) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("users",)]
+    with pytest.raises(ConfigError, match="read_only needs a database file"):
+        SqliteSaver(":memory:", read_only=True)
+    newer = tmp_path / "newer.db"
+    SqliteSaver(newer).close()
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE hone_meta SET value = '7' WHERE key = 'format_version'")
+    with pytest.raises(CheckpointVersionError, match="version 7"):
+        SqliteSaver(newer, read_only=True)

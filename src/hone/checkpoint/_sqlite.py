@@ -71,11 +71,16 @@ Synchronous: TypeAlias = Literal["normal", "full"]
 
 class _SqliteBackend(SqlBackend):
     def __init__(
-        self, target: str | Path | sqlite3.Connection, timeout: float, synchronous: Synchronous
+        self,
+        target: str | Path | sqlite3.Connection,
+        timeout: float,
+        synchronous: Synchronous,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self._timeout = timeout
         self._synchronous = synchronous
+        self._read_only = read_only
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -84,6 +89,10 @@ class _SqliteBackend(SqlBackend):
         # One connection (and a lock around it) when the caller gives one or the database
         # lives in memory; otherwise one connection per thread.
         self._shared_lock = threading.RLock()
+        if read_only and (
+            isinstance(target, sqlite3.Connection) or str(target) in ("", ":memory:")
+        ):
+            raise ConfigError("read_only needs a database file, not a connection or :memory:")
         if isinstance(target, sqlite3.Connection):
             self._path = ""
             self._shared = target
@@ -93,14 +102,18 @@ class _SqliteBackend(SqlBackend):
             self._owns_shared = True
             if self._path in ("", ":memory:"):
                 self._shared = self._connect()
-        self._setup()
+        if read_only:
+            self._check_readable()
+        else:
+            self._setup()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self._path or ":memory:",
+            f"{Path(self._path).resolve().as_uri()}?mode=ro" if self._read_only else self._path,
             timeout=self._timeout,
             isolation_level=None,
             check_same_thread=False,
+            uri=self._read_only,
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
         conn.execute(f"PRAGMA synchronous = {self._synchronous.upper()}")
@@ -155,7 +168,28 @@ class _SqliteBackend(SqlBackend):
                     (str(FORMAT_VERSION),),
                 )
 
+    def _check_readable(self) -> None:
+        """A read-only saver's check: an existing hone checkpoint database this hone reads."""
+        if not Path(self._path).is_file():
+            raise CheckpointError(f"no checkpoint database at {self._path}")
+        try:
+            with self._tx("read") as cur:
+                cur.execute("SELECT value FROM hone_meta WHERE key = 'format_version'")
+                rows = cur.fetchall()
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{self._path} is not a hone checkpoint database ({exc.__cause__ or exc})"
+            ) from exc
+        if not rows:
+            raise CheckpointError(f"{self._path} is not a hone checkpoint database (no version)")
+        check_format_version(int(rows[0][0]), f"SQLite database {self._path!r}")
+
     def _run(self, kind: TxKind, thread_id: str | None, body: Callable[[Cursor], T]) -> T:
+        if self._read_only and kind in ("write", "exclusive"):
+            raise CheckpointError(
+                f"this SqliteSaver opened {self._path} read only (read_only=True): it cannot "
+                "write checkpoints"
+            )
         with self._tx(kind) as cur:
             return body(cur)
 
@@ -212,9 +246,14 @@ class SqliteSaver(RowSaver):
         synchronous: ``"normal"`` (commits survive a crash of the process) or ``"full"``
             (they also survive power loss, at one ``fsync`` per commit); see the module
             docstring. Applies to the connections the saver opens, not to one you pass in.
+        read_only: open an existing database file read only: nothing is written to it (no
+            tables created, no journal mode or format version changed); a write raises
+            :class:`~hone.errors.CheckpointError`. For tools that inspect checkpoints.
 
     Raises:
         CheckpointVersionError: the database was written by a newer hone.
+        CheckpointError: ``read_only`` and no hone checkpoint database at the path.
+        ConfigError: a setting out of range, or ``read_only`` without a file.
     """
 
     def __init__(
@@ -226,13 +265,14 @@ class SqliteSaver(RowSaver):
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
         synchronous: Synchronous = "normal",
+        read_only: bool = False,
     ) -> None:
         if timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {timeout}")
         if synchronous not in ("normal", "full"):
             raise ConfigError(f'synchronous must be "normal" or "full", got {synchronous!r}')
         self._target = path_or_conn
-        self._sqlite = _SqliteBackend(path_or_conn, timeout, synchronous)
+        self._sqlite = _SqliteBackend(path_or_conn, timeout, synchronous, read_only)
         super().__init__(
             self._sqlite,
             serializer=serializer,
@@ -251,6 +291,7 @@ class SqliteSaver(RowSaver):
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
         synchronous: Synchronous = "normal",
+        read_only: bool = False,
     ) -> Iterator[SqliteSaver]:
         """A saver on ``conn_string`` (a path or ``":memory:"``), closed when the ``with``
         block ends — LangGraph's constructor::
@@ -265,6 +306,7 @@ class SqliteSaver(RowSaver):
             migrations=migrations,
             timeout=timeout,
             synchronous=synchronous,
+            read_only=read_only,
         )
         try:
             yield saver

@@ -266,7 +266,7 @@ def load_view(
         )  # fmt: skip
     from hone.checkpoint import SqliteSaver
 
-    with SqliteSaver.from_conn_string(str(loaded.checkpoint_files[0])) as saver:
+    with SqliteSaver.from_conn_string(str(loaded.checkpoint_files[0]), read_only=True) as saver:
         return build_view(
             title=data_title, episodes=loaded.episodes, checkpointer=saver, graph=graph,
             metrics=loaded.metrics, decode=decode, decoders=decoders, notes=notes,
