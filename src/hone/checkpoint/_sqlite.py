@@ -109,7 +109,9 @@ class _SqliteBackend(SqlBackend):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            f"{Path(self._path).resolve().as_uri()}?mode=ro" if self._read_only else self._path,
+            f"{Path(self._path).resolve().as_uri()}?mode=ro"
+            if self._read_only
+            else self._path or ":memory:",
             timeout=self._timeout,
             isolation_level=None,
             check_same_thread=False,
