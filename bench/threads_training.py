@@ -38,7 +38,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
@@ -55,14 +55,26 @@ DESCRIPTION = (
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """The tiny model's shape (the demo's: 2 layers of width 128) and its tokenizer's size."""
+    """The tiny model's shape and its tokenizer's size (by default the demo's: 2 layers of
+    width 128)."""
 
-    hidden_size: int = 128
-    layers: int = 2
-    heads: int = 4
-    kv_heads: int = 4
-    intermediate: int = 512
-    vocab_size: int = 1024
+    hidden_size: int
+    layers: int
+    heads: int
+    kv_heads: int
+    intermediate: int
+    vocab_size: int
+
+
+def _demo_shape() -> Shape:
+    """The demo's model shape, read from its config (imported here: it brings in torch)."""
+    from hone.demo._config import DemoConfig
+
+    demo = DemoConfig()
+    return Shape(
+        hidden_size=demo.hidden_size, layers=demo.layers, heads=demo.heads,
+        kv_heads=demo.kv_heads, intermediate=demo.intermediate, vocab_size=demo.vocab_size,
+    )  # fmt: skip
 
 
 #: Word keys: each one letter-only word, so quoted (``"amber"``) it is one pre-token that the
@@ -116,7 +128,7 @@ class Size:
     rl_tasks: int = 2
     rl_group: int = 4
     rl_lr: float = 1e-4
-    shape: Shape = Shape()
+    shape: Shape = field(default_factory=_demo_shape)
     #: Arm runs at once (processes of one torch thread each).
     workers: int = 2
     quick: bool = False

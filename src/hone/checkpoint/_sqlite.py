@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal, Self, TypeAlias, TypeVar
 
+from hone._sqlite import read_only_uri
 from hone.checkpoint._migration import Migration, check_format_version
 from hone.checkpoint._protocol import FORMAT_VERSION
 from hone.checkpoint._saver import RowSaver
@@ -109,9 +110,7 @@ class _SqliteBackend(SqlBackend):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            f"{Path(self._path).resolve().as_uri()}?mode=ro"
-            if self._read_only
-            else self._path or ":memory:",
+            read_only_uri(self._path) if self._read_only else self._path or ":memory:",
             timeout=self._timeout,
             isolation_level=None,
             check_same_thread=False,

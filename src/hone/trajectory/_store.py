@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from hone._sqlite import read_only_uri
 from hone.errors import TrajectoryError
 from hone.trajectory._schema import Episode, EpisodeStatus
 
@@ -183,7 +184,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise TrajectoryError(f"no trajectory store at {path}")
     conn = sqlite3.connect(
-        f"{path.resolve().as_uri()}?mode=ro",
+        read_only_uri(path),
         uri=True,
         check_same_thread=False,
         isolation_level=None,

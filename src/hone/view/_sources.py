@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hone._sqlite import read_only_uri
 from hone.checkpoint import Checkpointer
 from hone.errors import ConfigError
 from hone.graph import CompiledGraph, GraphStructure
@@ -83,7 +84,7 @@ def build_view(
 
 def _tables(path: Path) -> set[str]:
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        with sqlite3.connect(read_only_uri(path), uri=True) as conn:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is not a readable SQLite file: {exc}") from exc
