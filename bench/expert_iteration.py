@@ -11,8 +11,9 @@ the same number of episodes:
   :func:`hone.train.train_sft` (:func:`hone.search.aexpert_iteration`);
 * **GRPO** — :func:`hone.train.train_rl` with the demo's settings, ``steps × tasks_per_step ×
   group_size`` equal to the episodes expert iteration sampled;
-* **GRPO + search successes** — :func:`hone.train.train_rl_with_search`: GRPO's settings, and
-  each task whose group of rollouts has no success is searched as expert iteration searches
+* **GRPO + search successes** — :func:`hone.train.train_rl` with a ``SearchAssist``: GRPO's
+  settings, and each task whose group of rollouts has no success is searched as expert
+  iteration searches
   (same algorithm and budget); the best solved episode joins the group. Search episodes
   count toward the same budget, so this arm takes fewer RL steps.
 
@@ -228,11 +229,7 @@ def _searched(
     from hone.demo import CountdownAgent, countdown_reward
     from hone.rewards import reward_fn
     from hone.search import ABMCTSA, episode_search
-    from hone.train import (
-        SearchRLStep,
-        Trainer,
-        train_rl_with_search,
-    )
+    from hone.train import RLStepMetrics, SearchAssist, StepReport, Trainer, train_rl
 
     model, tokenizer = copy.deepcopy(start[0]), start[1]
     config = _rl_config(sizes, seed)  # steps: an upper bound, the episode budget ends it
@@ -246,46 +243,57 @@ def _searched(
         on_done="retry_last",
         concurrency=2,
     )
+    steps: list[RLStepMetrics] = []
 
-    def on_step(s: SearchRLStep) -> None:
-        rollout = s.rl.rollout
-        groups = rollout.groups if rollout is not None else 0
+    def on_step(report: StepReport) -> None:
+        metrics = report.metrics
+        if not isinstance(metrics, RLStepMetrics) or metrics.search is None:
+            return  # the step-0 evaluation (none is configured)
+        steps.append(metrics)
+        s, groups = metrics.search, metrics.rollout.groups if metrics.rollout else 0
         console.print(
-            f"  seed {seed} grpo+search step {s.rl.step}: rollout success "
+            f"  seed {seed} grpo+search step {metrics.step}: rollout success "
             f"{s.rollout_success:.3f}, unsolved {s.unsolved}/{groups}, searched {s.searched}, "
-            f"solved by search {s.search_solved}, joined {s.joined}, "
-            f"update {'yes' if s.rl.update is not None else 'no'}, episodes={s.episodes_sampled}"
+            f"solved by search {s.solved}, joined {s.joined}, "
+            f"update {'yes' if metrics.update is not None else 'no'}, "
+            f"episodes={s.episodes_sampled}"
         )
 
     started = time.perf_counter()
     result = asyncio.run(
-        train_rl_with_search(
+        train_rl(
             trainer,
             CountdownAgent(max_tokens=sizes.sft.max_tokens),
             tasks,
             countdown_reward,
-            search,
             config=config,
-            max_episodes=sizes.episodes,
-            search_episodes=sizes.budget,
-            policy=policy(model, tokenizer, width=64, version=lambda: trainer.step),
+            rollout_model=policy(model, tokenizer, width=64, version=lambda: trainer.step),
             seed=seed,
             on_step=on_step,
+            search=SearchAssist(search, max_episodes=sizes.episodes, per_search=sizes.budget),
         )
     )
     final = held_out(policy(model, tokenizer), test, seed, sizes.sft.max_tokens)
     console.print(f"  seed {seed} grpo+search: held-out {final:.3f}")
-    keys = ("rollout_success", "unsolved", "searched", "search_episodes", "search_solved")
+    per_step = [(m, m.search) for m in steps if m.search is not None]
     return {
         "final": final,
         "episodes": result.episodes_sampled,
-        "steps": len(result.steps),
+        "steps": len(per_step),
         "updates": trainer.step,
         "per_step": [
-            {**{k: getattr(s, k) for k in (*keys, "joined")}, "update": s.rl.update is not None}
-            for s in result.steps
+            {
+                "rollout_success": s.rollout_success,
+                "unsolved": s.unsolved,
+                "searched": s.searched,
+                "search_episodes": s.episodes,
+                "search_solved": s.solved,
+                "joined": s.joined,
+                "update": m.update is not None,
+            }
+            for m, s in per_step
         ],
-        "groups_given_search_success": sum(s.joined for s in result.steps),
+        "groups_given_search_success": sum(s.joined for _, s in per_step),
         "seconds": round(time.perf_counter() - started, 1),
     }
 

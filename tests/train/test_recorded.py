@@ -20,12 +20,13 @@ from openai import OpenAI
 from transformers import AutoModelForCausalLM
 
 from hone.errors import TrainingConfigError
-from hone.models import load_model
+from hone.models import ModelBackend, load_model
 from hone.serve import GatewayStore, create_gateway_app, running_server
 from hone.train import (
     EvalConfig,
     RecordedCounts,
     RLConfig,
+    SearchAssist,
     TrainerConfig,
     load_config,
     load_recorded,
@@ -235,6 +236,14 @@ async def test_train_rl_refuses_recorded_episodes_with_rollout_settings(
     stricter = RLConfig(trajectories=str(gateway_db), steps=1, max_staleness=0)
     with pytest.raises(TrainingConfigError, match="max_staleness=None"):
         await train_rl(trainer, say_number, recorded, toy_reward, config=stricter)
+    with pytest.raises(TrainingConfigError, match="recorded episodes have no rollouts"):
+        await train_rl(
+            trainer, say_number, recorded, toy_reward, config=config, search=SearchAssist(_none)
+        )
+
+
+async def _none(task: Any, policy: ModelBackend, seed: int) -> list[Episode]:
+    return []
 
 
 def _refused(tmp_path: Path, rl: dict[str, Any], match: str) -> str:

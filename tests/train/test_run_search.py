@@ -1,6 +1,7 @@
-"""GRPO with search successes (``train_rl_with_search``) on the toy task and a small random
-model: unsolved groups are searched, a success joins each, the update runs on the mixed
-groups, search episodes count toward the episode budget, and unusable ones are skipped."""
+"""GRPO with search successes (``train_rl(search=SearchAssist(...))``) on the toy task and a
+small random model: unsolved groups are searched, a success joins each, the update runs on the
+mixed groups, search episodes count toward the episode budget (across a resume), are kept in
+the run's store, and unusable ones are skipped."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from hone.search import ABMCTSA, episode_search
 from hone.train import (
     EvalConfig,
     RLConfig,
-    SearchRLStep,
+    RLStepMetrics,
+    RolesConfig,
+    SearchAssist,
+    StepReport,
     TrainerConfig,
-    train_rl_with_search,
+    train_rl,
 )
-from hone.trajectory import Episode, RecordingModel, rollout
+from hone.trajectory import Episode, RecordingModel, TrajectoryStore, rollout
 
 from .conftest import make_trainer, say_number
 
@@ -67,47 +71,103 @@ def answer_graph() -> Any:
     return builder.compile(checkpointer=InMemorySaver())
 
 
+def _metrics(reports: list[StepReport]) -> list[RLStepMetrics]:
+    out = []
+    for report in reports:
+        assert isinstance(report.metrics, RLStepMetrics)
+        out.append(report.metrics)
+    return out
+
+
 def test_unsolved_groups_get_a_search_success_and_train(small_tiny_dir: Path) -> None:
     trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
-    steps: list[SearchRLStep] = []
+    reports: list[StepReport] = []
     result = asyncio.run(
-        train_rl_with_search(
+        train_rl(
             trainer,
             say_number,
             TASKS,
             found_reward,
-            fake_search,
             config=CONFIG,
-            max_episodes=13,
-            search_episodes=2,
-            on_step=steps.append,
+            search=SearchAssist(fake_search, max_episodes=13, per_search=2),
+            on_step=reports.append,
         )
     )
-    assert result.steps == steps and len(steps) == 2  # a third step's rollouts do not fit
-    first, second = steps
-    assert (first.rollouts, first.unsolved, first.searched, first.search_episodes) == (4, 2, 2, 4)
-    assert first.search_solved == 2 and first.joined == 2 and first.skipped == 0
+    steps = _metrics(reports)
+    assert result.metrics == steps and len(steps) == 2  # a third step's rollouts do not fit
+    assert result.steps == 2 and result.episodes_sampled == 12
+    first, second = (s.search for s in steps)
+    assert first is not None and second is not None
+    assert (first.rollouts, first.unsolved, first.searched, first.episodes) == (4, 2, 2, 4)
+    assert first.solved == 2 and first.joined == 2 and first.skipped == 0
     assert first.rollout_success == 0.0
-    rl = first.rl.rollout
+    rl = steps[0].rollout
     assert rl is not None and rl.groups == 2 and rl.skipped_groups == 0 and rl.episodes == 6
-    assert first.rl.update is not None and first.rl.updates == 1
+    assert steps[0].update is not None and steps[0].updates == 1
     assert first.episodes_sampled == 8
     # step 2: 8 + 4 rollouts = 12 of 13, no room for a search of 2: no signal, no update
     assert (second.rollouts, second.searched, second.joined) == (4, 0, 0)
-    assert second.rl.update is None and second.episodes_sampled == 12
-    assert result.episodes_sampled == 12 and len(result.episodes) == 12
+    assert steps[1].update is None and second.episodes_sampled == 12
     # every joined episode is a search episode, re-grouped and marked; its logprobs as recorded
-    assert len(result.joined) == 2
-    by_id = {e.id: e for e in result.episodes}
-    for joined in result.joined:
+    outcome = result.search
+    assert outcome is not None and len(outcome.joined) == 2 and len(outcome.episodes) == 4
+    by_id = {e.id: e for e in outcome.episodes}
+    for joined in outcome.joined:
         original = by_id[joined.id]
         assert original.metadata["found"] and "mixed_in" not in original.metadata
         assert joined.metadata["mixed_in"]["source"] == "search"
         assert joined.group_id != original.group_id and joined.reward == 1.0
         assert joined.calls[0].logprobs == original.calls[0].logprobs
         assert joined.calls[0].policy_version == 0
-    row = first.to_row()
+    row = steps[0].to_row()
     assert row["search_joined"] == 2.0 and row["episodes_sampled"] == 8.0 and "loss" in row
+
+
+def test_a_searched_run_evaluates_keeps_its_episodes_and_resumes_its_budget(
+    small_tiny_dir: Path, tmp_path: Path
+) -> None:
+    """What the second RL loop used to lack: evaluation, the episode store, checkpoints,
+    and a budget that survives a resume."""
+    config = CONFIG.model_copy(
+        update={"eval": EvalConfig(every=1, tasks=2), "checkpoint_every": 1, "steps": 3}
+    )
+    assist = SearchAssist(fake_search, max_episodes=17, per_search=2)
+    first = asyncio.run(
+        train_rl(
+            make_trainer(small_tiny_dir, config.trainer),
+            say_number,
+            TASKS,
+            found_reward,
+            config=config.model_copy(update={"steps": 1}),
+            eval_tasks=TASKS,
+            output_dir=tmp_path,
+            search=assist,
+        )
+    )
+    assert first.steps == 1 and first.episodes_sampled == 8 and first.final_eval is not None
+    resumed = asyncio.run(
+        train_rl(
+            make_trainer(small_tiny_dir, config.trainer),
+            say_number,
+            TASKS,
+            found_reward,
+            config=config,
+            eval_tasks=TASKS,
+            output_dir=tmp_path,
+            resume=True,
+            search=assist,
+        )
+    )
+    # 8 sampled before the resume; step 2 samples 4 + 4 = 16; step 3's rollouts (4) exceed 17
+    assert resumed.steps == 2 and resumed.episodes_sampled == 16
+    [step] = resumed.metrics
+    assert step.search is not None and step.search.episodes_sampled == 16
+    assert step.eval is not None and step.search.joined == 2
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        rollouts = store.query(run="rl")
+        searched = store.query(run="search")
+    assert len(rollouts) == 8 and len(searched) == 8  # nothing sampled is lost
+    assert sum(bool(e.metadata.get("found")) for e in searched) == 4  # one per search
 
 
 def test_episodes_without_token_ids_are_skipped_and_counted(small_tiny_dir: Path) -> None:
@@ -128,35 +188,43 @@ def test_episodes_without_token_ids_are_skipped_and_counted(small_tiny_dir: Path
         return episodes
 
     result = asyncio.run(
-        train_rl_with_search(
+        train_rl(
             trainer,
             say_number,
             TASKS,
             reward_fn(lambda e: 1.0 if e.metadata.get("search") else 0.0),
-            search,
             config=CONFIG.model_copy(update={"steps": 1}),
+            search=SearchAssist(search),
         )
     )
-    [step] = result.steps
-    assert step.searched == 2 and step.search_solved == 2 and step.skipped == 2
-    assert step.joined == 0 and step.rl.update is None
-    assert all("token ids" in why for _, why in result.skipped)
-    assert len(result.episodes) == 4 + 4  # rollouts and every search episode are kept
+    [step] = result.metrics
+    searched = step.search
+    assert searched is not None and searched.searched == 2 and searched.solved == 2
+    assert searched.skipped == 2 and searched.joined == 0 and step.update is None
+    assert result.search is not None and len(result.search.episodes) == 4
+    assert all("token ids" in why for _, why in result.search.skipped)
+    assert result.episodes_sampled == 4 + 4  # rollouts and every search episode are counted
 
 
 def test_settings_it_cannot_honour_are_refused(small_tiny_dir: Path) -> None:
     trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
-
-    def run(config: RLConfig = CONFIG, **kwargs: Any) -> None:
+    with pytest.raises(TrainingConfigError, match="needs per_search"):
+        SearchAssist(fake_search, max_episodes=8)
+    with pytest.raises(TrainingConfigError, match="concurrency"):
+        SearchAssist(fake_search, concurrency=0)
+    with pytest.raises(TrainingConfigError, match="mode"):
+        SearchAssist(fake_search, mode="swap")  # type: ignore[arg-type]
+    with pytest.raises(TrainingConfigError, match="max_episodes"):
+        SearchAssist(fake_search, max_episodes=0, per_search=2)
+    roles = CONFIG.model_copy(update={"roles": RolesConfig(names=["a", "b"])})
+    with pytest.raises(TrainingConfigError, match="one role"):
         asyncio.run(
-            train_rl_with_search(
-                trainer, say_number, TASKS, found_reward, fake_search, config=config, **kwargs
+            train_rl(
+                trainer,
+                say_number,
+                TASKS,
+                found_reward,
+                config=roles,
+                search=SearchAssist(fake_search),
             )
         )
-
-    with pytest.raises(TrainingConfigError, match="needs search_episodes"):
-        run(max_episodes=8)
-    with pytest.raises(TrainingConfigError, match="rollout_model"):
-        run(CONFIG.model_copy(update={"rollout_model": "tiny:"}))
-    with pytest.raises(TrainingConfigError, match="search_concurrency"):
-        run(search_concurrency=0)

@@ -27,7 +27,13 @@ from hone.train._config import LoraConfig, LRSchedule, TrainerConfig
 from hone.train._evaluate import EvalResult, TaskScore, evaluate
 from hone.train._health import RunWarning
 from hone.train._losses import LossType, policy_loss, sft_loss
-from hone.train._metrics import EvalMetrics, RLStepMetrics, SFTStepMetrics, TrainStepMetrics
+from hone.train._metrics import (
+    EvalMetrics,
+    RLStepMetrics,
+    SearchStepMetrics,
+    SFTStepMetrics,
+    TrainStepMetrics,
+)
 from hone.train._metrics_log import MetricsLogger
 from hone.train._pipeline import arun_training, run_training
 from hone.train._prompt import ToolSchemas
@@ -42,7 +48,7 @@ from hone.train._publish import (
 from hone.train._recorded import RecordedCounts, RecordedEpisodes, load_recorded
 from hone.train._rl_batch import MixedGroups, MixMode, RLBatch, build_rl_batch, mix_successes
 from hone.train._roles import RolesConfig
-from hone.train._run import RunResult, StepReport, train_rl
+from hone.train._run import train_rl
 from hone.train._run_config import (
     EarlyStopping,
     EvalConfig,
@@ -54,12 +60,7 @@ from hone.train._run_config import (
     TrainingRunConfig,
     load_config,
 )
-from hone.train._run_search import (
-    FindEpisodes,
-    SearchRLResult,
-    SearchRLStep,
-    train_rl_with_search,
-)
+from hone.train._run_result import RunResult, StepReport
 from hone.train._run_sft import SFTResult, train_sft
 from hone.train._samples import (
     Batch,
@@ -69,6 +70,7 @@ from hone.train._samples import (
     episode_samples,
     samples_from_calls,
 )
+from hone.train._search_assist import FindEpisodes, SearchAssist, SearchOutcome
 from hone.train._sft_data import SFTEpisode, sft_samples
 from hone.train._trainer import Trainer
 from hone.train._visibility import TokenVisibility
@@ -105,8 +107,9 @@ __all__ = [
     "SFTEpisode",
     "SFTResult",
     "SFTStepMetrics",
-    "SearchRLResult",
-    "SearchRLStep",
+    "SearchAssist",
+    "SearchOutcome",
+    "SearchStepMetrics",
     "ServedPolicy",
     "StepReport",
     "TaskScore",
@@ -134,7 +137,6 @@ __all__ = [
     "sft_loss",
     "sft_samples",
     "train_rl",
-    "train_rl_with_search",
     "train_sft",
     "turn_advantages",
     "zero_variance_mask",

@@ -20,6 +20,7 @@ __all__ = [
     "RLStepMetrics",
     "RolloutMetrics",
     "SFTStepMetrics",
+    "SearchStepMetrics",
     "TrainStepMetrics",
 ]
 
@@ -203,6 +204,52 @@ class EvalMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchStepMetrics:
+    """What search did in one RL step with a :class:`~hone.train.SearchAssist`.
+
+    Attributes:
+        rollouts: episodes rolled out.
+        rollout_success: the rollouts' own success rate (before mixing).
+        unsolved: groups with no success among their rollouts.
+        searched: tasks searched (the unsolved ones the episode budget allowed).
+        episodes: episodes the searches recorded.
+        solved: searched tasks with an episode at the success threshold.
+        joined: groups given a search success.
+        displaced: rollouts taken out to make room (``mode="replace"``).
+        skipped: successes found but not used (the reasons are logged and kept in the result).
+        episodes_sampled: rollouts and search episodes so far in the run.
+        search_s: wall time of the searches.
+    """
+
+    rollouts: int
+    rollout_success: float
+    unsolved: int
+    searched: int
+    episodes: int
+    solved: int
+    joined: int
+    displaced: int
+    skipped: int
+    episodes_sampled: int
+    search_s: float
+
+    def to_row(self) -> dict[str, float]:
+        """The search's columns of the step's row."""
+        return {
+            "rollout_success": self.rollout_success,
+            "unsolved_groups": float(self.unsolved),
+            "searched": float(self.searched),
+            "search_episodes": float(self.episodes),
+            "search_solved": float(self.solved),
+            "search_joined": float(self.joined),
+            "search_displaced": float(self.displaced),
+            "search_skipped": float(self.skipped),
+            "episodes_sampled": float(self.episodes_sampled),
+            "search_s": self.search_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RLStepMetrics:
     """One step of :func:`~hone.train.train_rl` (step 0: the evaluation before training).
 
@@ -217,6 +264,7 @@ class RLStepMetrics:
         publish_s: wall time of making the new policy live on the generation server (with a
             ``publisher``); None when nothing was published.
         publish_failed: whether publishing failed (the server kept the previous version).
+        search: what search added to the step's groups (with a ``SearchAssist``).
     """
 
     step: int
@@ -228,10 +276,13 @@ class RLStepMetrics:
     updates: int = 0
     publish_s: float | None = None
     publish_failed: bool = False
+    search: SearchStepMetrics | None = None
 
     def to_row(self) -> dict[str, float]:
         """The step as one row of ``metrics.jsonl`` / ``metrics.csv``."""
         row: dict[str, float] = {}
+        if self.search is not None:
+            row.update(self.search.to_row())
         if self.publish_s is not None:
             row["publish_s"] = self.publish_s
             row["publish_failed"] = float(self.publish_failed)

@@ -7,6 +7,10 @@ One step of :func:`train_rl`::
     samples    = build_rl_batch(episodes)   # None rewards excluded, flat groups skipped
     update     = trainer.train_step(samples)
 
+With ``search=SearchAssist(...)``, the tasks whose group no rollout solved are searched with
+the same policy between the rollouts and the batch, and the best success joins the group
+(``_search_assist.py``).
+
 The rollout backend is the live policy (:func:`~hone.train._policy.policy_backend`) unless
 another is given. Before the first step the held-out tasks are evaluated (the baseline in the
 same table), then every ``eval.every`` steps; the best evaluated model is written to
@@ -18,111 +22,49 @@ directory continues exactly where the checkpoint left it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from hone.errors import PublishError, TrainingConfigError, TrainingError
+from hone.errors import PublishError, TrainingConfigError
 from hone.models import ModelBackend
 from hone.rewards import Reward, TruncationPenalty, WeightedSum
 from hone.train._evaluate import EvalResult, evaluate
 from hone.train._health import EvalTracker, RunWarning, rl_warnings
-from hone.train._metrics import EvalMetrics, RLStepMetrics, SFTStepMetrics
-from hone.train._metrics_log import MetricsLogger
+from hone.train._metrics import EvalMetrics, RLStepMetrics
 from hone.train._policy import policy_backend
 from hone.train._prompt import with_requests
 from hone.train._publish import PolicyPublisher
-from hone.train._recorded import RecordedCounts, RecordedEpisodes, check_source
+from hone.train._recorded import RecordedEpisodes, check_source
 from hone.train._rl_batch import build_rl_batch
 from hone.train._role_policies import RolePolicies
 from hone.train._run_config import RLConfig
-from hone.train._run_sft import SFTResult
-from hone.train._trainer import Trainer
-from hone.trajectory import (
-    Episode,
-    Program,
-    RolloutExecutor,
-    TrajectoryStore,
-    derive_seed,
+from hone.train._run_outputs import RunOutputs, resume_state
+from hone.train._run_result import ProgressCallback, RunResult, StepReport
+from hone.train._search_assist import (
+    SearchAssist,
+    SearchedStep,
+    SearchOutcome,
+    check_assist,
+    search_step,
 )
+from hone.train._trainer import Trainer
+from hone.trajectory import Episode, Program, RolloutExecutor, derive_seed
 from hone.trajectory import rollout_batch as _rollout_batch
 
-__all__ = [
-    "RunResult",
-    "StepReport",
-    "latest_checkpoint",
-    "tasks_for_step",
-    "train_rl",
-]
+__all__ = ["tasks_for_step", "train_rl"]
 
 logger = logging.getLogger(__name__)
 
-RUN_STATE = "run_state.json"
 #: What RL on recorded episodes found in them (``RecordedCounts``), in the run's folder.
 RECORDED = "recorded.json"
-RUN_STATE_VERSION = 2
 PLOT_KEYS = ("reward", "success", "eval_success", "loss", "skipped_groups", "truncated_calls")
-
-
-@dataclass(frozen=True, slots=True)
-class StepReport:
-    """Progress of a run, handed to ``on_step`` after every step (the CLI draws it).
-
-    Attributes:
-        phase: ``sft`` or ``rl``.
-        step: steps done in the phase (0: the evaluation before the first step).
-        total: the phase's planned steps.
-        metrics: the step's typed metrics.
-    """
-
-    phase: Literal["sft", "rl"]
-    step: int
-    total: int
-    metrics: SFTStepMetrics | RLStepMetrics
-
-
-#: Called after every step with its :class:`StepReport`.
-ProgressCallback = Callable[[StepReport], None]
-
-
-@dataclass(slots=True)
-class RunResult:
-    """What a run produced.
-
-    Attributes:
-        steps: RL steps completed (including those of earlier, resumed attempts).
-        metrics: one entry per RL step of this attempt (step 0: the baseline evaluation).
-        rows: every row of ``metrics.jsonl`` (earlier attempts included), as the log has them.
-        final_eval: the last evaluation, if any ran in this attempt.
-        best_step, best_value: the best evaluation's step and value (``eval.metric``).
-        best_dir: the best evaluated model (loadable with ``hf:<dir>``), if saved.
-        model_dir: where the final model was saved (loadable with ``hf:<dir>``), if saved.
-        output_dir: the run's folder, if it has one.
-        trainer: the trainer, holding the final model (with one policy per role: the first
-            role's; the others are the trainers you passed).
-        sft: what the SFT phase did, when the run had one.
-        warnings: what the numbers alone would hide (no learning signal, collapse, plateau).
-        recorded: what the recorded episodes held and left out, when RL trained on them.
-    """
-
-    steps: int
-    metrics: list[RLStepMetrics] = field(default_factory=list)
-    rows: list[dict[str, float]] = field(default_factory=list)
-    final_eval: EvalResult | None = None
-    best_step: int | None = None
-    best_value: float | None = None
-    best_dir: Path | None = None
-    model_dir: Path | None = None
-    output_dir: Path | None = None
-    trainer: Trainer | None = None
-    sft: SFTResult | None = None
-    warnings: list[RunWarning] = field(default_factory=list)
-    recorded: RecordedCounts | None = None
 
 
 def tasks_for_step(tasks: Sequence[Any], step: int, per_step: int, seed: int) -> list[Any]:
@@ -141,92 +83,6 @@ def tasks_for_step(tasks: Sequence[Any], step: int, per_step: int, seed: int) ->
             random.Random(derive_seed(seed, "epoch", epoch)).shuffle(orders[epoch])
         out.append(tasks[orders[epoch][index]])
     return out
-
-
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest ``checkpoints/step-N`` folder of a run that holds a run state, or None."""
-    root = Path(output_dir) / "checkpoints"
-    found = [
-        (int(p.name.removeprefix("step-")), p)
-        for p in root.glob("step-*")
-        if p.name.removeprefix("step-").isdigit() and (p / RUN_STATE).is_file()
-    ]
-    return max(found)[1] if found else None
-
-
-class _Outputs:
-    """The files of a run's output folder: metrics, the episode store, checkpoints, best."""
-
-    def __init__(self, directory: Path | None, *, start_step: int) -> None:
-        self.directory = directory
-        self.pending: list[tuple[int, list[Episode]]] = []
-        self.metrics: MetricsLogger | None = None
-        if directory is not None:
-            self.metrics = MetricsLogger(
-                directory, resume_after=start_step if start_step > 0 else None
-            )
-
-    def log(self, metrics: RLStepMetrics) -> None:
-        if self.metrics is not None:
-            self.metrics.log(metrics.to_row())
-
-    def flush_episodes(self) -> None:
-        if self.directory is None or not self.pending:
-            self.pending.clear()
-            return
-        with TrajectoryStore(self.directory / "trajectories.db") as store:
-            for step, episodes in self.pending:
-                store.add(episodes, run="rl", step=step)
-        self.pending.clear()
-
-    def checkpoint(self, trainer: Trainer, step: int, tracker: EvalTracker) -> None:
-        if self.directory is None:
-            return
-        self.flush_episodes()
-        folder = trainer.save_checkpoint(self.directory / "checkpoints" / f"step-{step}")
-        trainer.save_model(folder / "model")
-        state = {
-            "version": RUN_STATE_VERSION,
-            "step": step,
-            "updates": trainer.step,
-            "evals": tracker.history,
-        }
-        (folder / RUN_STATE).write_text(json.dumps(state), encoding="utf-8")
-        logger.info("checkpoint at step %d: %s", step, folder)
-
-    def save_best(self, trainer: Trainer) -> Path | None:
-        if self.directory is None:
-            return None
-        return trainer.save_model(self.directory / "best")
-
-
-def _resume(trainer: Trainer, output_dir: Path | None, resume: bool) -> tuple[int, list[Any]]:
-    """Load the newest checkpoint when resuming: the step to start from and the evaluations
-    recorded up to it."""
-    if output_dir is None:
-        if resume:
-            raise TrainingConfigError("resume=True needs an output_dir holding checkpoints.")
-        return 0, []
-    checkpoint = latest_checkpoint(output_dir)
-    if not resume:
-        if checkpoint is not None:
-            raise TrainingConfigError(
-                f"{output_dir} already holds a run (checkpoint {checkpoint.name}); resume it "
-                "(`hone train CONFIG --resume`, resume=True) or choose another output_dir."
-            )
-        return 0, []
-    if checkpoint is None:
-        logger.info("nothing to resume in %s; starting a new run", output_dir)
-        return 0, []
-    state = json.loads((checkpoint / RUN_STATE).read_text(encoding="utf-8"))
-    if state.get("version") != RUN_STATE_VERSION:
-        raise TrainingError(
-            f"{checkpoint} has run state version {state.get('version')}, not "
-            f"{RUN_STATE_VERSION}; resume it with the hone version that wrote it."
-        )
-    trainer.load_checkpoint(checkpoint)
-    logger.info("resumed from %s", checkpoint)
-    return int(state["step"]), list(state.get("evals", []))
 
 
 #: One reward for every role, or a mapping of role to reward (roles left out stay unscored).
@@ -263,7 +119,7 @@ class _Loop:
     backend: ModelBackend | Mapping[str, ModelBackend]
     policies: RolePolicies
     seed: int
-    outputs: _Outputs
+    outputs: RunOutputs
     tracker: EvalTracker
     #: Where rollouts run (None: in this process).
     executor: RolloutExecutor | None = None
@@ -273,6 +129,17 @@ class _Loop:
     publish_failures: int = 0
     #: Train on these instead of rollouts (``rl.trajectories``).
     recorded: RecordedEpisodes | None = None
+    #: Searches the tasks no rollout solved (``train_rl(search=...)``).
+    assist: SearchAssist | None = None
+    #: What search gave the run.
+    search: SearchOutcome | None = None
+    #: Rollouts and search episodes so far (what ``assist.max_episodes`` counts).
+    sampled: int = 0
+
+    def budget_spent(self) -> bool:
+        """Whether the next step's rollouts no longer fit the episode budget."""
+        room = self.assist.room(self.sampled) if self.assist is not None else None
+        return room is not None and room < self.config.tasks_per_step * self.config.group_size
 
     async def publish(self) -> tuple[float | None, bool]:
         """Publish the trainer's current weights: (seconds, failed); (None, False) without a
@@ -310,13 +177,38 @@ class _Loop:
             executor=self.executor,
             roles=cfg.roles.names,
         )
-        if self.outputs.directory is not None:  # without a folder, episodes are not kept
-            self.outputs.pending.append((step + 1, batch.episodes))
+        self.outputs.keep("rl", step + 1, batch.episodes)  # kept only with a folder
+        self.sampled += len(batch.episodes)
         return batch.episodes, self.trainer.step, time.perf_counter() - started
+
+    async def searched(self, step: int, rollouts: list[Episode]) -> SearchedStep:
+        """``rollouts`` with search successes in their unsolved groups."""
+        assert self.assist is not None and self.search is not None
+        assert not isinstance(self.backend, Mapping)  # one role: check_assist
+        cfg = self.config
+        searched = await search_step(
+            self.assist,
+            rollouts,
+            tasks_for_step(self.tasks, step, cfg.tasks_per_step, self.seed),
+            policy=self.backend,
+            reward=self.reward,
+            threshold=cfg.eval.success_threshold,
+            seed=self.seed,
+            step=step,
+            sampled=self.sampled,
+            outcome=self.search,
+        )
+        self.outputs.keep("search", step + 1, searched.found)
+        self.sampled += len(searched.found)
+        return searched
 
     async def step(self, step: int) -> RLStepMetrics:
         cfg = self.config
         episodes, version, rollout_s = await self.episodes(step)
+        search = None
+        if self.assist is not None:
+            searched = await self.searched(step, episodes)
+            episodes, search = searched.episodes, searched.metrics
         rl = build_rl_batch(
             episodes,
             scale=cfg.advantage_scale,
@@ -342,6 +234,7 @@ class _Loop:
             updates=self.trainer.step,
             publish_s=publish_s,
             publish_failed=publish_failed,
+            search=search,
         )
 
     async def evaluate(self) -> EvalResult:
@@ -366,17 +259,7 @@ class _Loop:
             result.best_step, result.best_value = metrics.step, value
             if self.config.eval.keep_best:
                 result.best_dir = self.outputs.save_best(self.trainer)
-        return RLStepMetrics(
-            step=metrics.step,
-            rollout=metrics.rollout,
-            update=metrics.update,
-            eval=summary,
-            rollout_s=metrics.rollout_s,
-            tokens_per_s=metrics.tokens_per_s,
-            updates=metrics.updates,
-            publish_s=metrics.publish_s,
-            publish_failed=metrics.publish_failed,
-        )
+        return dataclasses.replace(metrics, eval=summary)
 
 
 def _tracker(config: RLConfig, history: Sequence[Any]) -> EvalTracker:
@@ -405,6 +288,7 @@ async def train_rl(
     save_model: bool = True,
     on_step: ProgressCallback | None = None,
     publisher: PolicyPublisher | None = None,
+    search: SearchAssist | None = None,
 ) -> RunResult:
     """Train ``trainer``'s model with GRPO-style RL on ``program``'s rollouts of ``tasks``,
     or on recorded episodes (:func:`~hone.train.load_recorded`) instead of rollouts.
@@ -444,17 +328,21 @@ async def train_rl(
             update, as version ``trainer.step``. A failed publish is logged, counted
             (``publish_failed``) and warned about; the server keeps the previous version and
             training goes on (``config.max_staleness`` bounds how old samples may get).
+        search: searches the tasks whose group no rollout solved and puts the best success
+            into the group (:class:`~hone.train.SearchAssist`, docs/search.md); its
+            ``max_episodes`` can end the run before ``config.steps``. One role, rollouts only.
 
     Raises:
         CapabilityError: the rollout backend gives no token ids (raised at the first step).
         TrainingConfigError: ``trainer`` was built from another config than ``config.trainer``,
             or ``output_dir`` holds a run and ``resume`` is False, or ``config.executor`` is
             ``ray`` without a ``rollout_model``, or recorded episodes come with rollout
-            settings, or similar.
+            settings, or ``search`` with recorded episodes or several roles, or similar.
     """
     recorded = tasks if isinstance(tasks, RecordedEpisodes) else None
     rollout_tasks: Sequence[Any] = () if isinstance(tasks, RecordedEpisodes) else tasks
     check_source(config, recorded, rollout_model=rollout_model, publisher=publisher)
+    check_assist(search, recorded=recorded is not None, roles=config.roles.names)
     policies = RolePolicies.of(trainer, config.roles)
     policies.check(config.trainer)
     if policies.separate and (output_dir, resume, publisher) != (None, False, None):
@@ -464,7 +352,8 @@ async def train_rl(
         )
     trainer = policies.primary
     out = Path(output_dir) if output_dir is not None else None
-    start, history = _resume(trainer, out, resume)
+    resumed = resume_state(trainer, out, resume)
+    start = resumed.step
     for each in policies.distinct():
         if each.total_steps is None:
             each.total_steps = config.steps
@@ -487,14 +376,33 @@ async def train_rl(
         backend=backend,
         policies=policies,
         seed=seed,
-        outputs=_Outputs(out, start_step=start),
-        tracker=_tracker(config, history),
+        outputs=RunOutputs(out, start_step=start),
+        tracker=_tracker(config, resumed.evals),
         executor=executor,
         publisher=publisher,
         recorded=recorded,
+        assist=search,
+        search=SearchOutcome() if search is not None else None,
+        sampled=resumed.episodes_sampled,
     )
+    try:
+        result = await _run(loop, start, out, on_step)
+    finally:
+        if executor is not None:
+            executor.close()
+    result.warnings = _run_warnings(result, loop)
+    for warning in result.warnings:
+        logger.warning("%s", warning.message)
+    return _finish(result, loop.outputs, save_model)
+
+
+async def _run(
+    loop: _Loop, start: int, out: Path | None, on_step: ProgressCallback | None
+) -> RunResult:
+    """The steps from ``start``: evaluations, checkpoints, early stopping, the budget."""
+    config, trainer, recorded = loop.config, loop.trainer, loop.recorded
     await loop.publish()  # the version rollouts start from
-    result = RunResult(steps=start, output_dir=out, trainer=trainer)
+    result = RunResult(steps=start, output_dir=out, trainer=trainer, search=loop.search)
     if recorded is not None:
         result.recorded = recorded.counts
         if out is not None:
@@ -504,10 +412,13 @@ async def train_rl(
     result.best_step, result.best_value = loop.tracker.best_step, loop.tracker.best
     if out is not None and (out / "best").is_dir() and loop.tracker.best is not None:
         result.best_dir = out / "best"  # kept by the attempt this one resumes
-    evaluating = bool(eval_tasks) and config.eval.every > 0
+    evaluating = bool(loop.eval_tasks) and config.eval.every > 0
     if start == 0 and evaluating and config.eval.at_start:
         _record(loop, result, await loop.evaluated(RLStepMetrics(step=0), result), on_step)
     for step in range(start, config.steps):
+        if loop.budget_spent():
+            logger.info("RL: the episode budget is spent after %d steps; stopping", step)
+            break
         metrics = await loop.step(step)
         done = step + 1
         last = done == config.steps
@@ -516,23 +427,30 @@ async def train_rl(
         _record(loop, result, metrics, on_step)
         result.steps = done
         if config.checkpoint_every and done % config.checkpoint_every == 0 and not last:
-            loop.outputs.checkpoint(trainer, done, loop.tracker)
+            loop.outputs.checkpoint(trainer, done, loop.tracker, episodes_sampled=loop.sampled)
         if loop.tracker.should_stop:
             logger.info("RL: no improvement in %d evaluations; stopping", loop.tracker.stale)
             break
+    result.episodes_sampled = loop.sampled
     if result.steps > start:
-        loop.outputs.checkpoint(trainer, result.steps, loop.tracker)
-    result.warnings = rl_warnings(
+        loop.outputs.checkpoint(trainer, result.steps, loop.tracker, episodes_sampled=loop.sampled)
+    return result
+
+
+def _run_warnings(result: RunResult, loop: _Loop) -> list[RunWarning]:
+    """What the run's numbers alone would hide."""
+    config, recorded = loop.config, loop.recorded
+    warnings = rl_warnings(
         result.metrics,
         loop.tracker,
         min_signal=config.min_signal,
         collapse_drop=config.collapse_drop,
     )
     signal = recorded.signal_warning(config.min_signal) if recorded is not None else None
-    if signal is not None and all(w.kind != "no_signal" for w in result.warnings):
-        result.warnings.insert(0, signal)
+    if signal is not None and all(w.kind != "no_signal" for w in warnings):
+        warnings.insert(0, signal)
     if loop.publish_failures:
-        result.warnings.append(
+        warnings.append(
             RunWarning(
                 "publish_failed",
                 f"{loop.publish_failures} policy publishes failed; rollouts sampled from an "
@@ -540,11 +458,7 @@ async def train_rl(
                 "Check the generation server's log, or raise the publisher's timeout.",
             )
         )
-    for warning in result.warnings:
-        logger.warning("%s", warning.message)
-    if executor is not None:
-        executor.close()
-    return _finish(result, loop.outputs, save_model)
+    return warnings
 
 
 def _record(
@@ -570,7 +484,7 @@ def _log_step(metrics: RLStepMetrics, total: int) -> None:
     logger.info(" ".join(parts))
 
 
-def _finish(result: RunResult, outputs: _Outputs, save_model: bool) -> RunResult:
+def _finish(result: RunResult, outputs: RunOutputs, save_model: bool) -> RunResult:
     outputs.flush_episodes()
     if outputs.metrics is not None:
         result.rows = [dict(row) for row in outputs.metrics.rows]
