@@ -228,3 +228,32 @@ def test_settings_it_cannot_honour_are_refused(small_tiny_dir: Path) -> None:
                 search=SearchAssist(fake_search),
             )
         )
+
+
+def test_the_search_samples_from_the_rollout_model(small_tiny_dir: Path) -> None:
+    """Rollouts and searches share one backend: a given ``rollout_model`` (a generation
+    server, say) serves both, not recorded twice."""
+    from hone.train._policy import policy_backend
+
+    trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
+    served = policy_backend(trainer)
+    seen: list[ModelBackend] = []
+
+    async def search(task: Any, policy: ModelBackend, seed: int) -> list[Episode]:
+        seen.append(policy)
+        return await fake_search(task, policy, seed)
+
+    result = asyncio.run(
+        train_rl(
+            trainer,
+            say_number,
+            TASKS,
+            found_reward,
+            config=CONFIG.model_copy(update={"steps": 1}),
+            rollout_model=served,
+            search=SearchAssist(search),
+        )
+    )
+    assert seen == [served, served]
+    [step] = result.metrics
+    assert step.search is not None and step.search.joined == 2 and step.update is not None
