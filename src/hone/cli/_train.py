@@ -245,7 +245,7 @@ def _from_flags(
 ) -> _Pieces:
     from hone.train._pipeline import as_program, as_reward, load_backend
     from hone.train._prompt import check_tool_schemas, with_requests
-    from hone.train._run_config import load_tasks, resolve_object
+    from hone.train._run_config_load import load_tasks, resolve_object
 
     missing = [
         f"--{n}"
@@ -292,7 +292,7 @@ def _from_config(
     from hone.train import load_config
     from hone.train._pipeline import as_program, as_reward
     from hone.train._prompt import with_requests
-    from hone.train._run_config import load_tasks, resolve_object
+    from hone.train._run_config_load import load_tasks, resolve_object
 
     config = load_config(path, overrides={"seed": seed} if seed is not None else None)
     cwd = Path.cwd()

@@ -58,8 +58,8 @@ from hone.train._run_config import (
     SFTConfig,
     TasksConfig,
     TrainingRunConfig,
-    load_config,
 )
+from hone.train._run_config_load import load_config
 from hone.train._run_result import RunResult, StepReport
 from hone.train._run_sft import SFTResult, train_sft
 from hone.train._samples import (

@@ -20,7 +20,8 @@ from hone.train._metrics import SFTStepMetrics
 from hone.train._prompt import with_requests
 from hone.train._recorded import RecordedEpisodes, load_recorded
 from hone.train._run import train_rl
-from hone.train._run_config import TrainingRunConfig, load_tasks, resolve_object
+from hone.train._run_config import TrainingRunConfig
+from hone.train._run_config_load import load_tasks, resolve_object
 from hone.train._run_outputs import latest_checkpoint
 from hone.train._run_result import ProgressCallback, RunResult, StepReport
 from hone.train._run_sft import SFTResult, load_episodes, teacher_episodes, train_sft
