@@ -1,10 +1,15 @@
 """A local Hugging Face causal LM as a :class:`~hone.models.ModelBackend`.
 
+This module owns the backend itself: loading, the generation lock, running batched
+generations and streams, the kept KV states and the policy version completions record.
+
 Prompts are rendered by the tokenizer's own chat template; many conversations are sampled in
 one batched token loop (see ``_transformers_loop``); outputs are parsed by the parser the chat
 template implies (Hermes/Qwen ``<tool_call>`` blocks unless it renders another format, see
 ``hone.parsing.detect_parser``), or the one given. Every completion carries the exact
 prompt and sampled token ids and the raw per-token logprobs, which is what training needs.
+Turning requests into token-loop rows and rows into completions is ``_transformers_rows``'s;
+streamed tokens become deltas in ``_transformers_stream``.
 
 ``response_format`` and ``tool_choice`` are honoured by constrained decoding: each row of a
 batch may follow its own grammar (``_grammar``), or none.
@@ -16,52 +21,29 @@ encodes only the tokens its prompt adds after the longest kept token prefix.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from hone import _compute
-from hone.errors import (
-    CapabilityError,
-    ChatTemplateError,
-    ConfigError,
-    ContextOverflowError,
-    ModelLoadError,
-)
-from hone.messages import to_openai
+from hone.errors import ChatTemplateError, ConfigError, ModelLoadError
 from hone.models._chat import ChatSurface
-from hone.models._grammar import (
-    BannedTokens,
-    EndAfterToken,
-    GrammarEngine,
-    Tags,
-    TokenConstraint,
-    reply_grammar,
-)
+from hone.models._grammar import GrammarEngine, TokenConstraint
 from hone.models._kv_cache import supports_reuse
 from hone.models._prefix_cache import PrefixCache, PrefixCacheStats, weights_fingerprint
-from hone.models._protocol import (
-    ChatRequest,
-    Completion,
-    FinishReason,
-    StreamEvent,
-    TokenLogprob,
-    Usage,
-)
-from hone.models._structured import output_format, reply_problems, tool_requirement
+from hone.models._protocol import ChatRequest, Completion, StreamEvent
 from hone.models._transformers_loop import (
-    RowResult,
     RowSpec,
     SampledToken,
     SpecialIds,
     TokenCallback,
     generate_rows,
 )
+from hone.models._transformers_rows import RowCodec, special_ids, template_message
 from hone.models._transformers_stream import DeltaDecoder, StreamStart
 from hone.parsing import ParseFormat, Parser, detect_parser, resolve_parser
 
@@ -69,7 +51,8 @@ __all__ = ["TransformersModel"]
 
 logger = logging.getLogger(__name__)
 
-_END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
+#: Messages as chat templates expect them (``hone.train`` and ``hone.demo`` import it from here).
+_template_message = template_message
 
 #: A policy version, or where to read it from (e.g. ``lambda: trainer.step``).
 PolicyVersionSource = int | str | Callable[[], int | str | None] | None
@@ -141,18 +124,14 @@ class TransformersModel(ChatSurface):
         self.tokenizer = tokenizer
         self._name = name or _name_of(model)
         self.max_context = max_context or _context_of(model)
-        self._ids = _special_ids(model, tokenizer)
+        self._ids = special_ids(model, tokenizer)
         self._parser_name, self._parser = resolve_parser(
             parser if parser is not None else detect_parser(tokenizer.chat_template)
         )
-        self._call_tags = (
-            _single_id(tokenizer, "<tool_call>"),
-            _single_id(tokenizer, "</tool_call>"),
-        )
+        self._rows = RowCodec(tokenizer, self._ids, name=self._name, parser=self._parser)
         self._grammars: GrammarEngine | None = None  # built on the first constrained request
         self._prefixes = PrefixCache(prefix_cache_tokens)
         self._reuse: bool | None = None if prefix_cache_tokens else False  # None: not checked
-        self._pieces: dict[int, str] = {}  # token id -> its text alone
         self._lock = threading.Lock()
         self._version_source = policy_version
         self._weights_seen = 0  # weight changes seen (the default policy version)
@@ -263,22 +242,7 @@ class TransformersModel(ChatSurface):
         Raises:
             ChatTemplateError: the template cannot render these messages.
         """
-        messages = [_template_message(to_openai(m)) for m in request.messages]
-        tools = () if request.tool_choice == "none" else request.tools
-        extra: dict[str, Any] = {}
-        if request.options.enable_thinking is not None:
-            extra["enable_thinking"] = request.options.enable_thinking
-        try:
-            text = self.tokenizer.apply_chat_template(
-                messages,
-                tools=[dict(t) for t in tools] or None,
-                add_generation_prompt=True,
-                tokenize=False,
-                **extra,
-            )
-        except Exception as exc:  # jinja raises its own tree; all mean "cannot render"
-            raise ChatTemplateError(f"the chat template of {self.name!r} failed: {exc}") from exc
-        return str(text)
+        return self._rows.render(request)
 
     def encode_prompt(self, request: ChatRequest) -> list[int]:
         """The exact prompt token ids of a request."""
@@ -357,7 +321,7 @@ class TransformersModel(ChatSurface):
                 self.model,
                 specs,
                 self._ids,
-                decode=self._decode,
+                decode=self._rows.decode,
                 on_token=on_token,
                 cancel=cancel,
                 starts=starts,
@@ -369,7 +333,7 @@ class TransformersModel(ChatSurface):
                 self._prefixes.store(result.state, started_from=starts[i])
                 result.state = None
         return [
-            self._completion(s, r, q, version)
+            self._rows.completion(s, r, request=q, version=version)
             for s, r, q in zip(specs, results, requests, strict=True)
         ]
 
@@ -425,58 +389,18 @@ class TransformersModel(ChatSurface):
                     yield StreamEvent(kind="done", completion=item)
                     return
                 if isinstance(item, StreamStart):
-                    logprobs = self._token_logprob if request.options.logprobs else None
+                    logprobs = self._rows.token_logprob if request.options.logprobs else None
                     deltas = DeltaDecoder(
-                        self._decode, self._ids, item.in_think, logprobs, self._call_tags[0]
+                        self._rows.decode,
+                        self._ids,
+                        item.in_think,
+                        logprobs,
+                        self._rows.call_tags[0],
                     )
                 elif deltas is not None and (event := deltas.push(item)) is not None:
                     yield event
         finally:
             cancel.set()
-
-    def _decode(self, ids: list[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=False))
-
-    def _token_logprob(
-        self, token: int, logprob: float, top: Sequence[tuple[int, float]]
-    ) -> TokenLogprob:
-        alternatives = tuple(
-            TokenLogprob(token=self._piece(t), logprob=lp, token_id=t) for t, lp in top
-        )
-        return TokenLogprob(self._piece(token), logprob, token_id=token, top=alternatives)
-
-    def _piece(self, token: int) -> str:
-        """One token's text, memoised (every call with logprobs decodes every token)."""
-        piece = self._pieces.get(token)
-        if piece is None:
-            piece = self._pieces[token] = self._decode([token])
-        return piece
-
-    def _constraint(self, request: ChatRequest, in_think: bool) -> TokenConstraint | None:
-        """What the reply must follow: a grammar, a simple token rule, or nothing."""
-        fmt = output_format(request.response_format)
-        tools = tool_requirement(
-            request.tool_choice, request.tools, parallel=request.parallel_tool_calls
-        )
-        call_open, call_close = self._call_tags
-        may_think = request.options.enable_thinking is True and self._ids.think_open is not None
-        tags = Tags(
-            think_open=self._ids.think_open,
-            think_close=self._ids.think_close,
-            call_open=call_open,
-            call_close=call_close,
-            in_think=in_think,
-            may_think=may_think and not in_think,
-        )
-        offered = () if tools.mode == "none" else request.tools
-        grammar = reply_grammar(fmt, tools, offered, tags)
-        if grammar is not None:
-            return self._grammar_engine().matcher(grammar)
-        if tools.mode == "none" and call_open is not None:
-            return BannedTokens([call_open])
-        if request.tools and not tools.parallel and call_close is not None:
-            return EndAfterToken(call_close, sorted(self._ids.end_of_turn))
-        return None
 
     def _grammar_engine(self) -> GrammarEngine:
         if self._grammars is None:
@@ -488,84 +412,11 @@ class TransformersModel(ChatSurface):
         return self._grammars
 
     def _row_spec(self, request: ChatRequest) -> RowSpec:
-        prompt = self.encode_prompt(request)
-        room = self.max_context - len(prompt)
-        if room <= 0:
-            raise ContextOverflowError(
-                f"the prompt is {len(prompt)} tokens but {self.name!r} has a context of "
-                f"{self.max_context}; shorten the conversation (drop or summarise old turns)"
-            )
-        options = request.options
-        if options.thinking_budget is not None and self._ids.think_close is None:
-            raise CapabilityError(
-                f"{self.name!r} has no single '</think>' token, so a thinking budget cannot be "
-                "enforced; leave SamplingOptions.thinking_budget unset for this model"
-            )
-        in_think = _ends_inside_think(prompt, self._ids)
-        return RowSpec(
-            prompt_ids=tuple(prompt),
-            max_new_tokens=min(options.max_tokens, room),
-            temperature=options.temperature,
-            top_p=options.top_p,
-            top_k=options.top_k or 0,
-            seed=options.seed,
-            stop=options.stop,
-            thinking_budget=options.thinking_budget,
-            starts_in_think=in_think,
-            top_logprobs=(options.top_logprobs or 0) if options.logprobs else 0,
-            constraint=self._constraint(request, in_think),
-        )
-
-    def _completion(
-        self, spec: RowSpec, result: RowResult, request: ChatRequest, version: int | str | None
-    ) -> Completion:
-        body = [
-            t for t in result.token_ids if t not in self._ids.end_of_turn and t != self._ids.pad
-        ]
-        text = self._decode(body)
-        finish: FinishReason = result.finish_reason
-        for stop in request.options.stop:
-            cut = text.find(stop)
-            if cut >= 0:
-                text, finish = text[:cut], "stop"
-        # A prompt that opens the reasoning block leaves the opening tag out of the output.
-        parsed = self._parser(
-            f"<think>{text}" if spec.starts_in_think else text,
-            tools=request.tools,
-            truncated=finish == "length",
-        )
-        message = parsed.to_message()
-        if message.tool_calls and finish == "stop":
-            finish = "tool_calls"
-        problems = reply_problems(
-            message,
-            fmt=output_format(request.response_format),
-            tools=tool_requirement(
-                request.tool_choice, request.tools, parallel=request.parallel_tool_calls
-            ),
-            truncated=finish == "length",
-        )
-        token_logprobs = None
-        if request.options.logprobs:
-            tops = result.top or [()] * len(result.token_ids)
-            token_logprobs = tuple(
-                self._token_logprob(t, lp, top)
-                for t, lp, top in zip(result.token_ids, result.logprobs, tops, strict=True)
-            )
-        return Completion(
-            message=message,
-            text=text,
-            finish_reason=finish,
-            usage=Usage(
-                prompt_tokens=len(spec.prompt_ids), completion_tokens=len(result.token_ids)
-            ),
-            model=self.name,
-            parse_errors=parsed.errors + problems,
-            prompt_token_ids=spec.prompt_ids,
-            token_ids=tuple(result.token_ids),
-            logprobs=tuple(result.logprobs),
-            token_logprobs=token_logprobs,
-            policy_version=version,
+        return self._rows.spec(
+            request,
+            self.encode_prompt(request),
+            max_context=self.max_context,
+            grammars=self._grammar_engine,
         )
 
 
@@ -584,32 +435,6 @@ class _eval_mode:  # lower case: it reads like a function, `with _eval_mode(mode
             self._model.train()
 
 
-def _template_message(message: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI dict as chat templates expect it: text content, arguments as a dict."""
-    out = dict(message)
-    content = out.get("content")
-    if isinstance(content, list):
-        out["content"] = "".join(p.get("text", "") for p in content if p.get("type") == "text")
-    elif content is None:
-        out["content"] = ""
-    if "tool_calls" in out:
-        out["tool_calls"] = [_template_call(c) for c in out["tool_calls"]]
-    return out
-
-
-def _template_call(call: Mapping[str, Any]) -> dict[str, Any]:
-    function = dict(call["function"])
-    arguments = function.get("arguments")
-    if isinstance(arguments, str):
-        try:
-            decoded = json.loads(arguments) if arguments else {}
-        except json.JSONDecodeError:
-            decoded = None  # the template shows the string as the model wrote it
-        if isinstance(decoded, dict):
-            function["arguments"] = decoded
-    return {**call, "function": function}
-
-
 def _name_of(model: Any) -> str:
     config = getattr(model, "config", None)
     return str(getattr(config, "name_or_path", "") or type(model).__name__)
@@ -618,40 +443,3 @@ def _name_of(model: Any) -> str:
 def _context_of(model: Any) -> int:
     config = getattr(model, "config", None)
     return int(getattr(config, "max_position_embeddings", 0) or 2048)
-
-
-def _special_ids(model: Any, tokenizer: Any) -> SpecialIds:
-    ends: set[int] = set()
-    if tokenizer.eos_token_id is not None:
-        ends.add(int(tokenizer.eos_token_id))
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if isinstance(configured, int):
-        ends.add(configured)
-    elif isinstance(configured, list):
-        ends.update(int(i) for i in configured)
-    ends.update(i for i in (_single_id(tokenizer, t) for t in _END_OF_TURN_TOKENS) if i is not None)
-    pad = tokenizer.pad_token_id
-    if pad is None:
-        pad = min(ends) if ends else 0
-    return SpecialIds(
-        pad=int(pad),
-        end_of_turn=frozenset(ends),
-        think_open=_single_id(tokenizer, "<think>"),
-        think_close=_single_id(tokenizer, "</think>"),
-    )
-
-
-def _single_id(tokenizer: Any, token: str) -> int | None:
-    ids = tokenizer.encode(token, add_special_tokens=False)
-    return int(ids[0]) if len(ids) == 1 else None
-
-
-def _ends_inside_think(prompt: Sequence[int], ids: SpecialIds) -> bool:
-    if ids.think_open is None:
-        return False
-    for token in reversed(prompt):
-        if token == ids.think_close:
-            return False
-        if token == ids.think_open:
-            return True
-    return False

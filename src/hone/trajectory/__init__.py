@@ -19,6 +19,7 @@ Rollouts run in this process by default; ``rollout_batch(..., executor=RayExecut
 them in Ray actors against model servers (docs/scale.md).
 """
 
+from hone.trajectory._batch import RolloutBatch, rollout_batch, rollout_group
 from hone.trajectory._context import RolloutContext, current_rollout
 from hone.trajectory._executor import RolloutExecutor, RolloutJob, RolloutRequest
 from hone.trajectory._export import (
@@ -41,14 +42,7 @@ from hone.trajectory._recording import (
     derive_seed,
     recording,
 )
-from hone.trajectory._rollout import (
-    Program,
-    RolloutBatch,
-    rollout,
-    rollout_batch,
-    rollout_group,
-    score_episodes,
-)
+from hone.trajectory._rollout import Program, rollout, score_episodes
 from hone.trajectory._schema import (
     TRAJECTORY_VERSION,
     Episode,
