@@ -161,9 +161,9 @@ def test_prefix_property(tiny_model: TransformersModel, thinking: bool | None) -
 
 def _openai(message: Any) -> dict[str, Any]:
     from hone.messages import to_openai
-    from hone.models._transformers import _template_message
+    from hone.models._transformers_rows import template_message
 
-    return _template_message(to_openai(message))
+    return template_message(to_openai(message))
 
 
 def test_build_writes_a_loadable_qwen2(tiny_dir: Path, tiny_model: TransformersModel) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.demo._config import DemoConfig
-from hone.models._transformers import _template_message
+from hone.models._transformers_rows import template_message
 from hone.models.tiny import TinyConfig, build_tiny_model, train_tokenizer
 from hone.trajectory import Episode
 
@@ -22,7 +22,7 @@ def render_episodes(episodes: Sequence[Episode]) -> list[str]:
     texts = []
     for episode in episodes:
         tools = episode.calls[0].tools if episode.calls else None
-        messages = [_template_message(dict(m)) for m in episode.messages]
+        messages = [template_message(dict(m)) for m in episode.messages]
         texts.append(str(renderer.apply_chat_template(messages, tools=tools, tokenize=False)))
     return texts
 

@@ -43,16 +43,13 @@ from hone.models._transformers_loop import (
     TokenCallback,
     generate_rows,
 )
-from hone.models._transformers_rows import RowCodec, special_ids, template_message
+from hone.models._transformers_rows import RowCodec, special_ids
 from hone.models._transformers_stream import DeltaDecoder, StreamStart
 from hone.parsing import ParseFormat, Parser, detect_parser, resolve_parser
 
 __all__ = ["TransformersModel"]
 
 logger = logging.getLogger(__name__)
-
-#: Messages as chat templates expect them (``hone.train`` and ``hone.demo`` import it from here).
-_template_message = template_message
 
 #: A policy version, or where to read it from (e.g. ``lambda: trainer.step``).
 PolicyVersionSource = int | str | Callable[[], int | str | None] | None

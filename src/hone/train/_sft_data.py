@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hone.errors import ChatTemplateError, PrefixPropertyError, TrainingConfigError
-from hone.models._transformers import _template_message
+from hone.models._transformers_rows import template_message
 from hone.train._samples import MergedEpisode, episode_samples, samples_from_calls
 from hone.trajectory import Episode
 
@@ -77,7 +77,7 @@ def _render_text(
         extra["enable_thinking"] = call.enable_thinking
     try:
         text = tokenizer.apply_chat_template(
-            [_template_message(dict(m)) for m in messages],
+            [template_message(dict(m)) for m in messages],
             tools=call.tools or None,
             add_generation_prompt=prompt,
             tokenize=False,
