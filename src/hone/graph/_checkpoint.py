@@ -27,6 +27,7 @@ __all__ = [
     "create_checkpoint",
     "empty_checkpoint",
     "new_versions",
+    "patch_checkpoint_map",
     "uuid6",
     "uuid6_str",
 ]
@@ -149,3 +150,20 @@ def new_versions(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dic
         return dict(current)
     null: Any = type(next(iter(current.values()), 0))() if current else 0
     return {k: v for k, v in current.items() if v > previous.get(k, null)}
+
+
+def patch_checkpoint_map(config: Any, metadata: Mapping[str, Any] | None) -> Any:
+    """A config with ``checkpoint_map`` filled in from the checkpoint's ``parents``."""
+    if config is None:
+        return None
+    parents = metadata.get("parents") if metadata else None
+    if not parents:
+        return config
+    conf = config["configurable"]
+    return {
+        **config,
+        "configurable": {
+            **conf,
+            "checkpoint_map": {**parents, conf["checkpoint_ns"]: conf["checkpoint_id"]},
+        },
+    }

@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
-import warnings
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hone.errors import ConfigError
 from hone.graph._channels import Channel
-from hone.graph._constants import INTERRUPT, NS_SEP, TASK_ID_KEY
+from hone.graph._config import ensure_config
+from hone.graph._constants import NS_SEP
 from hone.graph._context import current_scope
-from hone.graph._loop import Loop, recast_namespace
+from hone.graph._invocation import (
+    check_durability,
+    invoke_result,
+    prepare_loop,
+    print_event,
+    streamed_result,
+)
+from hone.graph._loop import Loop
 from hone.graph._runner import drive_async, drive_sync
-from hone.graph._runtime import RunControl, Runtime, build_server_info, coerce_context
-from hone.graph._settings import RunSettings
+from hone.graph._runtime import RunControl
 from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chunk
 
 if TYPE_CHECKING:
@@ -27,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["CompiledGraph", "check_checkpointer", "ensure_config"]
 
 _LIVE = frozenset(("custom", "messages"))
-#: What a subgraph streams to its parent's stream when subgraphs are not streamed.
-_NESTED = frozenset(("custom",))
 
 
 def check_checkpointer(checkpointer: Any) -> None:
@@ -45,82 +49,6 @@ def check_checkpointer(checkpointer: Any) -> None:
             "(e.g. InMemorySaver, SqliteSaver, PostgresSaver), `True`, `False`, or `None`. "
             f"Received {type(checkpointer).__name__}."
         )
-
-
-#: configurable keys copied into ``metadata`` (LangGraph's allowlist).
-_TO_METADATA = (
-    "thread_id",
-    "checkpoint_id",
-    "checkpoint_ns",
-    "task_id",
-    "run_id",
-    "assistant_id",
-    "graph_id",
-)
-#: Keys that make a config address its own checkpoint lineage.
-_COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
-_CONFIG_KEYS = (
-    "tags",
-    "metadata",
-    "callbacks",
-    "run_name",
-    "max_concurrency",
-    "recursion_limit",
-    "configurable",
-    "run_id",
-)
-
-
-def ensure_config(
-    *configs: Mapping[str, Any] | None, ambient: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """One config dict from several (later ones win; ``configurable`` and ``metadata``
-    merge; tags concatenate), on top of the running node's config (``ambient``), with
-    LangGraph's defaults. A config that names its own thread or checkpoint does not inherit
-    the node's ``configurable``."""
-    out: dict[str, Any] = {
-        "tags": [],
-        "metadata": {},
-        "callbacks": None,
-        "recursion_limit": 25,
-        "configurable": {},
-    }
-    if ambient:
-        for key, value in ambient.items():
-            if value not in (None, {}, [], ()):
-                out[key] = (
-                    dict(value)
-                    if isinstance(value, dict)
-                    else (list(value) if isinstance(value, list) else value)
-                )
-        for config in configs:
-            explicit = (config or {}).get("configurable") if config else None
-            if explicit and any(explicit.get(k) not in (None, "", {}) for k in _COORDINATES):
-                out["configurable"] = {}
-                break
-    for config in configs:
-        if not config:
-            continue
-        items = config.to_dict().items() if hasattr(config, "to_dict") else config.items()
-        for key, value in items:
-            if value is None or (
-                isinstance(value, dict | list) and not value and key != "configurable"
-            ):
-                continue
-            if key == "configurable" or key == "metadata":
-                out[key] = {**out[key], **value}
-            elif key == "tags":
-                out[key] = [*out["tags"], *value]
-            elif key in _CONFIG_KEYS:
-                out[key] = value
-            else:
-                out["configurable"][key] = value
-    configurable = out["configurable"]
-    metadata = out["metadata"]
-    for key in _TO_METADATA:
-        if key not in metadata and configurable.get(key):
-            metadata[key] = configurable[key]
-    return out
 
 
 class CompiledGraph:
@@ -215,154 +143,6 @@ class CompiledGraph:
         """The graph's name."""
         return self.name
 
-    def _saver_for(self, config: dict[str, Any], parent_loop: Loop | None) -> Any:
-        if self.checkpointer is False:
-            return None
-        if parent_loop is not None:
-            if self.checkpointer not in (None, True):
-                return self.checkpointer
-            return parent_loop.checkpointer
-        if self.checkpointer is True:
-            raise RuntimeError("checkpointer=True cannot be used for root graphs.")
-        return self.checkpointer
-
-    def _prepare(
-        self,
-        input: Any,
-        config: Mapping[str, Any] | None,
-        *,
-        stream_mode: str | Sequence[str],
-        sink: Any,
-        subgraphs: bool,
-        context: Any,
-        output_keys: Sequence[str] | str | None,
-        interrupt_before: Sequence[str] | str | None,
-        interrupt_after: Sequence[str] | str | None,
-        durability: str | None,
-        control: RunControl | None,
-        extra_modes: Sequence[str] = (),
-    ) -> Loop:
-        scope = current_scope()
-        merged = ensure_config(self.config, config, ambient=scope.config if scope else None)
-        if scope is not None and TASK_ID_KEY not in merged["configurable"]:
-            scope = None  # a run of its own (its config names its thread): not a subgraph
-        parent_loop = scope.loop if scope is not None else None
-        if merged["recursion_limit"] < 1:
-            raise ValueError("recursion_limit must be at least 1")
-        modes = frozenset([*check_modes(stream_mode), *extra_modes])
-        if output_keys is None:
-            output_keys = self.stream_keys
-        else:
-            unknown = [
-                k
-                for k in ([output_keys] if isinstance(output_keys, str) else output_keys)
-                if k not in self.channels
-            ]
-            if unknown:
-                raise ValueError(f"output_keys {unknown} are not channels of the graph")
-        saver = self._saver_for(merged, parent_loop)
-        if saver is not None and not merged.get("configurable") and parent_loop is None:
-            raise ValueError(
-                "Checkpointer requires one or more of the following 'configurable' keys: "
-                "thread_id, checkpoint_ns, checkpoint_id"
-            )
-        if saver is None and durability is not None and parent_loop is None:
-            warnings.warn(
-                "`durability` has no effect when no checkpointer is present.", stacklevel=3
-            )
-        if parent_loop is not None and scope is not None:
-            parent_settings = parent_loop.settings
-            if sink is None:
-                nested_modes = (
-                    parent_settings.modes
-                    if parent_settings.subgraphs
-                    else parent_settings.modes & _NESTED
-                )
-                settings = RunSettings(
-                    sink=parent_settings.sink,
-                    modes=nested_modes,
-                    subgraphs=parent_settings.subgraphs,
-                    durability=durability or parent_settings.durability,
-                    runtime=parent_settings.runtime,
-                    store=parent_settings.store,
-                    cache=parent_settings.cache,
-                    streamed=parent_settings.streamed,
-                    streamed_lock=parent_settings.streamed_lock,
-                )
-            else:
-                parent_modes = (
-                    parent_settings.modes
-                    if parent_settings.subgraphs
-                    else parent_settings.modes & _NESTED
-                )
-                settings = RunSettings(
-                    sink=_Duplex(sink, modes, parent_settings.sink, parent_modes),
-                    modes=modes | parent_modes,
-                    subgraphs=subgraphs or parent_settings.subgraphs,
-                    durability=durability or parent_settings.durability,
-                    runtime=parent_settings.runtime,
-                    store=parent_settings.store,
-                    cache=parent_settings.cache,
-                    streamed=parent_settings.streamed,
-                    streamed_lock=parent_settings.streamed_lock,
-                )
-            conf = merged["configurable"]
-            ns = str(scope.config["configurable"].get("checkpoint_ns", ""))
-            if self.checkpointer is True:
-                ns = recast_namespace(ns)
-            count = scope.scratchpad.subgraph_counter()
-            if count:
-                ns = f"{ns}{NS_SEP}{count}"
-            conf["checkpoint_ns"] = ns
-            conf.setdefault("checkpoint_id", None)
-            task = scope.task
-            resuming = True if getattr(task, "resuming", False) else parent_loop.child_resuming
-            loop = Loop(
-                self,
-                input,
-                merged,
-                settings=settings,
-                checkpointer=saver,
-                interrupt_before=interrupt_before or self.interrupt_before_nodes,
-                interrupt_after=interrupt_after or self.interrupt_after_nodes,
-                output_keys=output_keys,
-                parent=scope,
-                resume_map=parent_loop.resume_map,
-                resuming=resuming,
-                replay=parent_loop.replay,
-            )
-            return loop
-        configurable = merged["configurable"]
-        store = self.store
-        runtime = Runtime(
-            context=coerce_context(self.context_schema, context),
-            store=store,
-            server_info=build_server_info(configurable),
-            control=control or RunControl(),
-        )
-        settings = RunSettings(
-            sink=sink,
-            modes=modes,
-            subgraphs=subgraphs,
-            durability=durability or configurable.get("__pregel_durability") or "async",
-            runtime=runtime,
-            store=store,
-            cache=self.cache,
-        )
-        if saver is None:
-            settings.durability = durability or "async"
-        return Loop(
-            self,
-            input,
-            merged,
-            settings=settings,
-            checkpointer=saver,
-            interrupt_before=interrupt_before or self.interrupt_before_nodes,
-            interrupt_after=interrupt_after or self.interrupt_after_nodes,
-            output_keys=output_keys,
-            parent=None,
-        )
-
     # ------------------------------------------------------------------ runs
 
     def stream(
@@ -390,14 +170,15 @@ class CompiledGraph:
         ``subgraphs=True`` prefixes the namespace tuple. ``durability`` is ``"sync"``,
         ``"async"`` (the default) or ``"exit"``.
         """
-        durability = _durability(durability, kwargs)
+        durability = check_durability(durability, kwargs)
         if stream_mode is None:
             stream_mode = "values" if current_scope() is not None else self.stream_mode
         printing = check_modes(print_mode) if print_mode else []
         if debug or self.debug:
             printing = ["updates", "values"]
         events = SyncEvents()
-        loop = self._prepare(
+        loop = prepare_loop(
+            self,
             input,
             config,
             stream_mode=stream_mode,
@@ -415,7 +196,7 @@ class CompiledGraph:
         wanted = set(check_modes(stream_mode))
         for event in drive_sync(loop, events, live):
             if event[1] in printing:
-                _print(event, subgraphs)
+                print_event(event, subgraphs)
             if event[1] in wanted:
                 yield format_chunk(event, stream_mode, subgraphs, version)
 
@@ -438,14 +219,15 @@ class CompiledGraph:
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
-        durability = _durability(durability, kwargs)
+        durability = check_durability(durability, kwargs)
         if stream_mode is None:
             stream_mode = "values" if current_scope() is not None else self.stream_mode
         printing = check_modes(print_mode) if print_mode else []
         if debug or self.debug:
             printing = ["updates", "values"]
         events = AsyncEvents()
-        loop = self._prepare(
+        loop = prepare_loop(
+            self,
             input,
             config,
             stream_mode=stream_mode,
@@ -463,7 +245,7 @@ class CompiledGraph:
         wanted = set(check_modes(stream_mode))
         async for event in drive_async(loop, events, live):
             if event[1] in printing:
-                _print(event, subgraphs)
+                print_event(event, subgraphs)
             if event[1] in wanted:
                 yield format_chunk(event, stream_mode, subgraphs, version)
 
@@ -507,7 +289,7 @@ class CompiledGraph:
                     **kwargs,
                 )
             )
-            return chunks if stream_mode != "values" else _last_values(chunks, version)
+            return chunks if stream_mode != "values" else streamed_result(chunks, version)
         loop = self._invoke_loop(
             input,
             config,
@@ -515,12 +297,12 @@ class CompiledGraph:
             output_keys,
             interrupt_before,
             interrupt_after,
-            _durability(durability, kwargs),
+            check_durability(durability, kwargs),
             control,
         )
         for _ in drive_sync(loop, None, False):
             pass
-        return _result(loop, version)
+        return invoke_result(loop, version)
 
     async def ainvoke(
         self,
@@ -561,7 +343,7 @@ class CompiledGraph:
                     **kwargs,
                 )
             ]
-            return chunks if stream_mode != "values" else _last_values(chunks, version)
+            return chunks if stream_mode != "values" else streamed_result(chunks, version)
         loop = self._invoke_loop(
             input,
             config,
@@ -569,12 +351,12 @@ class CompiledGraph:
             output_keys,
             interrupt_before,
             interrupt_after,
-            _durability(durability, kwargs),
+            check_durability(durability, kwargs),
             control,
         )
         async for _ in drive_async(loop, None, False):
             pass
-        return _result(loop, version)
+        return invoke_result(loop, version)
 
     def _invoke_loop(
         self,
@@ -589,7 +371,8 @@ class CompiledGraph:
     ) -> Loop:
         """The loop of an invoke: nothing streamed (subgraphs still reach a parent's
         stream); the output and interrupts are read from the loop."""
-        return self._prepare(
+        return prepare_loop(
+            self,
             input,
             config,
             stream_mode=(),
@@ -783,86 +566,6 @@ class CompiledGraph:
     def OutputType(self) -> Any:
         """The graph's output schema."""
         return self.output_schema
-
-
-class _Duplex:
-    """A sink that forwards each event to the sinks that stream its mode (a stream inside a
-    node, and its parent's)."""
-
-    def __init__(
-        self, first: Any, first_modes: frozenset[str], second: Any, second_modes: frozenset[str]
-    ) -> None:
-        self.targets = [(first, first_modes), (second, second_modes)]
-
-    def put(self, event: Any) -> None:
-        mode = event[1]
-        for sink, modes in self.targets:
-            if sink is not None and mode in modes:
-                sink.put(event)
-
-
-def _result(loop: Loop, version: str) -> Any:
-    """What invoke returns: the output (None when no output value was ever produced), with
-    the interrupts the run stopped at."""
-    latest = loop.output if loop.values_seen else None
-    interrupts = list(loop.interrupts_seen)
-    if version == "v2":
-        from hone.graph._types import GraphOutput
-
-        return GraphOutput(value=latest, interrupts=tuple(interrupts))
-    if interrupts:
-        base = latest if isinstance(latest, dict) else {}
-        return {**base, INTERRUPT: interrupts}
-    return latest
-
-
-def _last_values(chunks: list[Any], version: str) -> Any:
-    """What invoke returns from streamed ``(mode, payload)`` chunks of updates and values."""
-    latest: Any = None
-    interrupts: list[Any] = []
-    for chunk in chunks:
-        mode, payload = chunk if len(chunk) == 2 else chunk[1:]
-        if mode == "updates" and isinstance(payload, dict) and INTERRUPT in payload:
-            interrupts.extend(payload[INTERRUPT])
-        elif mode == "values":
-            latest = payload
-    if version == "v2":
-        from hone.graph._types import GraphOutput
-
-        return GraphOutput(value=latest, interrupts=tuple(interrupts))
-    if interrupts:
-        return {**(latest if isinstance(latest, dict) else {}), INTERRUPT: interrupts}
-    return latest
-
-
-def _durability(durability: str | None, kwargs: dict[str, Any]) -> str | None:
-    checkpoint_during = kwargs.pop("checkpoint_during", None)
-    if kwargs:
-        raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
-    if checkpoint_during is not None:
-        warnings.warn(
-            "`checkpoint_during` is deprecated and will be removed. Please use `durability` "
-            "instead.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        if durability is not None:
-            raise ValueError(
-                "Cannot use both `checkpoint_during` and `durability` parameters. Please use "
-                "`durability` instead."
-            )
-        return "async" if checkpoint_during else "exit"
-    if durability is not None and durability not in ("sync", "async", "exit"):
-        raise ValueError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}")
-    return durability
-
-
-def _print(event: Any, subgraphs: bool) -> None:
-    ns, mode, payload = event
-    if subgraphs and ns:
-        print(f"[{mode}] [graph={ns}] {payload!r}")
-    else:
-        print(f"[{mode}] {payload!r}")
 
 
 _ = ConfigError

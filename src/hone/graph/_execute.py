@@ -402,7 +402,7 @@ def handler_task(
     node = ctx.nodes.get(handler)
     if node is None:
         return None
-    from hone.graph._algo import _finish_task, _id_bytes
+    from hone.graph._plan import _finish_task, _id_bytes
 
     ns = f"{ctx.parent_ns}{NS_SEP}{handler}" if ctx.parent_ns else handler
     tid = make_task_id(
