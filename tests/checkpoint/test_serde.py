@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import gc
 import json
+import subprocess
 import sys
 from typing import Any
 
@@ -192,3 +194,75 @@ def test_message_histories_round_trip_in_one_validation_and_item_by_item() -> No
     assert back == with_extra and back[2].extra == {"k": (1, 2)}
     mixed = [UserMessage(content="a"), {"__not": "a message"}, UserMessage(content="b")]
     assert serde.loads(serde.dumps(mixed)) == mixed
+
+
+def test_long_histories_round_trip_across_validation_batches() -> None:
+    serde = Serializer()
+    history: list[Any] = [UserMessage(content=f"m{i}") for i in range(600)]
+    history[300] = UserMessage(content="x", extra={"k": 1})  # splits a run of plain ones
+    assert serde.loads(serde.dumps(history)) == history
+
+
+def _live_tuple_trees() -> int:
+    """Parse trees of stored tuples alive now (dicts holding a list are tracked by gc)."""
+    return sum(1 for o in gc.get_objects() if type(o) is dict and o.get(_RESERVED) == "tuple")
+
+
+def test_each_item_of_a_stored_list_frees_its_parse_tree_when_decoded() -> None:
+    # Decoding a parsed list into a new one kept every item's parse tree alive until the
+    # end: a long history held its trees and its decoded items at once, enough objects
+    # reached the collector's oldest generation for a load to pay for a full collection of
+    # the heap, and get_state grew faster than the history. When item k is decoded, the
+    # trees of items 0..k-1 must be gone.
+    value = [(i, "item") for i in range(12)]
+    data = Serializer().dumps(value)
+    live: list[int] = []
+
+    class Probe(Serializer):
+        def _decode(self, tree: Any) -> Any:
+            if type(tree) is dict and tree.get(_RESERVED) == "tuple":
+                live.append(_live_tuple_trees())
+            return super()._decode(tree)
+
+    before = _live_tuple_trees()
+    assert Probe().loads(data) == value
+    assert live == [before + len(value) - k for k in range(len(value))]
+
+
+_LOAD_IN_A_FRESH_PROCESS = """
+import sys
+from hone.checkpoint import Serializer
+value = Serializer().loads(sys.stdin.buffer.read())
+assert "langchain_core.messages.human" in sys.modules
+print(type(value[0]).__name__, value[0].content)
+"""
+
+
+def test_a_langchain_message_loads_in_a_process_that_never_imported_langchain() -> None:
+    """langchain-core imports its message modules lazily: loading must import the class's
+    own module, not only the package (a process with just hone and its saver)."""
+    from langchain_core.messages import HumanMessage
+
+    stored = Serializer().dumps([HumanMessage(content="hi", id="m1")])
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_IN_A_FRESH_PROCESS],
+        input=stored,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.split() == [b"HumanMessage", b"hi"]
+
+
+def test_a_langchain_path_outside_its_modules_is_refused_clearly() -> None:
+    data = Serializer().dumps([_lc_human()])
+    renamed = data.replace(b"langchain_core.messages.human:", b"langchain_core.messages.nope:")
+    with pytest.raises(CheckpointError, match=r"has no module 'langchain_core\.messages\.nope'"):
+        Serializer().loads(renamed)
+
+
+def _lc_human() -> Any:
+    from langchain_core.messages import HumanMessage
+
+    return HumanMessage(content="hi", id="m1")

@@ -36,6 +36,7 @@ import base64
 import dataclasses
 import datetime as dt
 import enum
+import importlib
 import json
 import pickle
 import sys
@@ -65,6 +66,8 @@ _MESSAGE_TYPES = (
 )
 _MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(_messages.AnyMessage)
 _MESSAGES_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[_messages.AnyMessage])
+#: Plain hone messages validated per pydantic call (their parse trees live until it).
+_MESSAGE_BATCH = 256
 
 
 def _plain_message(tree: Any) -> bool:
@@ -250,11 +253,7 @@ class Serializer:
     def _decode(self, tree: Any) -> Any:
         kind = type(tree)
         if kind is list:
-            if len(tree) > 1 and all(map(_plain_message, tree)):
-                # A message history: one validation call for the whole list (pydantic loops
-                # in Rust) instead of one per message.
-                return _MESSAGES_ADAPTER.validate_python([t["v"] for t in tree])
-            return [self._decode(v) for v in tree]
+            return self._decode_items(tree)
         if kind is not dict:
             return tree
         tag = tree.get(_TAG)
@@ -264,6 +263,36 @@ class Serializer:
         if decode is None:
             raise CheckpointCorruptError(f"stored value has an unknown type tag {tag!r}")
         return decode(self, tree)
+
+    def _decode_items(self, trees: list[Any]) -> list[Any]:
+        """Decode a parsed list in place and return it.
+
+        Each decoded item replaces its parse tree, which is freed there and then, so a long
+        history (thousands of messages) never holds all its parse trees and all its
+        decoded items at once. Holding both pushed about twice the objects into the
+        garbage collector's oldest generation, until a load paid for a full collection of
+        the whole heap: loads grew faster than the history. Runs of plain hone messages
+        are validated in batches, one pydantic call each (pydantic loops in Rust).
+        """
+        run = 0  # where the current run of plain hone messages starts
+        for i, tree in enumerate(trees):
+            if _plain_message(tree):
+                if i + 1 - run == _MESSAGE_BATCH:
+                    self._validate_messages(trees, run, i + 1)
+                    run = i + 1
+                continue
+            if run < i:
+                self._validate_messages(trees, run, i)
+            trees[i] = self._decode(tree)
+            run = i + 1
+        if run < len(trees):
+            self._validate_messages(trees, run, len(trees))
+        return trees
+
+    @staticmethod
+    def _validate_messages(trees: list[Any], start: int, stop: int) -> None:
+        """Replace the parse trees ``trees[start:stop]`` of plain hone messages with them."""
+        trees[start:stop] = _MESSAGES_ADAPTER.validate_python([t["v"] for t in trees[start:stop]])
 
     def _resolve(self, path: str, *, kind: str) -> type:
         cls = self._types.get(path) or _LOCAL_CLASSES.get(path)
@@ -296,14 +325,7 @@ class Serializer:
 
     def _decode_langchain(self, tree: dict[str, Any]) -> Any:
         path: str = tree["cls"]
-        if path.startswith("langchain_core.") and "langchain_core.messages" not in sys.modules:
-            try:
-                import langchain_core.messages  # noqa: F401 - the module the classes live in
-            except ImportError as exc:
-                raise CheckpointError(
-                    f"stored LangChain message {path!r} cannot be rebuilt: langchain-core is "
-                    "not installed (pip install 'hone[langchain]')"
-                ) from exc
+        _import_langchain_module(path)
         cls: Any = self._resolve(path, kind="LangChain message")
         base = sys.modules["langchain_core.messages.base"].BaseMessage
         if not issubclass(cls, base):
@@ -442,6 +464,35 @@ _SIMPLE_ENCODERS: dict[type, tuple[str, Callable[[Serializer, Any], Any]]] = {
     dt.timedelta: ("timedelta", lambda _, v: [v.days, v.seconds, v.microseconds]),
     uuid.UUID: ("uuid", lambda _, v: str(v)),
 }
+
+def _import_langchain_module(path: str) -> None:
+    """Import the langchain-core module a stored message class lives in (``module:Class``).
+
+    langchain-core loads its message modules lazily, so importing ``langchain_core.messages``
+    is not enough: the class's own module is imported, and only inside langchain-core (a
+    stored path never makes hone import anything else).
+
+    Raises:
+        CheckpointError: langchain-core is not installed, or has no such module.
+    """
+    module_name = path.partition(":")[0]
+    if not module_name.startswith("langchain_core.") or module_name in sys.modules:
+        return
+    try:
+        importlib.import_module("langchain_core")
+    except ImportError as exc:
+        raise CheckpointError(
+            f"stored LangChain message {path!r} cannot be rebuilt: langchain-core is not "
+            "installed (pip install 'hone[langchain]')"
+        ) from exc
+    try:
+        importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CheckpointError(
+            f"stored LangChain message {path!r} cannot be rebuilt: the installed "
+            f"langchain-core has no module {module_name!r} (was it stored by another version?)"
+        ) from exc
+
 
 _DECODERS: dict[str, Callable[[Serializer, dict[str, Any]], Any]] = {
     "dict": lambda s, t: {s._decode(k): s._decode(v) for k, v in t["v"]},
