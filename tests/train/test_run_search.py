@@ -257,3 +257,43 @@ def test_the_search_samples_from_the_rollout_model(small_tiny_dir: Path) -> None
     assert seen == [served, served]
     [step] = result.metrics
     assert step.search is not None and step.search.joined == 2 and step.update is not None
+
+
+def test_a_search_that_raises_is_counted_and_training_goes_on(small_tiny_dir: Path) -> None:
+    async def search(task: Any, policy: ModelBackend, seed: int) -> list[Episode]:
+        if task["id"] == "a":
+            raise ConnectionError("the model server went away")
+        return await fake_search(task, policy, seed)
+
+    result = asyncio.run(
+        train_rl(
+            make_trainer(small_tiny_dir, CONFIG.trainer),
+            say_number,
+            TASKS[:2],
+            found_reward,
+            config=CONFIG.model_copy(update={"steps": 1}),
+            search=SearchAssist(search),
+        )
+    )
+    [step] = result.metrics
+    searched = step.search
+    assert searched is not None and (searched.searched, searched.failed) == (2, 1)
+    assert searched.joined == 1 and step.update is not None  # task b's group still trains
+    assert step.to_row()["search_failed"] == 1.0
+
+
+def test_a_search_that_returns_no_episode_list_is_refused_by_name(small_tiny_dir: Path) -> None:
+    async def search(task: Any, policy: ModelBackend, seed: int) -> Any:
+        return {"episodes": []}
+
+    with pytest.raises(TrainingConfigError, match="returned dict, not a list of Episodes"):
+        asyncio.run(
+            train_rl(
+                make_trainer(small_tiny_dir, CONFIG.trainer),
+                say_number,
+                TASKS,
+                found_reward,
+                config=CONFIG.model_copy(update={"steps": 1}),
+                search=SearchAssist(search),
+            )
+        )

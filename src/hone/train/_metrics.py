@@ -212,6 +212,7 @@ class SearchStepMetrics:
         rollout_success: the rollouts' own success rate (before mixing).
         unsolved: groups with no success among their rollouts.
         searched: tasks searched (the unsolved ones the episode budget allowed).
+        failed: searches that raised (logged; their groups stay unsolved).
         episodes: episodes the searches recorded.
         solved: searched tasks with an episode at the success threshold.
         joined: groups given a search success.
@@ -225,6 +226,7 @@ class SearchStepMetrics:
     rollout_success: float
     unsolved: int
     searched: int
+    failed: int
     episodes: int
     solved: int
     joined: int
@@ -239,6 +241,7 @@ class SearchStepMetrics:
             "rollout_success": self.rollout_success,
             "unsolved_groups": float(self.unsolved),
             "searched": float(self.searched),
+            "search_failed": float(self.failed),
             "search_episodes": float(self.episodes),
             "search_solved": float(self.solved),
             "search_joined": float(self.joined),

@@ -156,7 +156,7 @@ async def search_step(
     if room is not None:
         allowed = min(allowed, max(0, room) // max(assist.per_search or 1, 1))
     started = time.perf_counter()
-    found = await _search(assist, unsolved[:allowed], policy, seed, step)
+    found, failed = await _search(assist, unsolved[:allowed], policy, seed, step)
     search_s = time.perf_counter() - started
     offered: list[Episode] = []
     for episodes in found:
@@ -177,6 +177,7 @@ async def search_step(
         rollout_success=sum(succeeded(e, threshold) for e in rollouts) / max(len(rollouts), 1),
         unsolved=len({e.group_id or e.task_id for e in rollouts if e.task_id not in solved}),
         searched=len(found),
+        failed=failed,
         episodes=len(searched),
         solved=len(offered),
         joined=len(mixed.joined),
@@ -197,17 +198,38 @@ async def search_step(
 
 async def _search(
     assist: SearchAssist, tasks: Sequence[Any], policy: ModelBackend, seed: int, step: int
-) -> list[list[Episode]]:
-    """Every episode of each task's search, searched ``assist.concurrency`` at a time."""
+) -> tuple[list[list[Episode]], int]:
+    """Every episode of each task's search, searched ``assist.concurrency`` at a time, and
+    how many searches failed. A search that raises is logged and counts as finding nothing
+    (the group stays unsolved; training goes on).
+
+    Raises:
+        TrainingConfigError: a search returned something other than a list of episodes.
+    """
     gate = asyncio.Semaphore(assist.concurrency)
+    failed = 0
 
     async def one(task: Any) -> list[Episode]:
+        nonlocal failed
+        task_id = task_id_of(task)
         async with gate:
-            return await assist.search(
-                task, policy, derive_seed(seed, "search", step, task_id_of(task))
+            try:
+                found = await assist.search(
+                    task, policy, derive_seed(seed, "search", step, task_id)
+                )
+            except Exception as exc:  # a failed search is a recorded outcome, not a crash
+                failed += 1
+                logger.warning("step %d: the search of task %s failed: %r", step + 1, task_id, exc)
+                return []
+        if not isinstance(found, list) or not all(isinstance(e, Episode) for e in found):
+            raise TrainingConfigError(
+                f"the search of task {task_id} returned {type(found).__name__}, not a list of "
+                "Episodes: search(task, policy, seed) must return every episode it recorded "
+                "(as hone.search.episode_search does)"
             )
+        return found
 
-    return list(await asyncio.gather(*(one(task) for task in tasks)))
+    return list(await asyncio.gather(*(one(task) for task in tasks))), failed
 
 
 async def _best_success(
