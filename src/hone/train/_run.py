@@ -47,13 +47,7 @@ from hone.train._role_policies import RolePolicies
 from hone.train._run_config import RLConfig
 from hone.train._run_outputs import RunOutputs, resume_state
 from hone.train._run_result import ProgressCallback, RunResult, StepReport
-from hone.train._search_assist import (
-    SearchAssist,
-    SearchedStep,
-    SearchOutcome,
-    check_assist,
-    search_step,
-)
+from hone.train._search_assist import SearchAssist, SearchedStep, Searcher, searcher
 from hone.train._trainer import Trainer
 from hone.trajectory import Episode, Program, RolloutExecutor, derive_seed
 from hone.trajectory import rollout_batch as _rollout_batch
@@ -130,15 +124,14 @@ class _Loop:
     #: Train on these instead of rollouts (``rl.trajectories``).
     recorded: RecordedEpisodes | None = None
     #: Searches the tasks no rollout solved (``train_rl(search=...)``).
-    assist: SearchAssist | None = None
-    #: What search gave the run.
-    search: SearchOutcome | None = None
+    searcher: Searcher | None = None
     #: Rollouts and search episodes so far (what ``assist.max_episodes`` counts).
     sampled: int = 0
 
     def budget_spent(self) -> bool:
         """Whether the next step's rollouts no longer fit the episode budget."""
-        room = self.assist.room(self.sampled) if self.assist is not None else None
+        assist = self.searcher.assist if self.searcher is not None else None
+        room = assist.room(self.sampled) if assist is not None else None
         return room is not None and room < self.config.tasks_per_step * self.config.group_size
 
     async def publish(self) -> tuple[float | None, bool]:
@@ -181,23 +174,13 @@ class _Loop:
         self.sampled += len(batch.episodes)
         return batch.episodes, self.trainer.step, time.perf_counter() - started
 
-    async def searched(self, step: int, rollouts: list[Episode]) -> SearchedStep:
+    async def searched(
+        self, searcher: Searcher, step: int, rollouts: list[Episode]
+    ) -> SearchedStep:
         """``rollouts`` with search successes in their unsolved groups."""
-        assert self.assist is not None and self.search is not None
-        assert not isinstance(self.backend, Mapping)  # one role: check_assist
         cfg = self.config
-        searched = await search_step(
-            self.assist,
-            rollouts,
-            tasks_for_step(self.tasks, step, cfg.tasks_per_step, self.seed),
-            policy=self.backend,
-            reward=self.reward,
-            threshold=cfg.eval.success_threshold,
-            seed=self.seed,
-            step=step,
-            sampled=self.sampled,
-            outcome=self.search,
-        )
+        tasks = tasks_for_step(self.tasks, step, cfg.tasks_per_step, self.seed)
+        searched = await searcher.step(step, rollouts, tasks, sampled=self.sampled)
         self.outputs.keep("search", step + 1, searched.found)
         self.sampled += len(searched.found)
         return searched
@@ -206,8 +189,8 @@ class _Loop:
         cfg = self.config
         episodes, version, rollout_s = await self.episodes(step)
         search = None
-        if self.assist is not None:
-            searched = await self.searched(step, episodes)
+        if self.searcher is not None:
+            searched = await self.searched(self.searcher, step, episodes)
             episodes, search = searched.episodes, searched.metrics
         rl = build_rl_batch(
             episodes,
@@ -342,7 +325,6 @@ async def train_rl(
     recorded = tasks if isinstance(tasks, RecordedEpisodes) else None
     rollout_tasks: Sequence[Any] = () if isinstance(tasks, RecordedEpisodes) else tasks
     check_source(config, recorded, rollout_model=rollout_model, publisher=publisher)
-    check_assist(search, recorded=recorded is not None, roles=config.roles.names)
     policies = RolePolicies.of(trainer, config.roles)
     policies.check(config.trainer)
     if policies.separate and (output_dir, resume, publisher) != (None, False, None):
@@ -351,13 +333,23 @@ async def train_rl(
             "publisher out, and save each trainer's model yourself (trainer.save_model)"
         )
     trainer = policies.primary
+    rollouts, backend = policies.rollout_models(policy_backend, rollout_model)
+    train_reward = training_reward(reward, config.truncation_penalty)
+    searching = searcher(
+        search,
+        backend,
+        train_reward,
+        threshold=config.eval.success_threshold,
+        seed=seed,
+        recorded=recorded is not None,
+        roles=config.roles.names,
+    )
     out = Path(output_dir) if output_dir is not None else None
     resumed = resume_state(trainer, out, resume)
     start = resumed.step
     for each in policies.distinct():
         if each.total_steps is None:
             each.total_steps = config.steps
-    rollouts, backend = policies.rollout_models(policy_backend, rollout_model)
     executor = config.rollout_executor(served=rollout_model is not None)
     loop = _Loop(
         trainer=trainer,
@@ -369,7 +361,7 @@ async def train_rl(
         ),
         tasks=rollout_tasks,
         eval_tasks=list(eval_tasks)[: config.eval.tasks],
-        reward=training_reward(reward, config.truncation_penalty),
+        reward=train_reward,
         eval_reward=reward,
         config=config,
         recording=rollouts,
@@ -381,8 +373,7 @@ async def train_rl(
         executor=executor,
         publisher=publisher,
         recorded=recorded,
-        assist=search,
-        search=SearchOutcome() if search is not None else None,
+        searcher=searching,
         sampled=resumed.episodes_sampled,
     )
     try:
@@ -402,7 +393,8 @@ async def _run(
     """The steps from ``start``: evaluations, checkpoints, early stopping, the budget."""
     config, trainer, recorded = loop.config, loop.trainer, loop.recorded
     await loop.publish()  # the version rollouts start from
-    result = RunResult(steps=start, output_dir=out, trainer=trainer, search=loop.search)
+    outcome = loop.searcher.outcome if loop.searcher is not None else None
+    result = RunResult(steps=start, output_dir=out, trainer=trainer, search=outcome)
     if recorded is not None:
         result.recorded = recorded.counts
         if out is not None:

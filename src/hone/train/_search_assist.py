@@ -41,8 +41,8 @@ __all__ = [
     "SearchAssist",
     "SearchOutcome",
     "SearchedStep",
-    "check_assist",
-    "search_step",
+    "Searcher",
+    "searcher",
 ]
 
 logger = logging.getLogger(__name__)
@@ -122,78 +122,78 @@ class SearchedStep:
     metrics: SearchStepMetrics
 
 
-async def search_step(
-    assist: SearchAssist,
-    rollouts: Sequence[Episode],
-    tasks: Sequence[Any],
-    *,
-    policy: ModelBackend,
-    reward: Reward | Mapping[str, Reward],
-    threshold: float,
-    seed: int,
-    step: int,
-    sampled: int,
-    outcome: SearchOutcome,
-) -> SearchedStep:
-    """Search the tasks of ``rollouts``' unsolved groups and mix the best successes in.
+@dataclass(slots=True)
+class Searcher:
+    """A run's search: the :class:`SearchAssist`, what it samples from and scores with, and
+    what it gave the run so far (:func:`searcher` builds it)."""
 
-    Args:
-        assist: the search and its budget.
-        rollouts: the step's rollouts, scored.
-        tasks: the step's tasks.
-        policy: what the searches sample from (the rollouts' policy, not recorded again).
-        reward: the training reward; search episodes are scored with it on copies.
-        threshold: the success threshold.
-        seed: the run's seed (each search's is derived from it, the step and the task).
-        step: the step (0-based).
-        sampled: episodes sampled in the run so far, these rollouts included.
-        outcome: the run's record; joined, skipped and searched episodes are added to it.
-    """
-    solved = {e.task_id for e in rollouts if succeeded(e, threshold)}
-    unsolved = list({task_id_of(t): t for t in tasks if task_id_of(t) not in solved}.values())
-    allowed = len(unsolved)
-    room = assist.room(sampled)
-    if room is not None:
-        allowed = min(allowed, max(0, room) // max(assist.per_search or 1, 1))
-    started = time.perf_counter()
-    found, failed = await _search(assist, unsolved[:allowed], policy, seed, step)
-    search_s = time.perf_counter() - started
-    offered: list[Episode] = []
-    for episodes in found:
-        if assist.per_search and len(episodes) > assist.per_search:
-            logger.warning("a search recorded %d episodes, over per_search", len(episodes))
-        best = await _best_success(episodes, reward, threshold)
-        if best is not None:
-            offered.append(best)
-    mixed = mix_successes(rollouts, offered, threshold=threshold, mode=assist.mode)
-    for _, reason in mixed.skipped:
-        logger.warning("step %d: search episode not used: %s", step + 1, reason)
-    searched = [e for episodes in found for e in episodes]
-    outcome.joined.extend(mixed.joined)
-    outcome.skipped.extend(mixed.skipped)
-    outcome.episodes.extend(searched)
-    metrics = SearchStepMetrics(
-        rollouts=len(rollouts),
-        rollout_success=sum(succeeded(e, threshold) for e in rollouts) / max(len(rollouts), 1),
-        unsolved=len({e.group_id or e.task_id for e in rollouts if e.task_id not in solved}),
-        searched=len(found),
-        failed=failed,
-        episodes=len(searched),
-        solved=len(offered),
-        joined=len(mixed.joined),
-        displaced=len(mixed.displaced),
-        skipped=len(mixed.skipped),
-        episodes_sampled=sampled + len(searched),
-        search_s=round(search_s, 3),
-    )
-    logger.info(
-        "step %d: %d groups unsolved, %d searched, %d given a search success",
-        step + 1,
-        metrics.unsolved,
-        metrics.searched,
-        metrics.joined,
-    )
-    return SearchedStep(episodes=mixed.episodes, found=searched, metrics=metrics)
+    assist: SearchAssist
+    #: What the searches sample from (the rollouts' policy, not recorded again).
+    policy: ModelBackend
+    #: The training reward; search episodes are scored with it on copies.
+    reward: Reward | Mapping[str, Reward]
+    threshold: float
+    #: The run's seed (each search's is derived from it, the step and the task).
+    seed: int
+    outcome: SearchOutcome = field(default_factory=SearchOutcome)
+
+    async def step(
+        self, step: int, rollouts: Sequence[Episode], tasks: Sequence[Any], *, sampled: int
+    ) -> SearchedStep:
+        """Search the tasks of ``rollouts``' unsolved groups and mix the best successes in.
+
+        Args:
+            step: the step (0-based).
+            rollouts: the step's rollouts, scored.
+            tasks: the step's tasks.
+            sampled: episodes sampled in the run so far, these rollouts included.
+        """
+        assist, threshold = self.assist, self.threshold
+        solved = {e.task_id for e in rollouts if succeeded(e, threshold)}
+        unsolved = list({task_id_of(t): t for t in tasks if task_id_of(t) not in solved}.values())
+        allowed = len(unsolved)
+        room = assist.room(sampled)
+        if room is not None:
+            allowed = min(allowed, max(0, room) // max(assist.per_search or 1, 1))
+        started = time.perf_counter()
+        found, failed = await _search(assist, unsolved[:allowed], self.policy, self.seed, step)
+        search_s = time.perf_counter() - started
+        offered: list[Episode] = []
+        for episodes in found:
+            if assist.per_search and len(episodes) > assist.per_search:
+                logger.warning("a search recorded %d episodes, over per_search", len(episodes))
+            best = await _best_success(episodes, self.reward, threshold)
+            if best is not None:
+                offered.append(best)
+        mixed = mix_successes(rollouts, offered, threshold=threshold, mode=assist.mode)
+        for _, reason in mixed.skipped:
+            logger.warning("step %d: search episode not used: %s", step + 1, reason)
+        searched = [e for episodes in found for e in episodes]
+        self.outcome.joined.extend(mixed.joined)
+        self.outcome.skipped.extend(mixed.skipped)
+        self.outcome.episodes.extend(searched)
+        metrics = SearchStepMetrics(
+            rollouts=len(rollouts),
+            rollout_success=sum(succeeded(e, threshold) for e in rollouts) / max(len(rollouts), 1),
+            unsolved=len({e.group_id or e.task_id for e in rollouts if e.task_id not in solved}),
+            searched=len(found),
+            failed=failed,
+            episodes=len(searched),
+            solved=len(offered),
+            joined=len(mixed.joined),
+            displaced=len(mixed.displaced),
+            skipped=len(mixed.skipped),
+            episodes_sampled=sampled + len(searched),
+            search_s=round(search_s, 3),
+        )
+        logger.info(
+            "step %d: %d groups unsolved, %d searched, %d given a search success",
+            step + 1,
+            metrics.unsolved,
+            metrics.searched,
+            metrics.joined,
+        )
+        return SearchedStep(episodes=mixed.episodes, found=searched, metrics=metrics)
 
 
 async def _search(
@@ -245,17 +245,24 @@ async def _best_success(
     return ranked[0] if ranked else None
 
 
-def check_assist(
-    assist: SearchAssist | None, *, recorded: bool, roles: Sequence[str] | None
-) -> None:
-    """Refuse a search with what it cannot serve: recorded episodes (no rollouts to add
-    to) or a program of several roles.
+def searcher(
+    assist: SearchAssist | None,
+    policy: ModelBackend | Mapping[str, ModelBackend],
+    reward: Reward | Mapping[str, Reward],
+    *,
+    threshold: float,
+    seed: int,
+    recorded: bool,
+    roles: Sequence[str] | None,
+) -> Searcher | None:
+    """The run's :class:`Searcher` (None without ``assist``).
 
     Raises:
-        TrainingConfigError: either of those.
+        TrainingConfigError: a search with recorded episodes (no rollouts to add to), with a
+            program of several roles, or with one policy per role.
     """
     if assist is None:
-        return
+        return None
     if recorded:
         raise TrainingConfigError(
             "search adds successes to rollout groups; recorded episodes have no rollouts "
@@ -266,3 +273,6 @@ def check_assist(
             f"search serves a program of one role; rl.roles.names is {list(roles)} "
             "(drop search, or train one role)"
         )
+    if isinstance(policy, Mapping):
+        raise TrainingConfigError("search samples from one policy; got one policy per role")
+    return Searcher(assist, policy, reward, threshold, seed)
