@@ -465,6 +465,7 @@ _SIMPLE_ENCODERS: dict[type, tuple[str, Callable[[Serializer, Any], Any]]] = {
     uuid.UUID: ("uuid", lambda _, v: str(v)),
 }
 
+
 def _import_langchain_module(path: str) -> None:
     """Import the langchain-core module a stored message class lives in (``module:Class``).
 
