@@ -24,8 +24,11 @@ from hone.train import (
     RLStepMetrics,
     RolesConfig,
     SearchAssist,
+    SearchConfig,
     StepReport,
     TrainerConfig,
+    load_config,
+    run_training,
     train_rl,
 )
 from hone.trajectory import Episode, RecordingModel, TrajectoryStore, rollout
@@ -295,5 +298,93 @@ def test_a_search_that_returns_no_episode_list_is_refused_by_name(small_tiny_dir
                 found_reward,
                 config=CONFIG.model_copy(update={"steps": 1}),
                 search=SearchAssist(search),
+            )
+        )
+
+
+SEARCH_MODULE = """
+from hone.models import SamplingOptions, make_request
+from hone.trajectory import RecordingModel, rollout
+
+TASKS = {"train": [{"id": "a", "n": 2}, {"id": "b", "n": 3}], "eval": [{"id": "e", "n": 4}]}
+
+
+async def program(task, model):
+    request = make_request(f"Say the number {task['n']}.", options=SamplingOptions(max_tokens=4))
+    completion = await model.complete(request)
+    return [*request.messages, completion.message]
+
+
+def reward(episode):
+    return float(episode.metadata.get("found", False))
+
+
+async def search(task, policy, seed):
+    episodes = await rollout(program, task, RecordingModel(policy), seed=seed)
+    episodes[0].metadata["found"] = True
+    return episodes
+
+
+NOT_CALLABLE = 3
+"""
+
+
+def _file_config(tmp_path: Path, search: dict[str, Any], **rl: Any) -> dict[str, Any]:
+    (tmp_path / "searched_task.py").write_text(SEARCH_MODULE)
+    return {
+        "model": "tiny:",
+        "tasks": "searched_task:TASKS",
+        "program": "searched_task:program",
+        "reward": "searched_task:reward",
+        "output_dir": "run",
+        "base_dir": str(tmp_path),
+        "rl": {
+            "group_size": 2,
+            "tasks_per_step": 2,
+            "steps": 2,
+            "max_tokens": 4,
+            "truncation_penalty": 0.0,
+            "trainer": {"lr": 1e-3, "micro_batch_size": 4},
+            "eval": {"every": 0},
+            "search": search,
+            **rl,
+        },
+    }
+
+
+def test_hone_train_runs_the_search_a_config_names(small_tiny_dir: Path, tmp_path: Path) -> None:
+    search = {"task_search": "searched_task:search", "max_episodes": 7, "per_search": 1}
+    config = load_config(_file_config(tmp_path, search) | {"model": f"tiny:{small_tiny_dir}"})
+    result = run_training(config)
+    assert result.steps == 1 and result.episodes_sampled == 6  # step 2's 4 rollouts exceed 7
+    [step] = result.metrics
+    assert step.search is not None and step.search.joined == 2 and step.update is not None
+    with TrajectoryStore(tmp_path / "run" / "trajectories.db") as store:
+        assert len(store.query(run="search")) == 2
+
+
+def test_a_config_search_is_checked_before_anything_loads(tmp_path: Path) -> None:
+    with pytest.raises(TrainingConfigError, match=r"needs rl\.search\.per_search"):
+        load_config(_file_config(tmp_path, {"task_search": "m:f", "max_episodes": 4}))
+    with pytest.raises(TrainingConfigError, match=r"rl\.search\.task_search='f' is not an import"):
+        load_config(_file_config(tmp_path, {"task_search": "f"}))
+    not_callable = _file_config(tmp_path, {"task_search": "searched_task:NOT_CALLABLE"})
+    with pytest.raises(TrainingConfigError, match="names a int; name a function"):
+        run_training(load_config(not_callable))
+    with pytest.raises(TrainingConfigError, match="rollout settings search"):
+        recorded = _file_config(tmp_path, {"task_search": "searched_task:search"})
+        load_config(recorded | {"rl": {"trajectories": "x.db", "search": recorded["rl"]["search"]}})
+
+
+def test_train_rl_refuses_a_config_search_it_was_not_handed(small_tiny_dir: Path) -> None:
+    config = CONFIG.model_copy(update={"search": SearchConfig(task_search="searched_task:search")})
+    with pytest.raises(TrainingConfigError, match=r"pass train_rl\(search=SearchAssist"):
+        asyncio.run(
+            train_rl(
+                make_trainer(small_tiny_dir, CONFIG.trainer),
+                say_number,
+                TASKS,
+                found_reward,
+                config=config,
             )
         )

@@ -25,6 +25,7 @@ from hone.train._run_config_load import load_tasks, resolve_object
 from hone.train._run_outputs import latest_checkpoint
 from hone.train._run_result import ProgressCallback, RunResult, StepReport
 from hone.train._run_sft import SFTResult, load_episodes, teacher_episodes, train_sft
+from hone.train._search_assist import SearchAssist
 from hone.train._trainer import Trainer
 from hone.trajectory import Episode, Program
 
@@ -55,6 +56,8 @@ class RunParts:
     reward: Reward | None
     train_tasks: list[Any]
     eval_tasks: list[Any]
+    #: ``rl.search`` built (None without it).
+    search: SearchAssist | None = None
 
 
 def as_reward(obj: Any, *, field: str = "reward") -> Reward:
@@ -118,7 +121,39 @@ def resolve_parts(config: TrainingRunConfig, *, eval_split: str | None = None) -
     evals: list[Any] = []
     if eval_split is not None or _needs_eval(config):
         evals = split(eval_split or tasks.eval_split)[: tasks.eval_size]
-    return RunParts(with_requests(program, tool_schemas=config.tool_schemas), reward, train, evals)
+    return RunParts(
+        with_requests(program, tool_schemas=config.tool_schemas),
+        reward,
+        train,
+        evals,
+        search=_search_assist(config),
+    )
+
+
+def _search_assist(config: TrainingRunConfig) -> SearchAssist | None:
+    """``rl.search`` as a :class:`SearchAssist` (its import path resolved now, so a bad one
+    fails before any model loads).
+
+    Raises:
+        TrainingConfigError: the path cannot be imported or names no callable.
+    """
+    wanted = config.rl.search if config.rl is not None else None
+    if wanted is None:
+        return None
+    field = "rl.search.task_search"
+    found = resolve_object(wanted.task_search, field=field, base_dir=config.base_dir)
+    if not callable(found):
+        raise TrainingConfigError(
+            f"{field}={wanted.task_search!r} names a {type(found).__name__}; name a function "
+            "search(task, policy, seed) -> episodes (e.g. built with hone.search.episode_search)"
+        )
+    return SearchAssist(
+        found,
+        mode=wanted.mode,
+        max_episodes=wanted.max_episodes,
+        per_search=wanted.per_search,
+        concurrency=wanted.concurrency,
+    )
 
 
 def load_policy(config: TrainingRunConfig, path: str | Path | None = None) -> tuple[Any, Any]:
@@ -309,6 +344,7 @@ async def arun_training(
         resume=resume,
         on_step=on_step,
         publisher=publisher,
+        search=parts.search,
     )
     if publisher is not None:
         publisher.close()

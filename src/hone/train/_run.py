@@ -325,6 +325,11 @@ async def train_rl(
     recorded = tasks if isinstance(tasks, RecordedEpisodes) else None
     rollout_tasks: Sequence[Any] = () if isinstance(tasks, RecordedEpisodes) else tasks
     check_source(config, recorded, rollout_model=rollout_model, publisher=publisher)
+    if config.search is not None and search is None:
+        raise TrainingConfigError(
+            "rl.search names the search by import path, which run_training (hone train) "
+            "builds; from Python pass train_rl(search=SearchAssist(...)) instead"
+        )
     policies = RolePolicies.of(trainer, config.roles)
     policies.check(config.trainer)
     if policies.separate and (output_dir, resume, publisher) != (None, False, None):

@@ -48,6 +48,7 @@ __all__ = [
     "RLConfig",
     "RayConfig",
     "SFTConfig",
+    "SearchConfig",
     "TasksConfig",
     "TrainingRunConfig",
 ]
@@ -226,6 +227,34 @@ class PublishConfig(_Strict):
         )
 
 
+class SearchConfig(_Strict):
+    """Search the tasks whose group of rollouts has no success and put the best success into
+    the group: the config-file form of :class:`~hone.train.SearchAssist` (docs/search.md)."""
+
+    #: ``search(task, policy, seed) -> episodes`` as an import path, e.g. a module attribute
+    #: built with :func:`hone.search.episode_search`.
+    task_search: str
+    #: ``join`` (the group grows by one) or ``replace`` (its last failed rollout makes room).
+    mode: Literal["join", "replace"] = "join"
+    #: The run's sampling budget, rollouts and search episodes together (None: no budget).
+    max_episodes: int | None = Field(default=None, ge=1)
+    #: The most episodes one search records; needed with ``max_episodes``.
+    per_search: int | None = Field(default=None, ge=1)
+    #: Tasks searched at once.
+    concurrency: int = Field(default=8, ge=1)
+
+    @model_validator(mode="after")
+    def _budget(self) -> SearchConfig:
+        if self.max_episodes is not None and self.per_search is None:
+            raise TrainingConfigError(
+                "rl.search.max_episodes needs rl.search.per_search: the most episodes one "
+                "search records (episode_search's budget)"
+            )
+        if not _is_object_path(self.task_search):
+            raise TrainingConfigError(_bad_path("rl.search.task_search", self.task_search))
+        return self
+
+
 class RLConfig(_Strict):
     """GRPO-family reinforcement learning: the loop's settings, with the trainer's nested."""
 
@@ -264,6 +293,9 @@ class RLConfig(_Strict):
     publish: PublishConfig | None = None
     #: Where rollouts sample from: default the live policy; a spec or import path otherwise.
     rollout_model: str | None = None
+    #: Search the tasks no rollout solved and train on what search found (None: plain GRPO).
+    #: ``hone train`` builds it; from Python pass ``train_rl(search=SearchAssist(...))``.
+    search: SearchConfig | None = None
     #: Where rollouts run: ``local`` (this process) or ``ray`` (Ray actors calling
     #: ``rollout_model``, a server; the live policy's weights never travel through Ray).
     executor: Literal["local", "ray"] = "local"
@@ -456,5 +488,6 @@ ROLLOUT_ONLY = frozenset(
         "executor",
         "ray",
         "publish",
+        "search",
     }
 )
