@@ -24,11 +24,14 @@ from hone.train import (
     LoraConfig,
     LoRAPublisher,
     PolicyPublisher,
+    PublishConfig,
+    RLConfig,
     TrainerConfig,
     WeightsPublisher,
+    train_rl,
 )
 
-from .conftest import make_trainer
+from .conftest import make_trainer, say_number, toy_reward
 
 LORA = TrainerConfig(lr=1e-3, micro_batch_size=4, lora=LoraConfig(r=4))
 
@@ -211,3 +214,19 @@ def test_publish_config_builds_the_lora_publisher(tmp_path: Path) -> None:
     publisher.close()
     with pytest.raises(TrainingConfigError, match=r"rl\.publish needs rl\.rollout_model"):
         PublishConfig().publisher(ScriptedModel(["x"]), tmp_path)
+
+
+def test_train_rl_refuses_rl_publish_without_a_publisher(small_tiny_dir: Path) -> None:
+    """``rl.publish`` is built by run_training; from Python, a config that sets it without a
+    ``publisher=`` would train without publishing: refused, naming the argument."""
+    config = RLConfig(steps=1, group_size=2, tasks_per_step=1, publish=PublishConfig())
+    with pytest.raises(TrainingConfigError, match=r"train_rl\(publisher=LoRAPublisher"):
+        asyncio.run(
+            train_rl(
+                make_trainer(small_tiny_dir, config.trainer),
+                say_number,
+                [{"n": 1}],
+                toy_reward,
+                config=config,
+            )
+        )

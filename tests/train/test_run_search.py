@@ -378,7 +378,10 @@ def test_a_config_search_is_checked_before_anything_loads(tmp_path: Path) -> Non
 
 def test_train_rl_refuses_a_config_search_it_was_not_handed(small_tiny_dir: Path) -> None:
     config = CONFIG.model_copy(update={"search": SearchConfig(task_search="searched_task:search")})
-    with pytest.raises(TrainingConfigError, match=r"pass train_rl\(search=SearchAssist"):
+    with pytest.raises(
+        TrainingConfigError,
+        match=r"rl\.search is built by run_training.*train_rl\(search=SearchAssist",
+    ):
         asyncio.run(
             train_rl(
                 make_trainer(small_tiny_dir, CONFIG.trainer),

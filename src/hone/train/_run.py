@@ -325,11 +325,7 @@ async def train_rl(
     recorded = tasks if isinstance(tasks, RecordedEpisodes) else None
     rollout_tasks: Sequence[Any] = () if isinstance(tasks, RecordedEpisodes) else tasks
     check_source(config, recorded, rollout_model=rollout_model, publisher=publisher)
-    if config.search is not None and search is None:
-        raise TrainingConfigError(
-            "rl.search names the search by import path, which run_training (hone train) "
-            "builds; from Python pass train_rl(search=SearchAssist(...)) instead"
-        )
+    _check_built(config, publisher=publisher, search=search)
     policies = RolePolicies.of(trainer, config.roles)
     policies.check(config.trainer)
     if policies.separate and (output_dir, resume, publisher) != (None, False, None):
@@ -390,6 +386,28 @@ async def train_rl(
     for warning in result.warnings:
         logger.warning("%s", warning.message)
     return _finish(result, loop.outputs, save_model)
+
+
+def _check_built(
+    config: RLConfig, *, publisher: PolicyPublisher | None, search: SearchAssist | None
+) -> None:
+    """Refuse config fields that name objects only ``run_training`` builds (``rl.publish``,
+    ``rl.search``) when the object itself was not handed over: silently ignoring them would
+    leave the run without what its config says.
+
+    Raises:
+        TrainingConfigError: naming the field and the argument to pass instead.
+    """
+    unbuilt = {
+        "rl.publish": (config.publish, publisher, "publisher=LoRAPublisher(...)"),
+        "rl.search": (config.search, search, "search=SearchAssist(...)"),
+    }
+    for field, (setting, built, argument) in unbuilt.items():
+        if setting is not None and built is None:
+            raise TrainingConfigError(
+                f"{field} is built by run_training (hone train); from Python pass "
+                f"train_rl({argument}) instead"
+            )
 
 
 async def _run(
