@@ -23,6 +23,7 @@ from hone.train import (
     RLConfig,
     RLStepMetrics,
     RolesConfig,
+    RunResult,
     SearchAssist,
     SearchConfig,
     StepReport,
@@ -44,6 +45,7 @@ CONFIG = RLConfig(
     eval=EvalConfig(every=0),
     truncation_penalty=0.0,
 )
+ONE_STEP = CONFIG.model_copy(update={"steps": 1})
 TASKS = [{"id": "a", "n": 2}, {"id": "b", "n": 3}, {"id": "c", "n": 4}]
 
 
@@ -74,6 +76,23 @@ def answer_graph() -> Any:
     return builder.compile(checkpointer=InMemorySaver())
 
 
+def _train(
+    tiny_dir: Path,
+    search: SearchAssist | None,
+    *,
+    config: RLConfig = CONFIG,
+    tasks: list[dict[str, Any]] = TASKS,
+    reward: Any = found_reward,
+    trainer: Any = None,
+    **options: Any,
+) -> RunResult:
+    """``train_rl`` on the toy task (a fresh trainer over the small model unless given)."""
+    trainer = trainer if trainer is not None else make_trainer(tiny_dir, config.trainer)
+    return asyncio.run(
+        train_rl(trainer, say_number, tasks, reward, config=config, search=search, **options)
+    )
+
+
 def _metrics(reports: list[StepReport]) -> list[RLStepMetrics]:
     out = []
     for report in reports:
@@ -83,18 +102,11 @@ def _metrics(reports: list[StepReport]) -> list[RLStepMetrics]:
 
 
 def test_unsolved_groups_get_a_search_success_and_train(small_tiny_dir: Path) -> None:
-    trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
     reports: list[StepReport] = []
-    result = asyncio.run(
-        train_rl(
-            trainer,
-            say_number,
-            TASKS,
-            found_reward,
-            config=CONFIG,
-            search=SearchAssist(fake_search, max_episodes=13, per_search=2),
-            on_step=reports.append,
-        )
+    result = _train(
+        small_tiny_dir,
+        SearchAssist(fake_search, max_episodes=13, per_search=2),
+        on_step=reports.append,
     )
     steps = _metrics(reports)
     assert result.metrics == steps and len(steps) == 2  # a third step's rollouts do not fit
@@ -135,31 +147,16 @@ def test_a_searched_run_evaluates_keeps_its_episodes_and_resumes_its_budget(
         update={"eval": EvalConfig(every=1, tasks=2), "checkpoint_every": 1, "steps": 3}
     )
     assist = SearchAssist(fake_search, max_episodes=17, per_search=2)
-    first = asyncio.run(
-        train_rl(
-            make_trainer(small_tiny_dir, config.trainer),
-            say_number,
-            TASKS,
-            found_reward,
-            config=config.model_copy(update={"steps": 1}),
-            eval_tasks=TASKS,
-            output_dir=tmp_path,
-            search=assist,
-        )
+    first = _train(
+        small_tiny_dir,
+        assist,
+        config=config.model_copy(update={"steps": 1}),
+        eval_tasks=TASKS,
+        output_dir=tmp_path,
     )
     assert first.steps == 1 and first.episodes_sampled == 8 and first.final_eval is not None
-    resumed = asyncio.run(
-        train_rl(
-            make_trainer(small_tiny_dir, config.trainer),
-            say_number,
-            TASKS,
-            found_reward,
-            config=config,
-            eval_tasks=TASKS,
-            output_dir=tmp_path,
-            resume=True,
-            search=assist,
-        )
+    resumed = _train(
+        small_tiny_dir, assist, config=config, eval_tasks=TASKS, output_dir=tmp_path, resume=True
     )
     # 8 sampled before the resume; step 2 samples 4 + 4 = 16; step 3's rollouts (4) exceed 17
     assert resumed.steps == 2 and resumed.episodes_sampled == 16
@@ -174,7 +171,6 @@ def test_a_searched_run_evaluates_keeps_its_episodes_and_resumes_its_budget(
 
 
 def test_episodes_without_token_ids_are_skipped_and_counted(small_tiny_dir: Path) -> None:
-    trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
     scripted = episode_search(
         answer_graph(),
         reward_fn(lambda e: 1.0),
@@ -190,15 +186,11 @@ def test_episodes_without_token_ids_are_skipped_and_counted(small_tiny_dir: Path
                 call.token_ids = call.prompt_token_ids = call.logprobs = None
         return episodes
 
-    result = asyncio.run(
-        train_rl(
-            trainer,
-            say_number,
-            TASKS,
-            reward_fn(lambda e: 1.0 if e.metadata.get("search") else 0.0),
-            config=CONFIG.model_copy(update={"steps": 1}),
-            search=SearchAssist(search),
-        )
+    result = _train(
+        small_tiny_dir,
+        SearchAssist(search),
+        config=ONE_STEP,
+        reward=reward_fn(lambda e: 1.0 if e.metadata.get("search") else 0.0),
     )
     [step] = result.metrics
     searched = step.search
@@ -210,7 +202,6 @@ def test_episodes_without_token_ids_are_skipped_and_counted(small_tiny_dir: Path
 
 
 def test_settings_it_cannot_honour_are_refused(small_tiny_dir: Path) -> None:
-    trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
     with pytest.raises(TrainingConfigError, match="needs per_search"):
         SearchAssist(fake_search, max_episodes=8)
     with pytest.raises(TrainingConfigError, match="concurrency"):
@@ -221,16 +212,7 @@ def test_settings_it_cannot_honour_are_refused(small_tiny_dir: Path) -> None:
         SearchAssist(fake_search, max_episodes=0, per_search=2)
     roles = CONFIG.model_copy(update={"roles": RolesConfig(names=["a", "b"])})
     with pytest.raises(TrainingConfigError, match="one role"):
-        asyncio.run(
-            train_rl(
-                trainer,
-                say_number,
-                TASKS,
-                found_reward,
-                config=roles,
-                search=SearchAssist(fake_search),
-            )
-        )
+        _train(small_tiny_dir, SearchAssist(fake_search), config=roles)
 
 
 def test_the_search_samples_from_the_rollout_model(small_tiny_dir: Path) -> None:
@@ -246,16 +228,8 @@ def test_the_search_samples_from_the_rollout_model(small_tiny_dir: Path) -> None
         seen.append(policy)
         return await fake_search(task, policy, seed)
 
-    result = asyncio.run(
-        train_rl(
-            trainer,
-            say_number,
-            TASKS,
-            found_reward,
-            config=CONFIG.model_copy(update={"steps": 1}),
-            rollout_model=served,
-            search=SearchAssist(search),
-        )
+    result = _train(
+        small_tiny_dir, SearchAssist(search), config=ONE_STEP, trainer=trainer, rollout_model=served
     )
     assert seen == [served, served]
     [step] = result.metrics
@@ -268,16 +242,7 @@ def test_a_search_that_raises_is_counted_and_training_goes_on(small_tiny_dir: Pa
             raise ConnectionError("the model server went away")
         return await fake_search(task, policy, seed)
 
-    result = asyncio.run(
-        train_rl(
-            make_trainer(small_tiny_dir, CONFIG.trainer),
-            say_number,
-            TASKS[:2],
-            found_reward,
-            config=CONFIG.model_copy(update={"steps": 1}),
-            search=SearchAssist(search),
-        )
-    )
+    result = _train(small_tiny_dir, SearchAssist(search), config=ONE_STEP, tasks=TASKS[:2])
     [step] = result.metrics
     searched = step.search
     assert searched is not None and (searched.searched, searched.failed) == (2, 1)
@@ -290,16 +255,7 @@ def test_a_search_that_returns_no_episode_list_is_refused_by_name(small_tiny_dir
         return {"episodes": []}
 
     with pytest.raises(TrainingConfigError, match="returned dict, not a list of Episodes"):
-        asyncio.run(
-            train_rl(
-                make_trainer(small_tiny_dir, CONFIG.trainer),
-                say_number,
-                TASKS,
-                found_reward,
-                config=CONFIG.model_copy(update={"steps": 1}),
-                search=SearchAssist(search),
-            )
-        )
+        _train(small_tiny_dir, SearchAssist(search), config=ONE_STEP)
 
 
 SEARCH_MODULE = """
@@ -382,12 +338,4 @@ def test_train_rl_refuses_a_config_search_it_was_not_handed(small_tiny_dir: Path
         TrainingConfigError,
         match=r"rl\.search is built by run_training.*train_rl\(search=SearchAssist",
     ):
-        asyncio.run(
-            train_rl(
-                make_trainer(small_tiny_dir, CONFIG.trainer),
-                say_number,
-                TASKS,
-                found_reward,
-                config=config,
-            )
-        )
+        _train(small_tiny_dir, None, config=config)
