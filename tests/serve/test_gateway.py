@@ -363,3 +363,29 @@ def test_the_backends_policy_version_wins_over_the_gateways(tmp_path: Path) -> N
             client = openai.OpenAI(base_url=url.removesuffix("/v1") + "/sessions/v/v1", api_key="x")
             client.chat.completions.create(model="m", messages=USER)
         assert store.calls("v")[0].policy_version == 41
+
+
+def test_a_local_model_loaded_by_the_gateway_records_the_given_policy_version(
+    tmp_path: Path,
+) -> None:
+    # A local model counts weight changes from 0 for any checkpoint; the version the gateway
+    # is given names the checkpoint, so it is what every call records.
+    from hone.serve._gateway_run import gateway_model
+
+    model = gateway_model("tiny:", policy_version="step-40")
+    with GatewayStore(tmp_path / "gateway.db") as store:
+        app = create_gateway_app(model, store, model_name="policy", policy_version="step-40")
+        with running_server(app) as url:
+            client = openai.OpenAI(base_url=f"{url.removesuffix('/v1')}/sessions/t/v1", api_key="x")
+            client.chat.completions.create(model="policy", messages=USER, max_tokens=4)
+        (call,) = store.calls("t")
+    assert call.policy_version == "step-40" and call.has_tokens
+    assert gateway_model("tiny:").policy_version == 0  # no version given: its own count
+
+
+def test_the_gateway_refuses_a_parser_for_a_backend_object() -> None:
+    from hone.errors import ConfigError
+    from hone.serve._gateway_run import gateway_model
+
+    with pytest.raises(ConfigError, match="parser= applies to a model given as a spec"):
+        gateway_model(ScriptedModel(["7"]), parser="hermes")

@@ -46,8 +46,8 @@ def gateway(
         str | None,
         typer.Option(
             "--policy-version",
-            help="Recorded on every call whose backend reports no version (e.g. the "
-            "checkpoint's step).",
+            help="The served policy's version (e.g. the checkpoint's step): recorded on every "
+            "call to a local model, and on each call an upstream reports no version for.",
         ),
     ] = None,
     token_ids: Annotated[

@@ -16,7 +16,7 @@ from hone.serve._gateway import create_gateway_app
 from hone.serve._gateway_model import TokenIds
 from hone.serve._gateway_store import GatewayStore
 
-__all__ = ["serve_gateway"]
+__all__ = ["gateway_model", "serve_gateway"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +57,9 @@ def serve_gateway(
     sock = bind_port(host, port)
     try:
         with GatewayStore(db) as store:
-            if isinstance(model, str):
-                model = load_model(model) if parser is None else load_model(model, parser=parser)
-            elif parser is not None:
-                raise ConfigError("parser= applies to a model given as a spec string")
-            if max_batch is not None:
-                # Concurrent sessions' calls go to a local model as one batched generation.
-                model = BatchingModel(model, max_batch=max_batch, max_in_flight=1)
+            model = gateway_model(
+                model, parser=parser, policy_version=policy_version, max_batch=max_batch
+            )
             served = name or model.name
             app = create_gateway_app(
                 model,
@@ -81,3 +77,36 @@ def serve_gateway(
             server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def gateway_model(
+    model: ModelBackend | str,
+    *,
+    parser: str | None = None,
+    policy_version: int | str | None = None,
+    max_batch: int | None = None,
+) -> ModelBackend:
+    """The backend :func:`serve_gateway` serves: ``model`` loaded when it is a spec string.
+
+    A local model loaded from a spec records ``policy_version`` on every completion, in place
+    of its own count of weight changes (which starts at 0 for any checkpoint, so it could not
+    tell two checkpoints apart); other backends report their own version or none, and the
+    gateway records ``policy_version`` where they report none. ``max_batch`` wraps the model
+    in a :class:`~hone.models.BatchingModel`.
+
+    Raises:
+        ConfigError: ``parser`` is given with a backend object.
+        ModelSpecError, ModelLoadError: the model cannot be loaded.
+    """
+    if isinstance(model, str):
+        from hone.models._transformers import TransformersModel  # torch only for local models
+
+        model = load_model(model) if parser is None else load_model(model, parser=parser)
+        if policy_version is not None and isinstance(model, TransformersModel):
+            model.set_policy_version(policy_version)
+    elif parser is not None:
+        raise ConfigError("parser= applies to a model given as a spec string")
+    if max_batch is not None:
+        # Concurrent sessions' calls go to a local model as one batched generation.
+        model = BatchingModel(model, max_batch=max_batch, max_in_flight=1)
+    return model
