@@ -167,6 +167,18 @@ def test_corrupt_bytes_raise_corrupt_error(data: bytes) -> None:
         Serializer().loads(data)
 
 
+def test_what_the_fast_json_parser_refuses_is_decoded_as_json_reads_it() -> None:
+    # Escaped lone surrogates are JSON that Python's json accepts and the Rust parser refuses.
+    assert Serializer().loads(b'J["\\ud800", 1e400, NaN, 123456789012345678901234567890]') == [
+        "\ud800",
+        float("inf"),
+        pytest.approx(float("nan"), nan_ok=True),
+        123456789012345678901234567890,
+    ]
+    with pytest.raises(CheckpointCorruptError, match="not valid JSON: Expecting"):
+        Serializer().loads(b"J[1, 2")
+
+
 def test_decoding_never_imports_a_module() -> None:
     data = (
         Serializer()

@@ -123,7 +123,8 @@ def _immutable(item: Any) -> bool:
 
 def immutable_items(items: list[Any]) -> bool:
     """Whether no item of a list can change in place (so the items may be shared)."""
-    return all(map(_immutable, items))
+    # One check per type, not per item: a history of thousands of messages has a handful.
+    return all(map(_immutable, {type(item): item for item in items}.values()))
 
 
 def extends(new: list[Any], old: Sequence[Any]) -> bool:
