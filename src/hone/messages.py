@@ -6,8 +6,11 @@ message) becomes a message through :func:`to_message`.
 
 They also read like LangChain's messages where the two agree: ``msg.type`` is ``"human"``,
 ``"ai"``, ``"system"`` or ``"tool"``, and a :class:`ToolCall` reads as LangChain's tool-call
-dict (``call["name"]``, ``call["args"]``, ``call["id"]``). Conversion to and from LangChain's
-message classes lives in :mod:`hone.interop`.
+dict (``call["name"]``, ``call["args"]``, ``call["id"]``), and a message equals the LangChain
+message it converts to (``UserMessage(content="hi", id="1") == HumanMessage("hi", id="1")``;
+with the LangChain message on the left the comparison is pydantic's, which is False for
+another class). Conversion to and from LangChain's message classes lives in
+:mod:`hone.interop`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hone import _message_equality
 
 __all__ = [
     "AnyMessage",
@@ -159,6 +164,16 @@ class _Message(_Frozen):
     def text(self) -> str:
         """The message's text content, with parts joined."""
         return text_of(getattr(self, "content", ""))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BaseModel) and not isinstance(other, _Frozen):
+            # Another library's message (LangChain's): equal when it is this one converted.
+            verdict = _message_equality.foreign_equal(self, other)
+            if verdict is not None:
+                return verdict
+        return super().__eq__(other)
+
+    __hash__ = _Frozen.__hash__
 
 
 class SystemMessage(_Message):

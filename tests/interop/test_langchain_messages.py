@@ -278,6 +278,32 @@ def test_messages_have_langchain_types() -> None:
     assert ToolMessage(content="", tool_call_id="c").type == "tool"
 
 
+@settings(max_examples=200, deadline=None)
+@given(hone_messages())
+def test_a_hone_message_equals_the_langchain_message_it_converts_to(message: Any) -> None:
+    converted = to_langchain(message)
+    assert message == converted
+    assert (message != converted) is False  # __ne__ follows __eq__
+    assert message != to_langchain(message.model_copy(update={"id": "another-id"}))
+
+
+def test_a_hone_message_differs_from_other_langchain_messages() -> None:
+    hi = UserMessage(content="hi", id="1")
+    assert hi == lc.HumanMessage("hi", id="1")
+    assert hi != lc.HumanMessage("hi")  # ids differ
+    assert hi != lc.HumanMessage("hello", id="1")
+    assert hi != lc.HumanMessageChunk(content="hi", id="1")
+    assert hi != lc.SystemMessage("hi", id="1")
+    assert hi != lc.RemoveMessage(id="1")
+    # In LangGraph's tests, expected messages match any id (an id whose __eq__ is always true).
+    expected = lc.HumanMessage("hi")
+    expected.id = type("AnyId", (str,), {"__eq__": lambda self, other: True})()
+    assert [hi] == [expected]
+    # With the LangChain message on the left, pydantic's equality decides (another class).
+    assert lc.HumanMessage("hi", id="1") != hi
+    assert {hi: 1}[UserMessage(content="hi", id="1")] == 1  # still hashable
+
+
 def test_importing_hone_does_not_import_langchain() -> None:
     code = (
         "import sys, hone, hone.graph, hone.graph.prebuilt, hone.interop, hone.tools, "

@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hone._message_equality import register_foreign_equality
 from hone.errors import ConfigError
 from hone.messages import (
     AssistantMessage,
@@ -339,3 +340,13 @@ def to_langchain(message: Any) -> Any:
         additional_kwargs=kwargs,
         **common,
     )
+
+
+def _equals_langchain(message: Any, other: object) -> bool | None:
+    """Whether a hone message equals a LangChain message: the same message once converted."""
+    if not is_langchain_message(other):
+        return None
+    return bool(to_langchain(message) == other)
+
+
+register_foreign_equality(_equals_langchain)
