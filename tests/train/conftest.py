@@ -4,7 +4,7 @@ toy task ("say the number") over a small random tiny model."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,8 +16,10 @@ from transformers import Qwen2Config, Qwen2ForCausalLM
 from hone.messages import AnyMessage
 from hone.models import ModelBackend, SamplingOptions, make_request
 from hone.models._tiny_corpus import default_corpus
+from hone.models._transformers import TransformersModel
 from hone.models.tiny import TinyConfig, build_tiny_model
 from hone.rewards import reward_fn
+from hone.serve import AdapterPool, create_app, running_server
 from hone.train import Trainer, TrainerConfig, TrainingSample
 from hone.trajectory import Episode
 
@@ -130,3 +132,13 @@ def toy() -> SimpleNamespace:
     return SimpleNamespace(
         tasks=TASKS, program=say_number, reward=toy_reward, make_trainer=make_trainer
     )
+
+
+@pytest.fixture
+def lora_server(small_tiny_dir: Path) -> Iterator[tuple[str, AdapterPool]]:
+    """``hone serve`` over the small model with an adapter pool (a LoRA publisher's target):
+    its URL and the pool."""
+    base = TransformersModel.from_pretrained(small_tiny_dir)
+    pool = AdapterPool(base)
+    with running_server(create_app(base, model_name="tiny", adapters=pool)) as url:
+        yield url, pool

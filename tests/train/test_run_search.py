@@ -15,11 +15,14 @@ from hone.checkpoint import InMemorySaver
 from hone.errors import TrainingConfigError
 from hone.graph import END, START, MessagesState, StateGraph, get_model
 from hone.messages import UserMessage
-from hone.models import ChatRequest, ModelBackend, ScriptedModel
+from hone.models import ChatRequest, ModelBackend, OpenAICompatibleModel, ScriptedModel
 from hone.rewards import reward_fn
 from hone.search import ABMCTSA, episode_search
+from hone.serve import AdapterPool
 from hone.train import (
     EvalConfig,
+    LoraConfig,
+    LoRAPublisher,
     RLConfig,
     RLStepMetrics,
     RolesConfig,
@@ -45,6 +48,7 @@ CONFIG = RLConfig(
     eval=EvalConfig(every=0),
     truncation_penalty=0.0,
 )
+LORA = TrainerConfig(lr=1e-3, micro_batch_size=4, lora=LoraConfig(r=4))
 ONE_STEP = CONFIG.model_copy(update={"steps": 1})
 TASKS = [{"id": "a", "n": 2}, {"id": "b", "n": 3}, {"id": "c", "n": 4}]
 
@@ -339,3 +343,38 @@ def test_train_rl_refuses_a_config_search_it_was_not_handed(small_tiny_dir: Path
         match=r"rl\.search is built by run_training.*train_rl\(search=SearchAssist",
     ):
         _train(small_tiny_dir, None, config=config)
+
+
+async def test_searches_sample_from_the_published_policy(
+    small_tiny_dir: Path, tmp_path: Path, lora_server: tuple[str, AdapterPool]
+) -> None:
+    """With a LoRA publisher, searches run against the server's live adapter like the
+    rollouts: their calls record the version the step sampled from, and with
+    ``max_staleness=0`` none of them is dropped as stale."""
+    url, pool = lora_server
+    trainer = make_trainer(small_tiny_dir, LORA)
+    policy = OpenAICompatibleModel("tiny", base_url=url)
+    publisher = LoRAPublisher(url, base_name="tiny", folder=tmp_path, policy=policy, keep=2)
+    config = CONFIG.model_copy(update={"steps": 2, "trainer": LORA, "max_staleness": 0})
+    result = await train_rl(
+        trainer,
+        say_number,
+        TASKS[:2],
+        found_reward,
+        config=config,
+        rollout_model=policy,
+        publisher=publisher,
+        search=SearchAssist(fake_search),
+        output_dir=tmp_path / "run",
+    )
+    assert trainer.step == 2 and policy.name == "tiny-v2" and pool.names() == ["tiny-v1", "tiny-v2"]
+    for step in result.metrics:
+        assert step.search is not None and step.search.joined == 2
+        assert step.rollout is not None and step.rollout.stale == 0
+        assert step.publish_s is not None and not step.publish_failed
+    with TrajectoryStore(tmp_path / "run" / "trajectories.db") as store:
+        searched = store.query(run="search")
+        rollouts = store.query(run="rl")
+    assert len(searched) == 8 and len(rollouts) == 8
+    versions = {c.policy_version for e in searched for c in e.calls}
+    assert versions == {c.policy_version for e in rollouts for c in e.calls} == {0, 1}

@@ -5,7 +5,6 @@ publisher (vLLM's path, on CPU) — with a failing publisher it warns and goes o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import torch
 from hone.errors import PublishError
 from hone.models import OpenAICompatibleModel
 from hone.models._transformers import TransformersModel
-from hone.serve import AdapterPool, create_app, running_server
+from hone.serve import AdapterPool
 from hone.train import (
     EvalConfig,
     LoraConfig,
@@ -124,14 +123,6 @@ async def _one_step(trainer: Any, backend: Any) -> list[Episode]:
 
     batch = await rollout_batch(say_number, TASKS[2:], RecordingModel(backend), group_size=2)
     return batch.episodes
-
-
-@pytest.fixture
-def lora_server(small_tiny_dir: Path) -> Iterator[tuple[str, AdapterPool]]:
-    base = TransformersModel.from_pretrained(small_tiny_dir)
-    pool = AdapterPool(base)
-    with running_server(create_app(base, model_name="tiny", adapters=pool)) as url:
-        yield url, pool
 
 
 async def test_train_rl_against_a_server_with_a_lora_publisher(
