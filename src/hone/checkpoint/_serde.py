@@ -37,7 +37,6 @@ import dataclasses
 import datetime as dt
 import enum
 import importlib
-import json
 import pickle
 import sys
 import uuid
@@ -46,19 +45,16 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import from_json
 
 from hone import messages as _messages
+from hone.checkpoint._json import SCALAR_TYPES, TAG, is_plain_json, parse_json, to_json
 from hone.errors import CheckpointCorruptError, CheckpointError
 from hone.interop._messages import is_langchain_message
 
 __all__ = ["Serializer", "TypedSerializer"]
 
-_TAG = "__hone__"
 _PLAIN = b"J"
-_TAGGED = b"T"
-_SCALARS = (str, int, float, bool, type(None))
-_SCALAR_SET = frozenset(_SCALARS)
+TAGGED = b"T"
 _MESSAGE_TYPES = (
     _messages.SystemMessage,
     _messages.UserMessage,
@@ -73,27 +69,7 @@ _MESSAGE_BATCH = 256
 
 def _plain_message(tree: Any) -> bool:
     """Whether an encoded item is a hone message without extras (see ``_decode_message``)."""
-    return type(tree) is dict and tree.get(_TAG) == "msg" and "x" not in tree
-
-
-def _parse_json(body: bytes) -> Any:
-    """The JSON ``body`` holds, parsed by pydantic's Rust parser (about 30 % faster than
-    ``json.loads`` on a segment of messages; floats, big integers, ``NaN`` and duplicate keys
-    come back the same). It refuses what ``json`` accepts but a UTF-8 JSON document cannot
-    hold exactly (an escaped lone surrogate), so a refusal is parsed again by ``json``, which
-    also words the error.
-
-    Raises:
-        CheckpointCorruptError: the bytes are not UTF-8 JSON.
-    """
-    try:
-        return from_json(body)
-    except ValueError:
-        pass
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointCorruptError(f"stored value is not valid JSON: {exc}") from exc
+    return type(tree) is dict and tree.get(TAG) == "msg" and "x" not in tree
 
 
 class TypedSerializer(Protocol):
@@ -150,9 +126,9 @@ class Serializer:
             CheckpointError: the value has a type with no safe encoding and pickle is off.
         """
         try:
-            if _plain(value):
-                return _PLAIN + _to_json(value).encode("utf-8")
-            return _TAGGED + _to_json(self._encode(value)).encode("utf-8")
+            if is_plain_json(value):
+                return _PLAIN + to_json(value).encode("utf-8")
+            return TAGGED + to_json(self._encode(value)).encode("utf-8")
         except RecursionError as exc:
             raise CheckpointError(
                 "cannot encode value: it is nested too deeply or contains itself"
@@ -163,7 +139,7 @@ class Serializer:
     def _encode(self, value: Any) -> Any:
         """A JSON-able tree for ``value``; returns ``value`` itself when it is plain JSON."""
         kind = type(value)
-        if kind in _SCALARS:
+        if kind in SCALAR_TYPES:
             return value
         if kind is list:
             items = [self._encode(v) for v in value]
@@ -175,9 +151,9 @@ class Serializer:
         return self._encode_other(value)
 
     def _encode_dict(self, value: dict[Any, Any]) -> Any:
-        if _TAG in value or not all(type(k) is str for k in value):
+        if TAG in value or not all(type(k) is str for k in value):
             pairs = [[self._encode(k), self._encode(v)] for k, v in value.items()]
-            return {_TAG: "dict", "v": pairs}
+            return {TAG: "dict", "v": pairs}
         out = {k: self._encode(v) for k, v in value.items()}
         if all(out[k] is v for k, v in value.items()):
             return value
@@ -185,7 +161,7 @@ class Serializer:
 
     def _encode_other(self, value: Any) -> Any:
         if isinstance(value, _MESSAGE_TYPES):
-            encoded = {_TAG: "msg", "v": value.model_dump(mode="json", exclude={"extra"})}
+            encoded = {TAG: "msg", "v": value.model_dump(mode="json", exclude={"extra"})}
             if value.extra is not None:
                 encoded["x"] = self._encode(value.extra)
             return encoded
@@ -199,21 +175,21 @@ class Serializer:
             _LOCAL_CLASSES[_class_path(type(value))] = type(value)
         if isinstance(value, BaseModel):
             return {
-                _TAG: "model",
+                TAG: "model",
                 "cls": _class_path(type(value)),
                 "v": value.model_dump(mode="json"),
             }
         if isinstance(value, enum.Enum):
-            return {_TAG: "enum", "cls": _class_path(type(value)), "v": self._encode(value.value)}
+            return {TAG: "enum", "cls": _class_path(type(value)), "v": self._encode(value.value)}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {
                 f.name: self._encode(getattr(value, f.name)) for f in dataclasses.fields(value)
             }
-            return {_TAG: "dc", "cls": _class_path(type(value)), "v": fields}
+            return {TAG: "dc", "cls": _class_path(type(value)), "v": fields}
         simple = _SIMPLE_ENCODERS.get(type(value))
         if simple is not None:
             tag, encode = simple
-            return {_TAG: tag, "v": encode(self, value)}
+            return {TAG: tag, "v": encode(self, value)}
         if isinstance(value, str) and type(value).__module__.startswith("langchain_core."):
             return str(value)  # LangChain's message.text: a str that is also callable
         if self.fallback is not None:
@@ -223,7 +199,7 @@ class Serializer:
             return repr(value)
         if self.allow_pickle:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            return {_TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
+            return {TAG: "pickle", "v": base64.b64encode(data).decode("ascii")}
         raise CheckpointError(
             f"cannot store a value of type {type(value).__module__}.{type(value).__qualname__} "
             "in a checkpoint: hone encodes JSON values, tuples, sets, bytes, datetimes, enums, "
@@ -235,12 +211,12 @@ class Serializer:
         if self.fallback is None:  # pragma: no cover - callers check first
             raise CheckpointError("this Serializer has no fallback")
         kind, data = self.fallback.dumps_typed(value)
-        return {_TAG: "ext", "t": kind, "v": base64.b64encode(data).decode("ascii")}
+        return {TAG: "ext", "t": kind, "v": base64.b64encode(data).decode("ascii")}
 
     def _encode_langchain(self, value: Any) -> Any:
         fields = {name: self._encode(getattr(value, name)) for name in type(value).model_fields}
         extras = {k: self._encode(v) for k, v in (value.model_extra or {}).items()}
-        encoded = {_TAG: "lcmsg", "cls": _class_path(type(value)), "v": fields}
+        encoded = {TAG: "lcmsg", "cls": _class_path(type(value)), "v": fields}
         if extras:
             encoded["x"] = extras
         return encoded
@@ -256,9 +232,9 @@ class Serializer:
         """
         raw = data if type(data) is bytes else bytes(data)
         marker, body = raw[:1], raw[1:]
-        if marker not in (_PLAIN, _TAGGED):
+        if marker not in (_PLAIN, TAGGED):
             raise CheckpointCorruptError(f"stored value has an unknown marker {marker!r}")
-        tree = _parse_json(body)
+        tree = parse_json(body)
         if marker == _PLAIN:
             return tree
         try:
@@ -274,7 +250,7 @@ class Serializer:
             return self._decode_items(tree)
         if kind is not dict:
             return tree
-        tag = tree.get(_TAG)
+        tag = tree.get(TAG)
         if tag is None:
             return {k: self._decode(v) for k, v in tree.items()}
         decode = _DECODERS.get(tag)
@@ -409,57 +385,6 @@ def _unreachable_class(cls: type, registered: dict[str, type]) -> bool:
 
 def _is(a: object, b: object) -> bool:
     return a is b
-
-
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is exactly JSON (see the module docstring), checked without copying."""
-    kind = type(value)
-    if kind is dict:
-        if _TAG in value:
-            return False
-        for key, item in value.items():
-            if type(key) is not str:
-                return False
-            kind = type(item)
-            if kind is dict or kind is list:
-                if not _plain(item):
-                    return False
-            elif kind not in _SCALAR_SET:
-                return False
-        return True
-    if kind is list:
-        for item in value:
-            kind = type(item)
-            if kind is dict or kind is list:
-                if not _plain(item):
-                    return False
-            elif kind not in _SCALAR_SET:
-                return False
-        return True
-    return kind in _SCALAR_SET
-
-
-def _refuse(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _text_encoder() -> Callable[[Any], str]:
-    """Compact, non-ASCII-escaping JSON text of a tree that is JSON already. Uses the C
-    encoder directly when there is one: ``json.dumps`` with custom separators builds a new
-    encoder on every call, which costs more than encoding a small checkpoint body."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has it
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    encode = make(None, _refuse, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    join = "".join
-
-    def to_json(value: Any) -> str:
-        return join(encode(value, 0))
-
-    return to_json
-
-
-_to_json = _text_encoder()
 
 
 def _b64(_: Serializer, value: bytes | bytearray) -> str:
