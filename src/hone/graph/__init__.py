@@ -15,16 +15,14 @@ from hone.graph._builder import StateGraph
 from hone.graph._cache import BaseCache, InMemoryCache
 from hone.graph._channels import (
     AnyValue,
-    BinaryOperatorAggregate,
     Channel,
     EphemeralValue,
     LastValue,
     LastValueAfterFinish,
-    NamedBarrierValue,
-    NamedBarrierValueAfterFinish,
-    Topic,
     UntrackedValue,
 )
+from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
+from hone.graph._channels_reduce import BinaryOperatorAggregate, Topic
 from hone.graph._compiled import CompiledGraph
 from hone.graph._context import (
     emit_message_delta,

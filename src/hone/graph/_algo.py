@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hone.errors import InvalidUpdateError
-from hone.graph._channels import Channel
+from hone.graph._channels import (
+    AnyValue,
+    Channel,
+    EphemeralValue,
+    LastValue,
+    LastValueAfterFinish,
+    UntrackedValue,
+)
+from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
+from hone.graph._channels_reduce import BinaryOperatorAggregate, Topic
 from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESERVED, RETURN
 from hone.graph._interrupt import KEYED_RESUME
 from hone.graph._plan import (
@@ -174,18 +183,6 @@ class ChannelKinds:
     @classmethod
     def of(cls, channels: Mapping[str, Channel]) -> ChannelKinds:
         """Classify ``channels`` (a channel of an unknown kind is in both)."""
-        from hone.graph._channels import (
-            AnyValue,
-            BinaryOperatorAggregate,
-            EphemeralValue,
-            LastValue,
-            LastValueAfterFinish,
-            NamedBarrierValue,
-            NamedBarrierValueAfterFinish,
-            Topic,
-            UntrackedValue,
-        )
-
         plain = (LastValue, BinaryOperatorAggregate, NamedBarrierValue, UntrackedValue)
         deferred = (LastValueAfterFinish, NamedBarrierValueAfterFinish)
         per_step = (EphemeralValue, Topic, AnyValue)

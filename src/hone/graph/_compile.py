@@ -15,14 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hone.graph._channels import (
-    Channel,
-    EphemeralValue,
-    LastValueAfterFinish,
-    NamedBarrierValue,
-    NamedBarrierValueAfterFinish,
-    Topic,
-)
+from hone.graph._channels import Channel, EphemeralValue, LastValueAfterFinish
+from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
+from hone.graph._channels_reduce import Topic
 from hone.graph._constants import END, START, TASKS
 from hone.graph._interrupt import ParentCommand
 from hone.graph._lint import warn_unreachable

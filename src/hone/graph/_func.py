@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
 from hone._async import is_async_callable
 from hone.graph._algo import Call
-from hone.graph._channels import EphemeralValue, LastValue, Topic
+from hone.graph._channels import EphemeralValue, LastValue
+from hone.graph._channels_reduce import Topic
 from hone.graph._constants import END, ERROR, PREVIOUS, RETURN, START, TASKS
 from hone.graph._context import current_scope
 from hone.graph._nodes import Callee

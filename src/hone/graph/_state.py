@@ -21,7 +21,8 @@ from typing import Annotated, Any, ClassVar, NotRequired, Required, get_args, ge
 from pydantic import BaseModel
 
 from hone.errors import GraphWarning, InvalidUpdateError
-from hone.graph._channels import MISSING, BinaryOperatorAggregate, Channel, LastValue
+from hone.graph._channels import MISSING, Channel, LastValue
+from hone.graph._channels_reduce import BinaryOperatorAggregate
 
 __all__ = [
     "ROOT",

@@ -6,6 +6,7 @@ operation, works out the texts to embed and *yields* them; the sync shell answer
 embedder's sync methods, the async shell with its async ones (or a worker thread). The
 prepared batch then runs against the backend: reads first, seeing the store as it was
 before the batch, then the writes (the last write to a key wins), as LangGraph's stores do.
+The checks on each operation, and the encoding of values, are in ``_ops``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,18 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from hone.errors import ConfigError, InvalidNamespaceError
+from hone.errors import ConfigError
 from hone.store._backend import Backend, Ref, Row, Write
-from hone.store._base import BaseStore, check_labels
+from hone.store._base import BaseStore
 from hone.store._embed import Embedder, as_embedder, embed_array
 from hone.store._filter import Filter, parse_filter
+from hone.store._ops import check_op, coerce_op, encode_value, namespace_matches
 from hone.store._paths import FieldPath, texts_at
 from hone.store._types import (
     GetOp,
     IndexConfig,
     Item,
     ListNamespacesOp,
-    MatchCondition,
     Op,
     PutOp,
     Result,
@@ -81,79 +82,6 @@ def _search_item(row: Row, score: float | None) -> SearchItem:
     return SearchItem(
         row.namespace, row.key, row.value, _when(row.created_at), _when(row.updated_at), score
     )
-
-
-def encode_value(namespace: tuple[str, ...], key: str, value: Any) -> str:
-    """``value`` as JSON text.
-
-    Raises:
-        ConfigError: not a dict with string keys and JSON values.
-    """
-    if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"store values are dicts, got {type(value).__name__} at {namespace}/{key}"
-        )
-    try:
-        return json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"the value at {namespace}/{key} is not JSON: {exc}") from exc
-
-
-def _coerce(op: Any) -> Op:
-    """hone's op for ``op``, which may be LangGraph's op of the same name and fields."""
-    if isinstance(op, GetOp | SearchOp | PutOp | ListNamespacesOp):
-        return op
-    kind = {
-        "GetOp": GetOp,
-        "SearchOp": SearchOp,
-        "PutOp": PutOp,
-        "ListNamespacesOp": ListNamespacesOp,
-    }
-    cls = kind.get(type(op).__name__)
-    if cls is None or not isinstance(op, tuple):
-        raise ConfigError(f"unknown store operation {op!r}")
-    if cls is ListNamespacesOp:
-        conditions = op.match_conditions  # type: ignore[attr-defined]
-        return ListNamespacesOp(
-            None if conditions is None else tuple(MatchCondition(*c) for c in conditions),
-            *op[1:],
-        )
-    return cls(*op)  # type: ignore[no-any-return]
-
-
-def _check(op: Op) -> Op:
-    if isinstance(op, GetOp):
-        return op._replace(namespace=check_labels(op.namespace), key=str(op.key))
-    if isinstance(op, PutOp):
-        # As LangGraph's: the reserved root label is refused by put(), not by batch(), which
-        # LangGraph's own tooling writes through.
-        namespace = check_labels(op.namespace)
-        if op.value is not None and not namespace:
-            raise InvalidNamespaceError("a namespace to write to cannot be empty")
-        if op.ttl is not None and (not isinstance(op.ttl, int | float) or not op.ttl > 0):
-            raise ConfigError(f"ttl is minutes > 0 or None, got {op.ttl!r}")
-        return op._replace(namespace=namespace, key=str(op.key))
-    if isinstance(op, SearchOp):
-        if not isinstance(op.limit, int) or op.limit < 0:
-            raise ConfigError(f"search limit must be an int >= 0, got {op.limit!r}")
-        if not isinstance(op.offset, int) or op.offset < 0:
-            raise ConfigError(f"search offset must be an int >= 0, got {op.offset!r}")
-        return op._replace(namespace_prefix=check_labels(op.namespace_prefix))
-    for condition in op.match_conditions or ():
-        check_labels(condition.path)
-        if condition.match_type not in ("prefix", "suffix"):
-            raise ConfigError(f"match_type is 'prefix' or 'suffix', got {condition.match_type!r}")
-    if op.max_depth is not None and (not isinstance(op.max_depth, int) or op.max_depth < 1):
-        raise ConfigError(f"max_depth must be an int >= 1 or None, got {op.max_depth!r}")
-    return op
-
-
-def _matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
-    path = condition.path
-    if len(namespace) < len(path):
-        return False
-    part = namespace[: len(path)] if condition.match_type == "prefix" else namespace[-len(path) :]
-    return all(p == "*" or p == n for p, n in zip(path, part, strict=True))
 
 
 class RowStore(BaseStore):
@@ -227,7 +155,7 @@ class RowStore(BaseStore):
     def _prepare(
         self, ops: Iterable[Any]
     ) -> Generator[tuple[list[str], bool], np.ndarray, _Prepared]:
-        prepared = _Prepared([_check(_coerce(op)) for op in ops], now=time.time())
+        prepared = _Prepared([check_op(coerce_op(op)) for op in ops], now=time.time())
         for op in prepared.ops:
             if isinstance(op, SearchOp):
                 parse_filter(op.filter)  # fail before anything runs
@@ -384,7 +312,7 @@ class RowStore(BaseStore):
         found = [
             ns
             for ns in self._backend.namespaces(tuple(literal), now)
-            if all(_matches(c, ns) for c in conditions)
+            if all(namespace_matches(c, ns) for c in conditions)
         ]
         if op.max_depth is not None:
             found = [ns[: op.max_depth] for ns in found]
