@@ -113,6 +113,7 @@ class Serializer:
         self.allow_pickle = allow_pickle
         self.fallback = fallback
         self._types: dict[str, type] = {_class_path(t): t for t in types}
+        self._langchain_classes: dict[str, type] = {}
 
     def __repr__(self) -> str:
         return f"Serializer(allow_pickle={self.allow_pickle})"
@@ -317,15 +318,24 @@ class Serializer:
             message = message.model_copy(update={"extra": self._decode(tree["x"])})
         return message
 
+    def _langchain_class(self, path: str) -> Any:
+        """The LangChain message class a stored path names (found once per path)."""
+        cls = self._langchain_classes.get(path)
+        if cls is None:
+            _import_langchain_module(path)
+            cls = self._resolve(path, kind="LangChain message")
+            base = sys.modules["langchain_core.messages.base"].BaseMessage
+            if not issubclass(cls, base):
+                raise CheckpointCorruptError(f"{path!r} is not a LangChain message class")
+            self._langchain_classes[path] = cls
+        return cls
+
     def _decode_langchain(self, tree: dict[str, Any]) -> Any:
-        path: str = tree["cls"]
-        _import_langchain_module(path)
-        cls: Any = self._resolve(path, kind="LangChain message")
-        base = sys.modules["langchain_core.messages.base"].BaseMessage
-        if not issubclass(cls, base):
-            raise CheckpointCorruptError(f"{path!r} is not a LangChain message class")
-        fields = {k: self._decode(v) for k, v in tree["v"].items()}
-        fields.update({k: self._decode(v) for k, v in tree.get("x", {}).items()})
+        cls = self._langchain_class(tree["cls"])
+        scalar, decode = SCALAR_TYPES, self._decode
+        fields = {k: v if type(v) in scalar else decode(v) for k, v in tree["v"].items()}
+        if "x" in tree:
+            fields.update({k: decode(v) for k, v in tree["x"].items()})
         # Fields were valid when stored; building without validators keeps them exactly
         # (AIMessage's validators would, for one, re-derive tool calls from raw kwargs).
         return cls.model_construct(**fields)
