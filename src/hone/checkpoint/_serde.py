@@ -253,7 +253,11 @@ class Serializer:
             return tree
         tag = tree.get(TAG)
         if tag is None:
-            return {k: self._decode(v) for k, v in tree.items()}
+            # A parse tree is this call's own: its values are decoded in place.
+            for key, value in tree.items():
+                if type(value) not in SCALAR_TYPES:
+                    tree[key] = self._decode(value)
+            return tree
         decode = _DECODERS.get(tag)
         if decode is None:
             raise CheckpointCorruptError(f"stored value has an unknown type tag {tag!r}")
