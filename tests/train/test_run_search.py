@@ -18,11 +18,12 @@ from hone.messages import UserMessage
 from hone.models import ChatRequest, ModelBackend, OpenAICompatibleModel, ScriptedModel
 from hone.rewards import reward_fn
 from hone.search import ABMCTSA, episode_search
-from hone.serve import AdapterPool
+from hone.serve import AdapterPool, create_app, running_server
 from hone.train import (
     EvalConfig,
     LoraConfig,
     LoRAPublisher,
+    RayConfig,
     RLConfig,
     RLStepMetrics,
     RolesConfig,
@@ -35,6 +36,7 @@ from hone.train import (
     run_training,
     train_rl,
 )
+from hone.train._policy import policy_backend
 from hone.trajectory import Episode, RecordingModel, TrajectoryStore, rollout
 
 from .conftest import make_trainer, say_number
@@ -378,3 +380,35 @@ async def test_searches_sample_from_the_published_policy(
     assert len(searched) == 8 and len(rollouts) == 8
     versions = {c.policy_version for e in searched for c in e.calls}
     assert versions == {c.policy_version for e in rollouts for c in e.calls} == {0, 1}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+async def test_searches_run_in_the_trainer_process_beside_ray_rollouts(
+    small_tiny_dir: Path, tmp_path: Path
+) -> None:
+    """Rollouts in Ray actors, searches in the trainer's process, both against the served
+    policy: the step trains on the mixed groups and both kinds of episode are stored."""
+    pytest.importorskip("ray")
+    trainer = make_trainer(small_tiny_dir, CONFIG.trainer)
+    config = ONE_STEP.model_copy(
+        update={"executor": "ray", "ray": RayConfig(actors=2, actor_cpus=0.5)}
+    )
+    with running_server(create_app(policy_backend(trainer), model_name="policy")) as url:
+        served = OpenAICompatibleModel("policy", base_url=url, max_retries=0)
+        result = await train_rl(
+            trainer,
+            say_number,
+            TASKS[:2],
+            found_reward,
+            config=config,
+            rollout_model=served,
+            search=SearchAssist(fake_search),
+            output_dir=tmp_path,
+        )
+    (step,) = result.metrics
+    assert step.rollout is not None and step.rollout.failed == 0
+    assert step.search is not None and (step.search.searched, step.search.joined) == (2, 2)
+    assert step.update is not None and trainer.step == 1
+    with TrajectoryStore(tmp_path / "trajectories.db") as store:
+        assert len(store.query(run="rl")) == 4 and len(store.query(run="search")) == 4
