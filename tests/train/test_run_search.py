@@ -347,7 +347,7 @@ def test_train_rl_refuses_a_config_search_it_was_not_handed(small_tiny_dir: Path
         _train(small_tiny_dir, None, config=config)
 
 
-async def test_searches_sample_from_the_published_policy(
+def test_searches_sample_from_the_published_policy(
     small_tiny_dir: Path, tmp_path: Path, lora_server: tuple[str, AdapterPool]
 ) -> None:
     """With a LoRA publisher, searches run against the server's live adapter like the
@@ -358,15 +358,14 @@ async def test_searches_sample_from_the_published_policy(
     policy = OpenAICompatibleModel("tiny", base_url=url)
     publisher = LoRAPublisher(url, base_name="tiny", folder=tmp_path, policy=policy, keep=2)
     config = CONFIG.model_copy(update={"steps": 2, "trainer": LORA, "max_staleness": 0})
-    result = await train_rl(
-        trainer,
-        say_number,
-        TASKS[:2],
-        found_reward,
+    result = _train(
+        small_tiny_dir,
+        SearchAssist(fake_search),
         config=config,
+        tasks=TASKS[:2],
+        trainer=trainer,
         rollout_model=policy,
         publisher=publisher,
-        search=SearchAssist(fake_search),
         output_dir=tmp_path / "run",
     )
     assert trainer.step == 2 and policy.name == "tiny-v2" and pool.names() == ["tiny-v1", "tiny-v2"]
@@ -384,7 +383,7 @@ async def test_searches_sample_from_the_published_policy(
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-async def test_searches_run_in_the_trainer_process_beside_ray_rollouts(
+def test_searches_run_in_the_trainer_process_beside_ray_rollouts(
     small_tiny_dir: Path, tmp_path: Path
 ) -> None:
     """Rollouts in Ray actors, searches in the trainer's process, both against the served
@@ -396,14 +395,13 @@ async def test_searches_run_in_the_trainer_process_beside_ray_rollouts(
     )
     with running_server(create_app(policy_backend(trainer), model_name="policy")) as url:
         served = OpenAICompatibleModel("policy", base_url=url, max_retries=0)
-        result = await train_rl(
-            trainer,
-            say_number,
-            TASKS[:2],
-            found_reward,
+        result = _train(
+            small_tiny_dir,
+            SearchAssist(fake_search),
             config=config,
+            tasks=TASKS[:2],
+            trainer=trainer,
             rollout_model=served,
-            search=SearchAssist(fake_search),
             output_dir=tmp_path,
         )
     (step,) = result.metrics

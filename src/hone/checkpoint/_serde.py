@@ -336,10 +336,9 @@ class Serializer:
 
     def _decode_langchain(self, tree: dict[str, Any]) -> Any:
         cls = self._langchain_class(tree["cls"])
-        scalar, decode = SCALAR_TYPES, self._decode
-        fields = {k: v if type(v) in scalar else decode(v) for k, v in tree["v"].items()}
+        fields = self._decode(tree["v"])  # field names: never the tag key, so decoded in place
         if "x" in tree:
-            fields.update({k: decode(v) for k, v in tree["x"].items()})
+            fields.update({k: self._decode(v) for k, v in tree["x"].items()})
         # Fields were valid when stored; building without validators keeps them exactly
         # (AIMessage's validators would, for one, re-derive tool calls from raw kwargs).
         return cls.model_construct(**fields)
