@@ -36,7 +36,8 @@ Hierarchy::
     │   ├── NodeTimeoutError            a node ran past its TimeoutPolicy
     │   └── NodeCancelledError          a node raised CancelledError itself
     ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
-    │                                   aexecute_tool_calls turns them into a ToolMessage)
+    │   │                               aexecute_tool_calls turns them into a ToolMessage)
+    │   └── ToolInvocationError         the same, raised by a ToolNode told not to handle it
     ├── GuardrailError                  a guardrail failed: it raised, or returned no decision
     │   └── GuardrailTripwireError      a guardrail decided to stop the run
     ├── CheckpointError                 storage of checkpoints
@@ -72,7 +73,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -127,6 +128,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolArgumentsError",
     "ToolDefinitionError",
+    "ToolInvocationError",
     "TrainingConfigError",
     "TrainingError",
     "TrajectoryError",
@@ -323,6 +325,33 @@ class ToolArgumentsError(HoneError):
 
     def __reduce__(self) -> tuple[type[ToolArgumentsError], tuple[str, tuple[str, ...]]]:
         return (type(self), (self.tool_name, self.problems))
+
+
+class ToolInvocationError(ToolArgumentsError):
+    """Arguments a tool's schema rejects, raised by a graph ``ToolNode`` whose
+    ``handle_tool_errors`` does not handle them (LangGraph's ``ToolInvocationError``).
+
+    ``message`` is the text a handling ``ToolNode`` gives the model (LangGraph's wording);
+    ``tool_kwargs`` the arguments the model sent.
+    """
+
+    def __init__(
+        self, tool_name: str, problems: Sequence[str], tool_kwargs: Mapping[str, Any]
+    ) -> None:
+        super().__init__(tool_name, problems)
+        self.tool_kwargs = dict(tool_kwargs)
+        lines = "\n".join(self.problems)
+        self.message = (
+            f"Error invoking tool {tool_name!r} with kwargs {self.tool_kwargs} with error:\n"
+            f" {lines}\n Please fix the error and try again."
+        )
+        self.args = (self.message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.tool_name, self.problems, self.tool_kwargs))
 
 
 class GuardrailError(HoneError):

@@ -15,13 +15,25 @@ from hone.graph.prebuilt._review import (
     review_interrupt_id,
     with_review,
 )
+from hone.graph.prebuilt._tool_errors import HandleToolErrors
 from hone.graph.prebuilt._tool_node import ToolNode, tools_condition
+from hone.graph.prebuilt._tool_request import (
+    AsyncToolCallWrapper,
+    ToolCallRequest,
+    ToolCallWithContext,
+    ToolCallWrapper,
+)
 
 __all__ = [
+    "AsyncToolCallWrapper",
+    "HandleToolErrors",
     "Prompt",
     "ReviewConfig",
     "ReviewDecision",
     "ReviewedTool",
+    "ToolCallRequest",
+    "ToolCallWithContext",
+    "ToolCallWrapper",
     "ToolNode",
     "create_react_agent",
     "review_interrupt_id",
