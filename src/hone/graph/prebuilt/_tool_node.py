@@ -22,6 +22,7 @@ from hone.graph.prebuilt._tool_errors import (
     invalid_tool_text,
     invocation_error,
 )
+from hone.graph.prebuilt._tool_output import langgraph_answer
 from hone.graph.prebuilt._tool_request import (
     AsyncToolCallWrapper,
     InputKind,
@@ -344,7 +345,7 @@ class ToolNode:
             call = call.model_copy(update={"name": tool.name})
         result = await self._executed(call, tool, req.state)
         if result.error is None:
-            return self._answer(call, result)
+            return self._answer(call, result, given.langchain)
         handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
         error = result.exception
         if handler is None or error is None:
@@ -374,12 +375,14 @@ class ToolNode:
             screen=False,  # the whole turn was screened first
         )
 
-    def _answer(self, call: ToolCall, result: ToolResult) -> Any:
+    def _answer(self, call: ToolCall, result: ToolResult, langchain: bool) -> Any:
         if isinstance(result.value, Command):
             return _checked_command(call, result.value, self.messages_key)
         value = result.value
         if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
             return value  # a LangChain tool's own answer, artifact and all
+        if langchain and not result.truncated:
+            return langgraph_answer(value, call.id, call.name) or result.to_message()
         return result.to_message()
 
     def _output(self, answers: list[Any], kind: InputKind) -> Any:
