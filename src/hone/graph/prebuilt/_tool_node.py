@@ -13,6 +13,7 @@ from hone.errors import GraphError, InvalidUpdateError, ToolArgumentsError
 from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
+from hone.graph._messages import REMOVE_ALL_MESSAGES
 from hone.graph._types import Command
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
 from hone.graph.prebuilt._tool_errors import (
@@ -376,9 +377,11 @@ class ToolNode:
         )
 
     def _answer(self, call: ToolCall, result: ToolResult, langchain: bool) -> Any:
-        if isinstance(result.value, Command):
-            return _checked_command(call, result.value, self.messages_key)
         value = result.value
+        if isinstance(value, Command):
+            return _checked_command(call, value, self.messages_key)
+        if _is_answer_list(value):
+            return _checked_list(call, value, self.messages_key)
         if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
             return value  # a LangChain tool's own answer, artifact and all
         if langchain and not result.truncated:
@@ -387,17 +390,18 @@ class ToolNode:
 
     def _output(self, answers: list[Any], kind: InputKind) -> Any:
         """LangGraph's answer shapes: the messages (a list, or under ``messages_key``); with
-        commands, one item per call in call order (each message as its own update)."""
-        parent = [a for a in answers if isinstance(a, Command) and a.graph == Command.PARENT]
-        if parent:
-            # The parent graph takes over: the calls' commands go to it as one.
-            return _merge_parent(parent)
-        if not any(isinstance(a, Command) for a in answers):
-            return answers if kind == "list" else {self.messages_key: answers}
-        return [
+        commands, one item per message or command in call order (each message as its own
+        update), the commands for the parent graph merged into one at the end."""
+        flat = [item for a in answers for item in (a if isinstance(a, list) else [a])]
+        if not any(isinstance(a, Command) for a in flat):
+            return flat if kind == "list" else {self.messages_key: flat}
+        parent = [a for a in flat if isinstance(a, Command) and a.graph == Command.PARENT]
+        items: list[Any] = [
             a if isinstance(a, Command) else [a] if kind == "list" else {self.messages_key: [a]}
-            for a in answers
+            for a in flat
+            if not (isinstance(a, Command) and a.graph == Command.PARENT)
         ]
+        return [*items, _merge_parent(parent)] if parent else items
 
 
 def _error_message(call: ToolCall, text: str) -> ToolMessage:
@@ -419,6 +423,8 @@ async def _all_of(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
 
 def _as_langchain(outcome: Any, calls: list[ToolCall]) -> Any:
     """A hone tool message as LangChain's, named after its tool (commands stay as they are)."""
+    if isinstance(outcome, list):
+        return [_as_langchain(item, calls) for item in outcome]
     if not isinstance(outcome, ToolMessage):
         return outcome
     if outcome.name is None:
@@ -453,19 +459,56 @@ def _valid(call: ToolCall, tool: Tool) -> bool:
     return True
 
 
+def _is_answer_list(value: Any) -> bool:
+    """A tool's list of commands and tool messages (LangGraph's multi-part answer)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, Command) or _is_tool_message(v) for v in value)
+    )
+
+
+def _answers_call(call: ToolCall, message: Any) -> bool:
+    return _is_tool_message(message) and getattr(message, "tool_call_id", None) == call.id
+
+
+def _command_messages(command: Command[Any], key: str) -> list[Any]:
+    if not isinstance(command.update, Mapping):
+        return []
+    values = command.update.get(key) or []
+    return list(values) if isinstance(values, list | tuple) else [values]
+
+
+def _removes_all(messages: list[Any]) -> bool:
+    """``[RemoveMessage(id=REMOVE_ALL_MESSAGES)]``: the history is cleared, nothing to answer."""
+    return len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES
+
+
 def _checked_command(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
     """A tool's Command must answer its call, or the model would see an unanswered call."""
     if command.graph == Command.PARENT or not isinstance(command.update, Mapping):
         return command
-    values = command.update.get(key) or []
-    values = values if isinstance(values, list | tuple) else [values]
-    answers = any(
-        _is_tool_message(m) and getattr(m, "tool_call_id", None) == call.id for m in values
-    )
-    if not answers:
+    values = _command_messages(command, key)
+    if not any(_answers_call(call, m) for m in values) and not _removes_all(values):
         raise InvalidUpdateError(
             f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
             f"call {call.id!r}; add ToolMessage(content=..., tool_call_id=ctx.call_id) to "
             f"update[{key!r}]"
         )
     return command
+
+
+def _checked_list(call: ToolCall, items: list[Any], key: str) -> list[Any]:
+    """A tool's list of commands and messages must answer its call exactly once."""
+    answers = sum(
+        sum(_answers_call(call, m) for m in _command_messages(item, key))
+        if isinstance(item, Command)
+        else _answers_call(call, item)
+        for item in items
+    )
+    if answers != 1:
+        raise InvalidUpdateError(
+            f"tool {call.name!r} returned a list with {answers} messages bound to tool_call_id "
+            f"{call.id!r}; expected exactly one terminating ToolMessage"
+        )
+    return items
