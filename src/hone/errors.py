@@ -11,6 +11,8 @@ Hierarchy::
     │   ├── ModelSpecError              a model spec string that cannot be understood
     │   ├── ToolDefinitionError         a tool function that cannot become a schema
     │   ├── DuplicateToolError          two tools with one name
+    │   ├── ToolInjectionError          an injected tool parameter the caller cannot fill (no
+    │   │                               such state key, no store); raised, never shown the model
     │   ├── TrainingConfigError         unknown loss type, G < 2, missing reward, ...
     │   ├── InvalidNamespaceError       a store namespace LangGraph's rules reject (also a ValueError)
     │   ├── InvalidFilterError          a store search filter that cannot be evaluated (also a ValueError)
@@ -128,6 +130,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolArgumentsError",
     "ToolDefinitionError",
+    "ToolInjectionError",
     "ToolInvocationError",
     "TrainingConfigError",
     "TrainingError",
@@ -151,6 +154,15 @@ class ModelSpecError(ConfigError):
 
 class ToolDefinitionError(ConfigError):
     """A Python function or schema that cannot become a tool."""
+
+
+class ToolInjectionError(ConfigError):
+    """A tool parameter marked for injection (``InjectedState("key")``, ``InjectedStore()``)
+    that the caller cannot fill: the state has no such key, the graph has no store.
+
+    It is the developer's mistake, not the model's, so ``ToolNode`` raises it. The concrete
+    errors are also a ``KeyError``, ``AttributeError`` or ``ValueError``, as LangGraph raises.
+    """
 
 
 class DuplicateToolError(ConfigError):

@@ -298,6 +298,7 @@ async def aexecute_tool_call(
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
     screen: bool = True,
+    runtime: Any = None,
 ) -> ToolResult:
     """Run one tool call and describe its outcome; never raises for a failed call.
 
@@ -332,6 +333,7 @@ async def aexecute_tool_call(
         state=state,
         metadata=types.MappingProxyType(dict(metadata or {})),
         deps=deps,
+        runtime=runtime,
     )
     result = await _run(tool, call, checked, context, opts, started=started, limit=limit)
     if guard is not None:
@@ -393,6 +395,7 @@ async def aexecute_tool_calls(
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
+    runtime: Any = None,
 ) -> list[ToolMessage]:
     """Run the tool calls of one model turn concurrently; one ``ToolMessage`` per call, in
     call order.
@@ -405,6 +408,9 @@ async def aexecute_tool_calls(
         state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
         deps: Given to tools as ``ToolContext.deps`` (the developer's clients and handles).
         metadata: Given to tools, read-only, as ``ToolContext.metadata``.
+        runtime: Given to tools as ``ToolContext.runtime``; injected parameters
+            (``InjectedState``, ``InjectedStore``, ``ToolRuntime``) read it
+            (``hone.graph.prebuilt.tool_runtime`` builds one).
         execution: Timeout, retry, output limit and concurrency defaults, and the guard
             (``execution.guard``) that screens every call of the turn before any runs and
             checks each result.
@@ -442,6 +448,7 @@ async def aexecute_tool_calls(
                 metadata=metadata,
                 execution=opts,
                 screen=False,
+                runtime=runtime,
             )
 
     tasks = [asyncio.ensure_future(run(call)) for call in turn]
@@ -463,6 +470,7 @@ def execute_tool_calls(
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
+    runtime: Any = None,
 ) -> list[ToolMessage]:
     """The synchronous shell of :func:`aexecute_tool_calls` (same arguments and result).
 
@@ -470,6 +478,12 @@ def execute_tool_calls(
     """
     return run_sync(
         aexecute_tool_calls(
-            calls, registry, state=state, deps=deps, metadata=metadata, execution=execution
+            calls,
+            registry,
+            state=state,
+            deps=deps,
+            metadata=metadata,
+            execution=execution,
+            runtime=runtime,
         )
     )

@@ -9,12 +9,13 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 from hone._sync import run_sync
-from hone.errors import GraphError, InvalidUpdateError, ToolArgumentsError
+from hone.errors import GraphError, InvalidUpdateError, ToolArgumentsError, ToolInjectionError
 from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
 from hone.graph._messages import REMOVE_ALL_MESSAGES
 from hone.graph._types import Command
+from hone.graph.prebuilt._injected import tool_runtime
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
 from hone.graph.prebuilt._tool_errors import (
     LANGGRAPH_DEFAULT,
@@ -183,7 +184,10 @@ class ToolNode:
             t.target if isinstance(t, ReviewedTool) else t for t in self.tools
         )
         base = options or ExecutionOptions()
-        self.options = dataclasses.replace(base, propagate=(*base.propagate, GraphBubbleUp))
+        # Signals, and the developer's injection mistakes (a missing state key or store),
+        # are never answered as the model's errors.
+        signals = (GraphBubbleUp, ToolInjectionError)
+        self.options = dataclasses.replace(base, propagate=(*base.propagate, *signals))
 
     def __repr__(self) -> str:
         return f"ToolNode(name={self.name!r}, tools={self.tools.names()})"
@@ -291,7 +295,12 @@ class ToolNode:
     async def _intercepted(self, call: ToolCall, given: NodeInput) -> Any:
         """The call's answer, through the interceptor when there is one."""
         request = ToolCallRequest(
-            tool_call=call_dict(call), tool=self._given_tool(call.name), state=given.state
+            tool_call=call_dict(call),
+            tool=self._given_tool(call.name),
+            state=given.state,
+            runtime=tool_runtime(
+                state=given.state, call_id=call.id, tools=list(self.tools_by_name.values())
+            ),
         )
 
         async def execute(req: ToolCallRequest) -> Any:
@@ -340,11 +349,11 @@ class ToolNode:
         if req.tool is None:
             if given.langchain:
                 return _error_message(call, invalid_tool_text(call.name, self.tools.names()))
-            return (await self._executed(call, None, req.state)).to_message()
+            return (await self._executed(call, None, req)).to_message()
         tool = self._runnable_tool(req.tool)
         if tool.name != call.name:
             call = call.model_copy(update={"name": tool.name})
-        result = await self._executed(call, tool, req.state)
+        result = await self._executed(call, tool, req)
         if result.error is None:
             return self._answer(call, result, given.langchain)
         handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
@@ -355,7 +364,14 @@ class ToolNode:
             error = invocation_error(error, call.arguments)
         return _error_message(call, handler(error))
 
-    async def _executed(self, call: ToolCall, tool: Tool | None, state: Any) -> ToolResult:
+    async def _executed(
+        self, call: ToolCall, tool: Tool | None, req: ToolCallRequest
+    ) -> ToolResult:
+        """Run the call through hone's executor. Injected arguments read the request's
+        state (an interceptor's ``override(state=...)`` included) and runtime."""
+        runtime = req.runtime
+        if runtime is not None and runtime.state is not req.state:
+            runtime = dataclasses.replace(runtime, state=req.state)
         scope = current_scope()
         task_id = scope.task_id if scope is not None else None
         metadata = {
@@ -369,7 +385,8 @@ class ToolNode:
         return await aexecute_tool_call(
             call,
             registry,
-            state=state,
+            state=req.state,
+            runtime=runtime,
             deps=self.deps,
             metadata=metadata,
             execution=self.options,
