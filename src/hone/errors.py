@@ -31,6 +31,8 @@ Hierarchy::
     │   ├── GraphValidationError        raised by compile(): unknown nodes, no entry point, ...
     │   │                               (also a ValueError, as LangGraph raises)
     │   ├── InvalidUpdateError          an update the schema or channels reject
+    │   │   └── ToolAnswerError         a tool's Command or list that does not answer its call once
+    │   │                               (also a ValueError)
     │   ├── GraphRecursionError         the recursion limit was reached (also a RecursionError)
     │   ├── ResumeError                 an ambiguous resume (also a RuntimeError)
     │   ├── EmptyInputError             a run given no input and nothing to resume
@@ -128,6 +130,7 @@ __all__ = [
     "SessionRewardedError",
     "StoreError",
     "StructuredOutputError",
+    "ToolAnswerError",
     "ToolArgumentsError",
     "ToolDefinitionError",
     "ToolInjectionError",
@@ -231,6 +234,13 @@ class GraphValidationError(GraphError, ValueError):
 
 class InvalidUpdateError(GraphError):
     """A state update the schema or a channel rejects."""
+
+
+class ToolAnswerError(InvalidUpdateError, ValueError):
+    """A tool's ``Command`` (or list of commands and messages) that a ``ToolNode`` cannot
+    use: its update does not answer the call with exactly one ``ToolMessage``, or has the
+    other shape from the node's input (a dict for a list of messages, a list for a state).
+    Also a ``ValueError``, as LangGraph raises it."""
 
 
 class GraphRecursionError(GraphError, RecursionError):

@@ -23,7 +23,14 @@ from hone.graph._interrupt import ParentCommand
 from hone.graph._lint import warn_unreachable
 from hone.graph._nodes import Branch, Callee
 from hone.graph._state import ROOT, ManagedValue, mapper_for, updates_of
-from hone.graph._types import CachePolicy, Command, RetryPolicy, Send, TimeoutPolicy
+from hone.graph._types import (
+    CachePolicy,
+    Command,
+    RetryPolicy,
+    Send,
+    TimeoutPolicy,
+    merge_parent_commands,
+)
 
 if TYPE_CHECKING:
     from hone.graph._builder import NodeDef, StateGraph
@@ -132,10 +139,12 @@ def control_writes(output: Any) -> list[tuple[str, Any]]:
         commands.append(output)
     elif isinstance(output, list | tuple):
         commands.extend(c for c in output if isinstance(c, Command))
+    parent = [c for c in commands if c.graph == Command.PARENT]
+    if parent:
+        # Several commands for the parent (a ToolNode's calls, say) reach it as one.
+        raise ParentCommand(merge_parent_commands(parent))
     out: list[tuple[str, Any]] = []
     for command in commands:
-        if command.graph == Command.PARENT:
-            raise ParentCommand(command)
         for target in command.goto_items():
             if isinstance(target, Send):
                 out.append((TASKS, target))

@@ -39,6 +39,7 @@ __all__ = [
     "TimeoutPolicy",
     "default_cache_key",
     "default_retry_on",
+    "merge_parent_commands",
 ]
 
 StreamMode: TypeAlias = Literal[
@@ -143,6 +144,15 @@ class Command(Generic[N]):
         if isinstance(goto, str | Send):
             return [goto]
         return list(goto)
+
+
+def merge_parent_commands(commands: list[Command[Any]]) -> Command[Any]:
+    """Commands for the parent graph as one: every update, then every goto, in order."""
+    if len(commands) == 1:
+        return commands[0]
+    update = [item for c in commands for item in c.update_items()]
+    goto = [target for c in commands for target in c.goto_items()]
+    return Command(graph=Command.PARENT, update=update or None, goto=goto)
 
 
 @dataclass(slots=True)

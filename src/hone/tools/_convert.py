@@ -21,6 +21,7 @@ from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from hone.errors import ToolArgumentsError, ToolDefinitionError
+from hone.tools._carry import carrying, uncarried
 from hone.tools._context import ToolContext
 from hone.tools._injected import InjectedParam, find_injection
 from hone.tools._schema import clean_schema, describe_validation_error
@@ -119,22 +120,18 @@ def from_langchain_tool(lc_tool: Any) -> Tool:
     # The model's values for LangChain's own hidden arguments are dropped here; those for
     # hone's markers never get past Tool.validate.
     dropped = frozenset(hidden - {p.name for p in injected})
-    whole_call = bool(hidden) or getattr(lc_tool, "response_format", None) == (
-        "content_and_artifact"
-    )
+    runner = carrying(lc_tool)
 
     async def run_langchain_tool(hone_tool_context: ToolContext, **arguments: Any) -> Any:
         args = {k: v for k, v in arguments.items() if k not in dropped}
+        call = {
+            "type": "tool_call",
+            "name": lc_tool.name,
+            "args": args,
+            "id": hone_tool_context.call_id,
+        }
         try:
-            if whole_call:
-                call = {
-                    "type": "tool_call",
-                    "name": lc_tool.name,
-                    "args": args,
-                    "id": hone_tool_context.call_id,
-                }
-                return await lc_tool.ainvoke(call)
-            return await lc_tool.ainvoke(args)
+            return uncarried(await runner.ainvoke(call))
         except ValidationError as exc:
             problems = describe_validation_error(
                 exc, tuple(sorted(visible)), hidden=frozenset(hidden)

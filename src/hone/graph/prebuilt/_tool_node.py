@@ -9,12 +9,18 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
 
 from hone._sync import run_sync
-from hone.errors import GraphError, InvalidUpdateError, ToolArgumentsError, ToolInjectionError
+from hone.errors import (
+    GraphError,
+    InvalidUpdateError,
+    ToolAnswerError,
+    ToolArgumentsError,
+    ToolInjectionError,
+)
 from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
 from hone.graph._messages import REMOVE_ALL_MESSAGES
-from hone.graph._types import Command
+from hone.graph._types import Command, Send, merge_parent_commands
 from hone.graph.prebuilt._injected import tool_runtime
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
 from hone.graph.prebuilt._tool_errors import (
@@ -24,7 +30,7 @@ from hone.graph.prebuilt._tool_errors import (
     invalid_tool_text,
     invocation_error,
 )
-from hone.graph.prebuilt._tool_output import langgraph_answer
+from hone.graph.prebuilt._tool_output import langgraph_answer, langgraph_content
 from hone.graph.prebuilt._tool_request import (
     AsyncToolCallWrapper,
     InputKind,
@@ -47,6 +53,7 @@ from hone.tools import (
 )
 from hone.tools._convert import as_tool, langchain_source
 from hone.tools._execute import as_tool_call
+from hone.tools._tool import tool_message
 
 __all__ = ["ToolNode", "tools_condition"]
 
@@ -354,15 +361,20 @@ class ToolNode:
         if tool.name != call.name:
             call = call.model_copy(update={"name": tool.name})
         result = await self._executed(call, tool, req)
-        if result.error is None:
-            return self._answer(call, result, given.langchain)
         handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
-        error = result.exception
-        if handler is None or error is None:
+        if result.error is None:
+            try:
+                return self._answer(call, result, given)
+            except ToolAnswerError as bad:  # handled as LangGraph handles it, when asked
+                if handler is None:
+                    raise
+                return _error_message(call, handler(bad))
+        failure = result.exception
+        if handler is None or failure is None:
             return result.to_message()
-        if isinstance(error, ToolArgumentsError):
-            error = invocation_error(error, call.arguments)
-        return _error_message(call, handler(error))
+        if isinstance(failure, ToolArgumentsError):
+            failure = invocation_error(failure, call.arguments)
+        return _error_message(call, handler(failure))
 
     async def _executed(
         self, call: ToolCall, tool: Tool | None, req: ToolCallRequest
@@ -393,14 +405,19 @@ class ToolNode:
             screen=False,  # the whole turn was screened first
         )
 
-    def _answer(self, call: ToolCall, result: ToolResult, langchain: bool) -> Any:
-        value = result.value
+    def _answer(self, call: ToolCall, result: ToolResult, given: NodeInput) -> Any:
+        value, langchain = result.value, given.langchain
         if isinstance(value, Command):
-            return _checked_command(call, value, self.messages_key)
+            return _checked_command(call, value, self.messages_key, given.kind)
         if _is_answer_list(value):
-            return _checked_list(call, value, self.messages_key)
+            return _checked_list(call, value, self.messages_key, given.kind)
         if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
-            return value  # a LangChain tool's own answer, artifact and all
+            # A LangChain tool's own answer: kept whole (artifact and all) in a LangChain
+            # conversation, its content worded as LangGraph words it; in a hone one, hone's
+            # reading of it (extras kept, see hone.messages).
+            if langchain:
+                return value.model_copy(update={"content": langgraph_content(value.content)})
+            return tool_message(value, call.id, call.name)
         if langchain and not result.truncated:
             return langgraph_answer(value, call.id, call.name) or result.to_message()
         return result.to_message()
@@ -412,13 +429,15 @@ class ToolNode:
         flat = [item for a in answers for item in (a if isinstance(a, list) else [a])]
         if not any(isinstance(a, Command) for a in flat):
             return flat if kind == "list" else {self.messages_key: flat}
-        parent = [a for a in flat if isinstance(a, Command) and a.graph == Command.PARENT]
+        # LangGraph's rule: the parent-graph commands that only send are merged into one,
+        # at the end; every other item stays where its call put it.
+        sends = [a for a in flat if _only_sends_to_parent(a)]
         items: list[Any] = [
             a if isinstance(a, Command) else [a] if kind == "list" else {self.messages_key: [a]}
             for a in flat
-            if not (isinstance(a, Command) and a.graph == Command.PARENT)
+            if not _only_sends_to_parent(a)
         ]
-        return [*items, _merge_parent(parent)] if parent else items
+        return [*items, merge_parent_commands(sends)] if sends else items
 
 
 def _error_message(call: ToolCall, text: str) -> ToolMessage:
@@ -458,12 +477,13 @@ def _cache_key(call: ToolCall) -> str:
     return f"tool/{call.id}"
 
 
-def _merge_parent(commands: list[Command[Any]]) -> Command[Any]:
-    if len(commands) == 1:
-        return commands[0]
-    update = [item for c in commands for item in c.update_items()]
-    goto = [target for c in commands for target in c.goto_items()]
-    return Command(graph=Command.PARENT, update=update, goto=goto)
+def _only_sends_to_parent(item: Any) -> bool:
+    return (
+        isinstance(item, Command)
+        and item.graph == Command.PARENT
+        and bool(item.goto_items())
+        and all(isinstance(target, Send) for target in item.goto_items())
+    )
 
 
 def _valid(call: ToolCall, tool: Tool) -> bool:
@@ -490,9 +510,10 @@ def _answers_call(call: ToolCall, message: Any) -> bool:
 
 
 def _command_messages(command: Command[Any], key: str) -> list[Any]:
-    if not isinstance(command.update, Mapping):
+    update = command.update
+    if not isinstance(update, Mapping | list):
         return []
-    values = command.update.get(key) or []
+    values = (update.get(key) if isinstance(update, Mapping) else update) or []
     return list(values) if isinstance(values, list | tuple) else [values]
 
 
@@ -501,22 +522,65 @@ def _removes_all(messages: list[Any]) -> bool:
     return len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES
 
 
-def _checked_command(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
-    """A tool's Command must answer its call, or the model would see an unanswered call."""
-    if command.graph == Command.PARENT or not isinstance(command.update, Mapping):
-        return command
+def _checked_command(
+    call: ToolCall, command: Command[Any], key: str, kind: InputKind, *, answers: bool = True
+) -> Command[Any]:
+    """A tool's Command must answer its call (``answers``), or the model would see an
+    unanswered call; its update has the shape of the node's input (LangGraph's checks).
+
+    Raises:
+        ToolAnswerError: no answer, or an update of the other shape.
+    """
+    if isinstance(command.update, list) and kind != "list":
+        raise ToolAnswerError(
+            f"tool {call.name!r} returned a Command whose update is a list of messages; a "
+            f"ToolNode given a state needs a dict update ({{{key!r}: [ToolMessage(...)]}})"
+        )
+    if isinstance(command.update, Mapping) and kind == "list":
+        raise ToolAnswerError(
+            f"tool {call.name!r} returned a Command whose update is a dict; a ToolNode given "
+            "a list of messages needs a list update ([ToolMessage(...)])"
+        )
     values = _command_messages(command, key)
-    if not any(_answers_call(call, m) for m in values) and not _removes_all(values):
-        raise InvalidUpdateError(
+    if (
+        answers
+        and command.graph != Command.PARENT
+        and isinstance(command.update, Mapping | list)
+        and not any(_answers_call(call, m) for m in values)
+        and not _removes_all(values)
+    ):
+        raise ToolAnswerError(
             f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
             f"call {call.id!r}; add ToolMessage(content=..., tool_call_id=ctx.call_id) to "
             f"update[{key!r}]"
         )
-    return command
+    return _named(call, command, key)
 
 
-def _checked_list(call: ToolCall, items: list[Any], key: str) -> list[Any]:
-    """A tool's list of commands and messages must answer its call exactly once."""
+def _named(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
+    """The command with the messages answering ``call`` named after its tool, as
+    LangGraph's ``ToolNode`` names them (a copy: the tool's command is not changed)."""
+    update = command.update
+    values = update.get(key) if isinstance(update, Mapping) else update
+    if not isinstance(values, list | tuple):
+        return command
+    named = [
+        m.model_copy(update={"name": call.name})
+        if _answers_call(call, m) and getattr(m, "name", None) is None
+        else m
+        for m in values
+    ]
+    if isinstance(update, Mapping):
+        return dataclasses.replace(command, update={**update, key: named})
+    return dataclasses.replace(command, update=named)  # a list-of-messages state
+
+
+def _checked_list(call: ToolCall, items: list[Any], key: str, kind: InputKind) -> list[Any]:
+    """A tool's list of commands and messages must answer its call exactly once.
+
+    Raises:
+        ToolAnswerError: no answer, or more than one.
+    """
     answers = sum(
         sum(_answers_call(call, m) for m in _command_messages(item, key))
         if isinstance(item, Command)
@@ -524,8 +588,11 @@ def _checked_list(call: ToolCall, items: list[Any], key: str) -> list[Any]:
         for item in items
     )
     if answers != 1:
-        raise InvalidUpdateError(
+        raise ToolAnswerError(
             f"tool {call.name!r} returned a list with {answers} messages bound to tool_call_id "
             f"{call.id!r}; expected exactly one terminating ToolMessage"
         )
-    return items
+    return [
+        _checked_command(call, i, key, kind, answers=False) if isinstance(i, Command) else i
+        for i in items
+    ]

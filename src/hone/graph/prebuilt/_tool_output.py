@@ -10,7 +10,7 @@ from typing import Any
 
 from hone.messages import ToolMessage
 
-__all__ = ["langgraph_answer"]
+__all__ = ["langgraph_answer", "langgraph_content"]
 
 #: The content blocks a LangChain ``ToolMessage`` carries as they are (langchain-core's list).
 _BLOCK_TYPES = frozenset(
@@ -47,3 +47,14 @@ def langgraph_answer(value: Any, call_id: str, name: str) -> Any:
     except (TypeError, ValueError):
         return None
     return ToolMessage(content=text, tool_call_id=call_id, name=name)
+
+
+def langgraph_content(content: Any) -> Any:
+    """A tool message's content as LangGraph's ``ToolNode`` leaves it: text and content
+    blocks as they are, anything else (a list of strings, say) as JSON text."""
+    if isinstance(content, str) or _is_blocks(content):
+        return content
+    try:
+        return json.dumps(content, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(content)
