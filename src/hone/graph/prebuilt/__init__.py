@@ -7,7 +7,14 @@
     agent = create_react_agent(model, [search, with_review(send_email)], checkpointer=saver)
 """
 
-from hone.graph.prebuilt._react import Prompt, create_react_agent
+from hone.graph.prebuilt._react import create_react_agent
+from hone.graph.prebuilt._react_prompt import Prompt
+from hone.graph.prebuilt._react_state import (
+    AgentState,
+    AgentStatePydantic,
+    AgentStateWithStructuredResponse,
+    AgentStateWithStructuredResponsePydantic,
+)
 from hone.graph.prebuilt._review import (
     ReviewConfig,
     ReviewDecision,
@@ -18,6 +25,10 @@ from hone.graph.prebuilt._review import (
 from hone.graph.prebuilt._tool_node import ToolNode, tools_condition
 
 __all__ = [
+    "AgentState",
+    "AgentStatePydantic",
+    "AgentStateWithStructuredResponse",
+    "AgentStateWithStructuredResponsePydantic",
     "Prompt",
     "ReviewConfig",
     "ReviewDecision",
