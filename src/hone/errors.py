@@ -11,6 +11,8 @@ Hierarchy::
     │   ├── ModelSpecError              a model spec string that cannot be understood
     │   ├── ToolDefinitionError         a tool function that cannot become a schema
     │   ├── DuplicateToolError          two tools with one name
+    │   ├── ToolInjectionError          an injected tool parameter the caller cannot fill (no
+    │   │                               such state key, no store); raised, never shown the model
     │   ├── TrainingConfigError         unknown loss type, G < 2, missing reward, ...
     │   ├── InvalidNamespaceError       a store namespace LangGraph's rules reject (also a ValueError)
     │   ├── InvalidFilterError          a store search filter that cannot be evaluated (also a ValueError)
@@ -36,7 +38,8 @@ Hierarchy::
     │   ├── NodeTimeoutError            a node ran past its TimeoutPolicy
     │   └── NodeCancelledError          a node raised CancelledError itself
     ├── ToolArgumentsError              arguments a tool's schema rejects (direct calls only;
-    │                                   aexecute_tool_calls turns them into a ToolMessage)
+    │   │                               aexecute_tool_calls turns them into a ToolMessage)
+    │   └── ToolInvocationError         the same, raised by a ToolNode told not to handle it
     ├── GuardrailError                  a guardrail failed: it raised, or returned no decision
     │   └── GuardrailTripwireError      a guardrail decided to stop the run
     ├── CheckpointError                 storage of checkpoints
@@ -72,7 +75,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -127,6 +130,8 @@ __all__ = [
     "StructuredOutputError",
     "ToolArgumentsError",
     "ToolDefinitionError",
+    "ToolInjectionError",
+    "ToolInvocationError",
     "TrainingConfigError",
     "TrainingError",
     "TrajectoryError",
@@ -149,6 +154,15 @@ class ModelSpecError(ConfigError):
 
 class ToolDefinitionError(ConfigError):
     """A Python function or schema that cannot become a tool."""
+
+
+class ToolInjectionError(ConfigError):
+    """A tool parameter marked for injection (``InjectedState("key")``, ``InjectedStore()``)
+    that the caller cannot fill: the state has no such key, the graph has no store.
+
+    It is the developer's mistake, not the model's, so ``ToolNode`` raises it. The concrete
+    errors are also a ``KeyError``, ``AttributeError`` or ``ValueError``, as LangGraph raises.
+    """
 
 
 class DuplicateToolError(ConfigError):
@@ -323,6 +337,33 @@ class ToolArgumentsError(HoneError):
 
     def __reduce__(self) -> tuple[type[ToolArgumentsError], tuple[str, tuple[str, ...]]]:
         return (type(self), (self.tool_name, self.problems))
+
+
+class ToolInvocationError(ToolArgumentsError):
+    """Arguments a tool's schema rejects, raised by a graph ``ToolNode`` whose
+    ``handle_tool_errors`` does not handle them (LangGraph's ``ToolInvocationError``).
+
+    ``message`` is the text a handling ``ToolNode`` gives the model (LangGraph's wording);
+    ``tool_kwargs`` the arguments the model sent.
+    """
+
+    def __init__(
+        self, tool_name: str, problems: Sequence[str], tool_kwargs: Mapping[str, Any]
+    ) -> None:
+        super().__init__(tool_name, problems)
+        self.tool_kwargs = dict(tool_kwargs)
+        lines = "\n".join(self.problems)
+        self.message = (
+            f"Error invoking tool {tool_name!r} with kwargs {self.tool_kwargs} with error:\n"
+            f" {lines}\n Please fix the error and try again."
+        )
+        self.args = (self.message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.tool_name, self.problems, self.tool_kwargs))
 
 
 class GuardrailError(HoneError):

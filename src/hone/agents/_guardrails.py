@@ -272,7 +272,9 @@ class AgentGuardrails:
             reviewed,
             name=base.name,
             messages_key=base.messages_key,
-            handle_errors=base.handle_errors,
+            handle_tool_errors=base.handle_tool_errors,
+            wrap_tool_call=base.wrap_tool_call,
+            awrap_tool_call=base.awrap_tool_call,
             options=dataclasses.replace(base.options, guard=guard),
             deps=base.deps,
         )

@@ -38,6 +38,10 @@ class ToolContext:
     deps: Any = None
     #: 1 for the first attempt, then 2, 3, ... when a retry policy runs the call again.
     attempt: int = 1
+    #: The caller's runtime for this call (``ToolNode`` gives a
+    #: ``hone.graph.prebuilt.ToolRuntime``: state, context, config, store, stream writer);
+    #: the injected parameters' markers read it. None outside a graph.
+    runtime: Any = None
 
 
 def is_context_annotation(annotation: Any) -> bool:

@@ -4,8 +4,10 @@ schema dicts).
 
 A LangChain tool keeps running as LangChain runs it (its own validation, error handling and
 injected arguments): the hone :class:`~hone.tools.Tool` made from it validates the model's
-arguments against the tool's schema and calls ``lc_tool.ainvoke``. langchain-core is imported
-only when a LangChain tool is converted.
+arguments against the tool's schema and calls ``lc_tool.ainvoke``. Parameters marked with
+hone's markers (``InjectedState``, ``InjectedStore``, ``ToolRuntime``, which LangChain hides
+from the model) are filled into the call's arguments first, as LangGraph's ``ToolNode`` does.
+langchain-core is imported only when a LangChain tool is converted.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import typing
 from collections.abc import Mapping
 from typing import Any, NotRequired, Required
 
-from pydantic import BaseModel, PydanticUserError, TypeAdapter
+from pydantic import BaseModel, PydanticUserError, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from hone.errors import ToolDefinitionError
+from hone.errors import ToolArgumentsError, ToolDefinitionError
 from hone.tools._context import ToolContext
-from hone.tools._schema import clean_schema
+from hone.tools._injected import InjectedParam, find_injection
+from hone.tools._schema import clean_schema, describe_validation_error
 from hone.tools._tool import Tool
 
 __all__ = [
@@ -51,23 +54,60 @@ def langchain_source(tool: Tool) -> Any:
 def _input_names(lc_tool: Any) -> set[str]:
     """Every argument the tool takes, injected ones included."""
     try:
-        schema = lc_tool.get_input_schema().model_json_schema()
-    except Exception:  # a tool whose args_schema is a plain dict, or one pydantic cannot draw
+        # The fields, not the JSON schema: an injected ToolRuntime has none.
+        return set(lc_tool.get_input_schema().model_fields)
+    except Exception:  # a tool whose args_schema is a plain dict
         return set(getattr(lc_tool, "args", {}) or {})
-    return set(schema.get("properties", {}))
+
+
+def _annotations(lc_tool: Any) -> dict[str, Any]:
+    """The tool's parameter annotations: its input schema's, over its function's hints."""
+    from langchain_core.tools.base import get_all_basemodel_annotations
+
+    func = getattr(lc_tool, "func", None) or getattr(lc_tool, "coroutine", None)
+    try:
+        hints = typing.get_type_hints(func, include_extras=True) if func else {}
+    except (NameError, TypeError):  # hints that do not resolve: the schema's still count
+        hints = {}
+    try:
+        schema = get_all_basemodel_annotations(lc_tool.get_input_schema())
+    except Exception:  # a dict args_schema, or one pydantic cannot read
+        schema = {}
+    return {**hints, **schema}
+
+
+def _injected_params(lc_tool: Any, hidden: set[str]) -> tuple[InjectedParam, ...]:
+    """The hidden parameters that hone's markers fill (LangChain fills its own)."""
+    annotations = _annotations(lc_tool)
+    try:
+        fields = lc_tool.get_input_schema().model_fields
+    except Exception:
+        fields = {}
+    found: list[InjectedParam] = []
+    for name in sorted(hidden & set(annotations)):
+        where = f"parameter {name!r} of LangChain tool {lc_tool.name!r}"
+        marker = find_injection(annotations[name], where=where, langchain=False)
+        if marker is not None:
+            optional = name in fields and not fields[name].is_required()
+            found.append(InjectedParam(name=name, marker=marker, optional=optional))
+    return tuple(found)
 
 
 def from_langchain_tool(lc_tool: Any) -> Tool:
     """A hone tool that runs a LangChain tool (``BaseTool`` or ``@langchain_core.tools.tool``).
 
-    The model sees the tool's ``tool_call_schema`` (injected arguments hidden). A tool with
-    injected arguments (``InjectedToolCallId``) or ``response_format="content_and_artifact"``
-    is invoked with the whole tool call and answers with a LangChain ``ToolMessage`` (kept as
-    the result's value, artifact included); others are invoked with the arguments and their
-    return value is the result.
+    The model sees the tool's ``tool_call_schema`` (injected arguments hidden), and what it
+    sends for a hidden argument is dropped. A tool with injected arguments
+    (``InjectedToolCallId``, ``InjectedState``, ...) or
+    ``response_format="content_and_artifact"`` is invoked with the whole tool call, the
+    arguments hone's markers fill added, and answers with a LangChain ``ToolMessage`` (kept
+    as the result's value, artifact included); others are invoked with the arguments and
+    their return value is the result. LangChain's own validation errors name only the
+    arguments the model sent.
 
     Raises:
-        ToolDefinitionError: the tool's name is not one function calling accepts.
+        ToolDefinitionError: the tool's name is not one function calling accepts, or a
+            parameter is marked for injection twice.
     """
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -75,28 +115,41 @@ def from_langchain_tool(lc_tool: Any) -> Tool:
     parameters = dict(function.get("parameters") or {"type": "object", "properties": {}})
     visible = set(parameters.get("properties", {}))
     hidden = _input_names(lc_tool) - visible
+    injected = _injected_params(lc_tool, hidden)
+    # The model's values for LangChain's own hidden arguments are dropped here; those for
+    # hone's markers never get past Tool.validate.
+    dropped = frozenset(hidden - {p.name for p in injected})
     whole_call = bool(hidden) or getattr(lc_tool, "response_format", None) == (
         "content_and_artifact"
     )
 
     async def run_langchain_tool(hone_tool_context: ToolContext, **arguments: Any) -> Any:
-        if whole_call:
-            call = {
-                "type": "tool_call",
-                "name": lc_tool.name,
-                "args": arguments,
-                "id": hone_tool_context.call_id,
-            }
-            return await lc_tool.ainvoke(call)
-        return await lc_tool.ainvoke(arguments)
+        args = {k: v for k, v in arguments.items() if k not in dropped}
+        try:
+            if whole_call:
+                call = {
+                    "type": "tool_call",
+                    "name": lc_tool.name,
+                    "args": args,
+                    "id": hone_tool_context.call_id,
+                }
+                return await lc_tool.ainvoke(call)
+            return await lc_tool.ainvoke(args)
+        except ValidationError as exc:
+            problems = describe_validation_error(
+                exc, tuple(sorted(visible)), hidden=frozenset(hidden)
+            )
+            problems = problems or ["the injected arguments do not fit the tool's annotations"]
+            raise ToolArgumentsError(lc_tool.name, problems) from exc
 
     setattr(run_langchain_tool, _SOURCE, lc_tool)
-    return Tool.from_schema(
+    tool = Tool.from_schema(
         name=lc_tool.name,
         description=lc_tool.description or function.get("description") or lc_tool.name,
         parameters=parameters,
         fn=run_langchain_tool,
     )
+    return tool.with_(injected=injected) if injected else tool
 
 
 def as_tool(item: Any) -> Tool:

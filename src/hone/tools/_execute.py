@@ -116,6 +116,10 @@ class ToolResult:
     duration_s: float = 0.0
     #: Whether ``content`` was cut to the output limit.
     truncated: bool = False
+    #: What failed, for callers that decide themselves how to answer it (``ToolNode``'s
+    #: ``handle_tool_errors``): the tool's exception, or the ``ToolArgumentsError`` for
+    #: arguments the schema rejects; None otherwise.
+    exception: BaseException | None = None
 
     @property
     def is_error(self) -> bool:
@@ -143,6 +147,7 @@ def _failure(
     started: float,
     limit: int | None,
     attempts: int = 0,
+    exception: BaseException | None = None,
 ) -> ToolResult:
     content, truncated = _truncate(f"Error: {message}", limit)
     return ToolResult(
@@ -153,6 +158,7 @@ def _failure(
         attempts=attempts,
         duration_s=time.perf_counter() - started,
         truncated=truncated,
+        exception=exception,
     )
 
 
@@ -238,22 +244,36 @@ async def _run_attempts(
             attempt += 1
 
 
-def _check_arguments(call: ToolCall, tool: Tool) -> dict[str, Any] | tuple[ErrorKind, str]:
+#: Why the model's arguments cannot be used: the kind, the text the model reads, and the
+#: validation error (None for undecodable JSON).
+_Rejection: TypeAlias = tuple[ErrorKind, str, Exception | None]
+
+
+def _check_arguments(call: ToolCall, tool: Tool) -> dict[str, Any] | _Rejection:
     """The validated values, or why the model's arguments cannot be used."""
     if call.error is not None:
-        return "invalid_json", (
-            f"the arguments for {tool.name!r} could not be decoded ({call.error}). "
-            "Send the arguments as one JSON object that matches the tool's parameters."
+        return (
+            "invalid_json",
+            (
+                f"the arguments for {tool.name!r} could not be decoded ({call.error}). "
+                "Send the arguments as one JSON object that matches the tool's parameters."
+            ),
+            None,
         )
     try:
         return tool.validate(call.arguments)
     except ToolArgumentsError as exc:
         problems = "\n".join(f"- {p}" for p in exc.problems)
-        return "invalid_arguments", (
-            f"invalid arguments for {tool.name!r}:\n{problems}\nFix them and call the tool again."
+        return (
+            "invalid_arguments",
+            (
+                f"invalid arguments for {tool.name!r}:\n{problems}\nFix them and call the tool again."
+            ),
+            exc,
         )
     except Exception as exc:  # a validator of the developer's own that raised something else
-        return "invalid_arguments", f"invalid arguments for {tool.name!r}: {_exception_text(exc)}"
+        text = f"invalid arguments for {tool.name!r}: {_exception_text(exc)}"
+        return "invalid_arguments", text, exc
 
 
 def _describe_failure(
@@ -278,6 +298,7 @@ async def aexecute_tool_call(
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
     screen: bool = True,
+    runtime: Any = None,
 ) -> ToolResult:
     """Run one tool call and describe its outcome; never raises for a failed call.
 
@@ -299,7 +320,8 @@ async def aexecute_tool_call(
     limit = tool.max_output_chars if tool.max_output_chars is not None else opts.max_output_chars
     checked = _check_arguments(call, tool)
     if not isinstance(checked, dict):
-        return _failure(call, checked[0], checked[1], started=started, limit=limit)
+        kind, text, exception = checked
+        return _failure(call, kind, text, started=started, limit=limit, exception=exception)
     guard = opts.guard
     if guard is not None and screen:
         refused = await guard.screen([call], state=state, deps=deps)
@@ -311,6 +333,7 @@ async def aexecute_tool_call(
         state=state,
         metadata=types.MappingProxyType(dict(metadata or {})),
         deps=deps,
+        runtime=runtime,
     )
     result = await _run(tool, call, checked, context, opts, started=started, limit=limit)
     if guard is not None:
@@ -332,7 +355,9 @@ async def _run(
     value, error, attempts = await _run_attempts(tool, call, values, context, opts)
     if error is not None:
         kind, message = _describe_failure(tool, call, error, attempts)
-        return _failure(call, kind, message, started=started, limit=limit, attempts=attempts)
+        return _failure(
+            call, kind, message, started=started, limit=limit, attempts=attempts, exception=error
+        )
     failed = False
     if isinstance(value, ToolMessage) or (
         is_langchain_message(value) and getattr(value, "type", None) == "tool"
@@ -370,6 +395,7 @@ async def aexecute_tool_calls(
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
+    runtime: Any = None,
 ) -> list[ToolMessage]:
     """Run the tool calls of one model turn concurrently; one ``ToolMessage`` per call, in
     call order.
@@ -382,6 +408,9 @@ async def aexecute_tool_calls(
         state: Given to tools as ``ToolContext.state`` (a graph node passes its state).
         deps: Given to tools as ``ToolContext.deps`` (the developer's clients and handles).
         metadata: Given to tools, read-only, as ``ToolContext.metadata``.
+        runtime: Given to tools as ``ToolContext.runtime``; injected parameters
+            (``InjectedState``, ``InjectedStore``, ``ToolRuntime``) read it
+            (``hone.graph.prebuilt.tool_runtime`` builds one).
         execution: Timeout, retry, output limit and concurrency defaults, and the guard
             (``execution.guard``) that screens every call of the turn before any runs and
             checks each result.
@@ -419,6 +448,7 @@ async def aexecute_tool_calls(
                 metadata=metadata,
                 execution=opts,
                 screen=False,
+                runtime=runtime,
             )
 
     tasks = [asyncio.ensure_future(run(call)) for call in turn]
@@ -440,6 +470,7 @@ def execute_tool_calls(
     deps: Any = None,
     metadata: Mapping[str, Any] | None = None,
     execution: ExecutionOptions | None = None,
+    runtime: Any = None,
 ) -> list[ToolMessage]:
     """The synchronous shell of :func:`aexecute_tool_calls` (same arguments and result).
 
@@ -447,6 +478,12 @@ def execute_tool_calls(
     """
     return run_sync(
         aexecute_tool_calls(
-            calls, registry, state=state, deps=deps, metadata=metadata, execution=execution
+            calls,
+            registry,
+            state=state,
+            deps=deps,
+            metadata=metadata,
+            execution=execution,
+            runtime=runtime,
         )
     )

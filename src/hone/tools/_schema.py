@@ -18,12 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from hone.errors import ToolArgumentsError, ToolDefinitionError
 from hone.tools._context import is_context_annotation
 from hone.tools._docstring import parse_docstring
+from hone.tools._injected import InjectedParam, find_injection
 
 __all__ = [
     "FunctionSignature",
     "clean_schema",
     "context_parameter",
     "describe_validation_error",
+    "injected_parameters",
     "inspect_function",
     "unwrap_partial",
 ]
@@ -49,6 +51,9 @@ class FunctionSignature:
     #: Positional-only parameter names in order, the context's included (they cannot be
     #: passed by keyword).
     positional: tuple[str, ...]
+    #: The parameters the caller fills (``InjectedState``, ``ToolRuntime``, ...), hidden from
+    #: the model like the context's.
+    injected: tuple[InjectedParam, ...] = ()
 
     def validate(self, tool_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Validated Python values by parameter name (nested models stay model instances).
@@ -100,6 +105,32 @@ def context_parameter(fn: Callable[..., Any], func_name: str) -> str | None:
     return names[0] if names else None
 
 
+def _injected(param: inspect.Parameter, func_name: str) -> InjectedParam | None:
+    where = f"parameter {param.name!r} of {func_name!r}"
+    marker = find_injection(param.annotation, where=where)
+    if marker is None:
+        return None
+    if is_context_annotation(param.annotation):
+        raise ToolDefinitionError(
+            f"{where} asks for the ToolContext and is marked for injection ({marker!r}); "
+            "a parameter receives one or the other"
+        )
+    optional = param.default is not inspect.Parameter.empty
+    return InjectedParam(name=param.name, marker=marker, optional=optional)
+
+
+def injected_parameters(fn: Callable[..., Any], func_name: str) -> tuple[InjectedParam, ...]:
+    """The parameters of ``fn`` that a marker (``Annotated[T, InjectedState]``,
+    ``runtime: ToolRuntime``, ...) says the caller fills, in signature order.
+
+    Raises:
+        ToolDefinitionError: a parameter with two markers, or with a marker and the
+            ``ToolContext`` annotation.
+    """
+    found = (_injected(p, func_name) for p in _signature(fn, func_name).parameters.values())
+    return tuple(p for p in found if p is not None)
+
+
 def _check_parameter(param: inspect.Parameter, func_name: str) -> None:
     if param.kind in _VAR_KINDS:
         star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
@@ -142,13 +173,19 @@ def inspect_function(
     ``all_required`` lists every parameter in ``required`` (OpenAI strict mode); otherwise
     only those without a default are.
 
+    Parameters marked for injection (see :func:`injected_parameters`) are left out of the
+    schema, as the ``ToolContext`` parameter is.
+
     Raises:
         ToolDefinitionError: a parameter without a type hint, ``*args``/``**kwargs``, several
-            ToolContext parameters, or a type pydantic cannot describe.
+            ToolContext parameters, a parameter marked twice, or a type pydantic cannot
+            describe.
     """
     signature = _signature(fn, func_name)
     doc = parse_docstring(inspect.getdoc(unwrap_partial(fn)))
     context_param = context_parameter(fn, func_name)
+    injected = injected_parameters(fn, func_name)
+    hidden = {context_param, *(p.name for p in injected)}
     fields: dict[str, Any] = {}
     names: list[str] = []
     positional: list[str] = []
@@ -156,7 +193,7 @@ def inspect_function(
         _check_parameter(param, func_name)
         if param.kind is inspect.Parameter.POSITIONAL_ONLY:
             positional.append(param.name)
-        if param.name == context_param:
+        if param.name in hidden:
             continue
         fields[f"p{len(names)}"] = _field(
             param.annotation, param.default, doc.params.get(param.name), param.name
@@ -179,6 +216,7 @@ def inspect_function(
         names=tuple(names),
         context_param=context_param,
         positional=tuple(positional),
+        injected=injected,
     )
 
 
@@ -279,10 +317,20 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= _MAX_INPUT_REPR else text[: _MAX_INPUT_REPR - 3] + "..."
 
 
-def describe_validation_error(exc: ValidationError, allowed: tuple[str, ...]) -> list[str]:
-    """One line per pydantic error, phrased for the model: which field, what is wrong."""
+def describe_validation_error(
+    exc: ValidationError, allowed: tuple[str, ...], *, hidden: frozenset[str] = frozenset()
+) -> list[str]:
+    """One line per pydantic error, phrased for the model: which field, what is wrong.
+
+    Errors about the ``hidden`` (injected) parameters are left out, and so are their values
+    in the inputs shown: the model neither sends nor can fix them.
+    """
     problems: list[str] = []
     for error in exc.errors(include_url=False):
+        if error["loc"] and error["loc"][0] in hidden:
+            continue
+        if hidden and isinstance(error.get("input"), Mapping):
+            error["input"] = {k: v for k, v in error["input"].items() if k not in hidden}
         where = _location(tuple(error["loc"]))
         kind = error["type"]
         if kind == "missing":

@@ -27,8 +27,14 @@ from hone.errors import ToolArgumentsError, ToolDefinitionError
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.messages import ContentPart, ImagePart, TextPart, ToolCall, ToolMessage, new_id
 from hone.tools._context import ToolContext
+from hone.tools._injected import OMIT, InjectedParam
 from hone.tools._jsonschema import check_schema, validate_json
-from hone.tools._schema import context_parameter, inspect_function, unwrap_partial
+from hone.tools._schema import (
+    context_parameter,
+    injected_parameters,
+    inspect_function,
+    unwrap_partial,
+)
 
 __all__ = ["Tool", "ToolInput", "Validator", "result_content", "tool", "tool_message"]
 
@@ -80,6 +86,9 @@ class Tool:
     retry: RetryPolicy | None = None
     #: Longest result text the model sees; None defers to the executor's options.
     max_output_chars: int | None = None
+    #: Parameters of ``fn`` the caller fills (``InjectedState``, ``ToolRuntime``, ...): the
+    #: model's values for them are dropped, and each call computes them from its context.
+    injected: tuple[InjectedParam, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -136,6 +145,7 @@ class Tool:
             validator=sig.validate,
             context_param=sig.context_param,
             positional=sig.positional,
+            injected=sig.injected,
             strict=strict,
             timeout=timeout,
             retry=retry,
@@ -159,7 +169,8 @@ class Tool:
 
         Arguments are checked against ``parameters`` (types, required keys,
         ``additionalProperties``, enums, bounds) before ``fn`` runs. A parameter of ``fn``
-        annotated ``ToolContext`` receives the context.
+        annotated ``ToolContext`` receives the context, and parameters marked for injection
+        (``Annotated[T, InjectedState]``, ...) their values.
 
         Raises:
             ToolDefinitionError: ``parameters`` is not an object schema, or a bad name.
@@ -172,13 +183,15 @@ class Tool:
                 raise ToolArgumentsError(tool_name, problems)
             return dict(arguments)
 
+        func_name = _function_name(fn)
         return cls(
             name=name,
             description=description,
             parameters=dict(parameters),
             fn=fn,
             validator=validate,
-            context_param=context_parameter(fn, _function_name(fn)),
+            context_param=context_parameter(fn, func_name),
+            injected=injected_parameters(fn, func_name),
             strict=strict,
             timeout=timeout,
             retry=retry,
@@ -203,16 +216,31 @@ class Tool:
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The values to call the function with, from model-sent arguments.
 
+        Values for injected parameters are dropped first: the model never chooses them.
+
         Raises:
             ToolArgumentsError: the arguments break the schema; one problem per field.
         """
-        return self.validator(self.name, arguments)
+        if not self.injected:
+            return self.validator(self.name, arguments)
+        names = {p.name for p in self.injected}
+        kept = {k: v for k, v in arguments.items() if k not in names}
+        return {k: v for k, v in self.validator(self.name, kept).items() if k not in names}
 
     async def run(self, values: Mapping[str, Any], context: ToolContext) -> Any:
-        """Run the function on values from :meth:`validate` (a sync function in a thread)."""
+        """Run the function on values from :meth:`validate` (a sync function in a thread).
+
+        Injected parameters missing from ``values`` are computed from ``context``.
+
+        Raises:
+            ToolInjectionError: an injected parameter cannot be filled (from its marker).
+        """
         kwargs = dict(values)
         if self.context_param is not None:
             kwargs[self.context_param] = context
+        for param in self.injected:
+            if param.name not in kwargs and (value := param.value(context)) is not OMIT:
+                kwargs[param.name] = value
         args = [kwargs.pop(name) for name in self.positional if name in kwargs]
         if is_async_callable(self.fn):
             result = await self.fn(*args, **kwargs)
@@ -243,12 +271,18 @@ class Tool:
         LangChain's for LangChain's tool-call dict. ``config`` (a LangChain
         ``RunnableConfig``) is accepted for compatibility; hone does not read it.
 
+        As with LangChain's tools, a direct call may give injected parameters' values in
+        ``input``; those it leaves out come from ``context`` (the executor, by contrast,
+        always drops what the model sends for them).
+
         Raises:
             ToolArgumentsError: the arguments break the schema.
+            ToolInjectionError: an injected parameter cannot be filled.
         """
         call_id, arguments, family = self._read_input(input)
         ctx = context or ToolContext(call_id=call_id or new_id("call_"), tool_name=self.name)
-        value = await self.run(self.validate(arguments), ctx)
+        given = {p.name: arguments[p.name] for p in self.injected if p.name in arguments}
+        value = await self.run({**self.validate(arguments), **given}, ctx)
         if family is None:
             return value
         message = tool_message(value, ctx.call_id, self.name)

@@ -60,14 +60,14 @@ def test_failures_become_error_messages() -> None:
     assert invalid.is_error and "invalid arguments" in invalid.text
 
 
-def test_handle_errors_false_propagates_tool_exceptions() -> None:
+def test_handle_tool_errors_false_propagates_tool_exceptions() -> None:
     @tool
     def boom(x: int) -> int:
         """Fail."""
         raise ValueError("bad input")
 
     with pytest.raises(ValueError, match="bad input"):
-        ToolNode([boom], handle_errors=False).invoke({"messages": [turn(("boom", {"x": 1}))]})
+        ToolNode([boom], handle_tool_errors=False).invoke({"messages": [turn(("boom", {"x": 1}))]})
 
 
 def test_no_tool_calls_gives_no_messages_and_missing_key_is_explained() -> None:

@@ -6,15 +6,35 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from hone._sync import run_sync
-from hone.errors import GraphError, InvalidUpdateError
+from hone.errors import GraphError, InvalidUpdateError, ToolArgumentsError, ToolInjectionError
 from hone.graph._channels import MISSING
-from hone.graph._context import _SCOPE, TaskScope, current_scope
-from hone.graph._interrupt import GraphInterrupt, ParentCommand
+from hone.graph._context import _SCOPE, current_scope
+from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
+from hone.graph._messages import REMOVE_ALL_MESSAGES
 from hone.graph._types import Command
+from hone.graph.prebuilt._injected import tool_runtime
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
+from hone.graph.prebuilt._tool_errors import (
+    LANGGRAPH_DEFAULT,
+    HandleToolErrors,
+    error_handler,
+    invalid_tool_text,
+    invocation_error,
+)
+from hone.graph.prebuilt._tool_output import langgraph_answer
+from hone.graph.prebuilt._tool_request import (
+    AsyncToolCallWrapper,
+    InputKind,
+    NodeInput,
+    ToolCallRequest,
+    ToolCallWrapper,
+    call_dict,
+    parse_input,
+    run_sync_wrapper,
+)
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.messages import AssistantMessage, ToolCall, ToolMessage, to_message
 from hone.tools import (
@@ -25,6 +45,8 @@ from hone.tools import (
     ToolResult,
     aexecute_tool_call,
 )
+from hone.tools._convert import as_tool, langchain_source
+from hone.tools._execute import as_tool_call
 
 __all__ = ["ToolNode", "tools_condition"]
 
@@ -76,16 +98,37 @@ def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["t
 
 
 class ToolNode:
-    """A graph node that runs the tool calls of the last model turn, concurrently.
+    """A graph node that runs the tool calls of the latest model turn, concurrently.
 
-    It returns ``{messages_key: [ToolMessage, ...]}`` in call order, of the family of the
-    last message: LangChain ``ToolMessage`` objects (named after the tool, as LangGraph's
-    ``ToolNode`` makes them; a LangChain tool's own message kept as it answered) when the
-    model's turn is LangChain's, else hone's. A tool that returns a
-    :class:`~hone.graph.Command` has that command passed to the graph instead (its update must
-    answer the call with a ``ToolMessage``). Every tool receives the graph state as
-    ``ToolContext.state``, and in ``ToolContext.metadata`` the running task's id (stable across
-    retries and resumes), the thread id, and ``idempotency_key`` = ``"<task id>:<call id>"``.
+    It takes what LangGraph's ``ToolNode`` takes: a state with ``messages_key`` (answering
+    ``{messages_key: [ToolMessage, ...]}``), a list of messages (answering a list), a list
+    of tool calls, or one call with its state as ``create_react_agent(version="v2")`` sends
+    it (both answering ``{messages_key: [...]}``). Answers are in call order and of the
+    family of the conversation: LangChain ``ToolMessage`` objects (named after the tool, as
+    LangGraph's ``ToolNode`` makes them; a LangChain tool's own message kept as it
+    answered) when the model's turn is LangChain's, else hone's. A tool that returns a
+    :class:`~hone.graph.Command` has that command passed to the graph instead (its update
+    must answer the call with a ``ToolMessage``). Every tool receives the graph state as
+    ``ToolContext.state``, and in ``ToolContext.metadata`` the running task's id (stable
+    across retries and resumes), the thread id, and ``idempotency_key`` =
+    ``"<task id>:<call id>"``.
+
+    Failures: a call naming no tool of the node, or arguments its schema rejects, are the
+    model's mistakes and always answered with a message (unless ``handle_tool_errors``
+    says otherwise for arguments). A tool's own exception is handled by
+    ``handle_tool_errors``; left as None, the conversation's family decides: over hone
+    messages every failure becomes a message the model reads (hone's texts: errors are
+    values inside the agent loop); over LangChain messages LangGraph's default applies
+    (argument errors become LangGraph's message, the tool's exception propagates and
+    fails the node). Given explicitly, it means what it means in LangGraph, for both
+    families, with LangGraph's texts.
+
+    ``wrap_tool_call`` / ``awrap_tool_call`` intercept each call (LangGraph's tool-call
+    interceptors): they get a :class:`ToolCallRequest` and an ``execute`` function that
+    runs a request (any number of times) and returns its answer (a ``ToolMessage`` or a
+    ``Command``); what they return answers the call. A sync wrapper runs in a worker
+    thread (its ``execute`` blocks that thread while the call runs on the node's loop); an
+    async one is used by both ``invoke`` and ``ainvoke`` when given.
 
     Tools wrapped with :func:`~hone.graph.prebuilt.with_review` are reviewed first, all of one
     turn at once: the graph pauses with one interrupt per call and no tool runs until every
@@ -101,11 +144,19 @@ class ToolNode:
             a registry).
         name: The node name ``add_node(tool_node)`` uses.
         messages_key: The state key holding the conversation.
-        handle_errors: True: a tool's exception becomes an error message the model reads.
-            False: it propagates and fails the node (a model's mistakes, such as an unknown
-            tool or bad arguments, are always messages).
+        handle_tool_errors: LangGraph's policy for failed calls: True (every exception;
+            text ``"Error: {exception!r}\\n Please fix your mistakes."``), False (none: the
+            exception, or :class:`~hone.errors.ToolInvocationError` for bad arguments,
+            propagates), a message for every exception, exception types, or a function of
+            the exception returning the text (the exceptions its annotation names). None:
+            by family, as above.
+        wrap_tool_call: A sync interceptor ``(request, execute) -> answer``.
+        awrap_tool_call: An async interceptor ``async (request, execute) -> answer``.
         options: Timeout, retry, output limit, concurrency and guard for the calls.
         deps: Given to tools as ``ToolContext.deps``.
+
+    Raises:
+        ConfigError: a ``handle_tool_errors`` of another type.
     """
 
     def __init__(
@@ -114,13 +165,18 @@ class ToolNode:
         *,
         name: str = "tools",
         messages_key: str = "messages",
-        handle_errors: bool = True,
+        handle_tool_errors: HandleToolErrors | None = None,
+        wrap_tool_call: ToolCallWrapper | None = None,
+        awrap_tool_call: AsyncToolCallWrapper | None = None,
         options: ExecutionOptions | None = None,
         deps: Any = None,
     ) -> None:
         self.name = name
         self.messages_key = messages_key
-        self.handle_errors = handle_errors
+        self.handle_tool_errors = handle_tool_errors
+        self._handler = error_handler(handle_tool_errors)
+        self.wrap_tool_call = wrap_tool_call
+        self.awrap_tool_call = awrap_tool_call
         self.deps = deps
         self.tools = ToolRegistry.coerce(tools)
         # Reviewed tools are asked about before anything runs; afterwards their inner tool runs.
@@ -128,39 +184,46 @@ class ToolNode:
             t.target if isinstance(t, ReviewedTool) else t for t in self.tools
         )
         base = options or ExecutionOptions()
-        signals: tuple[type[BaseException], ...] = (
-            (GraphInterrupt, ParentCommand) if handle_errors else (Exception,)
-        )
+        # Signals, and the developer's injection mistakes (a missing state key or store),
+        # are never answered as the model's errors.
+        signals = (GraphBubbleUp, ToolInjectionError)
         self.options = dataclasses.replace(base, propagate=(*base.propagate, *signals))
 
     def __repr__(self) -> str:
         return f"ToolNode(name={self.name!r}, tools={self.tools.names()})"
 
+    @property
+    def tools_by_name(self) -> dict[str, Any]:
+        """The tools by name, as they were given (LangChain tools stay LangChain's)."""
+        return {t.name: langchain_source(t) or t for t in self.tools}
+
     async def __call__(self, state: Any) -> Any:
-        """Run the last turn's tool calls; the graph calls this with its state."""
-        turn = _last_turn(state, self.messages_key)
-        if turn is None or not turn.tool_calls:
-            return {self.messages_key: []}
-        calls = list(turn.tool_calls)
-        answered: dict[str, ToolMessage] = await self._screen(calls, state)
-        decisions = self._review([c for c in calls if c.id not in answered])
-        to_run: list[ToolCall] = []
-        for call in calls:
-            if call.id in answered:
-                continue
+        """Run the latest turn's tool calls; the graph calls this with its state."""
+        given = parse_input(state, self.messages_key)
+        calls = given.calls
+        if not calls:
+            return [] if given.kind == "list" else {self.messages_key: []}
+        refused = await self._screen(calls, given.state)
+        decisions = self._review([c for c in calls if c.id not in refused])
+        answers: list[Any] = [None] * len(calls)
+        to_run: list[tuple[int, ToolCall]] = []
+        for i, call in enumerate(calls):
             decision = decisions.get(call.id)
-            if decision is None or decision.type == "accept":
-                to_run.append(call)
+            if call.id in refused:
+                answers[i] = refused[call.id]
+            elif decision is None or decision.type == "accept":
+                to_run.append((i, call))
             elif decision.type == "edit":
                 edited = {"arguments": dict(decision.args), "raw_arguments": None, "error": None}
-                to_run.append(call.model_copy(update=edited))
+                to_run.append((i, call.model_copy(update=edited)))
             else:
-                answered[call.id] = review_message(call, decision)
-        outcomes = await self._execute(to_run, state)
-        if _is_langchain_turn(state, self.messages_key):
-            outcomes = {k: _as_langchain(v, calls) for k, v in outcomes.items()}
-            answered = {k: _as_langchain(v, calls) for k, v in answered.items()}
-        return self._output(calls, outcomes, answered)
+                answers[i] = review_message(call, decision)
+        ran = await self._execute([call for _, call in to_run], given)
+        for (i, _), answer in zip(to_run, ran, strict=True):
+            answers[i] = answer
+        if given.langchain:
+            answers = [_as_langchain(answer, calls) for answer in answers]
+        return self._output(answers, given.kind)
 
     def invoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
         """Run the node (sync): ``{messages_key: [ToolMessage, ...]}``. ``config`` is
@@ -196,22 +259,16 @@ class ToolNode:
                 pending.append((call, tool))
         return ask_reviews(pending) if pending else {}
 
-    async def _execute(self, calls: list[ToolCall], state: Any) -> dict[str, Any]:
-        """Each call's outcome (a message, or the tool's Command), by call id.
+    async def _execute(self, calls: list[ToolCall], given: NodeInput) -> list[Any]:
+        """Each call's answer (a message, or the tool's Command), in call order.
 
         Inside a graph each call runs in its own interrupt scope keyed by its call id. When
-        some calls interrupt, the others still finish; their outcomes are kept with the
+        some calls interrupt, the others still finish; their answers are kept with the
         checkpoint so that the resumed node does not run them again.
         """
         scope = current_scope()
-        outcomes: dict[str, Any] = {}
-        todo: list[ToolCall] = []
-        for call in calls:
-            kept = scope.recall(_cache_key(call)) if scope is not None else MISSING
-            if kept is MISSING:
-                todo.append(call)
-            else:
-                outcomes[call.id] = kept
+        kept = [scope.recall(_cache_key(c)) if scope is not None else MISSING for c in calls]
+        todo = [call for call, got in zip(calls, kept, strict=True) if got is MISSING]
         gate = asyncio.Semaphore(self.options.max_concurrency or max(len(todo), 1))
 
         async def run(call: ToolCall) -> Any:
@@ -220,66 +277,153 @@ class ToolNode:
                 _SCOPE.set(scope.child(call.id))
             async with gate:
                 try:
-                    result = await self._call(call, state, scope)
+                    return await self._intercepted(call, given)
                 except GraphInterrupt as signal:
                     return signal
-            if isinstance(result.value, Command):
-                return _checked_command(call, result.value, self.messages_key)
-            value = result.value
-            if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
-                return value  # a LangChain tool's own answer, artifact and all
-            return result.to_message()
 
-        done = await _all_of([run(call) for call in todo])
-        waiting = [i for got in done if isinstance(got, GraphInterrupt) for i in got.interrupts]
-        for call, got in zip(todo, done, strict=True):
-            if not isinstance(got, GraphInterrupt):
-                outcomes[call.id] = got
-                if waiting and scope is not None:
-                    scope.remember(_cache_key(call), got)
+        done = iter(await _all_of([run(call) for call in todo]))
+        answers = [next(done) if got is MISSING else got for got in kept]
+        waiting = [i for got in answers if isinstance(got, GraphInterrupt) for i in got.interrupts]
         if waiting:
+            if scope is not None:
+                for call, got in zip(calls, answers, strict=True):
+                    if not isinstance(got, GraphInterrupt):
+                        scope.remember(_cache_key(call), got)
             raise GraphInterrupt(tuple(waiting))
-        return outcomes
+        return answers
 
-    async def _call(self, call: ToolCall, state: Any, scope: TaskScope | None) -> ToolResult:
+    async def _intercepted(self, call: ToolCall, given: NodeInput) -> Any:
+        """The call's answer, through the interceptor when there is one."""
+        request = ToolCallRequest(
+            tool_call=call_dict(call),
+            tool=self._given_tool(call.name),
+            state=given.state,
+            runtime=tool_runtime(
+                state=given.state, call_id=call.id, tools=list(self.tools_by_name.values())
+            ),
+        )
+
+        async def execute(req: ToolCallRequest) -> Any:
+            original = call if req.tool_call is request.tool_call else None
+            answer = await self._run(original, req, given)
+            # Interceptors see answers in the conversation's family, as they will be stored.
+            return _as_langchain(answer, [call]) if given.langchain else answer
+
+        wrap, awrap = self.wrap_tool_call, self.awrap_tool_call
+        if awrap is None and wrap is None:
+            return await execute(request)
+        try:
+            if awrap is not None:
+                answer = await awrap(request, execute)
+            else:
+                answer = await run_sync_wrapper(cast("ToolCallWrapper", wrap), request, execute)
+        except GraphBubbleUp:
+            raise
+        except Exception as error:
+            handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
+            if handler is None:
+                raise
+            return _error_message(call, handler(error))
+        if answer is None:
+            raise InvalidUpdateError(
+                f"the tool-call interceptor returned None for call {call.id!r} of "
+                f"{call.name!r}; return what execute(request) returned, a ToolMessage or a Command"
+            )
+        return answer
+
+    def _given_tool(self, name: str) -> Any:
+        tool = self.tools.get(name)
+        return None if tool is None else langchain_source(tool) or tool
+
+    def _runnable_tool(self, tool: Any) -> Tool:
+        """The hone tool that runs ``tool`` (the node's own, or one an interceptor gave)."""
+        own = self.tools.get(getattr(tool, "name", ""))
+        if own is not None and (own is tool or langchain_source(own) is tool):
+            return self._runnable.get(own.name) or own
+        made = as_tool(tool)
+        return made.target if isinstance(made, ReviewedTool) else made
+
+    async def _run(self, original: ToolCall | None, req: ToolCallRequest, given: NodeInput) -> Any:
+        """Run one request: its answer (a message, or the tool's Command)."""
+        call = original or as_tool_call(req.tool_call)
+        if req.tool is None:
+            if given.langchain:
+                return _error_message(call, invalid_tool_text(call.name, self.tools.names()))
+            return (await self._executed(call, None, req)).to_message()
+        tool = self._runnable_tool(req.tool)
+        if tool.name != call.name:
+            call = call.model_copy(update={"name": tool.name})
+        result = await self._executed(call, tool, req)
+        if result.error is None:
+            return self._answer(call, result, given.langchain)
+        handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
+        error = result.exception
+        if handler is None or error is None:
+            return result.to_message()
+        if isinstance(error, ToolArgumentsError):
+            error = invocation_error(error, call.arguments)
+        return _error_message(call, handler(error))
+
+    async def _executed(
+        self, call: ToolCall, tool: Tool | None, req: ToolCallRequest
+    ) -> ToolResult:
+        """Run the call through hone's executor. Injected arguments read the request's
+        state (an interceptor's ``override(state=...)`` included) and runtime."""
+        runtime = req.runtime
+        if runtime is not None and runtime.state is not req.state:
+            runtime = dataclasses.replace(runtime, state=req.state)
+        scope = current_scope()
         task_id = scope.task_id if scope is not None else None
         metadata = {
             "task_id": task_id,
             "thread_id": scope.thread_id if scope is not None else None,
             "idempotency_key": f"{task_id}:{call.id}" if task_id else call.id,
         }
+        registry = (
+            self._runnable if tool is None or tool is self._runnable.get(tool.name) else [tool]
+        )
         return await aexecute_tool_call(
             call,
-            self._runnable,
-            state=state,
+            registry,
+            state=req.state,
+            runtime=runtime,
             deps=self.deps,
             metadata=metadata,
             execution=self.options,
             screen=False,  # the whole turn was screened first
         )
 
-    def _output(
-        self,
-        calls: list[ToolCall],
-        outcomes: dict[str, Any],
-        answered: dict[str, Any],
-    ) -> Any:
-        messages: list[Any] = []
-        commands: list[Command[Any]] = []
-        parent: list[Command[Any]] = []
-        for call in calls:
-            outcome = outcomes.get(call.id) or answered[call.id]
-            if isinstance(outcome, Command):
-                (parent if outcome.graph == Command.PARENT else commands).append(outcome)
-            else:
-                messages.append(outcome)
-        if parent:
-            # The parent graph takes over: the calls' commands go to it as one.
-            return _merge_parent(parent)
-        update = {self.messages_key: messages}
-        if not commands:
-            return update
-        return [update, *commands] if messages else commands
+    def _answer(self, call: ToolCall, result: ToolResult, langchain: bool) -> Any:
+        value = result.value
+        if isinstance(value, Command):
+            return _checked_command(call, value, self.messages_key)
+        if _is_answer_list(value):
+            return _checked_list(call, value, self.messages_key)
+        if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
+            return value  # a LangChain tool's own answer, artifact and all
+        if langchain and not result.truncated:
+            return langgraph_answer(value, call.id, call.name) or result.to_message()
+        return result.to_message()
+
+    def _output(self, answers: list[Any], kind: InputKind) -> Any:
+        """LangGraph's answer shapes: the messages (a list, or under ``messages_key``); with
+        commands, one item per message or command in call order (each message as its own
+        update), the commands for the parent graph merged into one at the end."""
+        flat = [item for a in answers for item in (a if isinstance(a, list) else [a])]
+        if not any(isinstance(a, Command) for a in flat):
+            return flat if kind == "list" else {self.messages_key: flat}
+        parent = [a for a in flat if isinstance(a, Command) and a.graph == Command.PARENT]
+        items: list[Any] = [
+            a if isinstance(a, Command) else [a] if kind == "list" else {self.messages_key: [a]}
+            for a in flat
+            if not (isinstance(a, Command) and a.graph == Command.PARENT)
+        ]
+        return [*items, _merge_parent(parent)] if parent else items
+
+
+def _error_message(call: ToolCall, text: str) -> ToolMessage:
+    """An error answer to ``call`` (LangChain's ``status="error"`` once converted)."""
+    return ToolMessage(content=text, tool_call_id=call.id, name=call.name, is_error=True)
 
 
 async def _all_of(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
@@ -296,6 +440,8 @@ async def _all_of(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
 
 def _as_langchain(outcome: Any, calls: list[ToolCall]) -> Any:
     """A hone tool message as LangChain's, named after its tool (commands stay as they are)."""
+    if isinstance(outcome, list):
+        return [_as_langchain(item, calls) for item in outcome]
     if not isinstance(outcome, ToolMessage):
         return outcome
     if outcome.name is None:
@@ -330,19 +476,56 @@ def _valid(call: ToolCall, tool: Tool) -> bool:
     return True
 
 
+def _is_answer_list(value: Any) -> bool:
+    """A tool's list of commands and tool messages (LangGraph's multi-part answer)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, Command) or _is_tool_message(v) for v in value)
+    )
+
+
+def _answers_call(call: ToolCall, message: Any) -> bool:
+    return _is_tool_message(message) and getattr(message, "tool_call_id", None) == call.id
+
+
+def _command_messages(command: Command[Any], key: str) -> list[Any]:
+    if not isinstance(command.update, Mapping):
+        return []
+    values = command.update.get(key) or []
+    return list(values) if isinstance(values, list | tuple) else [values]
+
+
+def _removes_all(messages: list[Any]) -> bool:
+    """``[RemoveMessage(id=REMOVE_ALL_MESSAGES)]``: the history is cleared, nothing to answer."""
+    return len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES
+
+
 def _checked_command(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
     """A tool's Command must answer its call, or the model would see an unanswered call."""
     if command.graph == Command.PARENT or not isinstance(command.update, Mapping):
         return command
-    values = command.update.get(key) or []
-    values = values if isinstance(values, list | tuple) else [values]
-    answers = any(
-        _is_tool_message(m) and getattr(m, "tool_call_id", None) == call.id for m in values
-    )
-    if not answers:
+    values = _command_messages(command, key)
+    if not any(_answers_call(call, m) for m in values) and not _removes_all(values):
         raise InvalidUpdateError(
             f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
             f"call {call.id!r}; add ToolMessage(content=..., tool_call_id=ctx.call_id) to "
             f"update[{key!r}]"
         )
     return command
+
+
+def _checked_list(call: ToolCall, items: list[Any], key: str) -> list[Any]:
+    """A tool's list of commands and messages must answer its call exactly once."""
+    answers = sum(
+        sum(_answers_call(call, m) for m in _command_messages(item, key))
+        if isinstance(item, Command)
+        else _answers_call(call, item)
+        for item in items
+    )
+    if answers != 1:
+        raise InvalidUpdateError(
+            f"tool {call.name!r} returned a list with {answers} messages bound to tool_call_id "
+            f"{call.id!r}; expected exactly one terminating ToolMessage"
+        )
+    return items
