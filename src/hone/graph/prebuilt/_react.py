@@ -362,9 +362,9 @@ def create_react_agent(
             whole turns; a model that is none of the kinds above, or a ``bind_tools``
             binding with other settings or tools the agent does not have.
     """
-    structured = None if response_format is None else _structured_step(response_format, options)
     if state_schema is not None:
-        check_state_schema(state_schema, structured=structured is not None)
+        check_state_schema(state_schema, structured=response_format is not None)
+    structured = None if response_format is None else _structured_step(response_format, options)
     builtin = _builtin_tools(tools)
     if isinstance(tools, ToolNode):
         tool_node = tools

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeAlias
 from hone.graph._types import END, Send
 from hone.graph.prebuilt._react_state import state_value
 from hone.graph.prebuilt._tool_node import _last_turn
+from hone.graph.prebuilt._tool_request import ToolCallWithContext, call_dict
 from hone.interop._messages import from_langchain, is_langchain_message
 from hone.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage, to_message
 
@@ -23,18 +24,11 @@ Version: TypeAlias = Literal["v1", "v2"]
 _Route: TypeAlias = "str | list[Send]"
 
 
-def _tool_call_dict(call: ToolCall) -> dict[str, Any]:
-    """A call as LangChain's ``ToolCall`` dict, or its ``InvalidToolCall`` when the call's
-    arguments could not be parsed (hone's tool node then answers with the parse error)."""
-    if call.error is not None:
-        return {
-            "name": call.name,
-            "args": call.raw_arguments,
-            "id": call.id,
-            "error": call.error,
-            "type": "invalid_tool_call",
-        }
-    return {"name": call.name, "args": dict(call.arguments), "id": call.id, "type": "tool_call"}
+def _sent_call(call: ToolCall) -> ToolCall | dict[str, Any]:
+    """A call as ``Send`` carries it: LangChain's tool-call dict, or, for a call whose
+    arguments could not be parsed (LangGraph sends none of those), hone's call itself, so
+    the tool node answers with its parse error as v1's node does."""
+    return call if call.error is not None else call_dict(call)
 
 
 def tool_call_sends(node: str, calls: Sequence[ToolCall], state: Any) -> list[Send]:
@@ -43,7 +37,9 @@ def tool_call_sends(node: str, calls: Sequence[ToolCall], state: Any) -> list[Se
     return [
         Send(
             node,
-            {"__type": "tool_call_with_context", "tool_call": _tool_call_dict(c), "state": state},
+            ToolCallWithContext(
+                __type="tool_call_with_context", tool_call=_sent_call(c), state=state
+            ),
         )
         for c in calls
     ]
