@@ -15,7 +15,14 @@ they subclass its markers, and importing this package never imports LangChain.
 from typing import TYPE_CHECKING, Any
 
 from hone.graph.prebuilt._injected import tool_runtime
-from hone.graph.prebuilt._react import Prompt, create_react_agent
+from hone.graph.prebuilt._react import create_react_agent
+from hone.graph.prebuilt._react_prompt import Prompt
+from hone.graph.prebuilt._react_state import (
+    AgentState,
+    AgentStatePydantic,
+    AgentStateWithStructuredResponse,
+    AgentStateWithStructuredResponsePydantic,
+)
 from hone.graph.prebuilt._review import (
     ReviewConfig,
     ReviewDecision,
@@ -36,6 +43,10 @@ if TYPE_CHECKING:
     from hone.graph.prebuilt._markers import InjectedState, InjectedStore, ToolRuntime
 
 __all__ = [
+    "AgentState",
+    "AgentStatePydantic",
+    "AgentStateWithStructuredResponse",
+    "AgentStateWithStructuredResponsePydantic",
     "AsyncToolCallWrapper",
     "HandleToolErrors",
     "InjectedState",
