@@ -63,3 +63,51 @@ def test_run_config_is_accepted_and_returned_configs_are_dicts() -> None:
     assert same.values == snap.values
     new = graph.update_state(RunConfig(thread_id="t"), {"n": 9})
     assert type(new) is dict and graph.get_state(new).values == {"n": 9}
+
+
+def test_a_compiled_node_runs_alone_as_langgraphs_nodes_do() -> None:
+    from typing import TypedDict
+
+    import pytest
+
+    from hone.errors import GraphError
+
+    class T(TypedDict):
+        n: int
+
+    def double(state: T, config: RunConfig) -> dict[str, int]:
+        return {"n": state["n"] * 2 + config.get("configurable", {}).get("extra", 0)}
+
+    async def triple(state: T) -> dict[str, int]:
+        return {"n": state["n"] * 3}
+
+    inner = StateGraph(T).add_node("x", triple).add_edge(START, "x").compile()
+    graph = (
+        StateGraph(T)
+        .add_node("double", double)
+        .add_node("triple", triple)
+        .add_node("sub", inner)
+        .add_edge(START, "double")
+        .compile()
+    )
+    nodes = graph.nodes
+    assert nodes["double"].bound is double and nodes["sub"].bound is inner
+    assert nodes["double"].invoke({"n": 2}) == {"n": 4}
+    assert nodes["double"].invoke({"n": 2}, {"configurable": {"extra": 1}}) == {"n": 5}
+    assert nodes["triple"].invoke({"n": 2}) == {"n": 6}
+    assert nodes["sub"].invoke({"n": 2}) == {"n": 6}
+    with pytest.raises(GraphError, match="entry marker"):
+        nodes[START].invoke({"n": 1})
+
+
+async def test_a_compiled_node_runs_alone_async() -> None:
+    from typing import TypedDict
+
+    class T(TypedDict):
+        n: int
+
+    def double(state: T) -> dict[str, int]:
+        return {"n": state["n"] * 2}
+
+    graph = StateGraph(T).add_node("double", double).add_edge(START, "double").compile()
+    assert await graph.nodes["double"].ainvoke({"n": 4}) == {"n": 8}

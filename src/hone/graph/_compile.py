@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hone.errors import GraphError
 from hone.graph._channels import Channel, EphemeralValue, LastValueAfterFinish
 from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
 from hone.graph._channels_reduce import Topic
@@ -94,6 +95,29 @@ class Node:
     def child_graph(self) -> CompiledGraph | None:
         """The graph this node runs as a subgraph, if any."""
         return self.subgraph if self.subgraph is not None else self.calls
+
+    @property
+    def bound(self) -> Any:
+        """What the node runs: the callable (or runnable) it was added with, or its
+        compiled subgraph (LangGraph's ``PregelNode.bound``)."""
+        return self.callee.fn if self.callee is not None else self.subgraph
+
+    def invoke(self, input: Any, config: dict[str, Any] | None = None) -> Any:
+        """Run what the node runs on ``input``, outside any run, and return what it returns
+        (LangGraph's ``graph.nodes[name].invoke``): no state update, no checkpoint."""
+        if self.callee is not None:
+            return self.callee.call_alone(input, config or {})
+        if self.subgraph is not None:
+            return self.subgraph.invoke(input, config)
+        raise GraphError(f"node {self.name!r} runs nothing: it is the graph's entry marker")
+
+    async def ainvoke(self, input: Any, config: dict[str, Any] | None = None) -> Any:
+        """Async :meth:`invoke`."""
+        if self.callee is not None:
+            return await self.callee.acall_alone(input, config or {})
+        if self.subgraph is not None:
+            return await self.subgraph.ainvoke(input, config)
+        raise GraphError(f"node {self.name!r} runs nothing: it is the graph's entry marker")
 
     @property
     def subgraphs(self) -> list[CompiledGraph]:

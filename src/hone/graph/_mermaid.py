@@ -4,14 +4,13 @@ conditional edges dashed (labelled with the router's answer), subgraphs as neste
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from hone.graph._compiled import CompiledGraph
+    from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
 
-__all__ = ["draw_mermaid"]
+__all__ = ["draw_mermaid", "draw_structure"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 # Mermaid reads these (in any case) as keywords, not node ids.
@@ -100,8 +99,16 @@ def draw_mermaid(graph: GraphStructure | CompiledGraph, *, expand_subgraphs: boo
     block holding that graph's own nodes and edges (edges into the node point at the block);
     otherwise it is one box. Node names are escaped, so any name draws.
     """
-    if not isinstance(graph, GraphStructure):
-        graph = graph.get_graph(xray=expand_subgraphs)
+    # A compiled graph draws its structure (the structure module imports this one).
+    compiled = getattr(graph, "get_graph", None)
+    structure = cast(
+        "GraphStructure", graph if compiled is None else compiled(xray=expand_subgraphs)
+    )
+    return draw_structure(structure, expand_subgraphs=expand_subgraphs)
+
+
+def draw_structure(graph: GraphStructure, *, expand_subgraphs: bool = True) -> str:
+    """:func:`draw_mermaid` of a graph's structure."""
     lines = ["flowchart TD", f"{_INDENT}%% {_header(graph.name)}"]
     _draw(graph, _Ids(), "", 1, expand_subgraphs, lines)
     lines.append(f"{_INDENT}classDef first fill-opacity:0")

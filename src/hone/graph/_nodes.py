@@ -150,6 +150,28 @@ class Callee:
             return run_coroutine(result)
         return result
 
+    def call_alone(self, value: Any, config: dict[str, Any]) -> Any:
+        """Call outside a run: ``config`` is the only injectable argument there is."""
+        if self.runnable:
+            if hasattr(self.fn, "invoke"):
+                return self.fn.invoke(value, config)
+            return run_coroutine(self.fn.ainvoke(value, config))
+        result = self.fn(value, **self.kwargs({"config": config}))
+        if type(result) not in _NOT_AWAITABLE and inspect.isawaitable(result):
+            return run_coroutine(result)
+        return result
+
+    async def acall_alone(self, value: Any, config: dict[str, Any]) -> Any:
+        """Async :meth:`call_alone`."""
+        if self.runnable:
+            if hasattr(self.fn, "ainvoke"):
+                return await self.fn.ainvoke(value, config)
+            return await asyncio.to_thread(self.fn.invoke, value, config)
+        result = self.fn(value, **self.kwargs({"config": config}))
+        if type(result) not in _NOT_AWAITABLE and inspect.isawaitable(result):
+            return await result
+        return result
+
     def call_star(self, value: Any, task: Any, injected: Mapping[str, Any]) -> Any:
         """Call with ``value = (args, kwargs)`` from sync code; arguments the caller passed
         win over injected ones."""

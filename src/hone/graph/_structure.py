@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from hone.graph._mermaid import draw_structure
 from hone.graph._types import END, START
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class GraphStructure:
     name: str
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
+
+    def draw_mermaid(self) -> str:
+        """The graph as Mermaid text (:func:`~hone.graph.draw_mermaid`), as LangGraph's
+        ``get_graph().draw_mermaid()``."""
+        return draw_structure(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
