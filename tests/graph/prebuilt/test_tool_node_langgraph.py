@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.messages import ToolMessage as LCToolMessage
 from langchain_core.tools import tool as lc_tool
 
-from hone.errors import ConfigError, InvalidUpdateError, ToolInvocationError
+from hone.errors import ConfigError, InvalidUpdateError, ToolAnswerError, ToolInvocationError
 from hone.graph import Command, MessagesState, StateGraph
 from hone.graph.prebuilt import ToolCallRequest, ToolNode
 from hone.messages import AssistantMessage, ToolCall, ToolMessage
@@ -233,3 +233,100 @@ def test_commands_and_messages_come_back_one_per_call_in_order() -> None:
     first, second = out
     assert first["messages"][0].text == "2"
     assert isinstance(second, Command) and second.goto == "b"
+
+
+def _handoff_tools() -> list[Any]:
+    from typing import Annotated
+
+    from langchain_core.tools import InjectedToolCallId
+
+    from hone.graph import Send
+
+    @lc_tool
+    def transfer(tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+        """Hand over to bob."""
+        answer = LCToolMessage("Transferred", tool_call_id=tool_call_id)
+        return Command(goto="bob", update={"messages": [answer]}, graph=Command.PARENT)
+
+    @lc_tool
+    def fan_out(tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+        """Send to alice."""
+        answer = LCToolMessage("Sent", tool_call_id=tool_call_id)
+        return Command(graph=Command.PARENT, goto=[Send("alice", {"messages": [answer]})])
+
+    return [transfer, fan_out]
+
+
+def test_langchain_tools_may_return_commands_named_after_the_tool() -> None:
+    transfer, fan_out = _handoff_tools()
+    out = ToolNode([transfer, fan_out]).invoke(
+        lc_turn(("transfer", {}), ("fan_out", {}), ("fan_out", {}))
+    )
+    handoff, merged = out
+    assert isinstance(handoff, Command) and handoff.goto == "bob"
+    (answer,) = handoff.update["messages"]
+    assert answer.name == "transfer" and answer.tool_call_id == "c0"
+    # Commands to the parent that only send are merged into one, last (LangGraph's rule).
+    assert merged.graph == Command.PARENT and [s.node for s in merged.goto] == ["alice", "alice"]
+
+
+def test_a_tool_may_answer_with_a_list_of_commands_and_messages() -> None:
+    def both(ctx: ToolContext) -> list[Any]:
+        """Update and answer."""
+        return [Command(update={"n": 1}), ToolMessage(content="done", tool_call_id=ctx.call_id)]
+
+    def twice(ctx: ToolContext) -> list[Any]:
+        """Answer twice."""
+        answer = ToolMessage(content="done", tool_call_id=ctx.call_id)
+        return [answer, Command(update={"messages": [answer]})]
+
+    command, update = ToolNode([both]).invoke(hone_turn(("both", {})))
+    assert command.update == {"n": 1} and update["messages"][0].text == "done"
+    with pytest.raises(ToolAnswerError, match="2 messages bound to tool_call_id 'c0'"):
+        ToolNode([twice]).invoke(hone_turn(("twice", {})))
+    handled = ToolNode([twice], handle_tool_errors=True).invoke(hone_turn(("twice", {})))
+    assert handled["messages"][0].is_error and "2 messages bound" in handled["messages"][0].text
+
+
+def test_command_updates_must_have_the_shape_of_the_input() -> None:
+    def listed(ctx: ToolContext) -> Command[Any]:
+        """A list update."""
+        return Command(update=[ToolMessage(content="x", tool_call_id=ctx.call_id)])
+
+    with pytest.raises(ToolAnswerError, match="needs a dict update") as caught:
+        ToolNode([listed]).invoke(hone_turn(("listed", {})))
+    assert isinstance(caught.value, ValueError)  # as LangGraph raises it
+    turn = hone_turn(("listed", {}))["messages"]
+    (command,) = ToolNode([listed]).invoke(turn)
+    assert command.update[0].name == "listed"
+
+
+def test_a_command_clearing_the_history_needs_no_answer() -> None:
+    from hone.graph import REMOVE_ALL_MESSAGES, RemoveMessage
+
+    def clear() -> Command[Any]:
+        """Forget everything."""
+        return Command(update={"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES)]})
+
+    (command,) = ToolNode([clear]).invoke(hone_turn(("clear", {})))
+    assert command.update["messages"][0].id == REMOVE_ALL_MESSAGES
+
+
+def test_a_langchain_tools_own_error_handling_and_wording_apply() -> None:
+    from langchain_core.tools import ToolException
+
+    @lc_tool
+    def careful(x: int) -> list[str]:
+        """Fails softly."""
+        if x == 0:
+            raise ToolException("zero")
+        return ["星期一", "Friday"]
+
+    careful.handle_tool_error = "handled by the tool"
+    state = lc_turn(("careful", {"x": 0}), ("careful", {"x": 1}))
+    expected = answers(langgraph_node([careful]).invoke(state))
+    assert answers(hone_node([careful]).invoke(state)) == expected
+    assert expected == [
+        ("c0", "handled by the tool", "error"),
+        ("c1", '["星期一", "Friday"]', "success"),
+    ]
