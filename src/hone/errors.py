@@ -11,6 +11,8 @@ Hierarchy::
     │   ├── ModelSpecError              a model spec string that cannot be understood
     │   ├── ToolDefinitionError         a tool function that cannot become a schema
     │   ├── DuplicateToolError          two tools with one name
+    │   ├── ToolBindingError            a model bound to other tools than its agent's (also a
+    │   │                               ValueError, as LangGraph raises)
     │   ├── ToolInjectionError          an injected tool parameter the caller cannot fill (no
     │   │                               such state key, no store); raised, never shown the model
     │   ├── TrainingConfigError         unknown loss type, G < 2, missing reward, ...
@@ -132,6 +134,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolAnswerError",
     "ToolArgumentsError",
+    "ToolBindingError",
     "ToolDefinitionError",
     "ToolInjectionError",
     "ToolInvocationError",
@@ -171,6 +174,12 @@ class ToolInjectionError(ConfigError):
 class DuplicateToolError(ConfigError):
     """Two tools share one name."""
 
+
+
+class ToolBindingError(ConfigError, ValueError):
+    """A model given to ``create_react_agent`` already bound (``bind_tools``) to tools that
+    are not the agent's: one the agent does not have, or (for the agent's own model) not
+    every one it has. Also a ``ValueError``, as LangGraph raises it."""
 
 class TrainingConfigError(ConfigError):
     """A training configuration that cannot run."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, ToolBindingError
 from hone.graph import Runtime
 from hone.graph.prebuilt import (
     AgentState,
@@ -238,11 +238,15 @@ def test_a_bound_model_is_offered_the_tools_it_binds() -> None:
         return a * b
 
     chat = scripted(replies=[ai("ok")])
-    agent = create_react_agent(chat.bind_tools([sub]), [sub, mul])
+    agent = create_react_agent(chat.bind_tools([sub, mul]), [sub, mul])
     agent.invoke({"messages": [("user", "hi")]})
-    assert chat.bound == ["sub", "sub"]  # by the test, then by the agent's request
-    with pytest.raises(ConfigError, match="does not have: mul"):
+    assert chat.bound == ["sub,mul", "sub,mul"]  # by the test, then by the agent
+    # As LangGraph checks it: the agent's own model binds exactly the agent's tools.
+    with pytest.raises(ToolBindingError, match="does not have: mul") as caught:
         create_react_agent(chat.bind_tools([mul]), [sub])
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(ToolBindingError, match="does not bind the agent's tools mul"):
+        create_react_agent(chat.bind_tools([sub]), [sub, mul])
     with pytest.raises(ConfigError, match="tool_choice"):
         create_react_agent(chat.bind_tools([sub]).bind(tool_choice="sub"), [sub])
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from hone.agent._scope import get_model
-from hone.errors import ConfigError
+from hone.errors import ConfigError, ToolBindingError
 from hone.graph._context import get_runtime
 from hone.graph._runtime import Runtime
 from hone.interop._model import ModelLike, is_langchain_chat_model, resolve_model
@@ -67,13 +67,15 @@ def _bound_names(bound: Sequence[Any]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _choice(model: Any, tool_names: Collection[str]) -> _Choice:
+def _choice(model: Any, tool_names: Collection[str], *, exact: bool = False) -> _Choice:
     """The choice a model value makes: a ``bind_tools`` binding offers the tools it binds
     (hone binds them again with each request); anything else offers all.
 
     Raises:
-        ConfigError: a binding with settings other than its tools (they would be lost), or
-            binding tools the agent does not have; a value that is not a model.
+        ConfigError: a binding with settings other than its tools (they would be lost); a
+            value that is not a model.
+        ToolBindingError: binding tools the agent does not have, or (``exact``, the agent's
+            own model, as LangGraph checks it) not binding every tool the agent has.
     """
     base = sys.modules.get("langchain_core.runnables.base")
     if base is None or not isinstance(model, base.RunnableBinding):
@@ -90,9 +92,16 @@ def _choice(model: Any, tool_names: Collection[str]) -> _Choice:
     names = _bound_names(model.kwargs["tools"])
     unknown = sorted(names - set(tool_names))
     if unknown:
-        raise ConfigError(
+        raise ToolBindingError(
             f"the model binds tools the agent does not have: {', '.join(unknown)}; give "
             "create_react_agent every tool the model may call"
+        )
+    missing = sorted(set(tool_names) - names)
+    if exact and missing:
+        raise ToolBindingError(
+            f"the model does not bind the agent's tools {', '.join(missing)}; bind every tool "
+            "you give create_react_agent (or pass the chat model unbound: the agent binds its "
+            "tools with each request)"
         )
     return resolve_model(model.bound), names
 
@@ -113,7 +122,7 @@ class ModelSource:
         self._static: _Choice = (
             (None, None)
             if model is None or self._function is not None
-            else _choice(model, self._tool_names)
+            else _choice(model, self._tool_names, exact=True)
         )
 
     @property
