@@ -30,7 +30,7 @@ from hone.graph.prebuilt._react_state import (
     state_value,
 )
 from hone.graph.prebuilt._review import ReviewedTool
-from hone.graph.prebuilt._tool_node import ToolNode, _is_langchain_turn
+from hone.graph.prebuilt._tool_node import ToolNode, is_langchain_turn
 from hone.interop._messages import to_langchain
 from hone.interop._model import ModelLike
 from hone.messages import AssistantMessage
@@ -220,7 +220,7 @@ class _Agent:
             final=_final_turn(final_answer, remaining, self.reserve),
             complete=astream_model,
         )
-        langchain = _is_langchain_turn(state_value(state, "messages", []), "messages")
+        langchain = is_langchain_turn(state_value(state, "messages", []), "messages")
         if _out_of_steps(turn, remaining, self.reserve):
             # LangGraph's answer instead of a recursion error.
             report_stop("step_budget", choice.backend)

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeAlias
 
 from hone.graph._types import END, Send
 from hone.graph.prebuilt._react_state import state_value
-from hone.graph.prebuilt._tool_node import _last_turn
+from hone.graph.prebuilt._tool_node import last_turn
 from hone.graph.prebuilt._tool_request import ToolCallWithContext, call_dict
 from hone.interop._messages import from_langchain, is_langchain_message
 from hone.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage, to_message
@@ -106,7 +106,7 @@ class Routes:
             return self.entry
         if self.post_hook:
             return "post_model_hook"
-        turn = _last_turn(messages, "messages")
+        turn = last_turn(messages, "messages")
         if turn is not None and turn.tool_calls:
             return self._to_tools(turn.tool_calls, state)
         return self.answered

@@ -19,10 +19,15 @@ from hone.errors import (
 from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
-from hone.graph._messages import REMOVE_ALL_MESSAGES
-from hone.graph._types import Command, Send, merge_parent_commands
+from hone.graph._types import Command, merge_parent_commands
 from hone.graph.prebuilt._injected import tool_runtime
 from hone.graph.prebuilt._review import ReviewDecision, ReviewedTool, ask_reviews, review_message
+from hone.graph.prebuilt._tool_answers import (
+    checked_command,
+    checked_list,
+    is_answer_list,
+    only_sends_to_parent,
+)
 from hone.graph.prebuilt._tool_errors import (
     LANGGRAPH_DEFAULT,
     HandleToolErrors,
@@ -55,7 +60,7 @@ from hone.tools._convert import as_tool, langchain_source
 from hone.tools._execute import as_tool_call
 from hone.tools._tool import tool_message
 
-__all__ = ["ToolNode", "tools_condition"]
+__all__ = ["ToolNode", "is_langchain_turn", "last_turn", "tools_condition"]
 
 _T = TypeVar("_T")
 
@@ -72,7 +77,7 @@ def _messages_of(state: Any, key: str) -> list[Any]:
     return list(found)
 
 
-def _last_turn(state: Any, key: str) -> AssistantMessage | None:
+def last_turn(state: Any, key: str) -> AssistantMessage | None:
     """The last message as a hone model turn (converted from LangChain's), or None."""
     messages = _messages_of(state, key)
     if not messages:
@@ -82,16 +87,10 @@ def _last_turn(state: Any, key: str) -> AssistantMessage | None:
     return turn if isinstance(turn, AssistantMessage) else None
 
 
-def _is_langchain_turn(state: Any, key: str) -> bool:
+def is_langchain_turn(state: Any, key: str) -> bool:
     """Whether the conversation's last message is LangChain's (answers then are, too)."""
     messages = _messages_of(state, key)
     return bool(messages) and is_langchain_message(messages[-1])
-
-
-def _is_tool_message(value: Any) -> bool:
-    return isinstance(value, ToolMessage) or (
-        is_langchain_message(value) and getattr(value, "type", None) == "tool"
-    )
 
 
 def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["tools", "__end__"]:
@@ -100,7 +99,7 @@ def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["t
     Use it as the conditional edge after the model node:
     ``graph.add_conditional_edges("agent", tools_condition)``.
     """
-    turn = _last_turn(state, messages_key)
+    turn = last_turn(state, messages_key)
     return "tools" if turn is not None and turn.tool_calls else "__end__"  # END
 
 
@@ -408,9 +407,9 @@ class ToolNode:
     def _answer(self, call: ToolCall, result: ToolResult, given: NodeInput) -> Any:
         value, langchain = result.value, given.langchain
         if isinstance(value, Command):
-            return _checked_command(call, value, self.messages_key, given.kind)
-        if _is_answer_list(value):
-            return _checked_list(call, value, self.messages_key, given.kind)
+            return checked_command(call, value, self.messages_key, given.kind)
+        if is_answer_list(value):
+            return checked_list(call, value, self.messages_key, given.kind)
         if is_langchain_message(value) and getattr(value, "tool_call_id", None) == call.id:
             # A LangChain tool's own answer: kept whole (artifact and all) in a LangChain
             # conversation, its content worded as LangGraph words it; in a hone one, hone's
@@ -431,11 +430,11 @@ class ToolNode:
             return flat if kind == "list" else {self.messages_key: flat}
         # LangGraph's rule: the parent-graph commands that only send are merged into one,
         # at the end; every other item stays where its call put it.
-        sends = [a for a in flat if _only_sends_to_parent(a)]
+        sends = [a for a in flat if only_sends_to_parent(a)]
         items: list[Any] = [
             a if isinstance(a, Command) else [a] if kind == "list" else {self.messages_key: [a]}
             for a in flat
-            if not _only_sends_to_parent(a)
+            if not only_sends_to_parent(a)
         ]
         return [*items, merge_parent_commands(sends)] if sends else items
 
@@ -477,15 +476,6 @@ def _cache_key(call: ToolCall) -> str:
     return f"tool/{call.id}"
 
 
-def _only_sends_to_parent(item: Any) -> bool:
-    return (
-        isinstance(item, Command)
-        and item.graph == Command.PARENT
-        and bool(item.goto_items())
-        and all(isinstance(target, Send) for target in item.goto_items())
-    )
-
-
 def _valid(call: ToolCall, tool: Tool) -> bool:
     if call.error is not None:
         return False
@@ -494,105 +484,3 @@ def _valid(call: ToolCall, tool: Tool) -> bool:
     except Exception:
         return False
     return True
-
-
-def _is_answer_list(value: Any) -> bool:
-    """A tool's list of commands and tool messages (LangGraph's multi-part answer)."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(v, Command) or _is_tool_message(v) for v in value)
-    )
-
-
-def _answers_call(call: ToolCall, message: Any) -> bool:
-    return _is_tool_message(message) and getattr(message, "tool_call_id", None) == call.id
-
-
-def _command_messages(command: Command[Any], key: str) -> list[Any]:
-    update = command.update
-    if not isinstance(update, Mapping | list):
-        return []
-    values = (update.get(key) if isinstance(update, Mapping) else update) or []
-    return list(values) if isinstance(values, list | tuple) else [values]
-
-
-def _removes_all(messages: list[Any]) -> bool:
-    """``[RemoveMessage(id=REMOVE_ALL_MESSAGES)]``: the history is cleared, nothing to answer."""
-    return len(messages) == 1 and getattr(messages[0], "id", None) == REMOVE_ALL_MESSAGES
-
-
-def _checked_command(
-    call: ToolCall, command: Command[Any], key: str, kind: InputKind, *, answers: bool = True
-) -> Command[Any]:
-    """A tool's Command must answer its call (``answers``), or the model would see an
-    unanswered call; its update has the shape of the node's input (LangGraph's checks).
-
-    Raises:
-        ToolAnswerError: no answer, or an update of the other shape.
-    """
-    if isinstance(command.update, list) and kind != "list":
-        raise ToolAnswerError(
-            f"tool {call.name!r} returned a Command whose update is a list of messages; a "
-            f"ToolNode given a state needs a dict update ({{{key!r}: [ToolMessage(...)]}})"
-        )
-    if isinstance(command.update, Mapping) and kind == "list":
-        raise ToolAnswerError(
-            f"tool {call.name!r} returned a Command whose update is a dict; a ToolNode given "
-            "a list of messages needs a list update ([ToolMessage(...)])"
-        )
-    values = _command_messages(command, key)
-    if (
-        answers
-        and command.graph != Command.PARENT
-        and isinstance(command.update, Mapping | list)
-        and not any(_answers_call(call, m) for m in values)
-        and not _removes_all(values)
-    ):
-        raise ToolAnswerError(
-            f"tool {call.name!r} returned a Command whose update has no ToolMessage answering "
-            f"call {call.id!r}; add ToolMessage(content=..., tool_call_id=ctx.call_id) to "
-            f"update[{key!r}]"
-        )
-    return _named(call, command, key)
-
-
-def _named(call: ToolCall, command: Command[Any], key: str) -> Command[Any]:
-    """The command with the messages answering ``call`` named after its tool, as
-    LangGraph's ``ToolNode`` names them (a copy: the tool's command is not changed)."""
-    update = command.update
-    values = update.get(key) if isinstance(update, Mapping) else update
-    if not isinstance(values, list | tuple):
-        return command
-    named = [
-        m.model_copy(update={"name": call.name})
-        if _answers_call(call, m) and getattr(m, "name", None) is None
-        else m
-        for m in values
-    ]
-    if isinstance(update, Mapping):
-        return dataclasses.replace(command, update={**update, key: named})
-    return dataclasses.replace(command, update=named)  # a list-of-messages state
-
-
-def _checked_list(call: ToolCall, items: list[Any], key: str, kind: InputKind) -> list[Any]:
-    """A tool's list of commands and messages must answer its call exactly once.
-
-    Raises:
-        ToolAnswerError: no answer, or more than one.
-    """
-    answers = sum(
-        sum(_answers_call(call, m) for m in _command_messages(item, key))
-        if isinstance(item, Command)
-        else _answers_call(call, item)
-        for item in items
-    )
-    if answers != 1:
-        raise ToolAnswerError(
-            f"tool {call.name!r} returned a list with {answers} messages bound to tool_call_id "
-            f"{call.id!r}; expected exactly one terminating ToolMessage"
-        )
-    return [
-        _checked_command(call, i, key, kind, answers=False) if isinstance(i, Command) else i
-        for i in items
-    ]
