@@ -4,26 +4,31 @@ LangChain models, tools and messages, spec strings, and the early RL refusal."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import types
 from typing import Any, ClassVar
 
 import pytest
 from langchain_core import messages as lc
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models.fake_chat_models import (
     FakeMessagesListChatModel,
     GenericFakeChatModel,
 )
+from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool as lc_tool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hone.agent import run_agent
+from hone.agents import StructuredStep
 from hone.checkpoint import InMemorySaver
 from hone.errors import CapabilityError, ConfigError, ModelSpecError
 from hone.graph.prebuilt import create_react_agent
 from hone.interop import LangChainModel, resolve_model
 from hone.messages import AssistantMessage, ToolMessage, UserMessage
 from hone.models import BatchingModel, ChatRequest, ScriptedModel, load_model
+from hone.models._chat_reply import langchain_reply
 from hone.trajectory import RecordingModel
 
 
@@ -193,6 +198,66 @@ def test_structured_output_through_a_langchain_model() -> None:
     # A model without: its reply is checked against the schema.
     plain = LangChainModel(GenericFakeChatModel(messages=iter(['{"name": "Bo"}'])))
     assert plain.with_structured_output(Person).invoke("who?") == Person(name="Bo")
+
+
+def test_the_reply_is_the_models_own_message() -> None:
+    reply = lc.AIMessage(
+        content="hello",
+        id="r1",
+        additional_kwargs={"refusal": None},
+        response_metadata={"model_provider": "fake"},
+        usage_metadata={"input_tokens": 4, "output_tokens": 2, "total_tokens": 6},
+    )
+    model = LangChainModel(GenericFakeChatModel(messages=iter([reply, reply])))
+    completion = asyncio.run(model.complete(_request("hi")))
+    assert completion.native == reply
+    # Given back exactly as the model returned it: no finish reason or model name added.
+    assert langchain_reply(completion) is completion.native
+    assert model.invoke([lc.HumanMessage("hi")]) == reply
+    # A message changed since (a guardrail, a parser) is converted, with LangChain's metadata.
+    edited = completion.message.model_copy(update={"content": "bye"})
+    converted = langchain_reply(dataclasses.replace(completion, message=edited))
+    assert converted.content == "bye" and converted.id == "r1"
+    assert converted.response_metadata["model_name"] == "generic-fake-chat-model"
+    # The native reply is a carrier, not part of the completion's value.
+    assert dataclasses.replace(completion, native=None) == completion
+
+
+class SchemaOnlyFake(GenericFakeChatModel):
+    """A model whose ``with_structured_output`` takes the schema alone (as custom and test
+    models often do, and as LangGraph calls it); each call gives the next value, or raises
+    LangChain's parser error for a value that is an exception."""
+
+    values: list[Any]
+    schemas: list[Any] = Field(default_factory=list)
+
+    def with_structured_output(self, schema: Any) -> Any:  # type: ignore[override]
+        self.schemas.append(schema)
+
+        def answer(_: Any) -> Any:
+            value = self.values.pop(0)
+            if isinstance(value, Exception):
+                raise value
+            return value
+
+        return RunnableLambda(answer)
+
+
+def test_structured_output_of_a_model_without_include_raw() -> None:
+    class Person(BaseModel):
+        """A person."""
+
+        name: str
+
+    bad = OutputParserException("not JSON", llm_output="Ada, I think")
+    fake = SchemaOnlyFake(messages=iter([]), values=[bad, {"nme": "Ada"}, Person(name="Ada")])
+    step = StructuredStep(Person)
+    turn = asyncio.run(step.arun(LangChainModel(fake), [UserMessage(content="who?")]))
+    assert turn.value == Person(name="Ada")
+    # The reply that could not be parsed and the value that did not fit were retried.
+    texts = [a.completion.text for a in turn.attempts]
+    assert texts == ["Ada, I think", '{"nme": "Ada"}', '{"name": "Ada"}']
+    assert fake.schemas[0]["title"] == "Person"
 
 
 def test_not_a_model() -> None:

@@ -6,7 +6,8 @@ behaves like ``await model.complete(request)``; when the run streams messages, t
 called with ``model.stream(request)`` instead and each text or reasoning delta goes to the
 stream as an :class:`AssistantMessageChunk`. All chunks of one message share the id of the
 final message the call returns, so the runtime does not stream that message again when the
-node writes it to the state.
+node writes it to the state (a LangChain model's own reply, the completion's ``native``,
+takes that id too).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from hone.errors import ModelError
 from hone.graph._context import current_scope
+from hone.interop._messages import is_langchain_message
 from hone.messages import AssistantMessageChunk
 
 if TYPE_CHECKING:
@@ -59,7 +61,10 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
             f"completion; a backend's stream() must end with StreamEvent(kind='done', ...)"
         )
     message = completion.message.model_copy(update={"id": message_id})
-    return dataclasses.replace(completion, message=message)
+    native = completion.native
+    if is_langchain_message(native):  # a LangChain model's own reply takes the id too
+        native = native.model_copy(update={"id": message_id})
+    return dataclasses.replace(completion, message=message, native=native)
 
 
 def stream_model(model: ModelBackend, request: ChatRequest) -> Completion:

@@ -14,10 +14,12 @@ The LangChain model's own settings govern sampling (temperature, token limits, s
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from hone.errors import ConfigError
@@ -118,11 +120,15 @@ class LangChainModel(ChatSurface):
     async def complete(self, request: ChatRequest) -> Completion:
         """Complete one conversation with the LangChain model's ``ainvoke``."""
         messages = [to_langchain(m) for m in request.messages]
-        structured = self._structured(request)
+        kwargs = self._call_kwargs(request)
+        schema = self._structured_schema(request)
+        structured = None if schema is None else self._structured(schema)
         if structured is not None:
-            out = await structured.ainvoke(messages, **self._call_kwargs(request))
+            if not structured.include_raw:
+                return await self._complete_parsed(structured.runnable, messages, kwargs)
+            out = await structured.runnable.ainvoke(messages, **kwargs)
             return self._completion(out["raw"], parsed=out.get("parsed"))
-        reply = await self._runnable(request).ainvoke(messages, **self._call_kwargs(request))
+        reply = await self._runnable(request).ainvoke(messages, **kwargs)
         return self._completion(reply)
 
     async def complete_batch(self, requests: Sequence[ChatRequest]) -> list[Completion]:
@@ -180,20 +186,51 @@ class LangChainModel(ChatSurface):
             kwargs["parallel_tool_calls"] = False
         return self.chat_model.bind_tools(list(request.tools), **kwargs)
 
-    def _structured(self, request: ChatRequest) -> Any:
-        """The model's own structured-output runnable for a json_schema request, or None
-        (no such request, tools in the request too, or a model without it: then the reply
-        is checked against the schema by the caller)."""
+    @staticmethod
+    def _structured_schema(request: ChatRequest) -> dict[str, Any] | None:
+        """The JSON schema of a json_schema request the model's own structured output can
+        serve, or None (no such request, or tools in the request too)."""
         fmt = request.response_format
         if request.tools or not isinstance(fmt, Mapping) or fmt.get("type") != "json_schema":
             return None
         spec = fmt.get("json_schema") or {}
-        schema = {**dict(spec.get("schema") or {}), "title": spec.get("name", "output")}
+        return {**dict(spec.get("schema") or {}), "title": spec.get("name", "output")}
+
+    def _structured(self, schema: dict[str, Any]) -> _Structured | None:
+        """The model's own structured-output runnable for ``schema``, or None (a model
+        without it: then the reply is checked against the schema by the caller).
+
+        ``include_raw=True`` when the model's ``with_structured_output`` takes it (the reply
+        stays a message); else the plain call LangGraph makes (custom and fake models)."""
+        raw = _takes_include_raw(self.chat_model.with_structured_output)
         try:
-            return self.chat_model.with_structured_output(schema, include_raw=True)
+            if raw:
+                runnable = self.chat_model.with_structured_output(schema, include_raw=True)
+            else:
+                runnable = self.chat_model.with_structured_output(schema)
         except NotImplementedError:
             logger.debug("%s has no structured output; its reply is checked", self._name)
             return None
+        return _Structured(runnable, include_raw=raw)
+
+    async def _complete_parsed(
+        self, runnable: Any, messages: list[Any], kwargs: dict[str, Any]
+    ) -> Completion:
+        """A completion of the value a plain ``with_structured_output`` runnable returns; a
+        reply it cannot parse becomes a completion of the reply's text, so the caller shows
+        the problems to the model and tries again."""
+        from langchain_core.exceptions import OutputParserException
+
+        try:
+            value = await runnable.ainvoke(messages, **kwargs)
+        except OutputParserException as exc:
+            text = exc.llm_output if isinstance(exc.llm_output, str) else str(exc)
+            return self._text_completion(text)
+        return self._text_completion(_value_text(value))
+
+    def _text_completion(self, text: str) -> Completion:
+        message = AssistantMessage(content=text)
+        return Completion(message=message, text=text, finish_reason="stop", model=self._name)
 
     def _completion(self, reply: Any, *, parsed: Any = None) -> Completion:
         message = from_langchain(reply)
@@ -205,8 +242,7 @@ class LangChainModel(ChatSurface):
         if parsed is not None:
             # The model's own structured output (often a forced tool call): the value is the
             # reply's text, as with OpenAI's response_format.
-            data = parsed.model_dump(mode="json") if hasattr(parsed, "model_dump") else parsed
-            text = json.dumps(data, ensure_ascii=False)
+            text = _value_text(parsed)
             message = message.model_copy(update={"content": text, "tool_calls": ()})
         return Completion(
             message=message,
@@ -214,7 +250,32 @@ class LangChainModel(ChatSurface):
             finish_reason=_finish_reason(reply, bool(message.tool_calls)),
             usage=_usage(reply),
             model=self._name,
+            native=reply if parsed is None else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Structured:
+    """A model's structured-output runnable, and whether it returns the raw reply too."""
+
+    runnable: Any
+    include_raw: bool
+
+
+def _takes_include_raw(method: Any) -> bool:
+    """Whether a ``with_structured_output`` method takes ``include_raw`` (LangChain's own
+    models do; a custom or fake model may take the schema alone, as LangGraph calls it)."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "include_raw" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _value_text(value: Any) -> str:
+    """A structured value (a pydantic model or JSON data) as JSON text."""
+    data = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _model_name(chat_model: Any) -> str:

@@ -12,11 +12,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias
 
-from hone.interop._messages import REASONING_KEY, langchain_messages_module, to_langchain
+from hone.interop._messages import (
+    REASONING_KEY,
+    from_langchain,
+    is_langchain_message,
+    langchain_messages_module,
+    to_langchain,
+)
 from hone.messages import AssistantMessageChunk
 from hone.models._protocol import Completion, StreamEvent
 
-__all__ = ["ChunkMaker", "Family", "langchain_reply"]
+__all__ = ["ChunkMaker", "Family", "langchain_reply", "native_reply"]
 
 Family: TypeAlias = Literal["hone", "langchain"]
 
@@ -39,9 +45,26 @@ def _metadata(completion: Completion) -> tuple[dict[str, Any], dict[str, int] | 
     return meta, tokens
 
 
+def native_reply(completion: Completion) -> Any:
+    """The LangChain message the backend returned for ``completion`` (its ``native``), while
+    the completion's message is still the one it converts to; else None (no native reply, or
+    a message changed since, as by a guardrail or a parser)."""
+    native = completion.native
+    if not is_langchain_message(native) or from_langchain(native) != completion.message:
+        return None
+    return native
+
+
 def langchain_reply(completion: Completion, message_id: str | None = None) -> Any:
-    """The LangChain ``AIMessage`` of a completion, with LangChain's metadata filled in where
-    the message has none (finish reason, model name, token usage)."""
+    """The LangChain ``AIMessage`` of a completion: the LangChain model's own reply, exactly
+    as it returned it (see :func:`native_reply`), else the completion's message converted,
+    with LangChain's metadata filled in where the message has none (finish reason, model
+    name, token usage)."""
+    native = native_reply(completion)
+    if native is not None:
+        if native.id is None and message_id is not None:
+            return native.model_copy(update={"id": message_id})
+        return native
     reply = to_langchain(completion.message)
     meta, tokens = _metadata(completion)
     reply.response_metadata = {**meta, **reply.response_metadata}

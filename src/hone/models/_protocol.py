@@ -148,6 +148,11 @@ class Completion:
     #: backend knows it; recorded on every :class:`~hone.trajectory.ModelCall` so a trainer can
     #: tell how stale a sample is.
     policy_version: int | str | None = None
+    #: The reply as the backend's own library returned it (a LangChain chat model's
+    #: ``AIMessage``), or None. hone's LangChain-facing surfaces give it back unchanged while
+    #: ``message`` is still the message it converts to (see
+    #: :func:`~hone.interop.from_langchain`); not part of the completion's value (equality).
+    native: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
