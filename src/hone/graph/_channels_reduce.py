@@ -5,6 +5,7 @@ topic (:class:`Topic`), which collects the writes into a list."""
 from __future__ import annotations
 
 import collections.abc
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NotRequired, Required, Self
 
@@ -45,7 +46,9 @@ def _same_operator(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     # Lambdas cannot be compared by identity across schemas; treat them as equal.
     if getattr(a, "__name__", "") == "<lambda>" or getattr(b, "__name__", "") == "<lambda>":
         return True
-    return a is b
+    # A reducer wrapping another (``__wrapped__``, as ``functools.wraps`` sets) merges as the
+    # one it wraps: ``add_messages`` on a key declaring LangChain messages is one.
+    return inspect.unwrap(a) is inspect.unwrap(b)
 
 
 class BinaryOperatorAggregate(Channel):

@@ -52,6 +52,8 @@ __all__ = [
     "MessagesState",
     "RemoveMessage",
     "add_messages",
+    "declared_family",
+    "is_add_messages",
     "push_message",
     "reducer_for_key",
 ]
@@ -242,18 +244,25 @@ def add_messages(
     return cast(_Reducer, functools.partial(add_messages, format=format))
 
 
-def _declares_langchain(annotation: Any) -> bool:
-    """Whether a type annotation names LangChain message classes (``list[AnyMessage]`` with
-    LangChain's ``AnyMessage``, ``list[BaseMessage]``, ...); never imports langchain-core."""
+def declared_family(annotation: Any) -> Family | None:
+    """The message family a type annotation names: ``"langchain"`` for LangChain's message
+    classes (``list[AnyMessage]`` with LangChain's ``AnyMessage``, ``list[BaseMessage]``,
+    ...), ``"hone"`` for hone's (``list[hone.messages.AnyMessage]``), None for neither
+    (``list``, ``Sequence[Any]``). Never imports langchain-core."""
     base = sys.modules.get("langchain_core.messages.base")
-    if base is None:
-        return False
     if isinstance(annotation, type):
-        return issubclass(annotation, base.BaseMessage)
-    return any(_declares_langchain(arg) for arg in typing.get_args(annotation))
+        if base is not None and issubclass(annotation, base.BaseMessage):
+            return "langchain"
+        return "hone" if issubclass(annotation, _HONE_TYPES) else None
+    for arg in typing.get_args(annotation):
+        family = declared_family(arg)
+        if family is not None:
+            return family
+    return None
 
 
-def _is_add_messages(reducer: Any) -> bool:
+def is_add_messages(reducer: Any) -> bool:
+    """Whether ``reducer`` is :func:`add_messages` (or its ``format=`` partial)."""
     return reducer is add_messages or (
         isinstance(reducer, functools.partial) and reducer.func is add_messages
     )
@@ -269,7 +278,7 @@ def reducer_for_key(
     strings) LangChain messages when nothing typed says otherwise, as the declared type asks;
     any other reducer is returned as it is.
     """
-    if not _is_add_messages(reducer) or not _declares_langchain(value_type):
+    if not is_add_messages(reducer) or declared_family(value_type) != "langchain":
         return reducer
     fmt = reducer.keywords.get("format") if isinstance(reducer, functools.partial) else None
 
@@ -277,6 +286,10 @@ def reducer_for_key(
         return _merge(left, right, fmt, default="langchain")
 
     add_langchain_messages.__doc__ = add_messages.__doc__
+    # The same merge as ``reducer`` (only the family of untyped values differs), so a schema
+    # declaring LangChain messages and one that does not can share the key (see
+    # ``BinaryOperatorAggregate.__eq__``): the graph's state schema says which runs.
+    add_langchain_messages.__wrapped__ = reducer  # type: ignore[attr-defined]
     return add_langchain_messages
 
 

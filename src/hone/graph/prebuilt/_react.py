@@ -2,7 +2,10 @@
 model: a hone backend, a model spec string, or a LangChain chat model.
 
 The agent's replies take the family of the conversation: LangChain ``AIMessage`` objects when
-the state's last message is LangChain's, hone's ``AssistantMessage`` otherwise.
+the state's last message is LangChain's, hone's ``AssistantMessage`` otherwise. An agent
+built on a LangChain chat model keeps its conversation in LangChain's messages (its state's
+``messages`` key is typed with them, so untyped input becomes LangChain messages too) and
+stores the model's replies exactly as the model returned them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from hone.graph.prebuilt._react_state import (
     check_state_schema,
     default_state_schema,
     hooked_input_schema,
+    langchain_state_schema,
     state_value,
 )
 from hone.graph.prebuilt._review import ReviewedTool
@@ -99,8 +103,9 @@ def _structured_step(
 
 
 def _in_family(turn: AgentTurn, langchain: bool) -> list[Any]:
-    """The turn's messages in the conversation's family (LangChain replies carry the
-    completion's metadata)."""
+    """The turn's messages in the conversation's family: a LangChain model's reply exactly
+    as it returned it (while the turn keeps it unchanged), other replies converted with the
+    completion's metadata (see :func:`~hone.models._chat_reply.langchain_reply`)."""
     if not langchain:
         return list(turn.messages)
     return [
@@ -398,6 +403,8 @@ def create_react_agent(
     schema = state_schema or default_state_schema(
         hooked=agent.hooked, structured=structured is not None
     )
+    if agent.source.langchain:
+        schema = langchain_state_schema(schema)
     graph = StateGraph(schema, context_schema=context_schema)
     input_schema = hooked_input_schema(schema) if agent.hooked else None
     graph.add_node("agent", agent, input_schema=input_schema)

@@ -18,7 +18,13 @@ from hone.graph._runtime import Runtime
 from hone.interop._model import ModelLike, is_langchain_chat_model, resolve_model
 from hone.models import ModelBackend
 
-__all__ = ["DynamicModel", "ModelChoice", "ModelSource", "is_dynamic_model"]
+__all__ = [
+    "DynamicModel",
+    "ModelChoice",
+    "ModelSource",
+    "is_dynamic_model",
+    "is_langchain_model",
+]
 
 #: LangGraph's dynamic model: a function of the state and the node's
 #: :class:`~hone.graph.Runtime` returning the model for this turn (anything
@@ -106,6 +112,19 @@ def _choice(model: Any, tool_names: Collection[str], *, exact: bool = False) -> 
     return resolve_model(model.bound), names
 
 
+def is_langchain_model(model: object) -> bool:
+    """Whether ``model`` is a LangChain chat model or its ``bind_tools`` binding (never
+    imports langchain-core)."""
+    if is_langchain_chat_model(model):
+        return True
+    base = sys.modules.get("langchain_core.runnables.base")
+    return (
+        base is not None
+        and isinstance(model, base.RunnableBinding)
+        and is_langchain_chat_model(model.bound)
+    )
+
+
 class ModelSource:
     """Where each model turn of an agent gets its model: the run's model for ``role`` when
     it was given one (rollouts give the recording policy), else the agent's model (made by
@@ -119,6 +138,9 @@ class ModelSource:
         self._tool_names = frozenset(tool_names)
         self._role = role
         self._function: DynamicModel | None = model if is_dynamic_model(model) else None
+        #: Whether the agent's own model is a LangChain chat model (or its binding): its
+        #: conversation is then kept in LangChain's messages.
+        self.langchain = is_langchain_model(model)
         self._static: _Choice = (
             (None, None)
             if model is None or self._function is not None

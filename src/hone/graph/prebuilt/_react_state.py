@@ -1,19 +1,20 @@
 """The state of ``create_react_agent``: LangGraph's ``AgentState`` family, the check a custom
-``state_schema`` must pass, and reading a key of either kind of state (a dict, or a pydantic
-model instance)."""
+``state_schema`` must pass, the schema of an agent on a LangChain chat model, and reading a
+key of either kind of state (a dict, or a pydantic model instance)."""
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Sequence
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, Required, TypedDict, get_args, get_origin
 
 import pydantic
 from pydantic import BaseModel
 
 from hone.errors import ConfigError
 from hone.graph._managed import RemainingSteps
-from hone.graph._messages import add_messages
+from hone.graph._messages import add_messages, declared_family, is_add_messages
+from hone.interop._messages import langchain_messages_module
 
 __all__ = [
     "AgentState",
@@ -22,6 +23,7 @@ __all__ = [
     "AgentStateWithStructuredResponsePydantic",
     "check_state_schema",
     "hooked_input_schema",
+    "langchain_state_schema",
     "state_value",
 ]
 
@@ -118,6 +120,62 @@ def hooked_input_schema(schema: type[Any]) -> type[Any]:
         {**typing.get_type_hints(schema, include_extras=True), "llm_input_messages": list[Any]},
         total=False,
     )
+
+
+def _bare(annotation: Any) -> Any:
+    """``annotation`` without ``Required``/``NotRequired``."""
+    while get_origin(annotation) in (Required, NotRequired):
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _langchain_messages(annotation: Any) -> Any:
+    """The ``messages`` annotation typed with LangChain's messages (its reducer kept), or
+    None when it already names a message family or is not merged by ``add_messages``."""
+    annotation = _bare(annotation)
+    if get_origin(annotation) is not Annotated:
+        return None
+    base, *metadata = get_args(annotation)
+    if not is_add_messages(metadata[-1]) or declared_family(base) is not None:
+        return None
+    lc = langchain_messages_module()
+    # Typed as Any: the annotation is built at run time from a class mypy cannot see.
+    annotated: Any = Annotated
+    sequence: Any = Sequence
+    return annotated[(sequence[lc.BaseMessage], *metadata)]
+
+
+def langchain_state_schema(schema: type[Any]) -> type[Any]:
+    """``schema`` for an agent whose model is a LangChain chat model: the same keys, with
+    ``messages`` typed with LangChain's ``BaseMessage``, so :func:`~hone.graph.add_messages`
+    makes untyped input (``("user", "hi")``, OpenAI dicts, strings) LangChain messages, as
+    LangGraph's ``AgentState`` does. ``schema`` itself when its ``messages`` key already
+    names a message family (LangChain's or hone's) or is not merged by ``add_messages``.
+
+    Only called for a LangChain chat model, so langchain-core is already imported.
+    """
+    hints = typing.get_type_hints(schema, include_extras=True)
+    messages = _langchain_messages(hints.get("messages"))
+    if messages is None:
+        return schema
+    if issubclass(schema, BaseModel):
+        field = schema.model_fields["messages"]
+        default = ... if field.is_required() else field.default
+        fields: Any = {"messages": (messages, default)}
+        derived: type[Any] = pydantic.create_model(
+            schema.__name__, __base__=schema, __module__=schema.__module__, **fields
+        )
+        return derived
+    required = getattr(schema, "__required_keys__", frozenset(hints))
+    keys = {k: _bare(v) for k, v in hints.items()} | {"messages": messages}
+    # A TypedDict made at run time: mypy cannot follow dynamic keys.
+    typed: type[Any] = TypedDict(  # type: ignore[misc]
+        schema.__name__,
+        {k: v if k in required else NotRequired[v] for k, v in keys.items()},
+    )
+    typed.__module__ = schema.__module__
+    typed.__doc__ = schema.__doc__
+    return typed
 
 
 def state_value(state: Any, key: str, default: Any = None) -> Any:
