@@ -175,11 +175,11 @@ class DuplicateToolError(ConfigError):
     """Two tools share one name."""
 
 
-
 class ToolBindingError(ConfigError, ValueError):
     """A model given to ``create_react_agent`` already bound (``bind_tools``) to tools that
     are not the agent's: one the agent does not have, or (for the agent's own model) not
     every one it has. Also a ``ValueError``, as LangGraph raises it."""
+
 
 class TrainingConfigError(ConfigError):
     """A training configuration that cannot run."""
