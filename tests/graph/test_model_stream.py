@@ -162,3 +162,29 @@ def test_a_stream_without_done_is_a_model_error() -> None:
     agent = _agent(Broken(["x"]))
     with pytest.raises(ModelError, match="done"):
         list(agent.stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+
+
+@pytest.mark.parametrize("streams", [True, False], ids=["tokens", "whole-reply"])
+def test_a_langchain_model_streams_each_reply_once(streams: bool) -> None:
+    """A LangChain model's tokens reach ``messages`` mode through LangChain's callbacks
+    only: hone's own chunks would send every reply a second time."""
+    fake = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class Whole(BaseChatModel):  # no _stream: LangChain reports one whole reply
+        def _generate(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> ChatResult:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage("hello there world"))])
+
+        @property
+        def _llm_type(self) -> str:
+            return "whole"
+
+    tokens = fake.GenericFakeChatModel(messages=iter([AIMessage("hello there world")]))
+    agent = create_react_agent(tokens if streams else Whole(), [])
+    events = list(agent.stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert "AssistantMessageChunk" not in {type(message).__name__ for message, _ in events}
+    assert "".join(message.content for message, _ in events) == "hello there world"

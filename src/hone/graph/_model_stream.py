@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from hone.errors import ModelError
 from hone.graph._context import current_scope
+from hone.graph._lc_stream import streams_langchain
 from hone.interop._messages import is_langchain_message
 from hone.messages import AssistantMessageChunk
 
@@ -40,6 +41,11 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
     """
     scope = current_scope()
     if scope is None or "messages" not in scope.loop.settings.modes:
+        return await model.complete(request)
+    if getattr(model, "streams_to_callbacks", False) and streams_langchain(scope.loop, scope.task):
+        # A LangChain model's tokens reach the stream through LangChain's callbacks (the
+        # handler the task installed), with the model's own message ids: streaming them
+        # here as well would send every reply twice.
         return await model.complete(request)
     run, task = scope.loop, scope.task
     message_id = uuid.uuid4().hex

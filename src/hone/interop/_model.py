@@ -20,7 +20,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from hone.errors import ConfigError
 from hone.interop._messages import (
@@ -98,6 +98,10 @@ class LangChainModel(ChatSurface):
     Raises:
         ConfigError: ``chat_model`` is not a LangChain chat model.
     """
+
+    #: Its tokens reach a graph's ``messages`` stream through LangChain's callbacks (the
+    #: handler a streaming run installs), not through hone's ``stream`` events.
+    streams_to_callbacks: ClassVar[bool] = True
 
     def __init__(self, chat_model: Any, *, name: str | None = None) -> None:
         if not is_langchain_chat_model(chat_model):
