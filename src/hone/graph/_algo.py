@@ -28,7 +28,7 @@ from hone.graph._channels import (
 )
 from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
 from hone.graph._channels_reduce import BinaryOperatorAggregate, Topic
-from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESERVED, RETURN
+from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NO_WRITES, RESERVED, RETURN
 from hone.graph._interrupt import KEYED_RESUME
 from hone.graph._plan import (
     cache_namespace,
@@ -64,7 +64,7 @@ __all__ = [
 
 
 #: Pending-write kinds that never reach a channel.
-SKIP_CHANNELS = frozenset((*RESERVED, KEYED_RESUME, "__error_source_node__", "__hone_kept__"))
+SKIP_CHANNELS = frozenset((*RESERVED, KEYED_RESUME, ERROR_SOURCE, KEPT))
 
 
 def increment(current: int | None, channel: Any = None) -> int:

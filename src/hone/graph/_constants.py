@@ -75,3 +75,7 @@ TASK_ID_KEY: Final = sys.intern("__pregel_task_id")
 
 #: Pending-write kinds that are not channels.
 RESERVED: Final = frozenset((INTERRUPT, RESUME, ERROR, NO_WRITES, RETURN, PUSH))
+#: What an interrupted task keeps for its resumed run (pending write kind).
+KEPT: Final = sys.intern("__hone_kept__")
+#: The node whose failure an error handler is running for (pending write kind).
+ERROR_SOURCE: Final = sys.intern("__error_source_node__")

@@ -22,7 +22,7 @@ from hone.graph._algo import (
     should_interrupt,
     task_path_str,
 )
-from hone.graph._constants import ERROR, INTERRUPT, NULL_TASK_ID, RESUME
+from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NULL_TASK_ID, RESUME
 from hone.graph._interrupt import KEYED_RESUME, GraphInterrupt
 from hone.graph._loop_stream import StreamingLoop
 from hone.graph._runtime import ExecutionInfo, Runtime
@@ -32,7 +32,6 @@ __all__ = ["KEPT", "SPECIAL_WRITES", "SteppingLoop"]
 
 #: Write kinds a saver keeps one of per task (the last one wins).
 SPECIAL_WRITES = frozenset((ERROR, INTERRUPT, RESUME, "__scheduled__"))
-KEPT = "__hone_kept__"
 
 
 class SteppingLoop(StreamingLoop):
@@ -117,7 +116,7 @@ class SteppingLoop(StreamingLoop):
 
     def _reapply_writes(self, tasks: Mapping[str, Task]) -> None:
         for tid, kind, value in self.pending_writes:
-            if kind in (ERROR, "__error_source_node__", INTERRUPT, RESUME, KEYED_RESUME, KEPT):
+            if kind in (ERROR, ERROR_SOURCE, INTERRUPT, RESUME, KEYED_RESUME, KEPT):
                 continue
             task = tasks.get(tid)
             if task is not None:
@@ -126,7 +125,7 @@ class SteppingLoop(StreamingLoop):
     def _resume_error_handlers(self) -> None:
         failed: dict[str, Any] = {}
         for tid, kind, _ in self.pending_writes:
-            if kind == "__error_source_node__":
+            if kind == ERROR_SOURCE:
                 error = next(
                     (v for t, c, v in self.pending_writes if t == tid and c == ERROR), None
                 )

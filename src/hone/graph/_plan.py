@@ -15,7 +15,7 @@ from copy import copy
 from typing import TYPE_CHECKING, Any
 
 from hone.graph._channels import MISSING
-from hone.graph._constants import NS_END, NS_SEP, PULL, PUSH, TASKS
+from hone.graph._constants import KEPT, NS_END, NS_SEP, PULL, PUSH, TASKS
 from hone.graph._task import Call, PlanContext, Task
 from hone.graph._types import RetryPolicy, Send, TimeoutPolicy
 
@@ -232,7 +232,7 @@ def _finish_task(
     task._ctx = ctx
     if ctx.pending_writes:
         for tid, chan, value in ctx.pending_writes:
-            if tid == task.id and chan == "__hone_kept__":
+            if tid == task.id and chan == KEPT:
                 task.kept.update(value)
     node = task.node
     if task.call is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.errors import GraphRecursionError
 from hone.graph._algo import Task
-from hone.graph._constants import ERROR, INTERRUPT, NO_WRITES, RESUME, RETURN
+from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NO_WRITES, RESUME, RETURN
 from hone.graph._execute import arun_task, run_task
 from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
 from hone.graph._stream import AsyncEvents, Event, SyncEvents
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from hone.graph._loop import Loop
 
 __all__ = ["AsyncRunner", "GraphDrained", "SyncRunner", "drive_async", "drive_sync"]
-
-ERROR_SOURCE = "__error_source_node__"
 
 
 class GraphDrained(GraphBubbleUp):
@@ -75,7 +73,7 @@ class Runner:
                 writes: list[tuple[str, Any]] = [(INTERRUPT, exc.interrupts)]
                 writes.extend(w for w in task.writes if w[0] in (RESUME, KEYED_RESUME))
                 if task.kept:
-                    writes.append(("__hone_kept__", dict(task.kept)))
+                    writes.append((KEPT, dict(task.kept)))
                 loop.put_writes(task.id, writes)
         elif isinstance(exc, GraphBubbleUp):
             pass

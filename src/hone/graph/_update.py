@@ -26,7 +26,7 @@ from hone.graph._checkpoint import (
 )
 from hone.graph._compile import control_writes
 from hone.graph._config import ensure_config
-from hone.graph._constants import END, ERROR, INPUT, INTERRUPT, NULL_TASK_ID, PUSH, START
+from hone.graph._constants import END, ERROR, INPUT, INTERRUPT, KEPT, NULL_TASK_ID, PUSH, START
 from hone.graph._loop import Writes
 from hone.graph._nodes import run_coroutine
 from hone.graph._types import Send, StateUpdate
@@ -324,8 +324,9 @@ def _last_node(graph: CompiledGraph, checkpoint: Mapping[str, Any]) -> str | Non
 
 
 def attach_pending(tasks: Mapping[str, Task], pending: list[tuple[str, str, Any]]) -> None:
-    """Give the planned tasks the writes they saved (errors and interrupts aside)."""
+    """Give the planned tasks the writes they saved (errors, interrupts and what an
+    interrupted task keeps for its resumed run aside: such a task has not finished)."""
     for tid, kind, value in pending:
-        if kind in (ERROR, INTERRUPT) or tid not in tasks:
+        if kind in (ERROR, INTERRUPT, KEPT) or tid not in tasks:
             continue
         tasks[tid].writes.append((kind, value))

@@ -206,7 +206,10 @@ def test_concurrent_interrupts_are_keyed_by_call_and_finished_calls_run_once(
     calls = turn(("confirm", {"what": "a"}), ("quick", {"x": 1}), ("confirm", {"what": "big"}))
     app = _one_turn_graph(calls, [confirm, quick])
     paused = driver.invoke(app, {"messages": [("user", "go")]}, cfg())
-    task = app.get_state(cfg()).tasks[0]
+    state = app.get_state(cfg())
+    # The node is still to run, though it kept the finished call's result.
+    assert state.next == ("tools",)
+    task = state.tasks[0]
     ns = f"{task.name}:{task.id}"
     # One interrupt per waiting call, in call order, with ids from (task, call id, index).
     assert [i.value for i in paused["__interrupt__"]] == ["a?", "big?"]
