@@ -243,3 +243,25 @@ def test_a_streamed_reply_is_stored_with_the_id_its_chunks_carry() -> None:
     # again), and still the model's own message.
     assert reply.id in {c.id for c in chunks}
     assert reply.response_metadata == {"model_provider": "echo"}
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_return_direct_tool_ends_the_run_with_its_result(version: str) -> None:
+    @lc_tool(return_direct=True)
+    def lookup(key: str) -> str:
+        """Look a key up; the answer is final."""
+        return f"value of {key}"
+
+    look = {"name": "lookup", "args": {"key": "k"}, "id": "c1", "type": "tool_call"}
+
+    def run(factory: Callable[..., Any]) -> dict[str, Any]:
+        model = Echo(calls=[[ADD, look], []])
+        out: dict[str, Any] = factory(model, [add, lookup], version=version).invoke(
+            {"messages": "hi?"}
+        )
+        assert model.index == 1  # the model was not asked again
+        return out
+
+    theirs, ours = _both(run)
+    assert _stored(ours["messages"]) == _stored(theirs["messages"])
+    assert ours["messages"][-1].content == "value of k"

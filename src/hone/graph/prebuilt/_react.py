@@ -41,6 +41,7 @@ from hone.messages import AssistantMessage
 from hone.models import SamplingOptions
 from hone.models._chat_reply import langchain_reply
 from hone.tools import ToolLike, ToolRegistry
+from hone.tools._convert import langchain_source
 
 if TYPE_CHECKING:
     from hone.agents import AgentGuardrails, Guardrails
@@ -384,6 +385,9 @@ def create_react_agent(
         entry="pre_model_hook" if pre_model_hook is not None else "agent",
         post_hook=post_model_hook is not None,
         structured=structured is not None,
+        direct=frozenset(
+            t.name for t in tool_node.tools if getattr(langchain_source(t), "return_direct", False)
+        ),
     )
     agent = _Agent(
         step=AgentStep(
@@ -410,7 +414,10 @@ def create_react_agent(
     graph.add_node("agent", agent, input_schema=input_schema)
     if routes.tools is not None:
         graph.add_node(routes.tools, tool_node)
-        graph.add_edge(routes.tools, routes.entry)
+        if routes.direct:
+            graph.add_conditional_edges(routes.tools, routes.after_tools, [routes.entry, END])
+        else:
+            graph.add_edge(routes.tools, routes.entry)
     if structured is not None:
         graph.add_node("generate_structured_response", _structured_node(structured, agent.source))
         graph.add_edge("generate_structured_response", END)

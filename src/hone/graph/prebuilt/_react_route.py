@@ -77,6 +77,8 @@ class Routes:
         entry: where each model turn starts (``pre_model_hook`` when there is one).
         post_hook: whether a ``post_model_hook`` runs after the model.
         structured: whether ``generate_structured_response`` runs after the answer.
+        direct: the tools whose result is the agent's answer (LangChain's
+            ``return_direct``): after a turn calling one, the run ends.
     """
 
     version: Version
@@ -84,6 +86,7 @@ class Routes:
     entry: str
     post_hook: bool
     structured: bool
+    direct: frozenset[str] = frozenset()
 
     @property
     def answered(self) -> str:
@@ -122,6 +125,21 @@ class Routes:
         if messages and isinstance(_as_hone(messages[-1]), ToolMessage):
             return self.entry
         return self.answered
+
+    def after_tools(self, state: Any) -> str:
+        """After the tools (LangGraph's ``route_tool_responses``): END when the turn called
+        a ``return_direct`` tool (its result is the answer), else the model again."""
+        turn = next(
+            (
+                m
+                for m in map(_as_hone, reversed(list(state_value(state, "messages", []))))
+                if isinstance(m, AssistantMessage)
+            ),
+            None,
+        )
+        if turn is not None and any(c.name in self.direct for c in turn.tool_calls):
+            return END
+        return self.entry
 
     def model_targets(self) -> list[str]:
         """Every node ``after_model`` may go to (the graph's drawing shows these)."""
