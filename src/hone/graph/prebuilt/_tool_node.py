@@ -185,6 +185,7 @@ class ToolNode:
         self.awrap_tool_call = awrap_tool_call
         self.deps = deps
         self.tools = ToolRegistry.coerce(tools)
+        self._given_tools = [langchain_source(t) or t for t in self.tools]
         # Reviewed tools are asked about before anything runs; afterwards their inner tool runs.
         self._runnable = ToolRegistry(
             t.target if isinstance(t, ReviewedTool) else t for t in self.tools
@@ -300,24 +301,24 @@ class ToolNode:
 
     async def _intercepted(self, call: ToolCall, given: NodeInput) -> Any:
         """The call's answer, through the interceptor when there is one."""
+        wrap, awrap = self.wrap_tool_call, self.awrap_tool_call
+        if wrap is None and awrap is None:
+            return await self._run(call, self._runnable.get(call.name), given.state, None, given)
         request = ToolCallRequest(
             tool_call=call_dict(call),
             tool=self._given_tool(call.name),
             state=given.state,
-            runtime=tool_runtime(
-                state=given.state, call_id=call.id, tools=list(self.tools_by_name.values())
-            ),
+            runtime=self._runtime(given.state, call),
         )
 
         async def execute(req: ToolCallRequest) -> Any:
-            original = call if req.tool_call is request.tool_call else None
-            answer = await self._run(original, req, given)
+            same = req.tool_call is request.tool_call
+            tool = None if req.tool is None else self._runnable_tool(req.tool)
+            target = call if same else as_tool_call(req.tool_call)
+            answer = await self._run(target, tool, req.state, req.runtime, given)
             # Interceptors see answers in the conversation's family, as they will be stored.
             return _as_langchain(answer, [call]) if given.langchain else answer
 
-        wrap, awrap = self.wrap_tool_call, self.awrap_tool_call
-        if awrap is None and wrap is None:
-            return await execute(request)
         try:
             if awrap is not None:
                 answer = await awrap(request, execute)
@@ -337,6 +338,11 @@ class ToolNode:
             )
         return answer
 
+    def _runtime(self, state: Any, call: ToolCall) -> Any:
+        """The call's ``ToolRuntime`` (``ToolCallRequest.runtime``, and what injected
+        parameters read)."""
+        return tool_runtime(state=state, call_id=call.id, tools=self._given_tools)
+
     def _given_tool(self, name: str) -> Any:
         tool = self.tools.get(name)
         return None if tool is None else langchain_source(tool) or tool
@@ -349,17 +355,18 @@ class ToolNode:
         made = as_tool(tool)
         return made.target if isinstance(made, ReviewedTool) else made
 
-    async def _run(self, original: ToolCall | None, req: ToolCallRequest, given: NodeInput) -> Any:
-        """Run one request: its answer (a message, or the tool's Command)."""
-        call = original or as_tool_call(req.tool_call)
-        if req.tool is None:
+    async def _run(
+        self, call: ToolCall, tool: Tool | None, state: Any, runtime: Any, given: NodeInput
+    ) -> Any:
+        """Run one call with ``tool`` (None: the node has no tool of that name): its answer
+        (a message, or the tool's Command)."""
+        if tool is None:
             if given.langchain:
                 return _error_message(call, invalid_tool_text(call.name, self.tools.names()))
-            return (await self._executed(call, None, req)).to_message()
-        tool = self._runnable_tool(req.tool)
+            return (await self._executed(call, None, state, runtime)).to_message()
         if tool.name != call.name:
             call = call.model_copy(update={"name": tool.name})
-        result = await self._executed(call, tool, req)
+        result = await self._executed(call, tool, state, runtime)
         handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
         if result.error is None:
             try:
@@ -376,13 +383,15 @@ class ToolNode:
         return _error_message(call, handler(failure))
 
     async def _executed(
-        self, call: ToolCall, tool: Tool | None, req: ToolCallRequest
+        self, call: ToolCall, tool: Tool | None, state: Any, runtime: Any
     ) -> ToolResult:
-        """Run the call through hone's executor. Injected arguments read the request's
-        state (an interceptor's ``override(state=...)`` included) and runtime."""
-        runtime = req.runtime
-        if runtime is not None and runtime.state is not req.state:
-            runtime = dataclasses.replace(runtime, state=req.state)
+        """Run the call through hone's executor. Injected arguments read ``state`` (an
+        interceptor's ``override(state=...)`` included) and ``runtime``, made here for a
+        tool that needs one when none was."""
+        if runtime is None and tool is not None and tool.injected:
+            runtime = self._runtime(state, call)
+        elif runtime is not None and runtime.state is not state:
+            runtime = dataclasses.replace(runtime, state=state)
         scope = current_scope()
         task_id = scope.task_id if scope is not None else None
         metadata = {
@@ -396,7 +405,7 @@ class ToolNode:
         return await aexecute_tool_call(
             call,
             registry,
-            state=req.state,
+            state=state,
             runtime=runtime,
             deps=self.deps,
             metadata=metadata,
