@@ -140,9 +140,7 @@ class Node:
             # A subgraph returns its whole state: keys the parent lacks are expected there.
             return updates_of(_known(output, self.keys), self.keys, "", root=self.root)
         who = "the graph input" if self.name == START else f"node {self.name!r}"
-        if thread is not None:
-            who = f"{who} (thread {thread!r})"
-        return updates_of(output, self.keys, who, root=self.root)
+        return updates_of(output, self.keys, who, thread=thread, root=self.root)
 
 
 def _known(output: Any, keys: Sequence[str]) -> Any:
@@ -158,11 +156,12 @@ def control_writes(output: Any) -> list[tuple[str, Any]]:
     """
     if isinstance(output, Send):
         return [(TASKS, output)]
-    commands: list[Command[Any]] = []
     if isinstance(output, Command):
-        commands.append(output)
+        commands: list[Command[Any]] = [output]
     elif isinstance(output, list | tuple):
-        commands.extend(c for c in output if isinstance(c, Command))
+        commands = [c for c in output if isinstance(c, Command)]
+    else:
+        return []  # a plain update (a dict, a schema instance, None) routes nowhere
     parent = [c for c in commands if c.graph == Command.PARENT]
     if parent:
         # Several commands for the parent (a ToolNode's calls, say) reach it as one.

@@ -14,7 +14,8 @@ import logging
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hone.errors import NodeCancelledError, NodeTimeoutError
 from hone.graph._algo import PlanContext, Task, local_read, make_task_id, scratchpad_for
@@ -43,10 +44,10 @@ class NodeError:
     error: BaseException
 
 
-@dataclass(frozen=True, slots=True)
-class _Invoke:
+class _Invoke(NamedTuple):
     """A call the task flow needs performed: ``callee(value)`` (or a subgraph run); with
-    ``star``, ``value`` is ``(args, kwargs)``."""
+    ``star``, ``value`` is ``(args, kwargs)``. (A named tuple: one is made per node call and
+    per router call, and a tuple is the cheapest immutable record to make.)"""
 
     callee: Callee | None
     subgraph: Any
@@ -95,8 +96,12 @@ class _Injected(Mapping[str, Any]):
         return 6
 
 
-def _injected(loop: Loop, task: Task) -> Mapping[str, Any]:
-    return _Injected(loop, task)
+#: What a callable that takes no injectable parameter receives.
+_NOTHING_INJECTED: Mapping[str, Any] = MappingProxyType({})
+
+
+def _injected(loop: Loop, task: Task, callee: Callee) -> Mapping[str, Any]:
+    return _Injected(loop, task) if callee.accepts else _NOTHING_INJECTED
 
 
 def _flow(loop: Loop, task: Task) -> Generator[_Invoke, Any, None]:
@@ -146,18 +151,14 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
                 task.writes.append((f"branch:to:{dest}", None))
 
 
-def _scope(loop: Loop, task: Task) -> TaskScope:
-    return TaskScope(loop, task)
-
-
 def _perform_sync(loop: Loop, task: Task, request: _Invoke) -> Any:
     if request.subgraph is not None:
         return request.subgraph.invoke(request.value, task.config)
     if request.callee is None:  # START: the input is the output
         return request.value
     if request.star:
-        return request.callee.call_star(request.value, task, _injected(loop, task))
-    return request.callee.call(request.value, task, _injected(loop, task))
+        return request.callee.call_star(request.value, task, _injected(loop, task, request.callee))
+    return request.callee.call(request.value, task, _injected(loop, task, request.callee))
 
 
 async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
@@ -166,12 +167,14 @@ async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
     if request.callee is None:  # START: the input is the output
         return request.value
     if request.star:
-        return await request.callee.acall_star(request.value, task, _injected(loop, task))
-    return await request.callee.acall(request.value, task, _injected(loop, task))
+        return await request.callee.acall_star(
+            request.value, task, _injected(loop, task, request.callee)
+        )
+    return await request.callee.acall(request.value, task, _injected(loop, task, request.callee))
 
 
 def _attempt_sync(loop: Loop, task: Task) -> None:
-    token = set_scope(_scope(loop, task))
+    token = set_scope(TaskScope(loop, task))
     try:
         if streams_langchain(loop, task):
             with langchain_streaming(loop, task):
@@ -193,7 +196,7 @@ def _drive_sync(loop: Loop, task: Task) -> None:
 
 
 async def _attempt_async(loop: Loop, task: Task) -> None:
-    token = set_scope(_scope(loop, task))
+    token = set_scope(TaskScope(loop, task))
     try:
         with langchain_streaming(loop, task):
             flow = _flow(loop, task)

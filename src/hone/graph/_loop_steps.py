@@ -92,7 +92,8 @@ class SteppingLoop(StreamingLoop):
         for task in self.tasks.values():
             if task.writes:
                 self.output_writes(task.id, task.writes, cached=True)
-        self.match_cached(list(self.tasks.values()))
+        if self.settings.cache is not None:
+            self.match_cached(list(self.tasks.values()))
         return True
 
     def match_cached(self, tasks: Sequence[Task]) -> None:
@@ -178,7 +179,6 @@ class SteppingLoop(StreamingLoop):
 
     def after_tick(self) -> None:
         """Apply the step's writes, save the checkpoint, and check ``interrupt_after``."""
-        writes = [w for t in self.tasks.values() for w in t.writes]
         self.updated_channels = apply_writes(
             self.checkpoint,
             self.channels,
@@ -190,7 +190,6 @@ class SteppingLoop(StreamingLoop):
         keys = (self.output_keys,) if isinstance(self.output_keys, str) else self.output_keys
         if not self.updated_channels.isdisjoint(keys):
             self.emit_values()
-        del writes
         self.pending_writes.clear()
         self.is_replaying = False
         self._put_checkpoint({"source": "loop"})

@@ -145,7 +145,7 @@ class Callee:
             if hasattr(self.fn, "invoke"):
                 return self.fn.invoke(value, config)
             return run_coroutine(self.fn.ainvoke(value, config))
-        result = self.fn(value, **self.kwargs(injected))
+        result = self.fn(value, **self.kwargs(injected)) if self.accepts else self.fn(value)
         if type(result) not in _NOT_AWAITABLE and inspect.isawaitable(result):
             return run_coroutine(result)
         return result
@@ -327,7 +327,7 @@ class Branch:
                     ) from None
             else:
                 out.append(item)
-        if any(d is None or d == START for d in out):
+        if None in out or START in out:
             raise ValueError(
                 f"Branch did not return a valid destination: router {self.name!r} of the "
                 f"conditional edge from {self.source!r} returned {result!r}"

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from hone.errors import GraphWarning, InvalidUpdateError
 from hone.graph._channels import MISSING, Channel, LastValue
 from hone.graph._channels_reduce import BinaryOperatorAggregate
+from hone.graph._types import Command
 
 __all__ = [
     "ROOT",
@@ -263,16 +264,15 @@ def update_pairs(obj: Any, keys: Sequence[str] | None = None) -> list[tuple[str,
 
 
 def updates_of(
-    output: Any, keys: Sequence[str], who: str, *, root: bool = False
+    output: Any, keys: Sequence[str], who: str, *, thread: Any = None, root: bool = False
 ) -> list[tuple[str, Any]]:
     """The state writes of a node's output: a dict (keys outside ``keys`` are ignored, as
     LangGraph does), a :class:`Command`'s update, a list mixing both, or a schema instance.
+    ``who`` (and the run's ``thread``) name the writer in warnings and errors.
 
     Raises:
         InvalidUpdateError: an output that is none of these.
     """
-    from hone.graph._types import Command
-
     if output is None:
         return []
     if root:
@@ -280,7 +280,7 @@ def updates_of(
     if isinstance(output, dict):
         unknown = [k for k in output if k not in keys]
         if unknown:
-            _warn_unknown(who, unknown, keys)
+            _warn_unknown(_writer(who, thread), unknown, keys)
         return [(k, v) for k, v in output.items() if k in keys]
     if isinstance(output, Command):
         if output.graph == Command.PARENT:
@@ -288,22 +288,27 @@ def updates_of(
         items = output.update_items()
         unknown = [k for k, _ in items if k not in keys]
         if unknown:
-            _warn_unknown(who, unknown, keys)
+            _warn_unknown(_writer(who, thread), unknown, keys)
         return [(k, v) for k, v in items if k in keys]
     if isinstance(output, list | tuple) and output and any(isinstance(o, Command) for o in output):
         out: list[tuple[str, Any]] = []
         for part in output:
             if isinstance(part, Command) and part.graph == Command.PARENT:
                 continue
-            out.extend(updates_of(part, keys, who))
+            out.extend(updates_of(part, keys, who, thread=thread))
         return out
     pairs = update_pairs(output, keys)
     if pairs is not None:
         return pairs
     raise InvalidUpdateError(
-        f"Expected dict, got {output!r:.200}: {who} returned {type(output).__name__}; return "
+        f"Expected dict, got {output!r:.200}: {_writer(who, thread)} returned {type(output).__name__}; return "
         f"a dict of state updates, a Command, or None"
     )
+
+
+def _writer(who: str, thread: Any) -> str:
+    """The writer as messages name it (built only for a message: most writes need none)."""
+    return who if thread is None else f"{who} (thread {thread!r})"
 
 
 def _warn_unknown(who: str, unknown: list[Any], keys: Sequence[str]) -> None:
@@ -317,8 +322,6 @@ def _warn_unknown(who: str, unknown: list[Any], keys: Sequence[str]) -> None:
 
 
 def _root_updates(output: Any) -> list[tuple[str, Any]]:
-    from hone.graph._types import Command
-
     if isinstance(output, Command):
         return [] if output.graph == Command.PARENT else output.update_items()
     if isinstance(output, list | tuple) and output and any(isinstance(o, Command) for o in output):
