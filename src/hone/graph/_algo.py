@@ -89,18 +89,25 @@ def apply_writes(
     tasks = list(tasks)
     if len(tasks) > 1:
         tasks.sort(key=_path_key)
-    bump_step = any(t.triggers for t in tasks)
+    bump_step = False
     versions = checkpoint["channel_versions"]
+    versions_seen = checkpoint["versions_seen"]
+    read: set[str] = set()  # the channels that triggered a task
     for task in tasks:
-        seen = checkpoint["versions_seen"].setdefault(task.name, {})
-        seen.update({c: versions[c] for c in task.triggers if c in versions})
+        seen = versions_seen.setdefault(task.name, {})
+        for chan in task.triggers:
+            bump_step = True
+            if chan in versions:
+                seen[chan] = versions[chan]
+            if chan not in RESERVED and chan in channels:
+                read.add(chan)
     next_version = (
         None
         if get_next_version is None
         else get_next_version(max(versions.values()) if versions else None, None)
     )
     # Consume the channels that were read (a join resets, a deferred trigger clears).
-    for chan in {c for t in tasks for c in t.triggers if c not in RESERVED and c in channels}:
+    for chan in read:
         if channels[chan].consume() and next_version is not None:
             versions[chan] = next_version
     updated = _write_channels(channels, versions, tasks, next_version)

@@ -48,8 +48,10 @@ def make_task_id(namespace: bytes, *parts: str) -> str:
 
 def task_path_str(part: Any) -> str:
     """A task path as a sortable string."""
+    if isinstance(part, str):  # most parts (checked first: every step sorts its tasks)
+        return part
     if isinstance(part, tuple | list):
-        return "~" + ", ".join(task_path_str(x) for x in part)
+        return "~" + ", ".join([task_path_str(x) for x in part])
     if isinstance(part, int):
         return f"{part:010d}"
     return str(part)
