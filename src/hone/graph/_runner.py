@@ -138,8 +138,11 @@ class SyncRunner(Runner):
 
     def _run(self, task: Task) -> BaseException | None:
         try:
-            with task_span(self.trace, task):
+            if self.trace is None:  # tracing is off: no span (not even a no-op one) per task
                 run_task(self.loop, task)
+            else:
+                with task_span(self.trace, task):
+                    run_task(self.loop, task)
         except BaseException as exc:
             self.commit(task, exc)
             return exc
@@ -171,10 +174,12 @@ class SyncRunner(Runner):
         if not tasks:
             return
         if len(tasks) == 1 and not self.live and not self.loop.graph.step_timeout:
-            done = [(tasks[0], self._run(tasks[0]))]
-            handlers = self._handlers(done)
-            if handlers:
-                yield from self._parallel(handlers, done)
+            task = tasks[0]
+            exc = self._run(task)
+            done = [(task, exc)]
+            handler = self._handler(task, exc)
+            if handler is not None:
+                yield from self._parallel([handler], done)
             self._wait_scheduled()
             _settle(done, self.handled)
             return
