@@ -194,10 +194,10 @@ class SyncRunner(Runner):
         self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
     ) -> Iterator[Event]:
         pool = self._pool()
+        # Finished futures come through the inbox too (not tuples, so event drains skip them).
         inbox: Any = self.events.queue if self.events is not None else queue.SimpleQueue()
-        wake = _Waker(inbox)
         for task in tasks:
-            self._submit(pool, task, wake)
+            self._submit(pool, task, inbox)
         limit = self.loop.graph.step_timeout
         deadline = time.monotonic() + limit if limit else None
         failed = False
@@ -212,10 +212,10 @@ class SyncRunner(Runner):
                     fut.cancel()
                 self._pending.clear()
                 raise TimeoutError("Timed out") from None
-            if type(item) is not _Finished:
+            if not isinstance(item, concurrent.futures.Future):
                 yield item
                 continue
-            fut = item.fut
+            fut = item
             if fut not in self._pending:  # cancelled after a failure, or of an earlier step
                 continue
             task = self._pending.pop(fut)
@@ -223,7 +223,7 @@ class SyncRunner(Runner):
             done.append((task, exc))
             handler = self._handler(task, exc)
             if handler is not None:
-                self._submit(pool, handler, wake)
+                self._submit(pool, handler, inbox)
             elif _is_failure(exc, self.handled) and not failed:
                 # A failure ends the step: tasks not started yet never start; running
                 # ones (threads cannot be stopped) finish and are recorded.
@@ -234,34 +234,10 @@ class SyncRunner(Runner):
                         del self._pending[other]
         self._pending.clear()
 
-    def _submit(
-        self, pool: concurrent.futures.ThreadPoolExecutor, task: Task, wake: _Waker
-    ) -> None:
+    def _submit(self, pool: concurrent.futures.ThreadPoolExecutor, task: Task, inbox: Any) -> None:
         fut = pool.submit(contextvars.copy_context().run, self._run, task)
         self._pending[fut] = task
-        fut.add_done_callback(wake)
-
-
-class _Finished:
-    """Put in a runner's inbox when a task's future is done (not a tuple, so stream-event
-    drains skip it)."""
-
-    __slots__ = ("fut",)
-
-    def __init__(self, fut: Any) -> None:
-        self.fut = fut
-
-
-class _Waker:
-    """Tells the runner's inbox which task finished."""
-
-    __slots__ = ("inbox",)
-
-    def __init__(self, inbox: Any) -> None:
-        self.inbox = inbox
-
-    def __call__(self, fut: Any) -> None:
-        self.inbox.put(_Finished(fut))
+        fut.add_done_callback(inbox.put)
 
 
 class AsyncRunner(Runner):
