@@ -363,7 +363,9 @@ class ToolInvocationError(ToolArgumentsError):
     ``handle_tool_errors`` does not handle them (LangGraph's ``ToolInvocationError``).
 
     ``message`` is the text a handling ``ToolNode`` gives the model (LangGraph's wording);
-    ``tool_kwargs`` the arguments the model sent.
+    ``tool_kwargs`` the arguments the model sent; ``filtered_errors`` the problems as
+    LangGraph's error dicts (``{"loc": ("field", ...), "msg": "..."}``; injected parameters,
+    which the model does not send, never appear).
     """
 
     def __init__(
@@ -381,8 +383,25 @@ class ToolInvocationError(ToolArgumentsError):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def filtered_errors(self) -> list[dict[str, Any]]:
+        """One ``{"loc": ..., "msg": ...}`` per problem (``"a.b[0]: msg"`` gives
+        ``("a", "b", 0)``)."""
+        return [_error_dict(problem) for problem in self.problems]
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.tool_name, self.problems, self.tool_kwargs))
+
+
+def _error_dict(problem: str) -> dict[str, Any]:
+    where, sep, msg = problem.partition(": ")
+    if not sep:
+        return {"loc": (), "msg": problem}
+    loc: list[str | int] = []
+    for part in where.replace("]", "").replace("[", ".").split("."):
+        if part:
+            loc.append(int(part) if part.isdigit() else part)
+    return {"loc": tuple(loc), "msg": msg}
 
 
 class GuardrailError(HoneError):

@@ -122,6 +122,7 @@ def test_false_raises_tool_invocation_error_for_bad_arguments() -> None:
         ToolNode([add], handle_tool_errors=False).invoke(hone_turn(("add", {"a": 1})))
     assert caught.value.tool_kwargs == {"a": 1}
     assert "b: required field is missing" in caught.value.message
+    assert caught.value.filtered_errors == [{"loc": ("b",), "msg": "required field is missing"}]
 
 
 def test_unknown_tool_in_a_langchain_conversation_reads_as_langgraph_says() -> None:
