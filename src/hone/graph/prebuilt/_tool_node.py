@@ -10,7 +10,6 @@ from typing import Any, Literal, TypeVar, cast
 
 from hone._sync import run_sync
 from hone.errors import (
-    GraphError,
     InvalidUpdateError,
     ToolAnswerError,
     ToolArgumentsError,
@@ -43,6 +42,7 @@ from hone.graph.prebuilt._tool_request import (
     ToolCallRequest,
     ToolCallWrapper,
     call_dict,
+    messages_of,
     parse_input,
     run_sync_wrapper,
 )
@@ -65,21 +65,9 @@ __all__ = ["ToolNode", "is_langchain_turn", "last_turn", "tools_condition"]
 _T = TypeVar("_T")
 
 
-def _messages_of(state: Any, key: str) -> list[Any]:
-    if isinstance(state, list):
-        return state
-    found = state.get(key) if isinstance(state, Mapping) else getattr(state, key, None)
-    if found is None:
-        raise GraphError(
-            f"the state has no {key!r} key with messages; pass messages_key=... naming the key "
-            "that holds the conversation"
-        )
-    return list(found)
-
-
 def last_turn(state: Any, key: str) -> AssistantMessage | None:
     """The last message as a hone model turn (converted from LangChain's), or None."""
-    messages = _messages_of(state, key)
+    messages = messages_of(state, key)
     if not messages:
         return None
     last = messages[-1]
@@ -89,7 +77,7 @@ def last_turn(state: Any, key: str) -> AssistantMessage | None:
 
 def is_langchain_turn(state: Any, key: str) -> bool:
     """Whether the conversation's last message is LangChain's (answers then are, too)."""
-    messages = _messages_of(state, key)
+    messages = messages_of(state, key)
     return bool(messages) and is_langchain_message(messages[-1])
 
 

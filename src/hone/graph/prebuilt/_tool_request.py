@@ -23,6 +23,7 @@ __all__ = [
     "ToolCallWithContext",
     "ToolCallWrapper",
     "call_dict",
+    "messages_of",
     "parse_input",
     "run_sync_wrapper",
 ]
@@ -108,7 +109,14 @@ def _is_call(value: Any) -> bool:
     )
 
 
-def _messages(value: Any, key: str) -> list[Any]:
+def messages_of(value: Any, key: str) -> list[Any]:
+    """The conversation in a node's input: the list itself, or the state's ``key``.
+
+    Raises:
+        GraphError: a state without ``key``.
+    """
+    if isinstance(value, list):
+        return value
     found = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
     if found is None:
         raise GraphError(
@@ -138,14 +146,14 @@ def parse_input(value: Any, key: str) -> NodeInput:
     """
     if isinstance(value, Mapping) and value.get("__type") == _WITH_CONTEXT:
         call, state = value["tool_call"], value.get("state")
-        messages = _messages(state, key) if _has(state, key) else []
+        messages = messages_of(state, key) if _has(state, key) else []
         langchain = _latest_turn(messages)[1] if messages else not isinstance(call, ToolCall)
         return NodeInput([as_tool_call(call)], state, "tool_calls", langchain)
     if isinstance(value, list) and value and _is_call(value[-1]):
         langchain = not isinstance(value[-1], ToolCall)
         return NodeInput([as_tool_call(c) for c in value], {}, "tool_calls", langchain)
     kind: InputKind = "list" if isinstance(value, list) else "dict"
-    turn, langchain = _latest_turn(value if isinstance(value, list) else _messages(value, key))
+    turn, langchain = _latest_turn(messages_of(value, key))
     calls = list(turn.tool_calls) if turn is not None else []
     return NodeInput(calls, value, kind, langchain)
 
