@@ -1,5 +1,6 @@
 """``CompiledGraph``: a validated graph, runnable with ``invoke``/``stream`` (sync) and
-``ainvoke``/``astream`` (async), with checkpoint inspection and editing."""
+``ainvoke``/``astream`` (async), with checkpoint inspection and editing (the
+:class:`~hone.graph._compiled_state.StateMethods` it mixes in)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from hone.errors import ConfigError
 from hone.graph._channels import Channel
+from hone.graph._compiled_state import StateMethods
 from hone.graph._config import ensure_config
 from hone.graph._constants import NS_SEP
 from hone.graph._context import current_scope
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     from hone.graph._builder import StateGraph
     from hone.graph._compile import Node
     from hone.graph._structure import GraphStructure
-    from hone.graph._types import StateSnapshot
 
 __all__ = ["CompiledGraph", "check_checkpointer", "ensure_config"]
 
@@ -51,7 +52,7 @@ def check_checkpointer(checkpointer: Any) -> None:
         )
 
 
-class CompiledGraph:
+class CompiledGraph(StateMethods):
     """A runnable graph. Build one with ``StateGraph(...).compile()``."""
 
     def __init__(
@@ -403,106 +404,7 @@ class CompiledGraph:
         )
 
     # ---------------------------------------------------------- inspection
-
-    def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        """The thread's state at its latest (or the given) checkpoint. A config naming a
-        subgraph's namespace gives that subgraph's state; with ``subgraphs=True`` each
-        pending subgraph task's ``state`` is its own snapshot."""
-        from hone.graph._history import get_state
-
-        return get_state(self, ensure_config(config), subgraphs=subgraphs)
-
-    async def aget_state(
-        self, config: Mapping[str, Any], *, subgraphs: bool = False
-    ) -> StateSnapshot:
-        """Async :meth:`get_state`."""
-        import asyncio
-
-        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
-
-    def get_state_history(
-        self,
-        config: Mapping[str, Any],
-        *,
-        filter: dict[str, Any] | None = None,
-        before: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> Iterator[StateSnapshot]:
-        """The thread's checkpoints as snapshots, newest first."""
-        from hone.graph._history import get_state_history
-
-        yield from get_state_history(
-            self, ensure_config(config), filter=filter, before=before, limit=limit
-        )
-
-    async def aget_state_history(
-        self,
-        config: Mapping[str, Any],
-        *,
-        filter: dict[str, Any] | None = None,
-        before: Mapping[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[StateSnapshot]:
-        """Async :meth:`get_state_history`."""
-        import asyncio
-
-        snapshots = await asyncio.to_thread(
-            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
-        )
-        for snapshot in snapshots:
-            yield snapshot
-
-    def update_state(
-        self,
-        config: Mapping[str, Any],
-        values: Any,
-        as_node: str | None = None,
-        task_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Write ``values`` as if node ``as_node`` returned them (its edges decide what runs
-        next); saves a new checkpoint (a fork when ``config`` names an older one) and returns
-        its config. ``as_node="__copy__"`` copies the checkpoint; ``values=None,
-        as_node=END`` clears the pending tasks."""
-        from hone.graph._history import bulk_update_state
-        from hone.graph._types import StateUpdate
-
-        return bulk_update_state(
-            self, ensure_config(config), [[StateUpdate(values, as_node, task_id)]]
-        )
-
-    async def aupdate_state(
-        self,
-        config: Mapping[str, Any],
-        values: Any,
-        as_node: str | None = None,
-        task_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Async :meth:`update_state`."""
-        import asyncio
-
-        return await asyncio.to_thread(self.update_state, config, values, as_node, task_id)
-
-    def bulk_update_state(
-        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
-    ) -> dict[str, Any]:
-        """Apply several super-steps of updates (each a list of ``StateUpdate(values,
-        as_node, task_id)``) in one go; returns the last checkpoint's config.
-
-        Raises:
-            ValueError: no checkpointer, or no updates.
-            InvalidUpdateError: an unknown or ambiguous node.
-        """
-        from hone.graph._history import bulk_update_state
-
-        return bulk_update_state(self, ensure_config(config), supersteps)
-
-    async def abulk_update_state(
-        self, config: Mapping[str, Any], supersteps: Sequence[Sequence[Any]]
-    ) -> dict[str, Any]:
-        """Async :meth:`bulk_update_state`."""
-        import asyncio
-
-        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
+    # (the thread's state, its history and edits: StateMethods, in _compiled_state.py)
 
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False

@@ -207,52 +207,57 @@ class LoopState:
                 self.checkpoint, None, self.step, updated_channels=self.updated_channels
             )
         if saving:
-            # The saver gets a checkpoint of its own (dicts nothing changes later, so a
-            # background save reads them safely); the loop keeps its versions, which the
-            # next step changes in place, and takes the rest from it.
-            checkpoint = create_checkpoint(
-                self.checkpoint,
-                self.channels,
-                self.step,
-                id=self.checkpoint["id"] if exiting else None,
-                updated_channels=self.updated_channels,
-            )
-            for key in ("v", "id", "ts", "channel_values", "updated_channels"):
-                self.checkpoint[key] = checkpoint[key]
-            self.prev_checkpoint_config = (
-                self.checkpoint_config
-                if self.checkpoint_config["configurable"].get("checkpoint_id")
-                else None
-            )
-            conf = {**self.checkpoint_config["configurable"], "checkpoint_ns": self.ns}
-            put_config = {**self.checkpoint_config, "configurable": conf}
-            versions = checkpoint["channel_versions"]
-            changed = new_versions(self.previous_versions, versions)
-            self.previous_versions = versions
-            deferred, self._deferred = self._deferred, []
-            if deferred:
-                self._submit(
-                    self.checkpointer.put,
-                    put_config,
-                    checkpoint,
-                    dict(self.checkpoint_metadata),
-                    changed,
-                    writes=[TaskWrites(tid, path, ws) for tid, path, ws in deferred],
-                )
-            else:
-                self._submit(
-                    self.checkpointer.put,
-                    put_config,
-                    checkpoint,
-                    dict(self.checkpoint_metadata),
-                    changed,
-                )
-            self.checkpoint_config = {
-                **put_config,
-                "configurable": {**conf, "checkpoint_id": self.checkpoint["id"]},
-            }
+            self._save_checkpoint(exiting=exiting)
         if not exiting:
             self.step += 1
+
+    def _save_checkpoint(self, *, exiting: bool) -> None:
+        """Hand the saver its own copy of the checkpoint, with the writes that waited for it,
+        and point the run's checkpoint config at it (an exit save keeps the id)."""
+        # The saver gets a checkpoint of its own (dicts nothing changes later, so a
+        # background save reads them safely); the loop keeps its versions, which the
+        # next step changes in place, and takes the rest from it.
+        checkpoint = create_checkpoint(
+            self.checkpoint,
+            self.channels,
+            self.step,
+            id=self.checkpoint["id"] if exiting else None,
+            updated_channels=self.updated_channels,
+        )
+        for key in ("v", "id", "ts", "channel_values", "updated_channels"):
+            self.checkpoint[key] = checkpoint[key]
+        self.prev_checkpoint_config = (
+            self.checkpoint_config
+            if self.checkpoint_config["configurable"].get("checkpoint_id")
+            else None
+        )
+        conf = {**self.checkpoint_config["configurable"], "checkpoint_ns": self.ns}
+        put_config = {**self.checkpoint_config, "configurable": conf}
+        versions = checkpoint["channel_versions"]
+        changed = new_versions(self.previous_versions, versions)
+        self.previous_versions = versions
+        deferred, self._deferred = self._deferred, []
+        if deferred:
+            self._submit(
+                self.checkpointer.put,
+                put_config,
+                checkpoint,
+                dict(self.checkpoint_metadata),
+                changed,
+                writes=[TaskWrites(tid, path, ws) for tid, path, ws in deferred],
+            )
+        else:
+            self._submit(
+                self.checkpointer.put,
+                put_config,
+                checkpoint,
+                dict(self.checkpoint_metadata),
+                changed,
+            )
+        self.checkpoint_config = {
+            **put_config,
+            "configurable": {**conf, "checkpoint_id": self.checkpoint["id"]},
+        }
 
     # ------------------------------------------------------------------ exit
 
