@@ -333,3 +333,21 @@ async def test_a_long_step_budget_is_not_cut_by_the_recursion_limit() -> None:
     agent = create_agent(model, [add], name="calc", options=AgentOptions(max_steps=20))
     out = await agent.ainvoke({"messages": [("user", "count")]})  # 41 super-steps, default 25
     assert out["run"].steps == 21 and out["messages"][-1].text == "done"
+
+
+async def test_a_patterns_tool_failure_is_a_message_in_a_langchain_conversation_too() -> None:
+    """hone's patterns answer every failure as a message (ERRORS_AS_VALUES), also when the
+    conversation is in LangChain's messages, where a plain ToolNode follows LangGraph."""
+    lc = pytest.importorskip("langchain_core.messages")
+
+    @tool
+    def boom(x: int) -> int:
+        """Fail."""
+        raise ValueError("bad input")
+
+    model = ScriptedModel([call("boom", x=1), "recovered"])
+    agent = create_agent(model, [boom], name="a")
+    out = await agent.ainvoke({"messages": [lc.HumanMessage("go")]})
+    answer = next(m for m in out["messages"] if getattr(m, "type", None) == "tool")
+    assert answer.status == "error" and "ValueError: bad input" in answer.content
+    assert out["messages"][-1].content == "recovered"

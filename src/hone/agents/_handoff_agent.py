@@ -40,7 +40,7 @@ from hone.graph._builder import StateGraph
 from hone.graph._messages import MessagesState
 from hone.graph._model_stream import astream_model
 from hone.graph._types import END, START, Command
-from hone.graph.prebuilt._tool_node import ToolNode
+from hone.graph.prebuilt._tool_node import ToolNode, pattern_tools
 from hone.interop import resolve_model
 from hone.messages import AnyMessage, AssistantMessage, SystemMessage, ToolCall, ToolMessage
 from hone.models._protocol import ModelBackend
@@ -174,7 +174,7 @@ def _split_tools(
         return tools, ()
     items: list[ToolLike] = list(tools)
     handoffs = tuple(t for t in items if isinstance(t, HandoffTool))
-    return ToolNode([t for t in items if not isinstance(t, HandoffTool)]), handoffs
+    return pattern_tools([t for t in items if not isinstance(t, HandoffTool)]), handoffs
 
 
 def _with_prompt(prompt: str | None, messages: list[AnyMessage]) -> list[AnyMessage]:

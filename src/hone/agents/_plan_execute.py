@@ -39,7 +39,7 @@ from hone.graph._interrupt import interrupt
 from hone.graph._model_stream import astream_model
 from hone.graph._types import END, START, Command, Overwrite
 from hone.graph.prebuilt._react import create_react_agent
-from hone.graph.prebuilt._tool_node import ToolNode
+from hone.graph.prebuilt._tool_node import ToolNode, pattern_tools
 from hone.messages import UserMessage
 from hone.models._protocol import ChatRequest, SamplingOptions
 from hone.tools import ToolLike, ToolRegistry
@@ -455,7 +455,7 @@ def create_plan_and_execute(
     )
     executor = create_react_agent(
         models.built("executor"),
-        tools,
+        pattern_tools(tools),
         options=sampling,
         final_answer=FinalAnswer(),
         role="executor",

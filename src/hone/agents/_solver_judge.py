@@ -30,7 +30,7 @@ from hone.graph._builder import StateGraph
 from hone.graph._model_stream import astream_model
 from hone.graph._types import END, START, Overwrite, Send
 from hone.graph.prebuilt._react import create_react_agent
-from hone.graph.prebuilt._tool_node import ToolNode
+from hone.graph.prebuilt._tool_node import ToolNode, pattern_tools
 from hone.interop._model import ModelLike
 from hone.messages import UserMessage
 from hone.models._protocol import SamplingOptions
@@ -259,7 +259,7 @@ def create_solver_judge(
     agents = tuple(
         create_react_agent(
             models.built(role),
-            tools,
+            pattern_tools(tools),
             prompt=solver_prompt,
             options=sampling,
             final_answer=FinalAnswer(),

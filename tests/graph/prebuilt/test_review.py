@@ -179,6 +179,8 @@ def test_reviewed_tool_run_by_the_executor_in_a_custom_node() -> None:
 def test_public_surface() -> None:
     import hone.graph.prebuilt as prebuilt
 
-    assert prebuilt.__all__ == sorted(prebuilt.__all__, key=lambda n: (not n[0].isupper(), n))
+    assert prebuilt.__all__ == sorted(
+        prebuilt.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n)
+    )
     aliases = {"AsyncToolCallWrapper", "HandleToolErrors", "Prompt", "ToolCallWrapper"}
     assert all(getattr(prebuilt, n).__doc__ for n in prebuilt.__all__ if n not in aliases)

@@ -30,7 +30,7 @@ from hone.graph.prebuilt._review import (
     review_interrupt_id,
     with_review,
 )
-from hone.graph.prebuilt._tool_errors import HandleToolErrors
+from hone.graph.prebuilt._tool_errors import ERRORS_AS_VALUES, HandleToolErrors
 from hone.graph.prebuilt._tool_node import ToolNode, tools_condition
 from hone.graph.prebuilt._tool_request import (
     AsyncToolCallWrapper,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hone.graph.prebuilt._markers import InjectedState, InjectedStore, ToolRuntime
 
 __all__ = [
+    "ERRORS_AS_VALUES",
     "AgentState",
     "AgentStatePydantic",
     "AgentStateWithStructuredResponse",

@@ -11,11 +11,12 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Callable
-from typing import Any, TypeAlias, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, Final, TypeAlias, Union, cast, get_args, get_origin, get_type_hints
 
 from hone.errors import ConfigError, ToolArgumentsError, ToolInvocationError
 
 __all__ = [
+    "ERRORS_AS_VALUES",
     "LANGGRAPH_DEFAULT",
     "ErrorHandler",
     "HandleToolErrors",
@@ -24,12 +25,31 @@ __all__ = [
     "invocation_error",
 ]
 
+
+class _ErrorsAsValues:
+    """The type of :data:`ERRORS_AS_VALUES`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ERRORS_AS_VALUES"
+
+
+#: hone's policy, whatever the conversation's family: every failure is a message the model
+#: reads, in hone's words (the answers ``run_agent`` gives). hone's own patterns use it.
+ERRORS_AS_VALUES: Final = _ErrorsAsValues()
+
 #: LangGraph's ``handle_tool_errors``: True (every exception, LangGraph's text), False
 #: (none), a message for every exception, exception types (those, LangGraph's text), or a
 #: function from the exception to the text (the exceptions its first parameter's annotation
-#: names; every exception when unannotated).
+#: names; every exception when unannotated); or hone's :data:`ERRORS_AS_VALUES`.
 HandleToolErrors: TypeAlias = (
-    bool | str | type[Exception] | tuple[type[Exception], ...] | Callable[..., str]
+    bool
+    | str
+    | type[Exception]
+    | tuple[type[Exception], ...]
+    | Callable[..., str]
+    | _ErrorsAsValues
 )
 
 #: The text the model reads for an exception; raises the exception when it is not handled.
@@ -114,7 +134,7 @@ def error_handler(flag: HandleToolErrors | None) -> ErrorHandler | None:
     Raises:
         ConfigError: a flag of another type, or a handler annotated with a non-exception.
     """
-    if flag is None:
+    if flag is None or flag is ERRORS_AS_VALUES:
         return None
     if flag is True:
         return _template

@@ -28,7 +28,9 @@ from hone.graph.prebuilt._tool_answers import (
     only_sends_to_parent,
 )
 from hone.graph.prebuilt._tool_errors import (
+    ERRORS_AS_VALUES,
     LANGGRAPH_DEFAULT,
+    ErrorHandler,
     HandleToolErrors,
     error_handler,
     invalid_tool_text,
@@ -60,7 +62,7 @@ from hone.tools._convert import as_tool, langchain_source
 from hone.tools._execute import as_tool_call
 from hone.tools._tool import tool_message
 
-__all__ = ["ToolNode", "is_langchain_turn", "last_turn", "tools_condition"]
+__all__ = ["ToolNode", "is_langchain_turn", "last_turn", "pattern_tools", "tools_condition"]
 
 _T = TypeVar("_T")
 
@@ -79,6 +81,15 @@ def is_langchain_turn(state: Any, key: str) -> bool:
     """Whether the conversation's last message is LangChain's (answers then are, too)."""
     messages = messages_of(state, key)
     return bool(messages) and is_langchain_message(messages[-1])
+
+
+def pattern_tools(tools: ToolRegistry | Sequence[ToolLike] | ToolNode) -> ToolNode:
+    """The tool node of one of hone's patterns: a ready node as it is, else one over
+    ``tools`` answering every failure as a message (:data:`ERRORS_AS_VALUES`), whatever
+    the conversation's message family."""
+    if isinstance(tools, ToolNode):
+        return tools
+    return ToolNode(tools, handle_tool_errors=ERRORS_AS_VALUES)
 
 
 def tools_condition(state: Any, *, messages_key: str = "messages") -> Literal["tools", "__end__"]:
@@ -315,7 +326,7 @@ class ToolNode:
         except GraphBubbleUp:
             raise
         except Exception as error:
-            handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
+            handler = self._handler_for(given)
             if handler is None:
                 raise
             return _error_message(call, handler(error))
@@ -325,6 +336,14 @@ class ToolNode:
                 f"{call.name!r}; return what execute(request) returned, a ToolMessage or a Command"
             )
         return answer
+
+    def _handler_for(self, given: NodeInput) -> ErrorHandler | None:
+        """How this input's failures are answered: the node's ``handle_tool_errors``; unset,
+        LangGraph's default over LangChain messages, hone's (None: the executor's answers)
+        over hone messages or with :data:`ERRORS_AS_VALUES`."""
+        if self._handler is not None or self.handle_tool_errors is ERRORS_AS_VALUES:
+            return self._handler
+        return LANGGRAPH_DEFAULT if given.langchain else None
 
     def _runtime(self, state: Any, call: ToolCall) -> Any:
         """The call's ``ToolRuntime`` (``ToolCallRequest.runtime``, and what injected
@@ -355,7 +374,7 @@ class ToolNode:
         if tool.name != call.name:
             call = call.model_copy(update={"name": tool.name})
         result = await self._executed(call, tool, state, runtime)
-        handler = self._handler or (LANGGRAPH_DEFAULT if given.langchain else None)
+        handler = self._handler_for(given)
         if result.error is None:
             try:
                 return self._answer(call, result, given)
