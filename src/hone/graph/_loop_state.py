@@ -237,23 +237,20 @@ class LoopState:
         changed = new_versions(self.previous_versions, versions)
         self.previous_versions = versions
         deferred, self._deferred = self._deferred, []
-        if deferred:
-            self._submit(
-                self.checkpointer.put,
-                put_config,
-                checkpoint,
-                dict(self.checkpoint_metadata),
-                changed,
-                writes=[TaskWrites(tid, path, ws) for tid, path, ws in deferred],
-            )
-        else:
-            self._submit(
-                self.checkpointer.put,
-                put_config,
-                checkpoint,
-                dict(self.checkpoint_metadata),
-                changed,
-            )
+        # ``writes=`` only when there are deferred writes (a saver without them needs none).
+        extra = (
+            {"writes": [TaskWrites(tid, path, ws) for tid, path, ws in deferred]}
+            if deferred
+            else {}
+        )
+        self._submit(
+            self.checkpointer.put,
+            put_config,
+            checkpoint,
+            dict(self.checkpoint_metadata),
+            changed,
+            **extra,
+        )
         self.checkpoint_config = {
             **put_config,
             "configurable": {**conf, "checkpoint_id": self.checkpoint["id"]},

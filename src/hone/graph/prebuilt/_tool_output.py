@@ -40,13 +40,8 @@ def langgraph_answer(value: Any, call_id: str, name: str) -> Any:
         from langchain_core.messages import ToolMessage as LangChainToolMessage
 
         return LangChainToolMessage(content=value, tool_call_id=call_id, name=name)
-    if isinstance(value, str):
-        return ToolMessage(content=value, tool_call_id=call_id, name=name)
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return None
-    return ToolMessage(content=text, tool_call_id=call_id, name=name)
+    text = value if isinstance(value, str) else _json_text(value)
+    return None if text is None else ToolMessage(content=text, tool_call_id=call_id, name=name)
 
 
 def langgraph_content(content: Any) -> Any:
@@ -54,7 +49,13 @@ def langgraph_content(content: Any) -> Any:
     blocks as they are, anything else (a list of strings, say) as JSON text."""
     if isinstance(content, str) or _is_blocks(content):
         return content
+    text = _json_text(content)
+    return str(content) if text is None else text
+
+
+def _json_text(value: Any) -> str | None:
+    """``value`` as LangGraph writes it (``json.dumps``, non-ASCII kept), or None."""
     try:
-        return json.dumps(content, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return str(content)
+        return None
