@@ -119,3 +119,41 @@ async def test_astream_matches_stream() -> None:
 def test_debug_mode_has_checkpoints_and_tasks() -> None:
     kinds = {c["type"] for c in _graph().stream({"n": 0}, stream_mode="debug")}
     assert {"task", "task_result"} <= kinds
+
+
+async def test_closing_an_astream_cancels_the_nodes_still_running() -> None:
+    """A reader that stops reading (``aclosing``, a client gone) stops the run now: the
+    step's nodes still running are cancelled before ``aclose`` returns."""
+    import contextlib
+
+    log: list[str] = []
+
+    class State(TypedDict):
+        value: int
+
+    async def slow(state: State) -> dict[str, int]:
+        log.append("slow started")
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            log.append("slow cancelled")
+            raise
+        return {"value": 0}
+
+    async def quick(state: State) -> dict[str, int]:
+        await asyncio.sleep(0.05)
+        return {"value": 2}
+
+    graph = (
+        StateGraph(State)
+        .add_node("slow", slow)
+        .add_node("quick", quick)
+        .add_edge(START, "slow")
+        .add_edge(START, "quick")
+        .compile()
+    )
+    async with contextlib.aclosing(graph.astream({"value": 1})) as stream:
+        async for chunk in stream:
+            assert chunk == {"quick": {"value": 2}}
+            break
+    assert log == ["slow started", "slow cancelled"]

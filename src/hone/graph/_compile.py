@@ -10,8 +10,9 @@ triggered by the graph input.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,11 @@ class Node:
         if self.subgraph is not None:
             return self.subgraph.invoke(input, config)
         raise GraphError(f"node {self.name!r} runs nothing: it is the graph's entry marker")
+
+    def copy(self, update: Mapping[str, Any] | None = None) -> Node:
+        """A copy with some fields replaced (LangGraph's ``PregelNode.copy``); the graph
+        keeps running its own node."""
+        return dataclasses.replace(self, **dict(update or {}))
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None) -> Any:
         """Async :meth:`invoke`."""

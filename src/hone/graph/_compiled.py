@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hone.errors import ConfigError
@@ -22,6 +23,7 @@ from hone.graph._invocation import (
     streamed_result,
 )
 from hone.graph._loop import Loop
+from hone.graph._runnable import RunnableMethods
 from hone.graph._runner import drive_async, drive_sync
 from hone.graph._runtime import RunControl
 from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chunk
@@ -52,7 +54,7 @@ def check_checkpointer(checkpointer: Any) -> None:
         )
 
 
-class CompiledGraph(StateMethods):
+class CompiledGraph(StateMethods, RunnableMethods):
     """A runnable graph. Build one with ``StateGraph(...).compile()``."""
 
     def __init__(
@@ -218,7 +220,7 @@ class CompiledGraph(StateMethods):
         debug: bool | None = None,
         version: str = "v1",
         **kwargs: Any,
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """Async :meth:`stream`."""
         durability = check_durability(durability, kwargs)
         if stream_mode is None:
@@ -244,11 +246,13 @@ class CompiledGraph(StateMethods):
         )
         live = self.stream_eager or subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
         wanted = set(check_modes(stream_mode))
-        async for event in drive_async(loop, events, live):
-            if event[1] in printing:
-                print_event(event, subgraphs)
-            if event[1] in wanted:
-                yield format_chunk(event, stream_mode, subgraphs, version)
+        # Closed with this stream: a reader that stops reading cancels the running nodes now.
+        async with contextlib.aclosing(drive_async(loop, events, live)) as driving:
+            async for event in driving:
+                if event[1] in printing:
+                    print_event(event, subgraphs)
+                if event[1] in wanted:
+                    yield format_chunk(event, stream_mode, subgraphs, version)
 
     def invoke(
         self,

@@ -72,6 +72,8 @@ def ensure_config(
                 out[key] = {**out[key], **value}
             elif key == "tags":
                 out[key] = [*out["tags"], *value]
+            elif key == "callbacks":
+                out[key] = _merge_callbacks(out["callbacks"], value)
             elif key in _CONFIG_KEYS:
                 out[key] = value
             else:
@@ -82,3 +84,20 @@ def ensure_config(
         if key not in metadata and configurable.get(key):
             metadata[key] = configurable[key]
     return out
+
+
+def _merge_callbacks(base: Any, new: Any) -> Any:
+    """LangChain callbacks of two configs, both kept (LangGraph's merge): two handler lists
+    concatenate; a list joins a callback manager's copy as inheritable handlers; two
+    managers merge."""
+    if base is None or new is base:
+        return new
+    if isinstance(base, list) and isinstance(new, list):
+        return [*base, *new]
+    if isinstance(new, list) or isinstance(base, list):
+        manager, handlers = (base, new) if isinstance(new, list) else (new, base)
+        merged = manager.copy()
+        for handler in handlers:
+            merged.add_handler(handler, inherit=True)
+        return merged
+    return base.merge(new)

@@ -14,16 +14,18 @@ import logging
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hone.errors import NodeCancelledError, NodeTimeoutError
 from hone.graph._algo import PlanContext, Task, local_read, make_task_id, scratchpad_for
+from hone.graph._callbacks import NodeRun
 from hone.graph._compile import Node, control_writes
 from hone.graph._constants import END, NS_SEP, PUSH, RETURN, TASKS
 from hone.graph._context import TaskScope, reset_scope, set_scope
 from hone.graph._interrupt import GraphBubbleUp, ParentCommand, interrupt_id
-from hone.graph._lc_stream import langchain_streaming, streams_langchain
+from hone.graph._lc_stream import langchain_context, streams_langchain
 from hone.graph._nodes import Callee
 from hone.graph._types import Command, RetryPolicy, Send, sync_timeout_error
 
@@ -53,6 +55,8 @@ class _Invoke(NamedTuple):
     subgraph: Any
     value: Any
     star: bool = False
+    #: The router's name when the call is a router's.
+    router: str | None = None
 
 
 # ----------------------------------------------------------------------------- the flow
@@ -143,7 +147,7 @@ def write_output(loop: Loop, task: Task, node: Node, output: Any) -> Generator[_
             value = mapper(value)
         if isinstance(value, dict) and isinstance(task.input, dict) and branch.input_schema is None:
             value = {**task.input, **value}
-        result = yield _Invoke(branch.path, None, value)
+        result = yield _Invoke(branch.path, None, value, router=branch.run_name)
         for dest in branch.destinations(result):
             if isinstance(dest, Send):
                 task.writes.append((TASKS, dest))
@@ -176,21 +180,38 @@ async def _perform_async(loop: Loop, task: Task, request: _Invoke) -> Any:
 def _attempt_sync(loop: Loop, task: Task) -> None:
     token = set_scope(TaskScope(loop, task))
     try:
-        if streams_langchain(loop, task):
-            with langchain_streaming(loop, task):
-                _drive_sync(loop, task)
-        else:
-            _drive_sync(loop, task)
+        graph_run = loop.callbacks
+        if graph_run is None or (task.node is not None and task.node.hidden):
+            if streams_langchain(loop, task):
+                with langchain_context(loop, task, None):
+                    _drive_sync(loop, task, None)
+            else:
+                _drive_sync(loop, task, None)
+            return
+        run = NodeRun.begin(graph_run, loop, task)
+        try:
+            with langchain_context(loop, task, run):
+                _drive_sync(loop, task, run)
+        except BaseException as exc:
+            run.fail(exc)
+            raise
+        run.end()
     finally:
         reset_scope(token)
 
 
-def _drive_sync(loop: Loop, task: Task) -> None:
+def _drive_sync(loop: Loop, task: Task, run: NodeRun | None) -> None:
     flow = _flow(loop, task)
     try:
         request = next(flow)
         while True:
-            request = flow.send(_perform_sync(loop, task, request))
+            if run is None:
+                result = _perform_sync(loop, task, request)
+            else:
+                result = run.perform(
+                    request.router, request.value, partial(_perform_sync, loop, task, request)
+                )
+            request = flow.send(result)
     except StopIteration:
         return
 
@@ -198,17 +219,37 @@ def _drive_sync(loop: Loop, task: Task) -> None:
 async def _attempt_async(loop: Loop, task: Task) -> None:
     token = set_scope(TaskScope(loop, task))
     try:
-        with langchain_streaming(loop, task):
-            flow = _flow(loop, task)
-            try:
-                request = next(flow)
-                while True:
-                    result = await _perform_async(loop, task, request)
-                    request = flow.send(result)
-            except StopIteration:
-                return
+        graph_run = loop.callbacks
+        if graph_run is None or (task.node is not None and task.node.hidden):
+            with langchain_context(loop, task, None):
+                await _drive_async(loop, task, None)
+            return
+        run = await NodeRun.abegin(graph_run, loop, task)
+        try:
+            with langchain_context(loop, task, run):
+                await _drive_async(loop, task, run)
+        except BaseException as exc:
+            await run.afail(exc)
+            raise
+        await run.aend()
     finally:
         reset_scope(token)
+
+
+async def _drive_async(loop: Loop, task: Task, run: NodeRun | None) -> None:
+    flow = _flow(loop, task)
+    try:
+        request = next(flow)
+        while True:
+            if run is None:
+                result = await _perform_async(loop, task, request)
+            else:
+                result = await run.aperform(
+                    request.router, request.value, partial(_perform_async, loop, task, request)
+                )
+            request = flow.send(result)
+    except StopIteration:
+        return
 
 
 # ----------------------------------------------------------------------------- shells

@@ -323,7 +323,7 @@ class entrypoint:
             interrupt_before=[],
             interrupt_after=[],
             debug=False,
-            name=name,
+            name="LangGraph",  # LangGraph's name for every entrypoint (its node is the function)
             context_schema=self.context_schema,
             input_schema=input_type,
             output_schema=output_type,

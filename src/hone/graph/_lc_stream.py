@@ -1,11 +1,13 @@
-"""``stream_mode="messages"`` for LangChain chat models called inside a node.
+"""LangChain calls inside a node: their parent config (callbacks) and their tokens in
+``stream_mode="messages"``.
 
 A LangGraph program calls ``llm.invoke(state["messages"])`` in a node and expects its tokens
 in the ``messages`` stream. LangChain models report tokens to callback handlers found in the
 ambient run config, so while a node runs in a run that streams messages, hone sets that
 config (LangChain's ``var_child_runnable_config``) with a handler that forwards each token,
-and the final message when the model did not stream, with the node's metadata. Nothing here
-runs, or imports LangChain, unless LangChain is already imported.
+and the final message when the model did not stream, with the node's metadata. In a run with
+LangChain callbacks that config's callbacks are the node's run (``_callbacks``), with the
+handler added. Nothing here runs, or imports LangChain, unless LangChain is already imported.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from hone.graph._algo import Task
+    from hone.graph._callbacks import NodeRun
     from hone.graph._loop import Loop
 
-__all__ = ["langchain_streaming", "streams_langchain"]
+__all__ = ["is_messages_handler", "langchain_context", "streams_langchain"]
 
 _NOSTREAM = "nostream"
 
@@ -103,20 +106,35 @@ def streams_langchain(loop: Loop, task: Task) -> bool:
     )
 
 
+def is_messages_handler(handler: Any) -> bool:
+    """Whether ``handler`` is a task's ``messages``-mode handler."""
+    return _HANDLER is not None and isinstance(handler, _HANDLER)
+
+
 @contextmanager
-def langchain_streaming(loop: Loop, task: Task) -> Iterator[None]:
-    """While a task runs: LangChain chat models it calls stream into ``messages`` mode."""
-    if not streams_langchain(loop, task):
+def langchain_context(loop: Loop, task: Task, run: NodeRun | None) -> Iterator[None]:
+    """While a task runs, LangChain calls in it see its config as their parent config: with
+    the node's run as their callbacks' parent (when the run has callbacks) and a handler
+    that forwards chat-model tokens to the ``messages`` stream (when it streams them)."""
+    streams = streams_langchain(loop, task)
+    if run is None and not streams:
         yield
         return
     global _HANDLER
-    if _HANDLER is None:
+    if streams and _HANDLER is None:
         _HANDLER = _handler_class()
     from langchain_core.runnables.config import var_child_runnable_config
 
+    callbacks: Any
+    if run is not None:
+        callbacks = run.child
+        if streams:
+            callbacks.add_handler(_HANDLER(loop, task), inherit=True)
+    else:
+        callbacks = [_HANDLER(loop, task)]
     config = task.config
     ambient = {
-        "callbacks": [_HANDLER(loop, task)],
+        "callbacks": callbacks,
         "metadata": dict(config.get("metadata") or {}),
         "tags": list(config.get("tags") or ()),
         "configurable": {

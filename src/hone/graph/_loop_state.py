@@ -110,6 +110,8 @@ class LoopState:
         self.resuming = False
         #: The shell running this loop's tasks (schedules functional-API calls).
         self.runner: Any = None
+        #: The run's LangChain chain run when its config has callbacks (``_callbacks``).
+        self.callbacks: Any = None
         #: Whether output values were (or would have been) streamed, and the interrupts the
         #: run stopped at: what invoke() returns without streaming.
         self.values_seen = False

@@ -8,6 +8,10 @@ stream as an :class:`AssistantMessageChunk`. All chunks of one message share the
 final message the call returns, so the runtime does not stream that message again when the
 node writes it to the state (a LangChain model's own reply, the completion's ``native``,
 takes that id too).
+
+In a run given LangChain callbacks (``config={"callbacks": [...]}``, ``astream_events``), the
+call is also reported as a chat-model run under its node (start, tokens, reply), as a
+LangChain chat model reports itself; the model streams when a handler taps streams.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 from hone.errors import ModelError
-from hone.graph._context import current_scope
+from hone.graph._callbacks import ModelRun
+from hone.graph._context import TaskScope, current_scope
 from hone.graph._lc_stream import streams_langchain
 from hone.interop._messages import is_langchain_message
 from hone.messages import AssistantMessageChunk
@@ -34,43 +39,84 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
     Inside a node of a run with ``stream_mode="messages"`` (also in subgraphs), the model is
     called with ``model.stream(request)`` and every delta is emitted as an
     :class:`AssistantMessageChunk` with the node's metadata; otherwise this is
-    ``await model.complete(request)``. The returned message carries the chunks' id.
+    ``await model.complete(request)``. The returned message carries the chunks' id. In a run
+    with LangChain callbacks the call is reported to them as a chat-model run.
 
     Raises:
         ModelError: the backend's stream ended without its final ``done`` event.
     """
     scope = current_scope()
-    if scope is None or "messages" not in scope.loop.settings.modes:
-        return await model.complete(request)
-    if getattr(model, "streams_to_callbacks", False) and streams_langchain(scope.loop, scope.task):
-        # A LangChain model's tokens reach the stream through LangChain's callbacks (the
-        # handler the task installed), with the model's own message ids: streaming them
-        # here as well would send every reply twice.
+    if scope is None:
         return await model.complete(request)
     run, task = scope.loop, scope.task
+    # A LangChain model reports to LangChain's callbacks itself (and so reaches the stream
+    # through the handler the task installed, with its own message ids): reporting or
+    # streaming it here as well would send every reply twice.
+    langchain = getattr(model, "streams_to_callbacks", False)
+    to_stream = "messages" in run.settings.modes and not (
+        langchain and streams_langchain(run, task)
+    )
+    if not to_stream and run.callbacks is None:
+        return await model.complete(request)
     message_id = uuid.uuid4().hex
+    reported = None if langchain else await ModelRun.start(run, task, model, request, message_id)
+    if not to_stream and (reported is None or not reported.streams):
+        if reported is None:
+            return await model.complete(request)
+        try:
+            completion = await model.complete(request)
+        except BaseException as exc:
+            await reported.fail(exc)
+            raise
+        await reported.end(
+            completion.native if completion.native is not None else completion.message
+        )
+        return completion
+    try:
+        completion = await _streamed(model, request, scope, message_id, to_stream, reported)
+    except BaseException as exc:
+        if reported is not None:
+            await reported.fail(exc)
+        raise
+    message = completion.message.model_copy(update={"id": message_id})
+    native = completion.native
+    if is_langchain_message(native):  # a LangChain model's own reply takes the id too
+        native = native.model_copy(update={"id": message_id})
+    if reported is not None:
+        await reported.end(native if native is not None else message)
+    return dataclasses.replace(completion, message=message, native=native)
+
+
+async def _streamed(
+    model: ModelBackend,
+    request: ChatRequest,
+    scope: TaskScope,
+    message_id: str,
+    to_stream: bool,
+    reported: ModelRun | None,
+) -> Completion:
+    """Stream the model's reply: each delta to the ``messages`` stream and the callbacks."""
     meta = {"ls_model_name": model.name}
     completion: Completion | None = None
     async for event in model.stream(request):
         if event.kind == "done":
             completion = event.completion
         elif event.delta:
-            chunk = (
-                AssistantMessageChunk(content=event.delta, id=message_id)
-                if event.kind == "text"
-                else AssistantMessageChunk(reasoning=event.delta, id=message_id)
-            )
-            run.emit_message(task, chunk, meta)
+            if to_stream:
+                chunk = (
+                    AssistantMessageChunk(content=event.delta, id=message_id)
+                    if event.kind == "text"
+                    else AssistantMessageChunk(reasoning=event.delta, id=message_id)
+                )
+                scope.loop.emit_message(scope.task, chunk, meta)
+            if reported is not None:
+                await reported.token(event.kind, event.delta)
     if completion is None:
         raise ModelError(
             f"model {model.name!r} ended its stream without a 'done' event carrying the "
             f"completion; a backend's stream() must end with StreamEvent(kind='done', ...)"
         )
-    message = completion.message.model_copy(update={"id": message_id})
-    native = completion.native
-    if is_langchain_message(native):  # a LangChain model's own reply takes the id too
-        native = native.model_copy(update={"id": message_id})
-    return dataclasses.replace(completion, message=message, native=native)
+    return completion
 
 
 def stream_model(model: ModelBackend, request: ChatRequest) -> Completion:

@@ -273,6 +273,16 @@ class Branch:
     input_schema: Any = None
     reads: Any = field(default=None)
 
+    @property
+    def run_name(self) -> str:
+        """The router's name in LangChain callbacks: its function's (empty for a lambda, which
+        LangGraph reports unnamed), else its type's."""
+        fn = self.path.fn
+        name = getattr(fn, "__name__", None)
+        if name is None:
+            return type(fn).__name__
+        return "" if name == "<lambda>" else str(name)
+
     @classmethod
     def of(
         cls,

@@ -14,11 +14,12 @@ import contextlib
 import contextvars
 import queue
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hone.errors import GraphRecursionError
 from hone.graph._algo import Task
+from hone.graph._callbacks import aend_graph_run, astart_graph_run, end_graph_run, start_graph_run
 from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NO_WRITES, RESUME, RETURN
 from hone.graph._execute import arun_task, run_task
 from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
@@ -87,6 +88,16 @@ class Runner:
             if not task.writes:
                 task.writes.append((NO_WRITES, None))
             loop.put_writes(task.id, task.writes)
+
+
+def _settle_future(done: asyncio.Future[Any], result: concurrent.futures.Future[Any]) -> None:
+    """Pass an asyncio task's outcome to the thread waiting on ``result``."""
+    if done.cancelled():
+        result.cancel()
+    elif (exc := done.exception()) is not None:
+        result.set_exception(exc)
+    else:
+        result.set_result(done.result())
 
 
 def _return_of(task: Task) -> Any:
@@ -290,11 +301,19 @@ class AsyncRunner(Runner):
             fut = asyncio.ensure_future(job())
             self._scheduled.append(fut)
             return fut
-        threaded = asyncio.run_coroutine_threadsafe(job(), self.event_loop)
-        self.event_loop.call_soon_threadsafe(
-            self._scheduled.append, asyncio.wrap_future(threaded, loop=self.event_loop)
-        )
-        return threaded
+        # From a worker thread: the call runs on the event loop in the caller's context (as
+        # a call from async code does), so what the caller's context carries (its tracing
+        # span, its LangChain run) is the call's parent.
+        caller = contextvars.copy_context()
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def start() -> None:
+            started = self.event_loop.create_task(job(), context=caller)
+            self._scheduled.append(started)
+            started.add_done_callback(lambda done: _settle_future(done, result))
+
+        self.event_loop.call_soon_threadsafe(start)
+        return result
 
     async def _wait_scheduled(self) -> None:
         while self._scheduled:
@@ -302,7 +321,7 @@ class AsyncRunner(Runner):
             with contextlib.suppress(BaseException):
                 await fut
 
-    async def step(self, tasks: list[Task]) -> AsyncIterator[Event]:
+    async def step(self, tasks: list[Task]) -> AsyncGenerator[Event, None]:
         """Run the tasks of one super-step; yield stream events as they come."""
         if not tasks:
             return
@@ -311,13 +330,17 @@ class AsyncRunner(Runner):
             done.append((tasks[0], await self._run(tasks[0])))
             handlers = self._handlers(done)
             if handlers:
-                async for event in self._parallel(handlers, done):
-                    yield event
+                async with contextlib.aclosing(self._parallel(handlers, done)) as running:
+                    async for event in running:
+                        yield event
             await self._wait_scheduled()
             _settle(done, self.handled)
             return
-        async for event in self._parallel(tasks, done):
-            yield event
+        # Closed with the step: a reader that stops reading cancels the step's running tasks
+        # now, not when the generator is collected.
+        async with contextlib.aclosing(self._parallel(tasks, done)) as running:
+            async for event in running:
+                yield event
         await self._wait_scheduled()
         _settle(done, self.handled)
         if self.events is not None:
@@ -326,7 +349,7 @@ class AsyncRunner(Runner):
 
     async def _parallel(
         self, tasks: list[Task], done: list[tuple[Task, BaseException | None]]
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         for task in tasks:
             self._pending[asyncio.ensure_future(self._run(task))] = task
         events = self.events
@@ -394,6 +417,7 @@ def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Ev
     loop.runner = runner
     error: BaseException | None = None
     try:
+        loop.callbacks = start_graph_run(loop)
         loop.enter()
         if events is not None:
             yield from events.drain()
@@ -412,23 +436,32 @@ def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Ev
         suppressed = loop.exit(error)
     except BaseException as exc:
         end_run(runner.trace, loop, exc)
+        end_graph_run(loop, exc)
         raise
     failure = error if error is not None and not suppressed else _stopped_early(loop)
     end_run(runner.trace, loop, failure)
-    if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
-        raise error
-    if events is not None:
-        yield from events.drain()
+    try:
+        if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
+            raise error
+        if events is not None:
+            yield from events.drain()
+    except BaseException as exc:
+        end_graph_run(loop, exc)
+        raise
+    end_graph_run(loop, failure)
     if failure is not None:
         raise failure
 
 
-async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> AsyncIterator[Event]:
+async def drive_async(
+    loop: Loop, events: AsyncEvents | None, live: bool
+) -> AsyncGenerator[Event, None]:
     """Run a loop from async code, yielding stream events."""
     runner = AsyncRunner(loop, events, live)
     loop.runner = runner
     error: BaseException | None = None
     try:
+        loop.callbacks = await astart_graph_run(loop)
         loop.enter()
         if events is not None:
             for event in events.drain():
@@ -437,8 +470,10 @@ async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> Asy
             if events is not None:
                 for event in events.drain():
                     yield event
-            async for event in runner.step([t for t in loop.tasks.values() if not t.writes]):
-                yield event
+            stepping = runner.step([t for t in loop.tasks.values() if not t.writes])
+            async with contextlib.aclosing(stepping):
+                async for event in stepping:
+                    yield event
             loop.after_tick()
             if events is not None:
                 for event in events.drain():
@@ -451,13 +486,19 @@ async def drive_async(loop: Loop, events: AsyncEvents | None, live: bool) -> Asy
         )
     except BaseException as exc:
         end_run(runner.trace, loop, exc)
+        await aend_graph_run(loop, exc)
         raise
     failure = error if error is not None and not suppressed else _stopped_early(loop)
     end_run(runner.trace, loop, failure)
-    if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
-        raise error
-    if events is not None:
-        for event in events.drain():
-            yield event
+    try:
+        if isinstance(error, GeneratorExit):  # the caller stopped reading: yield nothing more
+            raise error
+        if events is not None:
+            for event in events.drain():
+                yield event
+    except BaseException as exc:
+        await aend_graph_run(loop, exc)
+        raise
+    await aend_graph_run(loop, failure)
     if failure is not None:
         raise failure

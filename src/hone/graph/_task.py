@@ -167,7 +167,8 @@ def _task_config(task: Task) -> dict[str, Any]:
         "langgraph_step": ctx.step,
         "langgraph_node": task.name,
         "langgraph_triggers": task.triggers,
-        "langgraph_path": task.path[:3],
+        # A functional-API call's path ends with LangGraph's "call" flag.
+        "langgraph_path": (*task.path[:3], True) if task.call is not None else task.path[:3],
         "langgraph_checkpoint_ns": task.ns,
     }
     if node is not None and node.metadata:

@@ -15,6 +15,7 @@ from hone.errors import (
     ToolArgumentsError,
     ToolInjectionError,
 )
+from hone.graph._callbacks import ToolRun
 from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
@@ -409,7 +410,13 @@ class ToolNode:
         registry = (
             self._runnable if tool is None or tool is self._runnable.get(tool.name) else [tool]
         )
-        return await aexecute_tool_call(
+        # A LangChain tool reports its own run to the callbacks; a hone tool's is reported here.
+        reported = (
+            None
+            if tool is None or langchain_source(tool) is not None
+            else await ToolRun.start(tool.name, tool.description, call.id, call.arguments)
+        )
+        result = await aexecute_tool_call(
             call,
             registry,
             state=state,
@@ -419,6 +426,11 @@ class ToolNode:
             execution=self.options,
             screen=False,  # the whole turn was screened first
         )
+        if reported is not None and result.exception is not None:
+            await reported.fail(result.exception)
+        elif reported is not None:
+            await reported.end(result.to_message())
+        return result
 
     def _answer(self, call: ToolCall, result: ToolResult, given: NodeInput) -> Any:
         value, langchain = result.value, given.langchain

@@ -1,0 +1,426 @@
+"""LangChain callbacks on graph runs: ``config={"callbacks": [handler]}``.
+
+A run given callbacks reports to them as LangGraph does, so tracers written for LangChain
+(LangSmith's, Langfuse's, a custom ``BaseCallbackHandler``) and ``astream_events`` see the
+same tree:
+
+- a chain run for the graph, named after it (or ``run_name``), with ``run_id`` when the config
+  gives one, ended with the output values or the exception the run raises;
+- a child chain run per node attempt, tagged ``graph:step:N``, with the task's metadata
+  (``langgraph_node``, ``langgraph_step``, ...), ended with the node's return value; handlers
+  that tap streams (what ``astream_events`` uses) see that value as the node's stream;
+- a chain run per router call under its node (tagged ``seq:step:3``, ``seq:step:4``, ... as
+  LangGraph numbers them), ended with the route;
+- while a node runs, its run is the ambient LangChain parent (its config's ``callbacks``,
+  tagged ``seq:step:1``), so LangChain models, tools, ``dispatch_custom_event`` and a
+  subgraph nest under it.
+
+Hidden runtime nodes report nothing. A run without callbacks pays one ``None`` check per
+task; nothing here imports LangChain unless a run has callbacks.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hone.graph._algo import Task
+    from hone.graph._loop import Loop
+
+__all__ = [
+    "GraphRun",
+    "ModelRun",
+    "NodeRun",
+    "ToolRun",
+    "aend_graph_run",
+    "astart_graph_run",
+    "end_graph_run",
+    "start_graph_run",
+]
+
+#: The tag of a node's own calls (LangGraph runs a node as a sequence whose first step is
+#: the node's function).
+_NODE_CALL_TAG = "seq:step:1"
+#: LangGraph's sequence position of a node's first router (after the function and writers).
+_FIRST_ROUTER_STEP = 3
+
+
+def _has_callbacks(config: dict[str, Any]) -> bool:
+    callbacks = config.get("callbacks")
+    if callbacks is None:
+        return False
+    handlers = callbacks if isinstance(callbacks, list) else getattr(callbacks, "handlers", ())
+    return bool(handlers)
+
+
+def _manager_config(config: dict[str, Any]) -> dict[str, Any]:
+    """What LangChain's callback managers read of a hone config; the runs are marked as
+    LangGraph graph runs (``ls_integration``), as LangGraph marks them, so tracers that
+    know LangGraph (LangSmith) show them as such."""
+    return {
+        "callbacks": config.get("callbacks"),
+        "tags": list(config.get("tags") or ()),
+        "metadata": {"ls_integration": "langgraph", **(config.get("metadata") or {})},
+    }
+
+
+def _name(loop: Loop) -> str:
+    return str(loop.config.get("run_name") or getattr(loop.graph, "name", None) or "LangGraph")
+
+
+def _own_handlers(manager: Any) -> Any:
+    """A nested graph's manager without the parent task's ``messages``-mode handler (each
+    graph streams its own tasks' tokens; inherited, the parent's would send them twice)."""
+    from hone.graph._lc_stream import is_messages_handler
+
+    for handler in [*manager.handlers]:
+        if is_messages_handler(handler):
+            manager.remove_handler(handler)
+    return manager
+
+
+def _streaming(handlers: list[Any]) -> list[Any]:
+    """The handlers that tap a run's output stream (``astream_events`` does)."""
+    return [h for h in handlers if hasattr(h, "tap_output_iter") and hasattr(h, "tap_output_aiter")]
+
+
+async def _one(value: Any) -> AsyncIterator[Any]:
+    yield value
+
+
+class GraphRun:
+    """The chain run of one graph run (sync or async managers, by how the graph runs)."""
+
+    __slots__ = ("manager",)
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    def end(self, output: Any) -> Any:
+        """Report the run's output (a coroutine for an async run)."""
+        return self.manager.on_chain_end(output)
+
+    def fail(self, error: BaseException) -> Any:
+        """Report the exception the run raises (a coroutine for an async run)."""
+        return self.manager.on_chain_error(error)
+
+    def step(self, step: int) -> Any:
+        """The parent of the step's node runs."""
+        return self.manager.get_child(f"graph:step:{step}")
+
+
+def start_graph_run(loop: Loop) -> GraphRun | None:
+    """Start the chain run of a sync run; None when its config has no callbacks."""
+    if not _has_callbacks(loop.config):
+        return None
+    from langchain_core.runnables.config import get_callback_manager_for_config
+
+    manager = _own_handlers(get_callback_manager_for_config(_manager_config(loop.config)))  # type: ignore[arg-type]
+    run = manager.on_chain_start(
+        None, loop.input, run_id=loop.config.get("run_id"), name=_name(loop)
+    )
+    return GraphRun(run)
+
+
+async def astart_graph_run(loop: Loop) -> GraphRun | None:
+    """Start the chain run of an async run; None when its config has no callbacks."""
+    if not _has_callbacks(loop.config):
+        return None
+    from langchain_core.runnables.config import get_async_callback_manager_for_config
+
+    manager = _own_handlers(get_async_callback_manager_for_config(_manager_config(loop.config)))  # type: ignore[arg-type]
+    run = await manager.on_chain_start(
+        None, loop.input, run_id=loop.config.get("run_id"), name=_name(loop)
+    )
+    return GraphRun(run)
+
+
+def end_graph_run(loop: Loop, failure: BaseException | None) -> None:
+    """End a sync run's chain run (once): its output values, or the exception it raises."""
+    run: GraphRun | None = loop.callbacks
+    if run is None:
+        return
+    loop.callbacks = None
+    if failure is None:
+        run.end(_output(loop))
+    else:
+        run.fail(failure)
+
+
+async def aend_graph_run(loop: Loop, failure: BaseException | None) -> None:
+    """Async :func:`end_graph_run`."""
+    run: GraphRun | None = loop.callbacks
+    if run is None:
+        return
+    loop.callbacks = None
+    await (run.end(_output(loop)) if failure is None else run.fail(failure))
+
+
+def _output(loop: Loop) -> Any:
+    """A run's output as its chain run reports it: the output values (LangGraph's)."""
+    return loop.output if loop.values_seen else None
+
+
+def _parent(graph_run: GraphRun, loop: Loop, task: Task) -> Any:
+    """The manager a task's run starts under: a functional-API call's is the run of the
+    task that called it (its calls' parent, in the context the call was started from);
+    otherwise the graph's run, tagged with the step."""
+    if task.call is not None:
+        from langchain_core.callbacks import BaseCallbackManager
+        from langchain_core.runnables.config import var_child_runnable_config
+
+        ambient = var_child_runnable_config.get()
+        caller = ambient.get("callbacks") if ambient else None
+        if isinstance(caller, BaseCallbackManager):
+            return caller
+    return graph_run.step(loop.step)
+
+
+def _input(task: Task) -> Any:
+    """What a task's run reports as its input: a functional-API call's arguments by name."""
+    call = task.call
+    if call is None:
+        return task.input
+    try:
+        return dict(inspect.signature(call.func).bind(*call.args, **call.kwargs).arguments)
+    except (TypeError, ValueError):  # no signature to bind to: the arguments as given
+        return task.input
+
+
+class NodeRun:
+    """The chain run of one node attempt: its child manager is what the node's calls get as
+    ``callbacks``; routers run as its children."""
+
+    __slots__ = ("child", "manager", "output", "routers", "task")
+
+    def __init__(self, manager: Any, task: Task) -> None:
+        self.manager = manager
+        self.task = task
+        self.child = manager.get_child(_NODE_CALL_TAG)
+        self.output: Any = None
+        self.routers = 0
+
+    @classmethod
+    def begin(cls, graph_run: GraphRun, loop: Loop, task: Task) -> NodeRun:
+        """Start a sync node run."""
+        from langchain_core.callbacks import CallbackManager
+
+        config = task.config
+        manager = CallbackManager.configure(
+            inheritable_callbacks=_parent(graph_run, loop, task),
+            inheritable_tags=list(config.get("tags") or ()),
+            inheritable_metadata=dict(config.get("metadata") or {}),
+        )
+        run = cls(manager.on_chain_start(None, _input(task), name=task.name), task)
+        run._attach(config)
+        return run
+
+    @classmethod
+    async def abegin(cls, graph_run: GraphRun, loop: Loop, task: Task) -> NodeRun:
+        """Start an async node run."""
+        from langchain_core.callbacks import AsyncCallbackManager
+
+        config = task.config
+        manager = AsyncCallbackManager.configure(
+            inheritable_callbacks=_parent(graph_run, loop, task),
+            inheritable_tags=list(config.get("tags") or ()),
+            inheritable_metadata=dict(config.get("metadata") or {}),
+        )
+        run = cls(await manager.on_chain_start(None, _input(task), name=task.name), task)
+        run._attach(config)
+        return run
+
+    def _attach(self, config: dict[str, Any]) -> None:
+        # The node's config hands its calls this run as their parent (LangGraph drops the
+        # run's ``run_id`` and the node's ``run_name`` there: they name the runs above).
+        config["callbacks"] = self.child
+        config.pop("run_id", None)
+        config.pop("run_name", None)
+
+    # ------------------------------------------------------------------ sync
+
+    def perform(self, router: str | None, value: Any, call: Callable[[], Any]) -> Any:
+        """Make one call of the node's flow: the node itself (its output is kept) or a
+        router reading ``value`` (in a child run of its own)."""
+        if router is None:
+            self.output = call()
+            return self.output
+        self.routers += 1
+        tag = f"seq:step:{_FIRST_ROUTER_STEP + self.routers - 1}"
+        run = self.manager.get_child(tag).on_chain_start(None, value, name=router or None)
+        try:
+            route = call()
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end(route)
+        return route
+
+    def end(self) -> None:
+        """Report the node's output: as its stream to tapping handlers, then as its end."""
+        run_id = self.manager.run_id
+        for handler in _streaming(self.manager.handlers):
+            for _ in handler.tap_output_iter(run_id, iter((self.output,))):
+                pass
+        self.manager.on_chain_end(self.output)
+
+    def fail(self, error: BaseException) -> None:
+        """Report the attempt's exception (an interrupt too, as LangGraph reports it)."""
+        self.manager.on_chain_error(error)
+
+    # ------------------------------------------------------------------ async
+
+    async def aperform(
+        self, router: str | None, value: Any, call: Callable[[], Coroutine[Any, Any, Any]]
+    ) -> Any:
+        """Async :meth:`perform`."""
+        if router is None:
+            self.output = await call()
+            return self.output
+        self.routers += 1
+        tag = f"seq:step:{_FIRST_ROUTER_STEP + self.routers - 1}"
+        run = await self.manager.get_child(tag).on_chain_start(None, value, name=router or None)
+        try:
+            route = await call()
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end(route)
+        return route
+
+    async def aend(self) -> None:
+        """Async :meth:`end`."""
+        run_id = self.manager.run_id
+        for handler in _streaming(self.manager.handlers):
+            async for _ in handler.tap_output_aiter(run_id, _one(self.output)):
+                pass
+        await self.manager.on_chain_end(self.output)
+
+    async def afail(self, error: BaseException) -> None:
+        """Async :meth:`fail`."""
+        await self.manager.on_chain_error(error)
+
+
+def _node_manager(loop: Loop, task: Task) -> Any:
+    """The callback manager of the running node's calls; None when the run reports to no
+    callbacks (or the task is a hidden one)."""
+    if loop.callbacks is None:
+        return None
+    from langchain_core.callbacks import BaseCallbackManager
+
+    manager = task.config.get("callbacks")
+    return manager if isinstance(manager, BaseCallbackManager) else None
+
+
+async def _settle(value: Any) -> Any:
+    """``value``, awaited when a manager is async (a sync run's managers are sync)."""
+    return await value if inspect.isawaitable(value) else value
+
+
+class ModelRun:
+    """A hone model's call inside a node, reported as a LangChain chat-model run (a
+    LangChain model reports its own calls): start, tokens, the reply or the error."""
+
+    __slots__ = ("message_id", "run", "streams")
+
+    def __init__(self, run: Any, message_id: str) -> None:
+        self.run = run
+        self.message_id = message_id
+        #: Whether a handler taps streams (``astream_events``): then the model streams.
+        self.streams = bool(_streaming(run.handlers))
+
+    @classmethod
+    async def start(
+        cls, loop: Loop, task: Task, model: Any, request: Any, message_id: str
+    ) -> ModelRun | None:
+        """Report the start of ``model``'s call of ``request``; None when the run reports
+        to no callbacks."""
+        parent = _node_manager(loop, task)
+        if parent is None:
+            return None
+        from hone.interop._messages import to_langchain
+
+        manager = type(parent).configure(
+            inheritable_callbacks=parent,
+            local_metadata={"ls_model_name": model.name, "ls_model_type": "chat"},
+        )
+        runs = await _settle(
+            manager.on_chat_model_start(
+                None,
+                [[to_langchain(m) for m in request.messages]],
+                name=model.name,
+                invocation_params={"model": model.name},
+            )
+        )
+        return cls(runs[0], message_id)
+
+    async def token(self, kind: str, delta: str) -> None:
+        """Report one text or reasoning delta."""
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        message = (
+            AIMessageChunk(content=delta, id=self.message_id)
+            if kind == "text"
+            else AIMessageChunk(
+                content="", additional_kwargs={"reasoning_content": delta}, id=self.message_id
+            )
+        )
+        text = delta if kind == "text" else ""
+        await _settle(self.run.on_llm_new_token(text, chunk=ChatGenerationChunk(message=message)))
+
+    async def end(self, message: Any) -> None:
+        """Report the reply (a hone or LangChain message)."""
+        from langchain_core.outputs import ChatGeneration, LLMResult
+
+        from hone.interop._messages import to_langchain
+
+        reply = to_langchain(message)
+        await _settle(self.run.on_llm_end(LLMResult(generations=[[ChatGeneration(message=reply)]])))
+
+    async def fail(self, error: BaseException) -> None:
+        """Report the call's exception."""
+        await _settle(self.run.on_llm_error(error))
+
+
+class ToolRun:
+    """A hone tool's call inside a node, reported as a LangChain tool run (a LangChain tool
+    reports its own calls)."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+
+    @classmethod
+    async def start(
+        cls, name: str, description: str, call_id: str, arguments: Any
+    ) -> ToolRun | None:
+        """Report the start of a call of the tool ``name``; None outside a node of a run
+        that reports to callbacks."""
+        from hone.graph._context import current_scope
+
+        scope = current_scope()
+        parent = None if scope is None else _node_manager(scope.loop, scope.task)
+        if parent is None:
+            return None
+        run = await _settle(
+            parent.on_tool_start(
+                {"name": name, "description": description},
+                str(arguments),
+                name=name,
+                inputs=dict(arguments) if isinstance(arguments, dict) else None,
+                tool_call_id=call_id,
+            )
+        )
+        return cls(run)
+
+    async def end(self, output: Any) -> None:
+        """Report the tool's answer."""
+        await _settle(self.run.on_tool_end(output))
+
+    async def fail(self, error: BaseException) -> None:
+        """Report the tool's exception."""
+        await _settle(self.run.on_tool_error(error))

@@ -1,0 +1,123 @@
+"""A compiled graph as a LangChain ``Runnable``: LCEL composition and ``astream_events``.
+
+A hone graph is not a LangChain ``Runnable`` (importing hone imports no LangChain), but
+LangChain-style programs compose graphs with runnables (``graph | parser``) and read their
+events with ``astream_events``. :func:`as_runnable` wraps a graph in a ``Runnable`` whose
+``invoke``/``stream`` (and async twins) are the graph's own; the graph reports its runs to
+the callbacks LangChain passes it (``_callbacks``), which is all ``astream_events`` needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hone.graph._compiled import CompiledGraph
+
+__all__ = ["RunnableMethods", "as_runnable"]
+
+
+@functools.cache
+def _runnable_class() -> type[Any]:
+    try:
+        from langchain_core.runnables import Runnable
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "a graph as a LangChain Runnable (astream_events, `graph | runnable`) needs "
+            "langchain-core: pip install 'hone[langchain]'"
+        ) from exc
+
+    class GraphRunnable(Runnable[Any, Any]):
+        """A hone graph behind LangChain's ``Runnable`` interface."""
+
+        def __init__(self, graph: CompiledGraph) -> None:
+            self.graph = graph
+            self.name = graph.name
+
+        def __repr__(self) -> str:
+            return f"GraphRunnable({self.graph.name!r})"
+
+        @property
+        def InputType(self) -> Any:
+            return Any
+
+        @property
+        def OutputType(self) -> Any:
+            return Any
+
+        def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+            return self.graph.invoke(input, config, **kwargs)
+
+        async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+            return await self.graph.ainvoke(input, config, **kwargs)
+
+        def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
+            yield from self.graph.stream(input, config, **kwargs)
+
+        async def astream(
+            self, input: Any, config: Any = None, **kwargs: Any
+        ) -> AsyncGenerator[Any, None]:
+            async with contextlib.aclosing(self.graph.astream(input, config, **kwargs)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+
+    return GraphRunnable
+
+
+def as_runnable(graph: CompiledGraph) -> Any:
+    """``graph`` as a LangChain ``Runnable`` (needs langchain-core)."""
+    return _runnable_class()(graph)
+
+
+class RunnableMethods:
+    """The LangChain-facing methods of :class:`~hone.graph.CompiledGraph` (a mixin)."""
+
+    __slots__ = ()
+
+    def as_runnable(self) -> Any:
+        """This graph as a LangChain ``Runnable`` (``prompt | graph.as_runnable()``)."""
+        return as_runnable(self)  # type: ignore[arg-type]
+
+    def __or__(self, other: Any) -> Any:
+        """``graph | runnable``: a LangChain sequence that runs this graph first."""
+        return as_runnable(self) | other  # type: ignore[arg-type]
+
+    def __ror__(self, other: Any) -> Any:
+        """``{...} | graph`` (a mapping or a plain function first)."""
+        return other | as_runnable(self)  # type: ignore[arg-type]
+
+    def astream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: str = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """LangChain's event stream of a run (``version="v2"``, LangChain's default):
+        ``on_chain_start`` / ``on_chain_stream`` / ``on_chain_end`` for the graph and each
+        node, router calls, and the events of LangChain models, tools and custom events
+        inside nodes, with LangGraph's names, tags and metadata. Other keyword arguments
+        (``stream_mode``, ``durability``, ``context``, ...) go to :meth:`astream`. Needs
+        langchain-core."""
+        return as_runnable(self).astream_events(  # type: ignore[arg-type, no-any-return]
+            input,
+            config,
+            version=version,
+            include_names=include_names,
+            include_types=include_types,
+            include_tags=include_tags,
+            exclude_names=exclude_names,
+            exclude_types=exclude_types,
+            exclude_tags=exclude_tags,
+            **kwargs,
+        )
