@@ -479,3 +479,72 @@ def test_a_nodes_copy_is_another_node() -> None:
     assert copy is not app.nodes["a"] and copy.name == "a"
     with pytest.raises(TypeError, match="nope"):
         app.nodes["a"].copy({"nope": 1})
+
+
+LANGSMITH_PROGRAM = """
+import http.server, operator, os, sys, threading
+from typing import Annotated
+from typing_extensions import TypedDict
+
+bodies = []
+
+
+class Collector(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        bodies.append(self.rfile.read(int(self.headers.get("content-length", 0))))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"batch_ingest_config": {}}')
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+os.environ.update(
+    LANGSMITH_TRACING="true",
+    LANGSMITH_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+    LANGSMITH_API_KEY="test-key",
+)
+if sys.argv[1] == "langgraph":
+    from langgraph.graph import START, StateGraph
+else:
+    from hone.graph import START, StateGraph
+
+
+class S(TypedDict):
+    v: Annotated[list, operator.add]
+
+
+graph = StateGraph(S)
+graph.add_node("alpha_node", lambda s: {"v": [1]})
+graph.add_edge(START, "alpha_node")
+assert graph.compile().invoke({"v": []}) == {"v": [1]}
+from langchain_core.tracers.langchain import wait_for_all_tracers
+
+wait_for_all_tracers()
+sent = b"".join(bodies)
+print(b"alpha_node" in sent, b'"LangGraph"' in sent)
+"""
+
+
+@pytest.mark.parametrize("target", ["langgraph", "hone"])
+def test_langsmith_environment_tracing_traces_hone_runs(target: str) -> None:
+    """``LANGSMITH_TRACING=true`` alone (no callbacks in the config) sends a graph's run tree
+    to LangSmith, as it does for LangGraph (here: to a local collector)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LANGSMITH_PROGRAM, target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "True"]

@@ -353,3 +353,33 @@ def test_cancel_with_rollback_restores_the_state_before_the_run(
         time.sleep(0.02)
     alice.runs.cancel(fresh, first["run_id"], wait=True, action="rollback")
     assert alice.threads.get_state(fresh)["values"] == {}
+
+
+def test_events_stream_mode_is_langchains_event_stream(alice: SyncLangGraphClient) -> None:
+    """``stream_mode="events"``: each SSE event is one ``astream_events`` v2 event (JSON),
+    the graph's run is the API run; with other modes too, those arrive as usual."""
+    tid = alice.threads.create()["thread_id"]
+    parts = list(
+        alice.runs.stream(
+            tid,
+            "chat",
+            input={"messages": [{"role": "user", "content": "2+3?"}]},
+            stream_mode=["events", "updates"],
+        )
+    )
+    run_id = parts[0].data["run_id"]
+    events = [p.data for p in parts if p.event == "events"]
+    kinds = [e["event"] for e in events]
+    assert events[0]["event"] == "on_chain_start" and events[0]["run_id"] == run_id
+    assert events[-1]["event"] == "on_chain_end" and events[-1]["run_id"] == run_id
+    assert {"on_chat_model_start", "on_chat_model_stream", "on_tool_start", "on_tool_end"} <= set(
+        kinds
+    )
+    tokens = "".join(
+        e["data"]["chunk"]["content"] for e in events if e["event"] == "on_chat_model_stream"
+    )
+    assert tokens == "The sum is 5."
+    assert not any(e["event"] == "on_chain_stream" and e["run_id"] == run_id for e in events)
+    updates = [p.data for p in parts if p.event == "updates"]
+    assert [next(iter(u)) for u in updates] == ["agent", "tools", "agent"]
+    assert events[-1]["data"]["output"]["messages"][-1]["content"] == "The sum is 5."

@@ -21,7 +21,10 @@ task; nothing here imports LangChain unless a run has callbacks.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import os
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +50,27 @@ _NODE_CALL_TAG = "seq:step:1"
 _FIRST_ROUTER_STEP = 3
 
 
-def _has_callbacks(config: dict[str, Any]) -> bool:
+#: LangSmith's switches: any of them "true" makes LangChain add its tracer to every run.
+_TRACING_ENV = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2")
+
+
+def _reports(config: dict[str, Any]) -> bool:
+    """Whether a run reports to callbacks: its config has handlers, or LangSmith tracing is
+    on (its environment variables, or LangChain's tracing context), for which LangChain adds
+    its tracer, as it does for LangGraph's runs."""
     callbacks = config.get("callbacks")
-    if callbacks is None:
+    if callbacks is not None:
+        handlers = callbacks if isinstance(callbacks, list) else getattr(callbacks, "handlers", ())
+        if handlers:
+            return True
+    if "langchain_core" in sys.modules:  # what LangChain asks before adding its tracer
+        from langchain_core.tracers.context import tracing_v2_callback_var
+        from langsmith.utils import tracing_is_enabled
+
+        return tracing_v2_callback_var.get() is not None or bool(tracing_is_enabled())
+    if not any(os.environ.get(key, "").lower() == "true" for key in _TRACING_ENV):
         return False
-    handlers = callbacks if isinstance(callbacks, list) else getattr(callbacks, "handlers", ())
-    return bool(handlers)
+    return importlib.util.find_spec("langchain_core") is not None
 
 
 def _manager_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +131,7 @@ class GraphRun:
 
 def start_graph_run(loop: Loop) -> GraphRun | None:
     """Start the chain run of a sync run; None when its config has no callbacks."""
-    if not _has_callbacks(loop.config):
+    if not _reports(loop.config):
         return None
     from langchain_core.runnables.config import get_callback_manager_for_config
 
@@ -126,7 +144,7 @@ def start_graph_run(loop: Loop) -> GraphRun | None:
 
 async def astart_graph_run(loop: Loop) -> GraphRun | None:
     """Start the chain run of an async run; None when its config has no callbacks."""
-    if not _has_callbacks(loop.config):
+    if not _reports(loop.config):
         return None
     from langchain_core.runnables.config import get_async_callback_manager_for_config
 
@@ -348,7 +366,7 @@ class ModelRun:
         )
         runs = await _settle(
             manager.on_chat_model_start(
-                None,
+                {"name": model.name},
                 [[to_langchain(m) for m in request.messages]],
                 name=model.name,
                 invocation_params={"model": model.name},

@@ -60,31 +60,27 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
         return await model.complete(request)
     message_id = uuid.uuid4().hex
     reported = None if langchain else await ModelRun.start(run, task, model, request, message_id)
-    if not to_stream and (reported is None or not reported.streams):
-        if reported is None:
-            return await model.complete(request)
-        try:
-            completion = await model.complete(request)
-        except BaseException as exc:
-            await reported.fail(exc)
-            raise
-        await reported.end(
-            completion.native if completion.native is not None else completion.message
-        )
-        return completion
+    streamed = to_stream or (reported is not None and reported.streams)
     try:
-        completion = await _streamed(model, request, scope, message_id, to_stream, reported)
+        if streamed:
+            completion = await _streamed(model, request, scope, message_id, to_stream, reported)
+        else:
+            completion = await model.complete(request)
     except BaseException as exc:
         if reported is not None:
             await reported.fail(exc)
         raise
-    message = completion.message.model_copy(update={"id": message_id})
-    native = completion.native
-    if is_langchain_message(native):  # a LangChain model's own reply takes the id too
-        native = native.model_copy(update={"id": message_id})
+    if streamed:  # the reply takes the chunks' id
+        native = completion.native
+        if is_langchain_message(native):  # a LangChain model's own reply takes it too
+            native = native.model_copy(update={"id": message_id})
+        message = completion.message.model_copy(update={"id": message_id})
+        completion = dataclasses.replace(completion, message=message, native=native)
     if reported is not None:
-        await reported.end(native if native is not None else message)
-    return dataclasses.replace(completion, message=message, native=native)
+        await reported.end(
+            completion.native if completion.native is not None else completion.message
+        )
+    return completion
 
 
 async def _streamed(

@@ -92,6 +92,8 @@ class Runner:
 
 def _settle_future(done: asyncio.Future[Any], result: concurrent.futures.Future[Any]) -> None:
     """Pass an asyncio task's outcome to the thread waiting on ``result``."""
+    if result.done():  # the waiting side gave up (cancelled its future)
+        return
     if done.cancelled():
         result.cancel()
     elif (exc := done.exception()) is not None:

@@ -5,8 +5,9 @@ Event names are the API's: ``metadata`` first (``{"run_id", "attempt"}``), then 
 requested mode (``values``, ``updates``, ``custom``, ``debug``, ``checkpoints``, ``tasks``;
 ``messages-tuple`` as ``messages`` ``[chunk, metadata]``; ``messages`` as
 ``messages/metadata``, ``messages/partial`` — the message so far — and
-``messages/complete``), ``error`` (``{"error", "message"}``) if the run fails, and ``end``
-last. A subgraph's events carry its namespace: ``values|node:task_id``.
+``messages/complete``; ``events``: LangChain's event stream, ``astream_events`` v2, one event
+each), ``error`` (``{"error", "message"}``) if the run fails, and ``end`` last. A subgraph's
+events carry its namespace: ``values|node:task_id``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "EventConverter",
     "EventLog",
     "EventLogs",
+    "graph_chunks",
     "graph_modes",
     "sse",
 ]
@@ -40,17 +42,45 @@ STREAM_MODES = (
     "debug",
     "checkpoints",
     "tasks",
+    "events",
 )
 
 
 def graph_modes(requested: Sequence[str]) -> list[str]:
-    """The graph's stream modes that give the requested API modes."""
+    """The graph's stream modes that give the requested API modes (``events`` is not one:
+    see :func:`graph_chunks`)."""
     out: list[str] = []
     for mode in requested:
         graph_mode = "messages" if mode == "messages-tuple" else mode
-        if graph_mode not in out:
+        if graph_mode not in out and graph_mode != "events":
             out.append(graph_mode)
     return out
+
+
+async def graph_chunks(
+    graph: Any, inp: Any, config: dict[str, Any], requested: Sequence[str], **kwargs: Any
+) -> AsyncIterator[tuple[tuple[str, ...], str, Any]]:
+    """A run's chunks as ``(namespace, mode, payload)``. With the ``events`` mode the run goes
+    through LangChain's event stream (``astream_events`` v2, with the config's ``run_id`` as
+    the graph's run): each event is an ``events`` chunk, except the graph's own stream
+    events, which carry the other modes' chunks."""
+    modes = graph_modes(requested)
+    subgraphs = bool(kwargs.get("subgraphs"))
+    if "events" not in requested:
+        async for chunk in graph.astream(inp, config, stream_mode=modes, **kwargs):
+            yield chunk if subgraphs else ((), *chunk)
+        return
+    root = str(config["run_id"])
+    events = graph.astream_events(
+        inp, config, version="v2", stream_mode=modes or ["values"], **kwargs
+    )
+    async for event in events:
+        if event["event"] == "on_chain_stream" and event["run_id"] == root:
+            if modes:
+                chunk = event["data"]["chunk"]
+                yield chunk if subgraphs else ((), *chunk)
+            continue
+        yield (), "events", event
 
 
 def _is_chunk(message: Any) -> bool:

@@ -49,6 +49,7 @@ StreamModeName = Literal[
     "debug",
     "checkpoints",
     "tasks",
+    "events",
 ]
 NodeList = Literal["*"] | list[Annotated[str, Field(min_length=1, max_length=256)]]
 Label = Annotated[str, Field(min_length=1, max_length=256)]

@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hone.graph import Command, GraphDrained, RunControl, Send
 from hone.server._db import Database
-from hone.server._events import EventConverter, EventLog, EventLogs, graph_modes
+from hone.server._events import EventConverter, EventLog, EventLogs, graph_chunks
 from hone.server._graphs import GraphRegistry
 from hone.server._json import jsonable
 from hone.server._records import RunRecord, RunStatus, ThreadRecord
@@ -205,6 +206,7 @@ class RunManager:
             configurable.pop("checkpoint_id", None)
         config["configurable"] = configurable
         config["metadata"] = {**(config.get("metadata") or {}), **run.metadata}
+        config["run_id"] = uuid.UUID(run.run_id)  # the graph's run, for tracers and events
         return config
 
     async def _run(self, run: RunRecord, handle: RunHandle, *, resume: bool) -> None:
@@ -254,21 +256,20 @@ class RunManager:
             graph = await self.graphs.for_run(run.graph_id, config)
             inp = None if resume else (_command(command) if command else kw.get("input"))
             modes = list(kw.get("stream_mode") or ["values"])
-            subgraphs = bool(kw.get("stream_subgraphs"))
             converter = EventConverter(modes)
             handle.control = RunControl()
-            async for chunk in graph.astream(
+            async for ns, mode, payload in graph_chunks(
+                graph,
                 inp,
                 config,
-                stream_mode=graph_modes(modes),
-                subgraphs=subgraphs,
+                modes,
+                subgraphs=bool(kw.get("stream_subgraphs")),
                 context=kw.get("context") or None,
                 interrupt_before=kw.get("interrupt_before"),
                 interrupt_after=kw.get("interrupt_after"),
                 durability=kw.get("durability"),
                 control=handle.control,
             ):
-                ns, mode, payload = chunk if subgraphs else ((), *chunk)
                 for event, data in converter.convert(ns, mode, payload):
                     log.publish(event, data)
         except GraphDrained as exc:
