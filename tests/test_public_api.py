@@ -15,6 +15,7 @@ PACKAGES = [
     "hone.checkpoint.langgraph",
     "hone.errors",
     "hone.graph",
+    "hone.graph.callbacks",
     "hone.graph.prebuilt",
     "hone.interop",
     "hone.mcp",

@@ -60,7 +60,7 @@ class SlowProposer(ScriptedModel):
     async def complete(self, request: ChatRequest) -> Completion:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # long enough that a round's calls overlap on a loaded machine
         self.in_flight -= 1
         return await super().complete(request)
 

@@ -548,3 +548,80 @@ def test_langsmith_environment_tracing_traces_hone_runs(target: str) -> None:
         check=True,
     )
     assert done.stdout.split() == ["True", "True"]
+
+
+# ----------------------------------------------------------------------------- lifecycle
+
+
+def test_graph_handlers_hear_interrupts_and_resumes_as_on_langgraph() -> None:
+    lg_callbacks = pytest.importorskip("langgraph.callbacks")
+    from hone.graph import callbacks as hone_callbacks
+
+    def program(mod: Any, types: Any, saver: Any) -> Any:
+        class S(TypedDict):
+            answer: str | None
+
+        def ask(state: S) -> dict[str, Any]:
+            return {"answer": types.interrupt("Provide a value")}
+
+        g = mod.StateGraph(S)
+        g.add_node("ask", ask)
+        g.add_node("after", lambda s: {})
+        g.add_edge(mod.START, "ask")
+        g.add_edge("ask", "after")
+        return g.compile(checkpointer=saver, interrupt_before=["after"])
+
+    seen = []
+    for mod, types, saver, cbs in (
+        (lg_graph, lg_types, lg_memory.InMemorySaver(), lg_callbacks),
+        (hg, hg, InMemorySaver(), hone_callbacks),
+    ):
+
+        class Heard(cbs.GraphCallbackHandler):  # type: ignore[misc, name-defined]
+            def __init__(self) -> None:
+                self.log: list[tuple[Any, ...]] = []
+
+            def on_interrupt(self, event: Any) -> None:
+                values = tuple(i.value for i in event.interrupts)
+                self.log.append(("interrupt", event.status, event.checkpoint_ns, values))
+
+            async def on_resume(self, event: Any) -> None:
+                self.log.append(("resume", event.status, event.checkpoint_ns))
+
+        heard = Heard()
+        app = program(mod, types, saver)
+        config = {"configurable": {"thread_id": "t"}, "callbacks": [heard, Recorder()]}
+        app.invoke({"answer": None}, config)
+        app.invoke(types.Command(resume="42"), config)  # then stops before "after"
+        app.invoke(None, config)
+        seen.append(heard.log)
+    assert seen[1] == seen[0]
+    assert seen[1][0] == ("interrupt", seen[1][0][1], (), ("Provide a value",))
+    assert [entry[0] for entry in seen[1]] == ["interrupt", "resume", "interrupt", "resume"]
+
+
+def test_a_graph_handler_that_raises_only_stops_the_run_when_it_asks_to() -> None:
+    from hone.graph.callbacks import GraphCallbackHandler
+
+    class Raising(GraphCallbackHandler):
+        def __init__(self, raise_error: bool) -> None:
+            self.raise_error = raise_error
+
+        def on_interrupt(self, event: Any) -> None:
+            raise ValueError("boom")
+
+    class S(TypedDict):
+        answer: str | None
+
+    g = hg.StateGraph(S)
+    g.add_node("ask", lambda s: {"answer": hg.interrupt("?")})
+    g.add_edge(hg.START, "ask")
+    app = g.compile(checkpointer=InMemorySaver())
+    out = app.invoke(
+        {"answer": None}, {"configurable": {"thread_id": "a"}, "callbacks": [Raising(False)]}
+    )
+    assert "__interrupt__" in out
+    with pytest.raises(ValueError, match="boom"):
+        app.invoke(
+            {"answer": None}, {"configurable": {"thread_id": "b"}, "callbacks": [Raising(True)]}
+        )

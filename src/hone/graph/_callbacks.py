@@ -38,8 +38,10 @@ __all__ = [
     "NodeRun",
     "ToolRun",
     "aend_graph_run",
+    "aresume_graph_run",
     "astart_graph_run",
     "end_graph_run",
+    "resume_graph_run",
     "start_graph_run",
 ]
 
@@ -156,11 +158,20 @@ async def astart_graph_run(loop: Loop) -> GraphRun | None:
 
 
 def end_graph_run(loop: Loop, failure: BaseException | None) -> None:
-    """End a sync run's chain run (once): its output values, or the exception it raises."""
+    """End a sync run's chain run (once): its output values, or the exception it raises; a
+    run that paused tells its graph handlers first."""
     run: GraphRun | None = loop.callbacks
     if run is None:
         return
     loop.callbacks = None
+    if failure is None and (told := _lifecycle(run, loop, "on_interrupt")) is not None:
+        from langchain_core.callbacks.manager import handle_event
+
+        try:
+            handle_event(*told)
+        except BaseException as exc:  # a handler with raise_error: the run raises it
+            run.fail(exc)
+            raise
     if failure is None:
         run.end(_output(loop))
     else:
@@ -173,7 +184,58 @@ async def aend_graph_run(loop: Loop, failure: BaseException | None) -> None:
     if run is None:
         return
     loop.callbacks = None
+    if failure is None and (told := _lifecycle(run, loop, "on_interrupt")) is not None:
+        from langchain_core.callbacks.manager import ahandle_event
+
+        try:
+            await ahandle_event(*told)
+        except BaseException as exc:
+            await run.fail(exc)
+            raise
     await (run.end(_output(loop)) if failure is None else run.fail(failure))
+
+
+def resume_graph_run(loop: Loop) -> None:
+    """Tell a sync run's graph handlers that it resumed from a checkpoint (if it did)."""
+    run: GraphRun | None = loop.callbacks
+    if run is not None and (told := _lifecycle(run, loop, "on_resume")) is not None:
+        from langchain_core.callbacks.manager import handle_event
+
+        handle_event(*told)
+
+
+async def aresume_graph_run(loop: Loop) -> None:
+    """Async :func:`resume_graph_run`."""
+    run: GraphRun | None = loop.callbacks
+    if run is not None and (told := _lifecycle(run, loop, "on_resume")) is not None:
+        from langchain_core.callbacks.manager import ahandle_event
+
+        await ahandle_event(*told)
+
+
+def _lifecycle(run: GraphRun, loop: Loop, kind: str) -> tuple[Any, ...] | None:
+    """``handle_event``'s arguments for a lifecycle event of the root graph, or None when
+    there is no such event or no graph handler to hear it (``hone.graph.callbacks``)."""
+    module = sys.modules.get("hone.graph.callbacks")
+    if module is None or loop.is_nested:  # no graph handler exists unless it is imported
+        return None
+    handlers = [h for h in run.manager.handlers if isinstance(h, module.GraphCallbackHandler)]
+    if not handlers:
+        return None
+    if kind == "on_resume":
+        if not loop.resuming:
+            return None
+        event: Any = module.GraphResumeEvent(
+            run.manager.run_id, loop.status, loop.checkpoint["id"], ()
+        )
+    else:
+        interrupts = tuple(loop.interrupts_seen)
+        if not interrupts and loop.status not in ("interrupt_before", "interrupt_after"):
+            return None
+        event = module.GraphInterruptEvent(
+            run.manager.run_id, loop.status, loop.checkpoint["id"], (), interrupts
+        )
+    return handlers, kind, None, event
 
 
 def _output(loop: Loop) -> Any:

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from hone.errors import GraphRecursionError
 from hone.graph._algo import Task
-from hone.graph._callbacks import aend_graph_run, astart_graph_run, end_graph_run, start_graph_run
+from hone.graph._callbacks import (
+    aend_graph_run,
+    aresume_graph_run,
+    astart_graph_run,
+    end_graph_run,
+    resume_graph_run,
+    start_graph_run,
+)
 from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NO_WRITES, RESUME, RETURN
 from hone.graph._execute import arun_task, run_task
 from hone.graph._interrupt import KEYED_RESUME, GraphBubbleUp, GraphInterrupt
@@ -421,6 +428,8 @@ def drive_sync(loop: Loop, events: SyncEvents | None, live: bool) -> Iterator[Ev
     try:
         loop.callbacks = start_graph_run(loop)
         loop.enter()
+        if loop.callbacks is not None:
+            resume_graph_run(loop)
         if events is not None:
             yield from events.drain()
         while loop.tick():
@@ -465,6 +474,8 @@ async def drive_async(
     try:
         loop.callbacks = await astart_graph_run(loop)
         loop.enter()
+        if loop.callbacks is not None:
+            await aresume_graph_run(loop)
         if events is not None:
             for event in events.drain():
                 yield event
