@@ -1,4 +1,5 @@
-"""A compiled graph as a LangChain ``Runnable``: LCEL composition and ``astream_events``.
+"""A compiled graph as a LangChain ``Runnable``: LCEL composition, ``astream_events`` and
+the JSON schemas of its input, output and context.
 
 A hone graph is not a LangChain ``Runnable`` (importing hone imports no LangChain), but
 LangChain-style programs compose graphs with runnables (``graph | parser``) and read their
@@ -13,6 +14,8 @@ import contextlib
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+from hone.graph._schemas import context_jsonschema, input_jsonschema, output_jsonschema
 
 if TYPE_CHECKING:
     from hone.graph._compiled import CompiledGraph
@@ -88,6 +91,22 @@ class RunnableMethods:
     def __ror__(self, other: Any) -> Any:
         """``{...} | graph`` (a mapping or a plain function first)."""
         return other | as_runnable(self)  # type: ignore[arg-type]
+
+    def get_input_jsonschema(self, config: Any = None) -> dict[str, Any]:
+        """The JSON schema of the graph's input, as LangGraph derives it."""
+        return input_jsonschema(self)  # type: ignore[arg-type]
+
+    def get_output_jsonschema(self, config: Any = None) -> dict[str, Any]:
+        """The JSON schema of the graph's output, as LangGraph derives it."""
+        return output_jsonschema(self)  # type: ignore[arg-type]
+
+    def get_context_jsonschema(self) -> dict[str, Any] | None:
+        """The JSON schema of the graph's run context (None without a context schema).
+
+        Raises:
+            ValueError: the context schema is not a pydantic model, TypedDict or dataclass.
+        """
+        return context_jsonschema(self)  # type: ignore[arg-type]
 
     def astream_events(
         self,

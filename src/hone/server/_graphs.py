@@ -11,17 +11,20 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from pydantic import PydanticUserError, TypeAdapter, create_model
 
 from hone._imports import import_object
 from hone.errors import ConfigError
 from hone.graph import END, START, CompiledGraph, StateGraph
+from hone.graph._schemas import (
+    context_jsonschema,
+    input_jsonschema,
+    output_jsonschema,
+    type_jsonschema,
+)
 
 __all__ = ["GraphRegistry", "assistant_id_for", "graph_json", "graph_schemas"]
 
@@ -159,44 +162,26 @@ class GraphRegistry:
         return self._bind(_as_graph(built, f"graph {graph_id!r}'s factory result"))
 
 
-def _typed_dict_model(tp: Any) -> Any:
-    """A pydantic model with a ``typing.TypedDict``'s fields (pydantic reads only
-    ``typing_extensions.TypedDict`` before Python 3.12)."""
-    hints = typing.get_type_hints(tp, include_extras=True)
-    required = getattr(tp, "__required_keys__", frozenset(hints))
-    fields: dict[str, Any] = {
-        name: (hint, ...) if name in required else (hint, None) for name, hint in hints.items()
-    }
-    return create_model(tp.__name__, **fields)
-
-
-def _schema(tp: Any) -> dict[str, Any] | None:
-    if tp is None:
-        return None
+def _described(derive: Callable[[Any], dict[str, Any] | None], source: Any) -> Any:
+    """A JSON schema, or None for a type pydantic cannot describe (what the API says then)."""
     try:
-        try:
-            schema = TypeAdapter(tp).json_schema()
-        except PydanticUserError:
-            if not typing.is_typeddict(tp):
-                raise
-            schema = _typed_dict_model(tp).model_json_schema()
-    except Exception:  # a type pydantic cannot describe: the API says None
+        return derive(source)
+    except Exception:
         return None
-    return schema if isinstance(schema, dict) else None
 
 
 def graph_schemas(graph_id: str, graph: CompiledGraph) -> dict[str, Any]:
     """The API's ``GraphSchema``: JSON schemas of the graph's input, output, state and
-    context (None where a type has no JSON schema)."""
+    context, derived as LangGraph derives them (None where a type has no JSON schema)."""
     builder = graph.builder
     state = builder.state_schema if builder is not None else None
     return {
         "graph_id": graph_id,
-        "input_schema": _schema(graph.input_schema or state),
-        "output_schema": _schema(graph.output_schema or state),
-        "state_schema": _schema(state),
+        "input_schema": _described(input_jsonschema, graph),
+        "output_schema": _described(output_jsonschema, graph),
+        "state_schema": None if state is None else _described(type_jsonschema, state),
         "config_schema": None,
-        "context_schema": _schema(graph.context_schema),
+        "context_schema": _described(context_jsonschema, graph),
     }
 
 
