@@ -154,3 +154,19 @@ def test_the_final_answer_streams_in_messages_mode() -> None:
         if isinstance(chunk, AssistantMessageChunk)
     ]
     assert "".join(c.content for c in chunks) == "It is three."
+
+
+def test_langgraphs_deprecated_config_schema_is_the_context_schema() -> None:
+    from typing_extensions import TypedDict
+
+    from hone.graph.prebuilt import create_react_agent
+    from hone.models import ScriptedModel
+
+    class Config(TypedDict):
+        model: str
+
+    with pytest.warns(DeprecationWarning, match="`config_schema` is deprecated"):
+        agent = create_react_agent(ScriptedModel(["hi"]), [], config_schema=Config)
+    assert agent.context_schema is Config
+    with pytest.raises(TypeError, match=r"got unexpected keyword arguments: \{'extra': 'x'\}"):
+        create_react_agent(ScriptedModel(["hi"]), [], extra="x")

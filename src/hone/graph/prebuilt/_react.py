@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -258,6 +259,7 @@ def create_react_agent(
     final_answer: FinalAnswer | None = None,
     role: str | None = None,
     guardrails: Guardrails | None = None,
+    **deprecated: Any,
 ) -> CompiledGraph:
     """A compiled ReAct agent: node ``agent`` calls the model with the tools' schemas; while
     the model calls tools, node ``tools`` (a :class:`ToolNode`) runs them and the model goes
@@ -359,6 +361,8 @@ def create_react_agent(
         role: The role whose model the agent asks the run for (``get_model(role)``), for runs
             given one model per role.
         guardrails: Checks at the agent's boundaries (bound to ``name`` and ``role``).
+        **deprecated: LangGraph's ``config_schema`` (a ``DeprecationWarning``; it is the
+            ``context_schema``); any other keyword is a TypeError naming it.
 
     Raises:
         ConfigError: a ``response_format`` that is not a schema, a ``(prompt, schema)`` pair
@@ -368,6 +372,8 @@ def create_react_agent(
             whole turns; a model that is none of the kinds above, or a ``bind_tools``
             binding with other settings or tools the agent does not have.
     """
+    if deprecated:
+        context_schema = _context_from_deprecated(deprecated, context_schema)
     if state_schema is not None:
         check_state_schema(state_schema, structured=response_format is not None)
     structured = None if response_format is None else _structured_step(response_format, options)
@@ -454,3 +460,25 @@ def _add_entry(graph: StateGraph, guard: AgentGuardrails | None, entry: str) -> 
         graph.add_edge(START, "guard_input")
     else:
         graph.add_edge(START, entry)
+
+
+def _context_from_deprecated(given: dict[str, Any], context_schema: Any) -> Any:
+    """The context schema, from LangGraph's deprecated ``config_schema`` when only that is
+    given; any other unknown keyword is refused as LangGraph refuses it.
+
+    Raises:
+        TypeError: a keyword create_react_agent does not take.
+    """
+    given = dict(given)
+    if "config_schema" in given:
+        warnings.warn(
+            "`config_schema` is deprecated and will be removed. Please use `context_schema` "
+            "instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        config_schema = given.pop("config_schema")
+        context_schema = context_schema or config_schema
+    if given:
+        raise TypeError(f"create_react_agent() got unexpected keyword arguments: {given}")
+    return context_schema
