@@ -625,3 +625,41 @@ def test_a_graph_handler_that_raises_only_stops_the_run_when_it_asks_to() -> Non
         app.invoke(
             {"answer": None}, {"configurable": {"thread_id": "b"}, "callbacks": [Raising(True)]}
         )
+
+
+def test_a_resumed_subgraph_reports_its_own_resume_as_on_langgraph() -> None:
+    lg_callbacks = pytest.importorskip("langgraph.callbacks")
+    from hone.graph import callbacks as hone_callbacks
+
+    seen = []
+    for mod, types, saver, cbs in (
+        (lg_graph, lg_types, lg_memory.InMemorySaver(), lg_callbacks),
+        (hg, hg, InMemorySaver(), hone_callbacks),
+    ):
+
+        class S(TypedDict):
+            a: str
+
+        class Heard(cbs.GraphCallbackHandler):  # type: ignore[misc, name-defined]
+            def __init__(self) -> None:
+                self.log: list[tuple[str, int]] = []
+
+            def on_interrupt(self, event: Any) -> None:
+                self.log.append(("interrupt", len(event.checkpoint_ns)))
+
+            def on_resume(self, event: Any) -> None:
+                self.log.append(("resume", len(event.checkpoint_ns)))
+
+        inner = mod.StateGraph(S)
+        inner.add_node("ask", lambda s, ask=types.interrupt: {"a": ask("q")})
+        inner.add_edge(mod.START, "ask")
+        outer = mod.StateGraph(S)
+        outer.add_node("sub", inner.compile())
+        outer.add_edge(mod.START, "sub")
+        app = outer.compile(checkpointer=saver)
+        heard = Heard()
+        config = {"configurable": {"thread_id": "t"}, "callbacks": [heard]}
+        app.invoke({"a": ""}, config)
+        assert app.invoke(types.Command(resume="x"), config) == {"a": "x"}
+        seen.append(heard.log)
+    assert seen[1] == seen[0] == [("interrupt", 0), ("resume", 0), ("resume", 1)]

@@ -28,6 +28,8 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from hone.graph._constants import NS_SEP
+
 if TYPE_CHECKING:
     from hone.graph._algo import Task
     from hone.graph._loop import Loop
@@ -214,21 +216,24 @@ async def aresume_graph_run(loop: Loop) -> None:
 
 
 def _lifecycle(run: GraphRun, loop: Loop, kind: str) -> tuple[Any, ...] | None:
-    """``handle_event``'s arguments for a lifecycle event of the root graph, or None when
-    there is no such event or no graph handler to hear it (``hone.graph.callbacks``)."""
+    """``handle_event``'s arguments for a lifecycle event, or None when there is no such
+    event or no graph handler to hear it (``hone.graph.callbacks``)."""
     module = sys.modules.get("hone.graph.callbacks")
-    if module is None or loop.is_nested:  # no graph handler exists unless it is imported
+    if module is None:  # no graph handler exists unless the module is imported
         return None
     handlers = [h for h in run.manager.handlers if isinstance(h, module.GraphCallbackHandler)]
     if not handlers:
         return None
-    if kind == "on_resume":
+    if kind == "on_resume":  # every graph that resumes (a subgraph too), as in LangGraph
         if not loop.resuming:
             return None
+        namespace = tuple(loop.ns.split(NS_SEP)) if loop.ns else ()
         event: Any = module.GraphResumeEvent(
-            run.manager.run_id, loop.status, loop.checkpoint["id"], ()
+            run.manager.run_id, loop.status, loop.checkpoint["id"], namespace
         )
-    else:
+    else:  # the root graph's pause only (a subgraph's pause is its parent's)
+        if loop.is_nested:
+            return None
         interrupts = tuple(loop.interrupts_seen)
         if not interrupts and loop.status not in ("interrupt_before", "interrupt_after"):
             return None

@@ -7,9 +7,10 @@ Subclass :class:`GraphCallbackHandler` (a LangChain ``BaseCallbackHandler``), ov
 handlers receive these events; LangChain's rules apply to them: an exception in a handler
 is logged and the run goes on, unless the handler sets ``raise_error = True``.
 
-The events are the root graph's: ``on_interrupt`` when a run stops at ``interrupt()`` calls
-or at a static breakpoint (``interrupt_before`` / ``interrupt_after``), ``on_resume`` when a
-run goes on from a saved checkpoint (``Command(resume=...)``, or ``None`` as input).
+``on_interrupt`` when a run stops at ``interrupt()`` calls or at a static breakpoint
+(``interrupt_before`` / ``interrupt_after``), once, for the root graph; ``on_resume`` when a
+graph goes on from a saved checkpoint (``Command(resume=...)``, or ``None`` as input): the
+root graph, and each subgraph that resumes (its ``checkpoint_ns`` names it), as in LangGraph.
 
 This module imports LangChain (install ``hone[langchain]``); ``hone.graph`` does not import it.
 """
