@@ -263,6 +263,17 @@ def _parent(graph_run: GraphRun, loop: Loop, task: Task) -> Any:
     return graph_run.step(loop.step)
 
 
+def _configured(manager_class: Any, graph_run: GraphRun, loop: Loop, task: Task) -> Any:
+    """The callback manager a task's run starts from (sync or async, by ``manager_class``):
+    its parent's, with the task's tags and metadata."""
+    config = task.config
+    return manager_class.configure(
+        inheritable_callbacks=_parent(graph_run, loop, task),
+        inheritable_tags=list(config.get("tags") or ()),
+        inheritable_metadata=dict(config.get("metadata") or {}),
+    )
+
+
 def _input(task: Task) -> Any:
     """What a task's run reports as its input: a functional-API call's arguments by name."""
     call = task.call
@@ -292,14 +303,9 @@ class NodeRun:
         """Start a sync node run."""
         from langchain_core.callbacks import CallbackManager
 
-        config = task.config
-        manager = CallbackManager.configure(
-            inheritable_callbacks=_parent(graph_run, loop, task),
-            inheritable_tags=list(config.get("tags") or ()),
-            inheritable_metadata=dict(config.get("metadata") or {}),
-        )
+        manager = _configured(CallbackManager, graph_run, loop, task)
         run = cls(manager.on_chain_start(None, _input(task), name=task.name), task)
-        run._attach(config)
+        run._attach(task.config)
         return run
 
     @classmethod
@@ -307,14 +313,9 @@ class NodeRun:
         """Start an async node run."""
         from langchain_core.callbacks import AsyncCallbackManager
 
-        config = task.config
-        manager = AsyncCallbackManager.configure(
-            inheritable_callbacks=_parent(graph_run, loop, task),
-            inheritable_tags=list(config.get("tags") or ()),
-            inheritable_metadata=dict(config.get("metadata") or {}),
-        )
+        manager = _configured(AsyncCallbackManager, graph_run, loop, task)
         run = cls(await manager.on_chain_start(None, _input(task), name=task.name), task)
-        run._attach(config)
+        run._attach(task.config)
         return run
 
     def _attach(self, config: dict[str, Any]) -> None:
@@ -324,6 +325,11 @@ class NodeRun:
         config.pop("run_id", None)
         config.pop("run_name", None)
 
+    def _router_parent(self) -> Any:
+        """The manager of the node's next router run (tagged with its sequence position)."""
+        self.routers += 1
+        return self.manager.get_child(f"seq:step:{_FIRST_ROUTER_STEP + self.routers - 1}")
+
     # ------------------------------------------------------------------ sync
 
     def perform(self, router: str | None, value: Any, call: Callable[[], Any]) -> Any:
@@ -332,9 +338,7 @@ class NodeRun:
         if router is None:
             self.output = call()
             return self.output
-        self.routers += 1
-        tag = f"seq:step:{_FIRST_ROUTER_STEP + self.routers - 1}"
-        run = self.manager.get_child(tag).on_chain_start(None, value, name=router or None)
+        run = self._router_parent().on_chain_start(None, value, name=router or None)
         try:
             route = call()
         except BaseException as exc:
@@ -364,9 +368,7 @@ class NodeRun:
         if router is None:
             self.output = await call()
             return self.output
-        self.routers += 1
-        tag = f"seq:step:{_FIRST_ROUTER_STEP + self.routers - 1}"
-        run = await self.manager.get_child(tag).on_chain_start(None, value, name=router or None)
+        run = await self._router_parent().on_chain_start(None, value, name=router or None)
         try:
             route = await call()
         except BaseException as exc:
