@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypedDict
+
+import pytest
 
 from hone.graph import END, START, StateGraph, draw_mermaid
 
@@ -73,3 +76,22 @@ def test_router_without_path_map_draws_its_literal_destinations() -> None:
     g.add_edge(START, "b").add_conditional_edges("b", pick).add_edge("a", END)
     lines = [line.strip() for line in draw_mermaid(g.compile()).splitlines()]
     assert "b -.-> a" in lines and "b -.-> __end__" in lines
+
+
+def test_draw_mermaid_png_renders_the_mermaid_text_through_langchain(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``get_graph().draw_mermaid_png()`` (a notebook's ``Image(...)``) hands the graph's
+    Mermaid text to LangChain's renderer (mermaid.ink by default; here a stand-in, offline)."""
+    graph_mermaid = pytest.importorskip("langchain_core.runnables.graph_mermaid")
+    sent: list[str] = []
+
+    def render(mermaid_syntax: str, *args: Any, **kwargs: Any) -> bytes:
+        sent.append(mermaid_syntax)
+        return b"\x89PNG fake"
+
+    monkeypatch.setattr(graph_mermaid, "_render_mermaid_using_api", render)
+    g = StateGraph(dict).add_node("a", lambda s: s).add_edge(START, "a").compile()
+    out = tmp_path / "graph.png"
+    png = g.get_graph().draw_mermaid_png(output_file_path=str(out))
+    assert png == b"\x89PNG fake" and sent == [g.get_graph().draw_mermaid()]

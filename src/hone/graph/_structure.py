@@ -49,6 +49,36 @@ class GraphStructure:
         ``get_graph().draw_mermaid()``."""
         return draw_structure(self)
 
+    def draw_mermaid_png(
+        self,
+        *,
+        output_file_path: str | None = None,
+        draw_method: Any = None,
+        background_color: str | None = "white",
+        padding: int = 10,
+        max_retries: int = 1,
+        retry_delay: float = 1.0,
+        base_url: str | None = None,
+    ) -> bytes:
+        """The graph as a PNG image, as LangGraph's ``get_graph().draw_mermaid_png()`` (for a
+        notebook's ``Image(...)``): :meth:`draw_mermaid`'s text rendered by LangChain's
+        Mermaid renderer — by default through the mermaid.ink web service (network needed),
+        or a local browser with ``draw_method=MermaidDrawMethod.PYPPETEER``. Needs
+        langchain-core; ``output_file_path`` also writes the image there."""
+        from langchain_core.runnables.graph import MermaidDrawMethod
+        from langchain_core.runnables.graph_mermaid import draw_mermaid_png
+
+        return draw_mermaid_png(
+            mermaid_syntax=self.draw_mermaid(),
+            output_file_path=output_file_path,
+            draw_method=draw_method or MermaidDrawMethod.API,
+            background_color=background_color,
+            padding=padding,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            base_url=base_url,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {
