@@ -21,6 +21,7 @@ task; nothing here imports LangChain unless a run has callbacks.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
@@ -68,13 +69,21 @@ def _reports(config: dict[str, Any]) -> bool:
         if handlers:
             return True
     if "langchain_core" in sys.modules:  # what LangChain asks before adding its tracer
-        from langchain_core.tracers.context import tracing_v2_callback_var
-        from langsmith.utils import tracing_is_enabled
-
-        return tracing_v2_callback_var.get() is not None or bool(tracing_is_enabled())
+        context_var, enabled = _tracing_switches()
+        return context_var.get() is not None or bool(enabled())
     if not any(os.environ.get(key, "").lower() == "true" for key in _TRACING_ENV):
         return False
     return importlib.util.find_spec("langchain_core") is not None
+
+
+@functools.cache
+def _tracing_switches() -> tuple[Any, Any]:
+    """LangChain's tracing context variable and LangSmith's switch (imported once: every
+    run without callbacks asks them)."""
+    from langchain_core.tracers.context import tracing_v2_callback_var
+    from langsmith.utils import tracing_is_enabled
+
+    return tracing_v2_callback_var, tracing_is_enabled
 
 
 def _manager_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -259,6 +259,15 @@ def destinations_of(fn: Any) -> tuple[str, ...]:
     return ()
 
 
+def _run_name(router: Any) -> str:
+    """A router's name in LangChain callbacks: its function's (empty for a lambda, which
+    LangGraph reports unnamed), else its type's."""
+    name = getattr(router, "__name__", None)
+    if name is None:
+        return type(router).__name__
+    return "" if name == "<lambda>" else str(name)
+
+
 @dataclass(slots=True)
 class Branch:
     """A conditional edge: ``path(state)`` names where to go (through ``ends``, the
@@ -272,16 +281,8 @@ class Branch:
     #: The schema the router reads (from its first parameter's annotation), if any.
     input_schema: Any = None
     reads: Any = field(default=None)
-
-    @property
-    def run_name(self) -> str:
-        """The router's name in LangChain callbacks: its function's (empty for a lambda, which
-        LangGraph reports unnamed), else its type's."""
-        fn = self.path.fn
-        name = getattr(fn, "__name__", None)
-        if name is None:
-            return type(fn).__name__
-        return "" if name == "<lambda>" else str(name)
+    #: The router's name in LangChain callbacks (read once: see :func:`_run_name`).
+    run_name: str = ""
 
     @classmethod
     def of(
@@ -310,7 +311,9 @@ class Branch:
                         ends = {v: v for v in values}
             except Exception:
                 ends = None
-        return cls(source, name, Callee.of(path, name), ends, input_schema)
+        return cls(
+            source, name, Callee.of(path, name), ends, input_schema, run_name=_run_name(path)
+        )
 
     def destinations(self, result: Any) -> list[str | Send]:
         """Map the router's answer to destinations.

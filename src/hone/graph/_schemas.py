@@ -15,10 +15,11 @@ import typing
 from inspect import isclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, PydanticUserError, TypeAdapter, create_model
+from pydantic import BaseModel, TypeAdapter, create_model
 from typing_extensions import is_typeddict
 
 from hone.graph._state import ROOT
+from hone.tools._convert import typed_dict_adapter
 
 if TYPE_CHECKING:
     from hone.graph._compiled import CompiledGraph
@@ -74,25 +75,13 @@ def type_jsonschema(tp: Any) -> dict[str, Any]:
     """
     if isclass(tp) and issubclass(tp, BaseModel):
         return tp.model_json_schema()
-    try:
-        return TypeAdapter(tp).json_schema()
-    except PydanticUserError:
-        if not is_typeddict(tp):
-            raise
-        return _typed_dict_model(tp).model_json_schema()
+    if is_typeddict(tp):
+        return typed_dict_adapter(tp).json_schema()
+    return TypeAdapter(tp).json_schema()
 
 
 def _titled(schema: dict[str, Any], title: str) -> dict[str, Any]:
     return {**schema, "title": title}
-
-
-def _typed_dict_model(tp: Any) -> type[BaseModel]:
-    hints = typing.get_type_hints(tp, include_extras=True)
-    required = getattr(tp, "__required_keys__", frozenset(hints))
-    fields: dict[str, Any] = {
-        name: (hint, ...) if name in required else (hint, None) for name, hint in hints.items()
-    }
-    return create_model(tp.__name__, **fields)
 
 
 def _of_schema(builder: Any, schema: Any, name: str) -> dict[str, Any]:
