@@ -438,7 +438,12 @@ def test_sync_nodes_sends_and_functional_calls_match_langgraph() -> None:
     lg_func = pytest.importorskip("langgraph.func")
     theirs = asyncio.run(_events(graph_program(lg_graph, lg_types), {"v": []}))
     ours = asyncio.run(_events(graph_program(hg, hg), {"v": []}))
-    assert ours == theirs
+    # The two ``w`` tasks run in parallel: their events interleave as they finish (in either
+    # framework), so they are compared as a multiset and everything else in order.
+    assert [e for e in ours if e[1] != "w"] == [e for e in theirs if e[1] != "w"]
+    assert sorted(map(repr, (e for e in ours if e[1] == "w"))) == sorted(
+        map(repr, (e for e in theirs if e[1] == "w"))
+    )
     theirs = asyncio.run(_events(functional_program(lg_func), 1))
     ours = asyncio.run(_events(functional_program(hg), 1))
     named = [e if e[1] != "flow" or e[3] else (e[0], "LangGraph", *e[2:]) for e in ours]
