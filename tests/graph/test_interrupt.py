@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from hone.checkpoint import InMemorySaver
 from hone.errors import GraphError
@@ -146,3 +147,33 @@ def test_keyed_and_plain_ids_are_exposed_in_the_snapshot() -> None:
         app.invoke(Command(resume="both"), _cfg())
     out = app.invoke(Command(resume=dict(zip(expected, ["x", "y"], strict=True))), _cfg())
     assert out["out"] == {"a": "x", "b": "y"} and "__interrupt__" not in out
+
+
+class _Approval(BaseModel):
+    ok: bool
+
+
+def test_response_schema_is_shown_and_validates_the_answer() -> None:
+    seen: list[Any] = []
+
+    def ask(state: S) -> dict[str, Any]:
+        answer = interrupt("approve?", response_schema=_Approval)
+        seen.append(answer)
+        return {"out": {"ok": answer.ok}}
+
+    graph, cfg = _graph(ask), _cfg()
+    [asked] = graph.invoke({"order": []}, cfg)["__interrupt__"]
+    assert asked.response_schema == _Approval.model_json_schema()
+    with pytest.raises(ValidationError):
+        graph.invoke(Command(resume={"ok": "maybe"}), cfg)
+    # Nothing of the bad answer was kept: the interrupt is answered again.
+    assert graph.invoke(Command(resume={"ok": True}), cfg)["out"] == {"ok": True}
+    assert seen == [_Approval(ok=True)]
+
+
+def test_a_json_schema_is_passed_on_unchecked() -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    graph, cfg = _graph(lambda s: {"out": {"a": interrupt("q", response_schema=schema)}}), _cfg()
+    [asked] = graph.invoke({"order": []}, cfg)["__interrupt__"]
+    assert asked.response_schema == schema
+    assert graph.invoke(Command(resume="anything"), cfg)["out"] == {"a": "anything"}

@@ -27,6 +27,7 @@ __all__ = [
     "AgentStop",
     "StopReason",
     "get_model",
+    "given_model",
     "report_stop",
     "use_model",
     "watch_stops",
@@ -91,6 +92,16 @@ def use_model(model: ModelLike | Mapping[str, ModelLike]) -> Iterator[None]:
         yield
     finally:
         _MODELS.reset(token)
+
+
+def given_model(role: str | None = None) -> ModelBackend | None:
+    """The model the run was given for ``role`` (see :func:`get_model`), or None when it was
+    given none.
+
+    Raises:
+        ConfigError: as :func:`get_model`, when the run was given models per role.
+    """
+    return None if _MODELS.get() is None else get_model(role)
 
 
 def get_model(role: str | None = None, *, default: ModelBackend | None = None) -> ModelBackend:

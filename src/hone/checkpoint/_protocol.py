@@ -75,7 +75,18 @@ ERROR = "__error__"
 SCHEDULED = "__scheduled__"
 INTERRUPT = "__interrupt__"
 RESUME = "__resume__"
-WRITES_IDX_MAP: Mapping[str, int] = {ERROR: -1, SCHEDULED: -2, INTERRUPT: -3, RESUME: -4}
+WRITES_IDX_MAP: Mapping[str, int] = {
+    ERROR: -1,
+    SCHEDULED: -2,
+    INTERRUPT: -3,
+    RESUME: -4,
+    # hone's own records of a task's attempt (answers to keyed interrupts, what an
+    # interrupted task keeps, the node an error handler runs for): one each per task, so
+    # a later attempt replaces them instead of colliding with its own writes' indices.
+    "__resume_keyed__": -5,
+    "__hone_kept__": -6,
+    "__error_source_node__": -7,
+}
 
 
 class Checkpoint(TypedDict):

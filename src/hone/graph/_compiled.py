@@ -55,7 +55,13 @@ def check_checkpointer(checkpointer: Any) -> None:
 
 
 class CompiledGraph(StateMethods, RunnableMethods):
-    """A runnable graph. Build one with ``StateGraph(...).compile()``."""
+    """A runnable graph. Build one with ``StateGraph(...).compile()``.
+
+    ``CompiledGraph[State, Context, Input, Output]`` is accepted in annotations, as
+    LangGraph's ``CompiledStateGraph[...]`` is (the parameters are not checked)."""
+
+    def __class_getitem__(cls, params: Any) -> type[CompiledGraph]:
+        return cls
 
     def __init__(
         self,

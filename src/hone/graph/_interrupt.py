@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from hone.errors import GraphError
 from hone.graph._constants import RESUME
 from hone.graph._context import TaskScope, scope_or_raise
@@ -78,7 +80,7 @@ def is_interrupt_id(value: Any) -> bool:
     return isinstance(value, str) and bool(_HEX32.match(value))
 
 
-def interrupt(value: Any, *, key: str | None = None) -> Any:
+def interrupt(value: Any, *, key: str | None = None, response_schema: Any = None) -> Any:
     """Pause the graph and ask a human: the run stops with ``__interrupt__`` in its result.
 
     Resume with ``graph.invoke(Command(resume=answer), config)``: the node runs again from
@@ -87,30 +89,43 @@ def interrupt(value: Any, *, key: str | None = None) -> Any:
     the key), so code that asks in a varying order or concurrently still gets the right
     answer; resume several pending interrupts with ``{interrupt_id: answer}``.
 
+    With a ``response_schema`` (LangGraph's), the interrupt carries it as a JSON schema for
+    clients to build a form from (``Interrupt.response_schema``); a pydantic model,
+    TypedDict or dataclass also validates the answer, and the validated value is what this
+    call returns (a JSON schema dict is passed on as it is, the answer unchecked).
+
     Without a checkpointer the run still stops at the interrupt, but cannot be resumed.
 
     Raises:
         GraphError: called outside a running node, or an empty key.
+        pydantic.ValidationError: an answer that does not fit ``response_schema``; nothing
+            is saved, so the interrupt can be answered again.
     """
     scope = scope_or_raise("interrupt()")
+    check = _Check.of(response_schema)
     if key is not None and (not isinstance(key, str) or not key):
         raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
     if key is not None or scope.prefix:
         # A keyed question, or one asked from a part of a task (a ToolNode tool call): its
         # own id, so concurrent parts are answered separately.
         label = key or ""
-        return _keyed(scope, {label: value})[label]
+        return _keyed(scope, {label: value}, check)[label]
     pad = scope.scratchpad
     index = pad.interrupt_counter()
     if index < len(pad.resume):
+        validated = check.validate(pad.resume[index])
         scope.send([(RESUME, list(pad.resume))])
-        return pad.resume[index]
+        return validated
     answer = pad.null_resume(True)
     if answer is not None:
+        validated = check.validate(answer)
         pad.resume.append(answer)
         scope.send([(RESUME, list(pad.resume))])
-        return answer
-    raise GraphInterrupt((Interrupt(value=value, id=interrupt_id(scope.checkpoint_ns)),))
+        return validated
+    asked = Interrupt(
+        value=value, id=interrupt_id(scope.checkpoint_ns), response_schema=check.schema
+    )
+    raise GraphInterrupt((asked,))
 
 
 def interrupt_many(questions: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,7 +145,7 @@ def interrupt_many(questions: Mapping[str, Any]) -> dict[str, Any]:
     for key in questions:
         if not isinstance(key, str) or not key:
             raise GraphError(f"an interrupt key must be a non-empty string, got {key!r}")
-    return _keyed(scope, questions)
+    return _keyed(scope, questions, _Check.of(None))
 
 
 def keyed_interrupt_id(namespace: str, key: str, count: int = 0) -> str:
@@ -139,7 +154,28 @@ def keyed_interrupt_id(namespace: str, key: str, count: int = 0) -> str:
     return interrupt_id(f"{namespace}#{key}#{count}")
 
 
-def _keyed(scope: TaskScope, questions: Mapping[str, Any]) -> dict[str, Any]:
+class _Check:
+    """An interrupt's ``response_schema``: the JSON schema clients see, and the validator of
+    the answer (none for a JSON schema dict, or no schema)."""
+
+    __slots__ = ("_adapter", "schema")
+
+    def __init__(self, schema: Any, adapter: TypeAdapter[Any] | None) -> None:
+        self.schema = schema
+        self._adapter = adapter
+
+    @classmethod
+    def of(cls, response_schema: Any) -> _Check:
+        if response_schema is None or isinstance(response_schema, Mapping):
+            return cls(response_schema, None)
+        adapter: TypeAdapter[Any] = TypeAdapter(response_schema)
+        return cls(adapter.json_schema(), adapter)
+
+    def validate(self, answer: Any) -> Any:
+        return answer if self._adapter is None else self._adapter.validate_python(answer)
+
+
+def _keyed(scope: TaskScope, questions: Mapping[str, Any], check: _Check) -> dict[str, Any]:
     ids: dict[str, str] = {}
     for key in questions:
         full = f"{scope.prefix}/{key}" if scope.prefix and key else (key or scope.prefix)
@@ -151,14 +187,14 @@ def _keyed(scope: TaskScope, questions: Mapping[str, Any]) -> dict[str, Any]:
     waiting: list[Interrupt] = []
     for key, iid in ids.items():
         if iid in pad.keyed:
-            answers[key] = pad.keyed[iid]
+            answers[key] = check.validate(pad.keyed[iid])
             continue
         answer = pad.null_resume(True)
         if answer is not None:
+            answers[key] = check.validate(answer)
             pad.keyed[iid] = answer
-            answers[key] = answer
             continue
-        waiting.append(Interrupt(value=questions[key], id=iid))
+        waiting.append(Interrupt(value=questions[key], id=iid, response_schema=check.schema))
     if pad.keyed:
         scope.send([(KEYED_RESUME, dict(pad.keyed))])
     if waiting:

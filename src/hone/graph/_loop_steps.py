@@ -22,6 +22,7 @@ from hone.graph._algo import (
     should_interrupt,
     task_path_str,
 )
+from hone.graph._channels import UntrackedValue
 from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NULL_TASK_ID, RESUME
 from hone.graph._interrupt import KEYED_RESUME, GraphInterrupt
 from hone.graph._loop_stream import StreamingLoop
@@ -225,6 +226,11 @@ class SteppingLoop(StreamingLoop):
                 if any(w[0] == task_id for w in self.pending_writes):  # a retried task
                     self.pending_writes = [w for w in self.pending_writes if w[0] != task_id]
                 to_save = writes
+            # Untracked channels are never checkpointed, their pending writes neither (their
+            # values may not even be serializable: a live session, a lock).
+            to_save = [
+                w for w in to_save if not isinstance(self.channels.get(w[0]), UntrackedValue)
+            ]
             self.pending_writes.extend([(task_id, c, v) for c, v in writes])
             if self.checkpointer is not None:
                 path = task_path_str(task.path) if task is not None else ""

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["AssistantMessageChunk", "astream_model", "stream_model"]
 
 
-async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion:
+async def astream_model(
+    model: ModelBackend, request: ChatRequest, *, stream: bool = True
+) -> Completion:
     """The model's completion of ``request``, its tokens streamed when the run streams messages.
 
     Inside a node of a run with ``stream_mode="messages"`` (also in subgraphs), the model is
@@ -41,6 +43,8 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
     :class:`AssistantMessageChunk` with the node's metadata; otherwise this is
     ``await model.complete(request)``. The returned message carries the chunks' id. In a run
     with LangChain callbacks the call is reported to them as a chat-model run.
+    ``stream=False`` keeps the tokens out of the ``messages`` stream (a call whose reply is
+    not the agent's, such as a middleware's summary: LangChain's ``nostream`` tag).
 
     Raises:
         ModelError: the backend's stream ended without its final ``done`` event.
@@ -53,8 +57,10 @@ async def astream_model(model: ModelBackend, request: ChatRequest) -> Completion
     # through the handler the task installed, with its own message ids): reporting or
     # streaming it here as well would send every reply twice.
     langchain = getattr(model, "streams_to_callbacks", False)
-    to_stream = "messages" in run.settings.modes and not (
-        langchain and streams_langchain(run, task)
+    to_stream = (
+        stream
+        and "messages" in run.settings.modes
+        and not (langchain and streams_langchain(run, task))
     )
     if not to_stream and run.callbacks is None:
         return await model.complete(request)
@@ -115,8 +121,8 @@ async def _streamed(
     return completion
 
 
-def stream_model(model: ModelBackend, request: ChatRequest) -> Completion:
+def stream_model(model: ModelBackend, request: ChatRequest, *, stream: bool = True) -> Completion:
     """Sync :func:`astream_model`, for sync nodes."""
     from hone._sync import run_sync
 
-    return run_sync(astream_model(model, request))
+    return run_sync(astream_model(model, request, stream=stream))

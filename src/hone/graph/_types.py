@@ -172,14 +172,18 @@ class Overwrite:
 
 @dataclass(init=False, slots=True)
 class Interrupt:
-    """A question a node asked with ``interrupt(value)``; resume it by ``id``."""
+    """A question a node asked with ``interrupt(value)``; resume it by ``id``.
+    ``response_schema``: the JSON schema of the answer it expects, when it said (None
+    otherwise)."""
 
     value: Any
     id: str
+    response_schema: Any
 
-    def __init__(self, value: Any, id: str = "placeholder-id") -> None:
+    def __init__(self, value: Any, id: str = "placeholder-id", response_schema: Any = None) -> None:
         self.value = value
         self.id = id
+        self.response_schema = response_schema
 
     @property
     def interrupt_id(self) -> str:

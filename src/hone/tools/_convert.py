@@ -12,6 +12,7 @@ langchain-core is imported only when a LangChain tool is converted.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import typing
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from typing_extensions import TypedDict
 from hone.errors import ToolArgumentsError, ToolDefinitionError
 from hone.tools._carry import carrying, uncarried
 from hone.tools._context import ToolContext
-from hone.tools._injected import InjectedParam, find_injection
+from hone.tools._injected import InjectedParam, find_injection, named_marker
 from hone.tools._schema import clean_schema, describe_validation_error
 from hone.tools._tool import Tool
 
@@ -52,6 +53,10 @@ def langchain_source(tool: Tool) -> Any:
     return getattr(tool.fn, _SOURCE, None)
 
 
+#: Parameters LangChain fills itself when it invokes a tool's function.
+_LANGCHAIN_FILLED = frozenset({"callbacks", "run_manager", "config"})
+
+
 def _input_names(lc_tool: Any) -> set[str]:
     """Every argument the tool takes, injected ones included."""
     try:
@@ -59,6 +64,28 @@ def _input_names(lc_tool: Any) -> set[str]:
         return set(lc_tool.get_input_schema().model_fields)
     except Exception:  # a tool whose args_schema is a plain dict
         return set(getattr(lc_tool, "args", {}) or {})
+
+
+def _function_params(lc_tool: Any) -> set[str]:
+    """The named parameters of the tool's function (none for a tool without one)."""
+    func = getattr(lc_tool, "func", None) or getattr(lc_tool, "coroutine", None)
+    if func is None:
+        return set()
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in params if p.kind in kinds and p.name not in _LANGCHAIN_FILLED}
+
+
+def _without(parameters: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """A JSON schema of parameters without ``names``."""
+    kept = {k: v for k, v in parameters.get("properties", {}).items() if k not in names}
+    out = {**parameters, "properties": kept}
+    if "required" in parameters:
+        out["required"] = [r for r in parameters["required"] if r not in names]
+    return out
 
 
 def _annotations(lc_tool: Any) -> dict[str, Any]:
@@ -88,6 +115,8 @@ def _injected_params(lc_tool: Any, hidden: set[str]) -> tuple[InjectedParam, ...
     for name in sorted(hidden & set(annotations)):
         where = f"parameter {name!r} of LangChain tool {lc_tool.name!r}"
         marker = find_injection(annotations[name], where=where, langchain=False)
+        if marker is None:
+            marker = named_marker(name)
         if marker is not None:
             optional = name in fields and not fields[name].is_required()
             found.append(InjectedParam(name=name, marker=marker, optional=optional))
@@ -114,8 +143,15 @@ def from_langchain_tool(lc_tool: Any) -> Tool:
 
     function = convert_to_openai_tool(lc_tool)["function"]
     parameters = dict(function.get("parameters") or {"type": "object", "properties": {}})
+    own = _function_params(lc_tool)
+    # A parameter injected by its name alone (``runtime``) is never the model's to send.
+    by_name = {n for n in own if named_marker(n) is not None}
+    if by_name & set(parameters.get("properties", {})):
+        parameters = _without(parameters, by_name)
     visible = set(parameters.get("properties", {}))
-    hidden = _input_names(lc_tool) - visible
+    # A dict args_schema names only the model's arguments: the function's own parameters
+    # (injected ones) count too.
+    hidden = (_input_names(lc_tool) | own) - visible
     injected = _injected_params(lc_tool, hidden)
     # The model's values for LangChain's own hidden arguments are dropped here; those for
     # hone's markers never get past Tool.validate.

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Final, Union, get_args, get_origin
 
 from hone.errors import ToolDefinitionError
 from hone.tools._context import ToolContext
 
-__all__ = ["OMIT", "Injected", "InjectedParam", "find_injection"]
+__all__ = ["OMIT", "Injected", "InjectedParam", "find_injection", "named_marker", "register_named"]
 
 
 class _Omit:
@@ -157,3 +158,20 @@ def find_injection(annotation: Any, *, where: str, langchain: bool = True) -> In
             "keep one marker"
         )
     return found[0] if found else None
+
+
+#: Markers a LangChain tool's parameter gets from its name alone (LangGraph fills a
+#: parameter named ``runtime`` whatever its annotation); registered by the package that
+#: defines the marker.
+_NAMED: dict[str, Callable[[], Injected]] = {}
+
+
+def register_named(name: str, marker: Callable[[], Injected]) -> None:
+    """Make a LangChain tool's parameter called ``name`` injected with ``marker()``."""
+    _NAMED[name] = marker
+
+
+def named_marker(name: str) -> Injected | None:
+    """The marker a parameter gets from its name alone, or None."""
+    make = _NAMED.get(name)
+    return None if make is None else make()

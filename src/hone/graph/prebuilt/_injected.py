@@ -13,6 +13,7 @@ context's ``state`` and the running graph (store, context, config; none outside 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing_extensions import TypeVar
 from hone.errors import ConfigError, ToolInjectionError
 from hone.graph import ExecutionInfo, Runtime, ServerInfo, get_config, get_runtime
 from hone.tools._context import ToolContext
-from hone.tools._injected import OMIT, Injected, InjectedParam
+from hone.tools._injected import OMIT, Injected, InjectedParam, register_named
 
 __all__ = [
     "BaseToolRuntime",
@@ -142,9 +143,12 @@ def tool_runtime(
 
 
 def _runtime_class() -> type[BaseToolRuntime[Any, Any]]:
-    # A tool can only ask for ``ToolRuntime`` once its module is imported; until then the
-    # base serves, and langchain-core stays unimported.
+    # The public ``ToolRuntime`` subclasses LangChain's markers: it serves once its module
+    # or langchain-core's tools are imported; until then the base does, and langchain-core
+    # stays unimported.
     public = sys.modules.get(_PUBLIC_MODULE)
+    if public is None and "langchain_core.tools" in sys.modules:
+        public = importlib.import_module(_PUBLIC_MODULE)
     cls: type[BaseToolRuntime[Any, Any]] = (
         public.ToolRuntime if public is not None else BaseToolRuntime
     )
@@ -238,3 +242,7 @@ class StoreInjection(Injected):
                 "compile your graph with a store."
             )
         return store
+
+
+# LangGraph fills a LangChain tool's parameter named ``runtime`` whatever its annotation.
+register_named("runtime", BaseToolRuntime.marker)

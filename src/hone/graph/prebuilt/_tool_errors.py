@@ -136,6 +136,8 @@ def error_handler(flag: HandleToolErrors | None) -> ErrorHandler | None:
     """
     if flag is None or flag is ERRORS_AS_VALUES:
         return None
+    if flag is _default:  # LANGGRAPH_DEFAULT, whatever the conversation's family
+        return _default
     if flag is True:
         return _template
     if flag is False:

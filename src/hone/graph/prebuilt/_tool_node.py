@@ -4,6 +4,7 @@ routes to it while the model keeps calling tools."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast
@@ -16,7 +17,7 @@ from hone.errors import (
     ToolInjectionError,
 )
 from hone.graph._callbacks import ToolRun
-from hone.graph._channels import MISSING
+from hone.graph._channels import MISSING, UntrackedValue
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
 from hone.graph._types import Command, merge_parent_commands
@@ -76,6 +77,23 @@ def last_turn(state: Any, key: str) -> AssistantMessage | None:
     last = messages[-1]
     turn = from_langchain(last) if is_langchain_message(last) else to_message(last)
     return turn if isinstance(turn, AssistantMessage) else None
+
+
+def _with_untracked(given: NodeInput) -> NodeInput:
+    """``given`` with the running graph's untracked values in its state: a ``Send`` to the
+    node carries the state without them (they are never checkpointed, and a packet is), so
+    tools read them live, as LangGraph's tools read the graph's channels."""
+    scope = current_scope()
+    if scope is None or not isinstance(given.state, dict):
+        return given
+    live = {
+        key: channel.get()
+        for key, channel in scope.loop.channels.items()
+        if isinstance(channel, UntrackedValue) and key not in given.state and channel.is_available()
+    }
+    if not live:
+        return given
+    return dataclasses.replace(given, state={**given.state, **live})
 
 
 def is_langchain_turn(state: Any, key: str) -> bool:
@@ -206,7 +224,7 @@ class ToolNode:
 
     async def __call__(self, state: Any) -> Any:
         """Run the latest turn's tool calls; the graph calls this with its state."""
-        given = parse_input(state, self.messages_key)
+        given = _with_untracked(parse_input(state, self.messages_key))
         calls = given.calls
         if not calls:
             return [] if given.kind == "list" else {self.messages_key: []}
@@ -235,7 +253,11 @@ class ToolNode:
     def invoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
         """Run the node (sync): ``{messages_key: [ToolMessage, ...]}``. ``config`` is
         accepted as a LangChain runnable's is; inside a graph the node reads its own."""
-        return run_sync(self(state))
+        token = _SYNC_RUN.set(True)
+        try:
+            return run_sync(self(state))
+        finally:
+            _SYNC_RUN.reset(token)
 
     async def ainvoke(self, state: Any, config: Mapping[str, Any] | None = None) -> Any:
         """Run the node (async)."""
@@ -312,7 +334,9 @@ class ToolNode:
         )
 
         async def execute(req: ToolCallRequest) -> Any:
-            same = req.tool_call is request.tool_call
+            # The call as sent unless the interceptor changed it (a new dict, or this one
+            # edited in place).
+            same = req.tool_call == call_dict(call)
             tool = None if req.tool is None else self._runnable_tool(req.tool)
             target = call if same else as_tool_call(req.tool_call)
             answer = await self._run(target, tool, req.state, req.runtime, given)
@@ -320,7 +344,7 @@ class ToolNode:
             return _as_langchain(answer, [call]) if given.langchain else answer
 
         try:
-            if awrap is not None:
+            if awrap is not None and (wrap is None or not _SYNC_RUN.get()):
                 answer = await awrap(request, execute)
             else:
                 answer = await run_sync_wrapper(cast("ToolCallWrapper", wrap), request, execute)
@@ -498,6 +522,12 @@ def _as_langchain(outcome: Any, calls: list[ToolCall]) -> Any:
 
 #: Where a task keeps its turn's screening across resumes.
 _SCREEN_KEY = "guard/screen"
+
+#: Set while the node runs through :meth:`ToolNode.invoke` (a sync run): its sync
+#: interceptor is then the one that runs, as in LangGraph, when it has both kinds.
+_SYNC_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hone_tool_node_sync", default=False
+)
 
 
 def _cache_key(call: ToolCall) -> str:
