@@ -11,6 +11,8 @@ PACKAGES = [
     "hone",
     "hone.agent",
     "hone.agents",
+    "hone.agents.middleware",
+    "hone.agents.structured_output",
     "hone.checkpoint",
     "hone.checkpoint.langgraph",
     "hone.errors",

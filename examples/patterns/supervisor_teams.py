@@ -27,7 +27,7 @@ from typing import Any
 from hone.agents import (
     Budget,
     ContextPolicy,
-    create_agent,
+    create_handoff_agent,
     create_supervisor,
     roles_of,
 )
@@ -219,13 +219,13 @@ def scripted() -> dict[str, ScriptedModel]:
 def build(models: dict[str, Any], folder: Path) -> Any:
     """The three supervisors and their workers."""
     take_notes, make_chart, write_document = writing_tools(folder)
-    searcher = create_agent(
+    searcher = create_handoff_agent(
         models["searcher"],
         [search],
         name="searcher",
         prompt="You search the web and list the useful pages.",
     )
-    scraper = create_agent(
+    scraper = create_handoff_agent(
         models["scraper"],
         [scrape],
         name="scraper",
@@ -237,13 +237,13 @@ def build(models: dict[str, Any], folder: Path) -> Any:
         supervisor_name="research_lead",
         name="research_team",
     )
-    note_taker = create_agent(
+    note_taker = create_handoff_agent(
         models["note_taker"], [take_notes], name="note_taker", prompt="You take concise notes."
     )
-    chart_maker = create_agent(
+    chart_maker = create_handoff_agent(
         models["chart_maker"], [make_chart], name="chart_maker", prompt="You draw bar charts."
     )
-    doc_writer = create_agent(
+    doc_writer = create_handoff_agent(
         models["doc_writer"],
         [write_document],
         name="doc_writer",

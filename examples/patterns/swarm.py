@@ -21,7 +21,7 @@ from typing import Any
 
 from hone.agents import (
     Budget,
-    create_agent,
+    create_handoff_agent,
     create_handoff_tool,
     create_swarm,
     remove_tool_messages,
@@ -82,7 +82,7 @@ def scripted() -> dict[str, ScriptedModel]:
 
 def build(models: dict[str, Any]) -> Any:
     """The three agents and their swarm."""
-    triage = create_agent(
+    triage = create_handoff_agent(
         models["triage"],
         [
             create_handoff_tool(agent_name="flights", task=True),
@@ -91,7 +91,7 @@ def build(models: dict[str, Any]) -> Any:
         name="triage",
         prompt="You greet customers and transfer them to the right agent.",
     )
-    flights = create_agent(
+    flights = create_handoff_agent(
         models["flights"],
         [
             lookup_booking,
@@ -100,7 +100,7 @@ def build(models: dict[str, Any]) -> Any:
         name="flights",
         prompt="You handle flight bookings. Transfer hotel questions to the hotels agent.",
     )
-    hotels = create_agent(
+    hotels = create_handoff_agent(
         models["hotels"],
         [find_hotels, create_handoff_tool(agent_name="flights")],
         name="hotels",

@@ -3,7 +3,7 @@ guardrails run at its entry and around its tools, and are recorded under its nam
 
 Two ways in: a small swarm built by hand (two ``create_react_agent`` agents as nodes of a
 parent graph, a handoff tool routing with ``Command(graph=Command.PARENT)``), and
-``hone.agents.create_swarm`` over ``create_agent`` members.
+``hone.agents.create_swarm`` over ``create_handoff_agent`` members.
 """
 
 from __future__ import annotations
@@ -150,19 +150,19 @@ def test_a_rollout_records_the_target_agents_decisions_under_its_role() -> None:
     ]
 
 
-# -- the same through hone.agents' swarm (create_agent members) ------------------------------
+# -- the same through hone.agents' swarm (create_handoff_agent members) ------------------------------
 
 
 def team(alice_model: Any, bob_model: Any) -> Any:
-    from hone.agents import create_agent, create_handoff_tool, create_swarm
+    from hone.agents import create_handoff_agent, create_handoff_tool, create_swarm
 
-    alice = create_agent(alice_model, [create_handoff_tool(agent_name="bob")], name="alice")
+    alice = create_handoff_agent(alice_model, [create_handoff_tool(agent_name="bob")], name="alice")
     bob_rails = Guardrails(
         input=[no_refunds_over_100],
         tool_output=[InjectionGuardrail()],
         allowed_tools=["lookup"],
     )
-    bob = create_agent(bob_model, [lookup, refund], name="bob", guardrails=bob_rails)
+    bob = create_handoff_agent(bob_model, [lookup, refund], name="bob", guardrails=bob_rails)
     return create_swarm([alice, bob], default_active_agent="alice", checkpointer=InMemorySaver())
 
 

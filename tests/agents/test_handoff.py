@@ -1,4 +1,4 @@
-"""Handoff tools and the semantics of one turn's calls (``plan_turn``), and ``create_agent``,
+"""Handoff tools and the semantics of one turn's calls (``plan_turn``), and ``create_handoff_agent``,
 the member agent that applies them: parallel calls with handoffs, unknown agents, invalid
 task arguments, message stripping, input filters, step budgets and message families."""
 
@@ -15,7 +15,7 @@ from hone.agent import AgentOptions
 from hone.agents import (
     AgentRun,
     HandoffTool,
-    create_agent,
+    create_handoff_agent,
     create_handoff_tool,
     keep_last,
     remove_tool_messages,
@@ -192,7 +192,7 @@ def test_input_filters() -> None:
         keep_last(0)
 
 
-# -- create_agent ------------------------------------------------------------------------------
+# -- create_handoff_agent ------------------------------------------------------------------------------
 
 
 async def test_parallel_calls_with_handoffs_end_to_end() -> None:
@@ -218,7 +218,7 @@ async def test_parallel_calls_with_handoffs_end_to_end() -> None:
         ]
     )
     handoffs = [create_handoff_tool(agent_name="bob"), create_handoff_tool(agent_name="carol")]
-    alice = create_agent(model, [record, *handoffs], name="alice")
+    alice = create_handoff_agent(model, [record, *handoffs], name="alice")
     out = await alice.ainvoke({"messages": [("user", "go")]})
     reply, *results = out["messages"][1:]
     assert reply.name == "alice"
@@ -233,7 +233,7 @@ async def test_parallel_calls_with_handoffs_end_to_end() -> None:
 
 async def test_unknown_agent_is_retried_within_budget_never_a_crash() -> None:
     model = ScriptedModel([call("transfer_to_zed"), call("transfer_to_bob")])
-    alice = create_agent(model, [create_handoff_tool(agent_name="bob")], name="alice")
+    alice = create_handoff_agent(model, [create_handoff_tool(agent_name="bob")], name="alice")
     out = await alice.ainvoke({"messages": [("user", "go")]})
     assert out["run"].handoff.target == "bob"
     assert out["run"].rejected_handoffs == 1
@@ -243,7 +243,7 @@ async def test_unknown_agent_is_retried_within_budget_never_a_crash() -> None:
 
 async def test_step_budget_ends_with_a_final_answer_without_tools() -> None:
     model = ScriptedModel([call("add", a=1, b=1), call("add", a=2, b=2), "four"])
-    agent = create_agent(model, [add], name="calc", options=AgentOptions(max_steps=2))
+    agent = create_handoff_agent(model, [add], name="calc", options=AgentOptions(max_steps=2))
     out = await agent.ainvoke({"messages": [("user", "add")]})
     assert out["messages"][-1].text == "four" and out["run"].stop == "step_budget"
     assert model.requests[-1].tools == ()  # the final-answer turn withholds the tools
@@ -252,14 +252,16 @@ async def test_step_budget_ends_with_a_final_answer_without_tools() -> None:
 
 async def test_a_stop_tool_ends_the_run() -> None:
     model = ScriptedModel([call("add", a=1, b=2)])
-    agent = create_agent(model, [add], name="calc", options=AgentOptions(stop_tools=("add",)))
+    agent = create_handoff_agent(
+        model, [add], name="calc", options=AgentOptions(stop_tools=("add",))
+    )
     out = await agent.ainvoke({"messages": [("user", "add")]})
     assert out["run"].stop == "stop_tool" and out["messages"][-1].text == "3"
 
 
 async def test_prompt_merges_with_a_conversations_own_system_message() -> None:
     model = ScriptedModel(["ok"])
-    agent = create_agent(model, name="a", prompt="You are A.")
+    agent = create_handoff_agent(model, name="a", prompt="You are A.")
     await agent.ainvoke({"messages": [("system", "Be brief."), ("user", "hi")]})
     first = model.requests[0].messages[0]
     assert isinstance(first, SystemMessage) and first.text == "You are A.\n\nBe brief."
@@ -270,7 +272,7 @@ async def test_a_new_invoke_starts_a_new_run() -> None:
     from hone.checkpoint import InMemorySaver
 
     model = ScriptedModel(["one", "two"])
-    agent = create_agent(model, name="a", checkpointer=InMemorySaver())
+    agent = create_handoff_agent(model, name="a", checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
     first = await agent.ainvoke({"messages": [("user", "1")]}, config)
     second = await agent.ainvoke({"messages": [("user", "2")]}, config)
@@ -281,7 +283,7 @@ async def test_a_new_invoke_starts_a_new_run() -> None:
 async def test_langchain_conversations_stay_langchain() -> None:
     messages = pytest.importorskip("langchain_core.messages")
     model = ScriptedModel([call("add", a=1, b=2) + call("transfer_to_bob")])
-    agent = create_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
+    agent = create_handoff_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
     out = await agent.ainvoke({"messages": [messages.HumanMessage(content="go")]})
     assert all(isinstance(m, messages.BaseMessage) for m in out["messages"])
     assert out["messages"][1].name == "alice"
@@ -290,20 +292,20 @@ async def test_langchain_conversations_stay_langchain() -> None:
 
 def test_create_agent_misconfiguration() -> None:
     with pytest.raises(ConfigError, match="needs a name"):
-        create_agent(None, name="")
+        create_handoff_agent(None, name="")
     with pytest.raises(ConfigError, match="cannot name a graph node"):
-        create_agent(None, name="a:b")
+        create_handoff_agent(None, name="a:b")
     with pytest.raises(ConfigError, match="inside a ToolNode"):
-        create_agent(None, ToolNode([create_handoff_tool(agent_name="b")]), name="a")
+        create_handoff_agent(None, ToolNode([create_handoff_tool(agent_name="b")]), name="a")
     twice = [create_handoff_tool(agent_name="b"), create_handoff_tool(agent_name="b")]
     with pytest.raises(ConfigError, match="two tools"):
-        create_agent(None, twice, name="a")
+        create_handoff_agent(None, twice, name="a")
     with pytest.raises(ConfigError, match="max_steps"):
-        create_agent(None, name="a", options=AgentOptions(max_steps=0))
+        create_handoff_agent(None, name="a", options=AgentOptions(max_steps=0))
 
 
 async def test_rollout_records_the_agents_calls_under_its_name() -> None:
-    agent = create_agent(None, [add], name="calc")
+    agent = create_handoff_agent(None, [add], name="calc")
     assert roles_of(agent) == ("calc",)
     policy = ScriptedModel([call("add", a=2, b=3), "5"])
     episodes = await rollout(graph_program(agent), "add 2 and 3", policy, roles=roles_of(agent))
@@ -325,12 +327,12 @@ def test_the_docs_picture_is_the_agents_drawing() -> None:
     section = docs.read_text(encoding="utf-8").split("## Teams of agents")[1]
     drawn = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL)
     assert drawn is not None
-    assert drawn.group(1).strip() == draw_mermaid(create_agent(None, name="alice")).strip()
+    assert drawn.group(1).strip() == draw_mermaid(create_handoff_agent(None, name="alice")).strip()
 
 
 async def test_a_long_step_budget_is_not_cut_by_the_recursion_limit() -> None:
     model = ScriptedModel([call("add", a=i, b=1) for i in range(20)] + ["done"])
-    agent = create_agent(model, [add], name="calc", options=AgentOptions(max_steps=20))
+    agent = create_handoff_agent(model, [add], name="calc", options=AgentOptions(max_steps=20))
     out = await agent.ainvoke({"messages": [("user", "count")]})  # 41 super-steps, default 25
     assert out["run"].steps == 21 and out["messages"][-1].text == "done"
 
@@ -346,7 +348,7 @@ async def test_a_patterns_tool_failure_is_a_message_in_a_langchain_conversation_
         raise ValueError("bad input")
 
     model = ScriptedModel([call("boom", x=1), "recovered"])
-    agent = create_agent(model, [boom], name="a")
+    agent = create_handoff_agent(model, [boom], name="a")
     out = await agent.ainvoke({"messages": [lc.HumanMessage("go")]})
     answer = next(m for m in out["messages"] if getattr(m, "type", None) == "tool")
     assert answer.status == "error" and "ValueError: bad input" in answer.content

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from hone.agents import (
     Budget,
     ContextPolicy,
-    create_agent,
+    create_handoff_agent,
     create_handoff_tool,
     create_supervisor,
     roles_of,
@@ -49,7 +49,7 @@ def _team(
     supervisor: list[str], worker: list[str], **kwargs: Any
 ) -> tuple[Any, ScriptedModel, ScriptedModel]:
     ms, mw = ScriptedModel(supervisor), ScriptedModel(worker)
-    research = create_agent(mw, [search], name="research", prompt="You research.")
+    research = create_handoff_agent(mw, [search], name="research", prompt="You research.")
     return create_supervisor([research], model=ms, **kwargs), ms, mw
 
 
@@ -149,8 +149,8 @@ async def test_parallel_transfers_run_the_first_and_answer_every_call() -> None:
     ms = ScriptedModel(
         [call("transfer_to_a", task="one") + call("transfer_to_b", task="two"), "both?"]
     )
-    a = create_agent(ScriptedModel(["A did one."]), name="a")
-    b = create_agent(ScriptedModel(["never"]), name="b")
+    a = create_handoff_agent(ScriptedModel(["A did one."]), name="a")
+    b = create_handoff_agent(ScriptedModel(["never"]), name="b")
     graph = create_supervisor([a, b], model=ms)
     out = await graph.ainvoke({"messages": [("user", "q")]})
     turn = out["messages"][1]
@@ -173,7 +173,7 @@ async def test_unknown_worker_is_told_and_retried() -> None:
 async def test_a_worker_asked_again_and_again_without_progress_is_a_loop() -> None:
     ms = ScriptedModel([_ASK, _ASK, _ASK, "I could not get further."])
     mw = ScriptedModel(["I do not know."], when_exhausted="cycle")
-    research = create_agent(mw, name="research")
+    research = create_handoff_agent(mw, name="research")
     graph = create_supervisor([research], model=ms, budget=Budget(max_revisits=0))
     out = await graph.ainvoke({"messages": [("user", "q")]})
     assert out["usage"].stop.limit == "loop" and out["usage"].stop.agent == "supervisor"
@@ -197,7 +197,7 @@ async def test_budgets_end_with_the_supervisors_answer(
 ) -> None:
     ms = ScriptedModel(script)
     mw = ScriptedModel(["first", "second"])
-    graph = create_supervisor([create_agent(mw, name="research")], model=ms, budget=budget)
+    graph = create_supervisor([create_handoff_agent(mw, name="research")], model=ms, budget=budget)
     out = await graph.ainvoke({"messages": [("user", "q")]})
     assert out["usage"].stop.limit == limit and out["usage"].stop.agent == "supervisor"
     assert out["messages"][-1].text == "final" and not out["messages"][-1].tool_calls
@@ -217,7 +217,7 @@ def pay(amount: int) -> str:
 async def test_interrupt_inside_a_worker_resumes_the_right_node_once() -> None:
     ms = ScriptedModel([call("transfer_to_cashier", task="pay 5"), "Paid."])
     mc = ScriptedModel([call("pay", amount=5), "Done paying."])
-    cashier = create_agent(mc, [pay], name="cashier")
+    cashier = create_handoff_agent(mc, [pay], name="cashier")
     graph = create_supervisor([cashier], model=ms, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
     paused = await graph.ainvoke({"messages": [("user", "pay")]}, config)
@@ -243,8 +243,8 @@ def _hierarchy() -> tuple[Any, dict[str, ScriptedModel]]:
         "writing_lead": ScriptedModel([call("transfer_to_writer", task="write it"), "Written."]),
         "writer": ScriptedModel(["X = 42, the report."]),
     }
-    searcher = create_agent(models["searcher"], [search], name="searcher")
-    writer = create_agent(models["writer"], name="writer")
+    searcher = create_handoff_agent(models["searcher"], [search], name="searcher")
+    writer = create_handoff_agent(models["writer"], name="writer")
     research = create_supervisor(
         [searcher],
         model=models["research_lead"],
@@ -333,18 +333,19 @@ def test_drawing() -> None:
 
 
 def test_misconfigured_supervisors_fail_at_build_time() -> None:
-    w = create_agent(None, name="w")
+    w = create_handoff_agent(None, name="w")
     with pytest.raises(ConfigError, match="at least one agent"):
         create_supervisor([], model=None)
     with pytest.raises(ConfigError, match="named 'w'"):
-        create_supervisor([w, create_agent(None, name="w")], model=None)
+        create_supervisor([w, create_handoff_agent(None, name="w")], model=None)
     with pytest.raises(ConfigError, match="own node"):
-        create_supervisor([create_agent(None, name="supervisor")], model=None)
+        create_supervisor([create_handoff_agent(None, name="supervisor")], model=None)
     with pytest.raises(ConfigError, match="has no name"):
         create_supervisor([create_react_agent(None, [], name="LangGraph")], model=None)
     with pytest.raises(ConfigError, match="reports back"):
         create_supervisor(
-            [create_agent(None, [create_handoff_tool(agent_name="w")], name="v"), w], model=None
+            [create_handoff_agent(None, [create_handoff_tool(agent_name="w")], name="v"), w],
+            model=None,
         )
     with pytest.raises(ConfigError, match="not a worker"):
         create_supervisor([w], model=None, tools=[create_handoff_tool(agent_name="x")])
@@ -362,8 +363,8 @@ def test_misconfigured_supervisors_fail_at_build_time() -> None:
 async def test_custom_handoff_tools_replace_the_default_only_for_their_worker() -> None:
     """langgraph-supervisor #199: defaults were added next to custom handoff tools."""
     ms = ScriptedModel([call("ask_a", task="t"), "ok"])
-    a = create_agent(ScriptedModel(["A."]), name="a")
-    b = create_agent(ScriptedModel(["B."]), name="b")
+    a = create_handoff_agent(ScriptedModel(["A."]), name="a")
+    b = create_handoff_agent(ScriptedModel(["B."]), name="b")
     custom = create_handoff_tool(agent_name="a", name="ask_a", task=True, description="Ask A.")
     graph = create_supervisor([a, b], model=ms, tools=[custom])
     await graph.ainvoke({"messages": [("user", "q")]})
@@ -377,7 +378,7 @@ def test_the_docs_picture_is_the_supervisors_drawing() -> None:
     section = docs.read_text(encoding="utf-8").split("## Supervisor and hierarchical teams")[1]
     drawn = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL)
     assert drawn is not None
-    workers = [create_agent(None, name="research"), create_agent(None, name="math")]
+    workers = [create_handoff_agent(None, name="research"), create_handoff_agent(None, name="math")]
     assert drawn.group(1).strip() == draw_mermaid(create_supervisor(workers, model=None)).strip()
 
 
@@ -387,7 +388,7 @@ async def test_a_handoff_tools_input_filter_narrows_the_workers_view() -> None:
     ms = ScriptedModel([call("ask_w", task="sum up"), "ok"])
     mw = ScriptedModel(["summary"])
     narrow = create_handoff_tool(agent_name="w", name="ask_w", task=True, input_filter=keep_last(2))
-    graph = create_supervisor([create_agent(mw, name="w")], model=ms, tools=[narrow])
+    graph = create_supervisor([create_handoff_agent(mw, name="w")], model=ms, tools=[narrow])
     await graph.ainvoke({"messages": [("user", "first"), ("assistant", "a"), ("user", "second")]})
     seen = [m.text for m in mw.requests[0].messages]
     assert seen[0] == "second" and "first" not in seen  # then the transfer call and its result

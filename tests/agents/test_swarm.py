@@ -14,7 +14,7 @@ import pytest
 
 from hone.agents import (
     Budget,
-    create_agent,
+    create_handoff_agent,
     create_handoff_tool,
     create_swarm,
     remove_tool_messages,
@@ -50,10 +50,12 @@ def _pair(
     alice: list[str], bob: list[str], **swarm: Any
 ) -> tuple[Any, ScriptedModel, ScriptedModel]:
     ma, mb = ScriptedModel(alice or ["unused"]), ScriptedModel(bob or ["unused"])
-    a = create_agent(
+    a = create_handoff_agent(
         ma, [add, create_handoff_tool(agent_name="bob")], name="alice", prompt="Alice."
     )
-    b = create_agent(mb, [create_handoff_tool(agent_name="alice")], name="bob", prompt="Bob.")
+    b = create_handoff_agent(
+        mb, [create_handoff_tool(agent_name="alice")], name="bob", prompt="Bob."
+    )
     return create_swarm([a, b], default_active_agent="alice", **swarm), ma, mb
 
 
@@ -125,12 +127,12 @@ async def test_handoff_messages_off_removes_the_transfer_from_history() -> None:
 async def test_input_filter_decides_what_the_target_sees() -> None:
     ma = ScriptedModel([call("add", a=1, b=2), call("transfer_to_bob")])
     mb = ScriptedModel(["Bob."])
-    alice = create_agent(
+    alice = create_handoff_agent(
         ma,
         [add, create_handoff_tool(agent_name="bob", input_filter=remove_tool_messages)],
         name="alice",
     )
-    bob = create_agent(mb, [], name="bob")
+    bob = create_handoff_agent(mb, [], name="bob")
     swarm = create_swarm([alice, bob], default_active_agent="alice")
     out = await swarm.ainvoke({"messages": [("user", "hi")]})
     assert [m.role for m in mb.requests[0].messages] == ["user"]  # no tool traffic
@@ -140,8 +142,8 @@ async def test_input_filter_decides_what_the_target_sees() -> None:
 async def test_ping_pong_is_detected_and_ends_with_a_final_answer() -> None:
     ma = ScriptedModel([call("transfer_to_bob"), call("transfer_to_bob"), "Sorry, I could not."])
     mb = ScriptedModel([call("transfer_to_alice")])
-    alice = create_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(mb, [create_handoff_tool(agent_name="alice")], name="bob")
+    alice = create_handoff_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(mb, [create_handoff_tool(agent_name="alice")], name="bob")
     swarm = create_swarm([alice, bob], default_active_agent="alice", budget=Budget(max_revisits=1))
     out = await swarm.ainvoke({"messages": [("user", "?")]})
     stop = out["usage"].stop
@@ -186,8 +188,8 @@ def approve(amount: int) -> str:
 async def test_interrupt_inside_a_nested_swarm_resumes_exactly_once() -> None:
     ma = ScriptedModel([call("transfer_to_bob")])
     mb = ScriptedModel([call("approve", amount=5), "Paid 5."])
-    alice = create_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(mb, [approve], name="bob")
+    alice = create_handoff_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(mb, [approve], name="bob")
     swarm = create_swarm([alice, bob], default_active_agent="alice")
     parent = StateGraph(MessagesState)
     parent.add_node("team", swarm)
@@ -232,7 +234,7 @@ def test_drawing_shows_the_handoffs() -> None:
 async def test_a_plain_agent_answers_and_cannot_hand_off() -> None:
     plain = create_react_agent(ScriptedModel(["plain answer"]), [], name="helper", role="helper")
     ma = ScriptedModel([call("transfer_to_helper")])
-    alice = create_agent(ma, [create_handoff_tool(agent_name="helper")], name="alice")
+    alice = create_handoff_agent(ma, [create_handoff_tool(agent_name="helper")], name="alice")
     out = await create_swarm([alice, plain], default_active_agent="alice").ainvoke(
         {"messages": [("user", "hi")]}
     )
@@ -240,12 +242,12 @@ async def test_a_plain_agent_answers_and_cannot_hand_off() -> None:
 
 
 def test_misconfigured_swarms_fail_at_build_time() -> None:
-    a = create_agent(None, [create_handoff_tool(agent_name="b")], name="a")
-    b = create_agent(None, [], name="b")
+    a = create_handoff_agent(None, [create_handoff_tool(agent_name="b")], name="a")
+    b = create_handoff_agent(None, [], name="b")
     with pytest.raises(ConfigError, match="at least one agent"):
         create_swarm([], default_active_agent="a")
     with pytest.raises(ConfigError, match="named 'a'"):
-        create_swarm([a, create_agent(None, [], name="a")], default_active_agent="a")
+        create_swarm([a, create_handoff_agent(None, [], name="a")], default_active_agent="a")
     with pytest.raises(ConfigError, match="not one of the agents"):
         create_swarm([a, b], default_active_agent="c")
     with pytest.raises(ConfigError, match="not in the team"):
@@ -256,15 +258,17 @@ def test_misconfigured_swarms_fail_at_build_time() -> None:
     with pytest.raises(ConfigError, match="has no name"):
         create_swarm([a, b, unnamed.compile()], default_active_agent="a")
     hidden = create_react_agent(None, [create_handoff_tool(agent_name="a")], name="c")
-    with pytest.raises(ConfigError, match="not built by create_agent"):
+    with pytest.raises(ConfigError, match="not built by create_handoff_agent"):
         create_swarm([a, b, hidden], default_active_agent="a")
     with pytest.raises(ConfigError, match="own node"):
-        create_swarm([a, b, create_agent(None, [], name="final_answer")], default_active_agent="a")
+        create_swarm(
+            [a, b, create_handoff_agent(None, [], name="final_answer")], default_active_agent="a"
+        )
 
 
 async def test_rollout_records_one_episode_per_agent() -> None:
-    a = create_agent(None, [add, create_handoff_tool(agent_name="b")], name="a")
-    b = create_agent(None, [], name="b")
+    a = create_handoff_agent(None, [add, create_handoff_tool(agent_name="b")], name="a")
+    b = create_handoff_agent(None, [], name="b")
     swarm = create_swarm([a, b], default_active_agent="a")
     assert roles_of(swarm) == ("a", "b")
     policy = ScriptedModel([call("add", a=1, b=1), call("transfer_to_b"), "two"])
@@ -288,8 +292,8 @@ async def test_guardrails_run_at_the_handoff_target() -> None:
 
     ma = ScriptedModel([call("transfer_to_bob")])
     mb = ScriptedModel(["unused"])
-    alice = create_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(
+    alice = create_handoff_agent(ma, [create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(
         mb,
         [add],
         name="bob",
@@ -309,8 +313,8 @@ def test_the_docs_picture_is_the_swarms_drawing() -> None:
     section = docs.read_text(encoding="utf-8").split("## Swarm")[1]
     drawn = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL)
     assert drawn is not None
-    alice = create_agent(None, [create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(None, [create_handoff_tool(agent_name="alice")], name="bob")
+    alice = create_handoff_agent(None, [create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(None, [create_handoff_tool(agent_name="alice")], name="bob")
     expected = draw_mermaid(create_swarm([alice, bob], default_active_agent="alice"))
     assert drawn.group(1).strip() == expected.strip()
 
@@ -318,8 +322,8 @@ def test_the_docs_picture_is_the_swarms_drawing() -> None:
 async def test_the_budget_not_the_recursion_limit_ends_a_long_run() -> None:
     ma = ScriptedModel([call("add", a=1, b=1) + call("transfer_to_bob")], when_exhausted="cycle")
     mb = ScriptedModel([call("transfer_to_alice")], when_exhausted="cycle")
-    alice = create_agent(ma, [add, create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(mb, [create_handoff_tool(agent_name="alice")], name="bob")
+    alice = create_handoff_agent(ma, [add, create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(mb, [create_handoff_tool(agent_name="alice")], name="bob")
     budget = Budget(max_turns=None, max_handoffs=30, max_revisits=None)
     out = await create_swarm([alice, bob], default_active_agent="alice", budget=budget).ainvoke(
         {"messages": [("user", "go")]}

@@ -10,7 +10,7 @@ from opentelemetry.trace import StatusCode
 from hone.agents import (
     GuardrailResult,
     Guardrails,
-    create_agent,
+    create_handoff_agent,
     create_handoff_tool,
     create_swarm,
 )
@@ -49,8 +49,8 @@ def no_big_refunds(messages: Any) -> GuardrailResult:
 
 
 def team(alice_model: Any, bob_model: Any) -> Any:
-    alice = create_agent(alice_model, [create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(
+    alice = create_handoff_agent(alice_model, [create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(
         bob_model, [lookup], name="bob", guardrails=Guardrails(input=[no_big_refunds])
     )
     return create_swarm([alice, bob], default_active_agent="alice", checkpointer=InMemorySaver())
@@ -153,7 +153,9 @@ async def test_an_async_team_nests_each_agent_under_its_node(spans: Spans) -> No
 
 
 def _bob_with(guardrail: Any, bob_model: Any) -> Any:
-    return create_agent(bob_model, [lookup], name="bob", guardrails=Guardrails(input=[guardrail]))
+    return create_handoff_agent(
+        bob_model, [lookup], name="bob", guardrails=Guardrails(input=[guardrail])
+    )
 
 
 def test_a_failing_guardrail_fails_its_span(spans: Spans) -> None:
@@ -198,7 +200,7 @@ def test_an_interrupting_guardrail_pauses_without_failing(spans: Spans) -> None:
         answer = interrupt("allow this?")
         return GuardrailResult.allow() if answer == "yes" else GuardrailResult.reject("No.")
 
-    bob = create_agent(
+    bob = create_handoff_agent(
         ScriptedModel(["Done."]),
         [lookup],
         name="bob",

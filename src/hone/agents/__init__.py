@@ -15,7 +15,7 @@ Single-agent patterns:
 * :func:`create_codeact_agent` — actions as Python code run in a sandbox session
   (:mod:`hone.sandbox`), tools callable from the code, printed output as observations.
 
-Multi-agent patterns, built from :func:`create_agent` members that pass control with handoff
+Multi-agent patterns, built from :func:`create_handoff_agent` members that pass control with handoff
 tools (:func:`create_handoff_tool`) under defined semantics and a :class:`Budget`:
 
 * :func:`create_supervisor` — a tool-calling supervisor hands tasks to workers (or whole
@@ -49,6 +49,7 @@ from hone.agents._blackboard_board import (
 )
 from hone.agents._budget import Budget, BudgetStop, BudgetUsage
 from hone.agents._codeact import CODEACT_PROMPT, CodeActState, create_codeact_agent
+from hone.agents._create_agent import create_agent
 from hone.agents._guard import (
     GuardrailContext,
     GuardrailEvent,
@@ -77,7 +78,7 @@ from hone.agents._handoff import (
     keep_last,
     remove_tool_messages,
 )
-from hone.agents._handoff_agent import AgentRun, AgentState, create_agent
+from hone.agents._handoff_agent import AgentRun, HandoffAgentState, create_handoff_agent
 from hone.agents._plan_execute import (
     Plan,
     PlanExecuteState,
@@ -102,6 +103,7 @@ from hone.agents._solver_judge import (
 from hone.agents._supervisor import ContextPolicy, SupervisorState, create_supervisor
 from hone.agents._swarm import SwarmState, create_swarm
 from hone.agents._tot import Thought, ThoughtScore, TreeState, create_tree_of_thoughts
+from hone.agents.middleware._types import AgentState
 from hone.graph.prebuilt import create_react_agent
 
 __all__ = [
@@ -126,6 +128,7 @@ __all__ = [
     "GuardrailResult",
     "Guardrails",
     "Handoff",
+    "HandoffAgentState",
     "HandoffTool",
     "HeuristicInjectionDetector",
     "InjectionDetector",
@@ -163,6 +166,7 @@ __all__ = [
     "create_agent",
     "create_blackboard",
     "create_codeact_agent",
+    "create_handoff_agent",
     "create_handoff_tool",
     "create_plan_and_execute",
     "create_react_agent",

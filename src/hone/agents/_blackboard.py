@@ -7,7 +7,7 @@ synthesizer writes the answer (the blackboard orchestrator of the "LLM-based Age
                                 └─► synthesize ─► END
 
 * **Roles** (:class:`Role`) have their own prompt, tools and model; each is a
-  :func:`~hone.agents.create_agent` agent whose calls carry its name as their role.
+  :func:`~hone.agents.create_handoff_agent` agent whose calls carry its name as their role.
 * **The shared context** is the state: the ``request``, the ``plan``, named ``artifacts``,
   and the ``posts`` (:class:`~hone.agents.Post`: each turn's text and what it did). Roles
   change the plan and the artifacts with the board tools ``update_plan`` and
@@ -46,7 +46,7 @@ from hone.agents._blackboard_board import (
     render_board,
 )
 from hone.agents._budget import Budget, BudgetUsage
-from hone.agents._handoff_agent import check_agent_name, create_agent
+from hone.agents._handoff_agent import check_agent_name, create_handoff_agent
 from hone.agents._handoff_member import Member, MemberTurn, members, run_member
 from hone.agents._handoff_messages import as_hone, named
 from hone.agents._roles import role_metadata
@@ -431,7 +431,7 @@ def create_blackboard(
     if isinstance(policy, Coordinator):
         taken.append(policy.name)
     agents = [
-        create_agent(
+        create_handoff_agent(
             role.model if role.model is not None else built,
             [*role.tools, *_BOARD_TOOLS],
             name=role.name,

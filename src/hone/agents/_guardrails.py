@@ -6,7 +6,7 @@
 for it; the tool node screens every call of a turn before any runs (allow-list first), asks a
 human about the calls that need approval (:func:`~hone.graph.prebuilt.with_review`), and
 checks each result before the model reads it; the model node checks the answer before it
-enters the state. ``create_agent`` does the same for the members of the multi-agent
+enters the state. ``create_handoff_agent`` does the same for the members of the multi-agent
 patterns, so guardrails apply wherever control enters an agent, handoff targets included.
 """
 

@@ -11,7 +11,7 @@ calls with :func:`plan_turn`, which fixes the semantics every pattern shares:
   gets an error result naming the agents it can transfer to, and the model tries again
   within its step budget; so does a handoff whose arguments fail validation.
 
-The pure functions here decide; the agent nodes (``create_agent``) apply their decisions.
+The pure functions here decide; the agent nodes (``create_handoff_agent``) apply their decisions.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def create_handoff_tool(
     def run(**_: Any) -> Any:
         raise ConfigError(
             f"handoff tool {tool_name!r} ran as an ordinary tool; handoffs are resolved by the "
-            "agents of hone.agents (create_agent, create_swarm, create_supervisor): give the "
+            "agents of hone.agents (create_handoff_agent, create_swarm, create_supervisor): give the "
             "tool to one of those"
         )
 

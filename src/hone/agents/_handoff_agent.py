@@ -1,4 +1,4 @@
-"""``create_agent``: a named tool-using agent that can hand off, the member every multi-agent
+"""``create_handoff_agent``: a named tool-using agent that can hand off, the member every multi-agent
 pattern of :mod:`hone.agents` is built from.
 
 It is ``create_react_agent``'s loop (node ``agent`` makes one :class:`~hone.agent.AgentStep`,
@@ -56,10 +56,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentCard",
     "AgentRun",
-    "AgentState",
+    "HandoffAgentState",
     "card_of",
     "check_agent_name",
-    "create_agent",
+    "create_handoff_agent",
 ]
 
 
@@ -103,15 +103,15 @@ class AgentRun:
         return AgentRun() if stored is None or stored.finished else stored
 
 
-class AgentState(MessagesState):
-    """The state of a :func:`create_agent` agent: the conversation, and its ``run``."""
+class HandoffAgentState(MessagesState):
+    """The state of a :func:`create_handoff_agent` agent: the conversation, and its ``run``."""
 
     run: NotRequired[AgentRun]
 
 
 @dataclass(frozen=True, slots=True)
 class AgentCard:
-    """What a pattern needs to know of an agent built by :func:`create_agent`.
+    """What a pattern needs to know of an agent built by :func:`create_handoff_agent`.
 
     Attributes:
         name: its name (and role).
@@ -141,7 +141,7 @@ _CARDS: weakref.WeakKeyDictionary[Any, AgentCard] = weakref.WeakKeyDictionary()
 
 
 def card_of(graph: Any) -> AgentCard | None:
-    """The card of an agent built by :func:`create_agent`, else None."""
+    """The card of an agent built by :func:`create_handoff_agent`, else None."""
     builder = getattr(graph, "builder", None)
     return None if builder is None else _CARDS.get(builder)
 
@@ -216,7 +216,7 @@ class _Agent:
         self.guard = guard
         self.tool_names = frozenset(tool_node.tools.names())
 
-    async def guard_input(self, state: AgentState) -> Command[Any]:
+    async def guard_input(self, state: HandoffAgentState) -> Command[Any]:
         """The input guardrails, before the model is called: a refusal is the answer."""
         conversation = list(state["messages"])
         refusal = None if self.guard is None else await self.guard.check_input(conversation, state)
@@ -227,7 +227,7 @@ class _Agent:
         update = {"messages": in_family([answer], langchain), "run": AgentRun(stop="answered")}
         return Command(goto=END, update=update)
 
-    async def model_turn(self, state: AgentState) -> dict[str, Any]:
+    async def model_turn(self, state: HandoffAgentState) -> dict[str, Any]:
         run = AgentRun.current(state.get("run"))
         conversation = list(state["messages"])
         final = self.options.final_answer is not None and run.steps >= self.options.max_steps
@@ -254,7 +254,7 @@ class _Agent:
         langchain = is_langchain_conversation(conversation)
         return {"messages": in_family(messages, langchain), "run": run}
 
-    async def tool_turn(self, state: AgentState) -> Any:
+    async def tool_turn(self, state: HandoffAgentState) -> Any:
         run = AgentRun.current(state.get("run"))
         conversation = list(state["messages"])
         langchain = is_langchain_conversation(conversation)
@@ -309,7 +309,7 @@ class _Agent:
         return reason
 
     @staticmethod
-    def after_model(state: AgentState) -> str:
+    def after_model(state: HandoffAgentState) -> str:
         run = state.get("run")
         if run is not None and run.finished:
             return END
@@ -319,12 +319,12 @@ class _Agent:
         return "agent"  # the reply's tool calls could not be parsed: the model tries again
 
     @staticmethod
-    def after_tools(state: AgentState) -> str:
+    def after_tools(state: HandoffAgentState) -> str:
         run = state.get("run")
         return END if run is not None and run.finished else "agent"
 
 
-def create_agent(
+def create_handoff_agent(
     model: ModelLike | None,
     tools: ToolRegistry | Sequence[ToolLike] | ToolNode = (),
     *,
@@ -338,12 +338,12 @@ def create_agent(
 
     Invoke it with ``{"messages": [...]}``. It runs until it answers (a reply without tool
     calls), hands off, calls a stop tool, or spends its steps (then it answers once more with
-    the tools withheld). Its output state (:class:`AgentState`) holds the conversation and
+    the tools withheld). Its output state (:class:`HandoffAgentState`) holds the conversation and
     ``run`` (:class:`AgentRun`: steps, tokens, tool calls, and the handoff that ended it).
 
     ::
 
-        alice = create_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
+        alice = create_handoff_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
 
     Args:
         model: a backend, a spec string or a LangChain chat model; None: every run gives one
@@ -363,10 +363,12 @@ def create_agent(
         ConfigError: a bad name, two handoff tools with one name, handoff tools inside a
             ``ToolNode``, or guardrails naming tools it does not have.
     """
-    check_agent_name(name, "create_agent()")
+    check_agent_name(name, "create_handoff_agent()")
     opts = options or AgentOptions()
     if opts.max_steps < 1:
-        raise ConfigError(f"create_agent(): max_steps must be at least 1, got {opts.max_steps}")
+        raise ConfigError(
+            f"create_handoff_agent(): max_steps must be at least 1, got {opts.max_steps}"
+        )
     tool_node, handoffs = _split_tools(tools, name)
     names = [h.name for h in handoffs]
     clash = sorted(
@@ -387,7 +389,7 @@ def create_agent(
     built = None if model is None else resolve_model(model)
     card = AgentCard(name, built, prompt, step, handoffs)
     agent = _Agent(card, tool_node, opts, guard)
-    graph = StateGraph(AgentState)
+    graph = StateGraph(HandoffAgentState)
     graph.add_node("agent", agent.model_turn, metadata=role_metadata(name))
     graph.add_node("tools", agent.tool_turn)
     if guard is not None and guard.checks_input:

@@ -2,7 +2,7 @@
 conversation, and the final answer a budget stop ends with.
 
 A member is any compiled graph that takes ``{"messages": [...]}`` and returns its
-conversation under ``messages``: an agent from :func:`~hone.agents.create_agent`, a
+conversation under ``messages``: an agent from :func:`~hone.agents.create_handoff_agent`, a
 ``create_react_agent``, or a whole team (a supervisor or swarm graph). It runs inside the
 pattern's node, in its own checkpoint namespace, so an interrupt inside it pauses the pattern
 and a resume continues it where it stopped: no finished model call or tool runs again.
@@ -49,7 +49,7 @@ _NO_NAME = "LangGraph"
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A member of a pattern: its name, its graph, and its card when ``create_agent`` built
+    """A member of a pattern: its name, its graph, and its card when ``create_handoff_agent`` built
     it."""
 
     name: str
@@ -77,12 +77,12 @@ def members(agents: Sequence[Any], *, pattern: str, taken: Sequence[str] = ()) -
         if not isinstance(agent, CompiledGraph):
             raise ConfigError(
                 f"{pattern}: agent #{index} is a {type(agent).__name__}, not a compiled graph; "
-                "build it with create_agent(...) or compile a graph"
+                "build it with create_handoff_agent(...) or compile a graph"
             )
         name = getattr(agent, "name", None)
         if name is None or name == _NO_NAME:
             raise ConfigError(
-                f"{pattern}: agent #{index} has no name; build it with create_agent(..., "
+                f"{pattern}: agent #{index} has no name; build it with create_handoff_agent(..., "
                 "name=...) or compile it with name=..."
             )
         check_agent_name(name, f"{pattern}: agent #{index}")
@@ -100,7 +100,7 @@ class MemberTurn:
 
     Attributes:
         new: the messages it added (hone messages, replies named after it).
-        run: its run (agents built by ``create_agent``), else None.
+        run: its run (agents built by ``create_handoff_agent``), else None.
         seconds: how long the turn took.
         tokens: tokens its model calls used (as its run or its team's usage reports them).
     """
@@ -180,7 +180,7 @@ def replace_result(messages: Sequence[AnyMessage], call_id: str, content: str) -
 
 class FinalAnswerNode:
     """The node a budget stop routes to: the agent named in ``usage.stop`` answers once more
-    with its tools withheld (an agent not built by ``create_agent`` cannot be asked: a fixed
+    with its tools withheld (an agent not built by ``create_handoff_agent`` cannot be asked: a fixed
     reply says why the run stopped)."""
 
     def __init__(self, cards: Mapping[str, AgentCard], budget: Budget) -> None:
@@ -231,7 +231,7 @@ def check_handoffs(team: Sequence[Member], pattern: str) -> None:
 
     Raises:
         ConfigError: a handoff to an agent outside the team, or handoff tools in a graph not
-            built by ``create_agent``.
+            built by ``create_handoff_agent``.
     """
     names = {m.name for m in team}
     for member in team:
@@ -240,7 +240,7 @@ def check_handoffs(team: Sequence[Member], pattern: str) -> None:
             if hidden:
                 raise ConfigError(
                     f"{pattern}: agent {member.name!r} has handoff tools {hidden} inside a "
-                    "graph not built by create_agent; build it with create_agent(...) so its "
+                    "graph not built by create_handoff_agent; build it with create_handoff_agent(...) so its "
                     "handoffs are resolved"
                 )
             continue

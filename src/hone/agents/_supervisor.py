@@ -3,11 +3,11 @@ time, reads their answers and answers the user; teams of teams nest.
 
 ::
 
-    research = create_agent(model, [search], name="research")
-    math = create_agent(model, [add], name="math")
+    research = create_handoff_agent(model, [search], name="research")
+    math = create_handoff_agent(model, [add], name="math")
     graph = create_supervisor([research, math], model=model, checkpointer=saver)
 
-The supervisor is a :func:`~hone.agents.create_agent` agent whose handoff tools are
+The supervisor is a :func:`~hone.agents.create_handoff_agent` agent whose handoff tools are
 ``transfer_to_<worker>`` (by default with a ``task`` argument; a pydantic model makes it
 typed). A worker runs on a view of the conversation and control always comes back to the
 supervisor. What each side sees is an explicit :class:`ContextPolicy`:
@@ -46,7 +46,7 @@ from hone.agents._handoff import (
     strip_handoffs,
     transfer_message,
 )
-from hone.agents._handoff_agent import check_agent_name, create_agent
+from hone.agents._handoff_agent import check_agent_name, create_handoff_agent
 from hone.agents._handoff_member import (
     FINAL_ANSWER,
     FinalAnswerNode,
@@ -318,7 +318,7 @@ def create_supervisor(
     hierarchical teams.
 
     Args:
-        agents: the workers: graphs from :func:`~hone.agents.create_agent` (without handoff
+        agents: the workers: graphs from :func:`~hone.agents.create_handoff_agent` (without handoff
             tools), ``create_react_agent`` graphs (built with ``role=`` their name, so per-role
             runs give them their model), other teams, or any compiled graph with a name that
             takes and returns ``messages``.
@@ -334,7 +334,7 @@ def create_supervisor(
         budget: limits of each run (default :class:`~hone.agents.Budget`'s).
         options: the supervisor's agent options (steps per turn, sampling, final answer).
         guardrails: the supervisor's guardrails (workers have their own: build them with
-            ``create_agent(..., guardrails=...)``).
+            ``create_handoff_agent(..., guardrails=...)``).
         checkpointer: saves each step; needed for threads and interrupts inside workers.
         name: the graph's name (default ``supervisor_name``); a team's node name when it is
             a worker of another supervisor.
@@ -351,7 +351,7 @@ def create_supervisor(
     plain, handoffs = _handoff_tools(tools, workers, task, pattern)
     _check_workers(workers, handoffs, policy)
     listed = ", ".join(m.name for m in workers)
-    brain = create_agent(
+    brain = create_handoff_agent(
         model,
         [*plain, *handoffs],
         name=supervisor_name,

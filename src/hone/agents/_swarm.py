@@ -3,8 +3,8 @@ that last held control answers the next message of the thread.
 
 ::
 
-    alice = create_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
-    bob = create_agent(model, [create_handoff_tool(agent_name="alice")], name="bob")
+    alice = create_handoff_agent(model, [add, create_handoff_tool(agent_name="bob")], name="alice")
+    bob = create_handoff_agent(model, [create_handoff_tool(agent_name="alice")], name="bob")
     swarm = create_swarm([alice, bob], default_active_agent="alice", checkpointer=saver)
 
 The shape is langgraph-swarm's (``SwarmState`` with ``active_agent``, a router from START to
@@ -178,7 +178,7 @@ def create_swarm(
     ``stream(..., subgraphs=True)`` streams their steps and tokens.
 
     Args:
-        agents: the agents: graphs from :func:`~hone.agents.create_agent` (their handoff
+        agents: the agents: graphs from :func:`~hone.agents.create_handoff_agent` (their handoff
             tools name the others) or any compiled graph with a name that takes and returns
             ``messages`` (an agent that cannot hand off: it answers; build a
             ``create_react_agent`` with ``role=`` its name, so per-role runs give it its model).
@@ -192,7 +192,7 @@ def create_swarm(
     Raises:
         ConfigError: no agents, an agent without a name, two with one name, an unknown
             default agent, a handoff to an agent outside the swarm, or handoff tools in a
-            graph not built by ``create_agent``.
+            graph not built by ``create_handoff_agent``.
     """
     team = members(agents, pattern="create_swarm()", taken=(FINAL_ANSWER,))
     names = [m.name for m in team]
