@@ -1,31 +1,24 @@
-"""The model node of :func:`~hone.agents.create_agent`: the request it builds, the
-``wrap_model_call`` chain around the call (first middleware outermost), the call itself
-(a LangChain chat model through ``bind_tools``, a hone backend through a
-:class:`~hone.models.ChatRequest`), and the structured answer read from the reply."""
+"""The model node of :func:`~hone.agents.create_agent`: the request it builds, how each
+request is sent (tools, tool choice, settings, the structured-output strategy), and the call
+itself (a LangChain chat model through ``bind_tools``, a hone backend through a
+:class:`~hone.models.ChatRequest`), run inside the ``wrap_model_call`` chain
+(:mod:`hone.agents._agent_chain`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 from hone.agent._scope import StopReason, given_model, report_stop
-from hone.agents.middleware._calls import Call, tool_calls_of
-from hone.agents.middleware._types import (
-    ExtendedModelResponse,
-    ModelRequest,
-    ModelResponse,
-)
+from hone.agents._agent_chain import AsyncModelWrapper, ModelWrapper, achain, chain
+from hone.agents._agent_structured import native_structured, openai_compatible, structured_result
+from hone.agents.middleware._types import ModelRequest, ModelResponse
 from hone.agents.structured_output import (
     AutoStrategy,
-    MultipleStructuredOutputsError,
     OutputToolBinding,
     ProviderStrategy,
-    ProviderStrategyBinding,
-    StructuredOutputError,
-    StructuredOutputValidationError,
     ToolStrategy,
 )
 from hone.errors import ConfigError
@@ -36,22 +29,13 @@ from hone.graph._types import Command
 from hone.graph.prebuilt._react_prompt import as_hone
 from hone.interop._messages import is_langchain_message
 from hone.interop._model import is_langchain_chat_model
-from hone.messages import ToolMessage
 from hone.models import ChatRequest, SamplingOptions
 from hone.models._chat_reply import langchain_reply
 from hone.models._protocol import Completion, ModelBackend
 from hone.tools import Tool, ToolRegistry
 from hone.tools._convert import langchain_source
 
-__all__ = [
-    "DYNAMIC_TOOL_ERROR_TEMPLATE",
-    "STRUCTURED_OUTPUT_ERROR_TEMPLATE",
-    "AsyncModelWrapper",
-    "ModelNode",
-    "ModelWrapper",
-]
-
-STRUCTURED_OUTPUT_ERROR_TEMPLATE = "Error: {error}\n Please fix your mistakes."
+__all__ = ["DYNAMIC_TOOL_ERROR_TEMPLATE", "ModelNode"]
 
 DYNAMIC_TOOL_ERROR_TEMPLATE = """
 Middleware added tools that the agent doesn't know how to execute.
@@ -70,197 +54,6 @@ Option 1: Register tools at agent creation (recommended for most cases)
 Option 2: Handle dynamic tools in middleware
     Implement `wrap_tool_call` to execute tools that are added dynamically.
 """
-
-#: A ``wrap_model_call`` method: ``(request, handler) -> result``.
-ModelWrapper: TypeAlias = Callable[[ModelRequest[Any], Callable[..., Any]], Any]
-AsyncModelWrapper: TypeAlias = Callable[[ModelRequest[Any], Callable[..., Any]], Awaitable[Any]]
-
-#: Model names known to support native structured output with tools (when a LangChain
-#: chat model's profile does not say).
-_NATIVE_STRUCTURED = (
-    r"(^|[/:.])gpt-4o",
-    r"(^|[/:.])gpt-4\.1",
-    r"(^|[/:.])gpt-5",
-    r"(^|[/:.])o[134](-|$)",
-    r"(^|[/:.])grok-4($|[-.:/])",
-    r"(^|[/:.])claude-(haiku|sonnet|opus)-4-[5-8]",
-)
-
-
-def _tool_message(like: Any, content: str, call: Call) -> Any:
-    """A tool message answering ``call``, in ``like``'s family."""
-    if is_langchain_message(like):
-        from langchain_core.messages import ToolMessage as LangChainToolMessage
-
-        return LangChainToolMessage(content=content, tool_call_id=call.id, name=call.name)
-    return ToolMessage(content=content, tool_call_id=call.id or "", name=call.name)
-
-
-def _retry_text(error: Exception, response_format: Any) -> str | None:
-    """The text the model reads to retry after ``error``, or None: no retry."""
-    if not isinstance(response_format, ToolStrategy):
-        return None
-    handle = response_format.handle_errors
-    default = STRUCTURED_OUTPUT_ERROR_TEMPLATE.format(error=str(error))
-    if handle is False:
-        return None
-    if handle is True:
-        return default
-    if isinstance(handle, str):
-        return handle
-    if isinstance(handle, type):
-        return default if isinstance(error, handle) else None
-    if isinstance(handle, tuple):
-        return default if isinstance(error, handle) else None
-    return handle(error)
-
-
-def structured_result(
-    output: Any, response_format: Any, bindings: Mapping[str, OutputToolBinding[Any]]
-) -> ModelResponse[Any]:
-    """The response a reply makes under ``response_format`` (the strategy in effect).
-
-    Raises:
-        StructuredOutputError: a structured answer that does not fit, when the strategy
-            does not let the model retry.
-    """
-    if isinstance(response_format, ProviderStrategy):
-        if tool_calls_of(output):
-            return ModelResponse([output])
-        parser = ProviderStrategyBinding.from_schema_spec(response_format.schema_spec)
-        try:
-            value = parser.parse(output)
-        except Exception as exc:
-            name = getattr(response_format.schema_spec.schema, "__name__", "response_format")
-            raise StructuredOutputValidationError(name, exc, output) from exc
-        return ModelResponse([output], value)
-    if not isinstance(response_format, ToolStrategy):
-        return ModelResponse([output])
-    structured = [c for c in tool_calls_of(output) if c.name in bindings]
-    if not structured:
-        return ModelResponse([output])
-    error: StructuredOutputError
-    if len(structured) > 1:
-        error = MultipleStructuredOutputsError([c.name for c in structured], output)
-        text = _retry_text(error, response_format)
-        if text is None:
-            raise error
-        return ModelResponse([output, *(_tool_message(output, text, c) for c in structured)])
-    call = structured[0]
-    try:
-        value = bindings[call.name].parse(call.args)
-    except Exception as exc:
-        error = StructuredOutputValidationError(call.name, exc, output)
-        text = _retry_text(error, response_format)
-        if text is None:
-            raise error from exc
-        return ModelResponse([output, _tool_message(output, text, call)])
-    content = response_format.tool_message_content or f"Returning structured response: {value}"
-    return ModelResponse([output, _tool_message(output, content, call)], value)
-
-
-def _normalized(result: Any, where: str) -> tuple[ModelResponse[Any], list[Command[Any]]]:
-    """A ``wrap_model_call`` result as a response and the commands it carries.
-
-    Raises:
-        TypeError: a result that is none of a response, an extended response, a reply.
-    """
-    if isinstance(result, ExtendedModelResponse):
-        commands = [] if result.command is None else [result.command]
-        return result.model_response, commands
-    if isinstance(result, ModelResponse):
-        return result, []
-    if getattr(result, "type", None) == "ai":
-        return ModelResponse([result]), []
-    raise TypeError(
-        f"{where} returned {type(result).__name__}; return a ModelResponse, an "
-        "ExtendedModelResponse or the model's reply message"
-    )
-
-
-Outcome: TypeAlias = "tuple[ModelResponse[Any], list[Command[Any]]]"
-
-
-def chain(
-    wrappers: Sequence[tuple[str, ModelWrapper]],
-    base: Callable[[ModelRequest[Any]], ModelResponse[Any]],
-) -> Callable[[ModelRequest[Any]], Outcome]:
-    """The wrappers around ``base``, the first outermost. Each wrapper's handler returns a
-    plain response; the commands of the innermost layers come first (from the last call
-    a wrapper made to its handler)."""
-
-    def layer(index: int) -> Callable[[ModelRequest[Any]], Outcome]:
-        if index == len(wrappers):
-            return lambda request: (base(request), [])
-        name, wrapper = wrappers[index]
-        inner = layer(index + 1)
-
-        def call(request: ModelRequest[Any]) -> Outcome:
-            inner_commands: list[Command[Any]] = []
-
-            def handler(req: ModelRequest[Any]) -> ModelResponse[Any]:
-                response, commands = inner(req)
-                inner_commands[:] = commands
-                return response
-
-            response, own = _normalized(wrapper(request, handler), f"{name}.wrap_model_call")
-            return response, [*inner_commands, *own]
-
-        return call
-
-    return layer(0)
-
-
-def achain(
-    wrappers: Sequence[tuple[str, AsyncModelWrapper]],
-    base: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
-) -> Callable[[ModelRequest[Any]], Awaitable[Outcome]]:
-    """Async :func:`chain`."""
-
-    def layer(index: int) -> Callable[[ModelRequest[Any]], Awaitable[Outcome]]:
-        if index == len(wrappers):
-
-            async def innermost(request: ModelRequest[Any]) -> Outcome:
-                return await base(request), []
-
-            return innermost
-        name, wrapper = wrappers[index]
-        inner = layer(index + 1)
-
-        async def call(request: ModelRequest[Any]) -> Outcome:
-            inner_commands: list[Command[Any]] = []
-
-            async def handler(req: ModelRequest[Any]) -> ModelResponse[Any]:
-                response, commands = await inner(req)
-                inner_commands[:] = commands
-                return response
-
-            result = await wrapper(request, handler)
-            response, own = _normalized(result, f"{name}.awrap_model_call")
-            return response, [*inner_commands, *own]
-
-        return call
-
-    return layer(0)
-
-
-def _native_structured(model: Any, tools: Sequence[Any]) -> bool:
-    """Whether ``model`` takes a native structured-output format (alongside ``tools``).
-    hone backends do: they take OpenAI's ``response_format`` (local models decode it with
-    a grammar)."""
-    if not is_langchain_chat_model(model):
-        return True
-    name = getattr(model, "model_name", None) or getattr(model, "model", None) or ""
-    profile = getattr(model, "profile", None)
-    if isinstance(profile, Mapping) and profile.get("structured_output"):
-        lowered = str(name).lower()
-        if not (tools and "gemini" in lowered and "gemini-3" not in lowered):
-            return True
-    return bool(name) and any(re.search(p, str(name).lower()) for p in _NATIVE_STRUCTURED)
-
-
-def _openai_compatible(model: Any) -> bool:
-    return any(c.__name__ == "BaseChatOpenAI" for c in type(model).__mro__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +173,7 @@ class ModelNode:
         ):
             response_format = AutoStrategy(response_format)
         if isinstance(response_format, AutoStrategy):
-            if _native_structured(request.model, request.tools):
+            if native_structured(request.model, request.tools):
                 response_format = ProviderStrategy(response_format.schema)
             elif response_format is self.response_format and self.setup_strategy is not None:
                 response_format = self.setup_strategy
@@ -390,7 +183,7 @@ class ModelNode:
         settings = dict(request.model_settings)
         if isinstance(response_format, ProviderStrategy):
             settings = {**response_format.to_model_kwargs(), **settings}
-            if _openai_compatible(request.model) and not getattr(
+            if openai_compatible(request.model) and not getattr(
                 request.model, "use_responses_api", False
             ):
                 settings["strict"] = True

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 from typing_extensions import TypedDict
 
-from hone.agents._agent_model import AsyncModelWrapper, ModelNode, ModelWrapper
+from hone.agents._agent_chain import AsyncModelWrapper, ModelWrapper
+from hone.agents._agent_model import ModelNode
 from hone.agents._agent_routes import Jumps, tools_route
 from hone.agents.middleware._base import HOOKS, AgentMiddleware, can_jump_to, defined, implements
 from hone.agents.middleware._types import AgentState, OmitFromSchema, system_message_for
