@@ -1,6 +1,7 @@
 """``HumanInTheLoopMiddleware``: a person reviews the model's tool calls before they run
 (LangChain's human-in-the-loop middleware), with the request and decision types it
-exchanges through :func:`~hone.graph.interrupt`.
+exchanges through :func:`~hone.graph.interrupt` (defined in ``_hitl_types`` and re-exported
+here).
 
 Two ways to pause (``interrupt_mode``):
 
@@ -20,30 +21,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import (
-    Annotated,
-    Any,
-    Literal,
-    NotRequired,
-    Protocol,
-    TypeVar,
-    Union,
-    cast,
-    get_args,
-)
-
-from pydantic import (
-    BaseModel,
-    Discriminator,
-    ValidatorFunctionWrapHandler,
-    WithJsonSchema,
-    WrapValidator,
-    create_model,
-)
-from typing_extensions import TypedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any, NotRequired, TypeVar, cast, get_args
 
 from hone.agents.middleware._base import AgentMiddleware
+from hone.agents.middleware._hitl_types import (
+    Action,
+    ActionRequest,
+    ApproveDecision,
+    Decision,
+    DecisionType,
+    EditDecision,
+    HITLRequest,
+    HITLResponse,
+    InterruptMode,
+    InterruptOnConfig,
+    RejectDecision,
+    RespondDecision,
+    ReviewConfig,
+    ToolApprovalRequest,
+    decision_schema,
+)
 from hone.agents.middleware._types import AgentState, PrivateStateAttr
 from hone.graph._context import get_runtime
 from hone.graph._interrupt import interrupt
@@ -52,7 +50,6 @@ from hone.graph.prebuilt._injected import tool_runtime
 from hone.graph.prebuilt._tool_request import ToolCallRequest, call_dict
 from hone.interop._messages import is_langchain_message
 from hone.messages import AssistantMessage, TextPart, ToolMessage
-from hone.tools import Tool
 
 __all__ = [
     "Action",
@@ -84,108 +81,6 @@ _EDIT_NOTICE = (
 
 ResponseT = TypeVar("ResponseT")
 
-#: What a reviewer may decide about a call.
-DecisionType = Literal["approve", "edit", "reject", "respond"]
-#: How the agent pauses: once per model turn, or once per gated call.
-InterruptMode = Literal["batched", "per_call"]
-
-
-class Action(TypedDict):
-    """A tool call to make: the tool's name and its arguments."""
-
-    name: str
-    args: dict[str, Any]
-
-
-class ActionRequest(TypedDict):
-    """A call the reviewer is asked about, with the text they are shown."""
-
-    name: str
-    args: dict[str, Any]
-    description: NotRequired[str]
-
-
-class ReviewConfig(TypedDict):
-    """The decisions the reviewer may give about one call (``args_schema`` is not set)."""
-
-    action_name: str
-    allowed_decisions: list[DecisionType]
-    args_schema: NotRequired[dict[str, Any]]
-
-
-class HITLRequest(TypedDict):
-    """A batched interrupt's value: the calls to review and what may be decided on each."""
-
-    action_requests: list[ActionRequest]
-    review_configs: list[ReviewConfig]
-
-
-class ApproveDecision(TypedDict):
-    """Run the call as the model made it."""
-
-    type: Literal["approve"]
-
-
-class EditDecision(TypedDict):
-    """Run ``edited_action`` in the call's place (another tool of the agent's, even)."""
-
-    type: Literal["edit"]
-    edited_action: Action
-
-
-class RejectDecision(TypedDict):
-    """Do not run the call; the model is told so, with ``message`` as the reason."""
-
-    type: Literal["reject"]
-    message: NotRequired[str]
-
-
-class RespondDecision(TypedDict):
-    """Do not run the call; ``message`` answers it in the tool's place (a success)."""
-
-    type: Literal["respond"]
-    message: str
-
-
-#: One reviewer decision.
-Decision = ApproveDecision | EditDecision | RejectDecision | RespondDecision
-
-
-class HITLResponse(TypedDict):
-    """The answer to a :class:`HITLRequest`: one decision per listed call, in order."""
-
-    decisions: list[Decision]
-
-
-class ToolApprovalRequest(TypedDict):
-    """A per-call interrupt's value: the one call waiting for a decision."""
-
-    type: Literal["tool_approval"]
-    tool_call_id: str
-    name: str
-    args: dict[str, Any]
-    description: str
-
-
-class _DescriptionFactory(Protocol):
-    """Makes the text shown to the reviewer from the call, the state and the runtime."""
-
-    def __call__(self, tool_call: Any, state: Any, runtime: Any) -> str:
-        """The description."""
-        ...
-
-
-class InterruptOnConfig(TypedDict):
-    """How one tool is reviewed: the decisions allowed, the text shown (a string, or a
-    function of the call, the state and the runtime), and ``when`` (a predicate of the
-    :class:`~hone.graph.prebuilt.ToolCallRequest`: False lets the call run unreviewed; it
-    runs again on resume, so it must answer the same). ``args_schema`` is not used."""
-
-    allowed_decisions: list[DecisionType]
-    description: NotRequired[str | _DescriptionFactory]
-    args_schema: NotRequired[dict[str, Any]]
-    when: NotRequired[Callable[[ToolCallRequest], bool]]
-
 
 class _HumanInTheLoopState(AgentState[ResponseT]):
     """The agent's state with the edits of the turn under review (private)."""
@@ -193,81 +88,18 @@ class _HumanInTheLoopState(AgentState[ResponseT]):
     hitl_edited_tool_calls: NotRequired[Annotated[dict[str, Action], PrivateStateAttr]]
 
 
-# -- the decision schema of a per-call interrupt ---------------------------------------------
-
-
-def _edit_args(tool: Any) -> Any:
-    """What an edit's ``args`` must be: the tool's model-facing argument model (checked),
-    a hone tool's JSON schema (checked by the tool's validator), or any object."""
-    if isinstance(tool, Tool):
-        hone_tool = tool
-
-        def check(args: dict[str, Any]) -> dict[str, Any]:
-            try:
-                hone_tool.validate(args)
-            except Exception as exc:
-                raise ValueError(str(exc)) from exc
-            return args
-
-        return Annotated[
-            dict[str, Any], WithJsonSchema(dict(tool.parameters)), WrapValidator(_checked(check))
-        ]
-    schema = getattr(tool, "tool_call_schema", None) if tool is not None else None
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return schema
-    shown = schema if isinstance(schema, dict) else {"type": "object"}
-    return Annotated[dict[str, Any], WithJsonSchema(shown)]
-
-
-def _checked(check: Callable[[dict[str, Any]], Any]) -> Any:
-    def validator(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return check(handler(value))
-
-    return validator
-
-
-def _as_sent(answer: Any, check: ValidatorFunctionWrapHandler) -> Any:
-    """Check ``answer`` but keep it as sent: the tool validates its arguments itself."""
-    check(answer)
-    return answer
-
-
-def _edit_decision(name: str, tool: Any) -> Any:
-    literal: Any = Literal
-    fields: dict[str, Any] = {"name": (literal[name], ...), "args": (_edit_args(tool), ...)}
-    edited_action = create_model("EditedAction", **fields)
-    fields = {"type": (literal["edit"], ...), "edited_action": (edited_action, ...)}
-    decision = create_model("EditDecision", **fields)
-    annotated: Any = Annotated
-    return annotated[decision, WrapValidator(_as_sent)]
-
-
-def _decision_schema(allowed: Sequence[DecisionType], name: str, tool: Any = None) -> Any:
-    """The type a per-call answer must have: the allowed decisions, told apart by ``type``;
-    an edit must name the same tool and follow its argument schema."""
-    by_type: dict[str, Any] = {
-        "approve": ApproveDecision,
-        "reject": RejectDecision,
-        "respond": RespondDecision,
-    }
-    if "edit" in allowed:
-        by_type["edit"] = _edit_decision(name, tool)
-    members = tuple(by_type[d] for d in dict.fromkeys(allowed))
-    if len(members) == 1:
-        return members[0]
-    return Annotated[Union[members], Discriminator("type")]  # noqa: UP007
-
-
 # -- messages of either family ------------------------------------------------------------
 
 
 def _is_model_turn(message: Any) -> bool:
+    """Whether ``message`` is a model turn (an assistant message of either family)."""
     if is_langchain_message(message):
         return getattr(message, "type", None) == "ai"
     return isinstance(message, AssistantMessage)
 
 
 def _is_tool_answer(message: Any) -> bool:
+    """Whether ``message`` is a tool result (of either family)."""
     if is_langchain_message(message):
         return getattr(message, "type", None) == "tool"
     return isinstance(message, ToolMessage)
@@ -281,6 +113,7 @@ def _calls(turn: Any) -> list[dict[str, Any]]:
 
 
 def _langchain_state(state: Any) -> bool:
+    """Whether the state's conversation is in LangChain's message family."""
     messages = state.get("messages") if isinstance(state, Mapping) else None
     return messages is not None and bool(messages) and is_langchain_message(messages[-1])
 
@@ -398,6 +231,8 @@ class HumanInTheLoopMiddleware(AgentMiddleware[Any, Any, Any]):
     def _action_request(
         self, tool_call: Mapping[str, Any], config: InterruptOnConfig, state: Any, runtime: Any
     ) -> ActionRequest:
+        """What the reviewer is shown for ``tool_call``: the config's description (text or
+        function), else the prefix with the call's name and arguments."""
         described = config.get("description")
         if callable(described):
             description = described(tool_call, state, runtime)
@@ -484,6 +319,8 @@ class HumanInTheLoopMiddleware(AgentMiddleware[Any, Any, Any]):
     # -- running the calls ------------------------------------------------------------
 
     def _recorded_edit(self, request: ToolCallRequest) -> Action | None:
+        """The reviewer's replacement for the request's call saved by the batched review,
+        if any."""
         call_id = request.tool_call.get("id")
         state = request.state if isinstance(request.state, Mapping) else {}
         edits = state.get(_EDITED_TOOL_CALLS_KEY) or {}
@@ -510,6 +347,7 @@ class HumanInTheLoopMiddleware(AgentMiddleware[Any, Any, Any]):
         return request.override(tool_call=tool_call, tool=tool)
 
     def _notice(self, lead: str, executed: Action, *, has_content: bool) -> str:
+        """The notice put before an edited call's result, naming the call that ran."""
         notice = (
             f"{lead} Executed instead: {executed['name']} with arguments "
             f"{json.dumps(executed['args'], default=str)}."
@@ -566,7 +404,7 @@ class HumanInTheLoopMiddleware(AgentMiddleware[Any, Any, Any]):
             args=tool_call["args"],
             description=described.get("description", ""),
         )
-        schema = _decision_schema(config["allowed_decisions"], tool_call["name"], request.tool)
+        schema = decision_schema(config["allowed_decisions"], tool_call["name"], request.tool)
         # The answer is validated before it is saved: a bad one can be given again.
         decision = interrupt(value, response_schema=schema)
         if decision["type"] == "approve":

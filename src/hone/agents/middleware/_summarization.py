@@ -9,40 +9,61 @@ Tokens are counted with hone's approximate counter (:class:`~hone.memory.Approxi
 LangChain's ``count_tokens_approximately`` over either message family) unless a counter is
 given; the messages to summarise are fitted to ``trim_tokens_to_summarize`` with
 :func:`~hone.memory.trim_messages`.
+
+This module holds the middleware's hook and its cut; the trigger and keep configuration is
+parsed in ``_summary_config``, tokens are counted and the transcript written in
+``_summary_text``, and the summary call is made in ``_summary_call``. The public names of
+the first two are re-exported here, where they were first defined.
 """
 
 from __future__ import annotations
 
-import html
-import inspect
-import json
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeAlias, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from hone.agents.middleware._base import AgentMiddleware
-from hone.agents.middleware._side_model import (
-    acomplete_text,
-    complete_text,
-    internal_config,
-    kind_of,
-    side_model,
+from hone.agents.middleware._side_model import kind_of, side_model
+from hone.agents.middleware._summary_call import (
+    acall_summarizer,
+    amodel_summary,
+    call_summarizer,
+    checked,
+    is_model,
+    model_summary,
+    overflow_errors,
+    with_retry,
 )
-from hone.errors import (
-    CapabilityError,
-    ConfigError,
-    ModelAuthError,
-    ModelNotFoundError,
+from hone.agents.middleware._summary_config import (
+    PROFILE_REQUIRED,
+    ContextFraction,
+    ContextMessages,
+    ContextSize,
+    ContextTokens,
+    TriggerClause,
+    context_window,
+    copy_trigger,
+    legacy_trigger_conditions,
+    normalize_trigger,
+    validate_context_size,
 )
-from hone.errors import ContextOverflowError as HoneContextOverflowError
+from hone.agents.middleware._summary_text import (
+    DEFAULT_SUMMARY_PROMPT,
+    TokenCounter,
+    default_counter,
+    provider_matches,
+    transcript,
+)
+from hone.agents.middleware._summary_text import (
+    count_approximately as count_approximately,  # re-exported: public before the split
+)
 from hone.graph._messages import REMOVE_ALL_MESSAGES
 from hone.graph._messages import RemoveMessage as HoneRemoveMessage
 from hone.interop._messages import is_langchain_message
 from hone.interop._model import is_langchain_chat_model
-from hone.memory import ApproximateCounter, trim_messages
-from hone.memory._trim import as_hone
-from hone.messages import AssistantMessage, ImagePart, TextPart, UserMessage
+from hone.memory import trim_messages
+from hone.messages import UserMessage
 
 __all__ = [
     "DEFAULT_SUMMARY_PROMPT",
@@ -54,185 +75,10 @@ __all__ = [
     "TriggerClause",
 ]
 
-#: A share of the model's context window (its profile's ``max_input_tokens``).
-ContextFraction: TypeAlias = tuple[Literal["fraction"], float]
-#: A number of tokens.
-ContextTokens: TypeAlias = tuple[Literal["tokens"], int]
-#: A number of messages.
-ContextMessages: TypeAlias = tuple[Literal["messages"], int]
-#: How much context: ``("fraction", 0.8)``, ``("tokens", 3000)`` or ``("messages", 50)``.
-ContextSize: TypeAlias = ContextFraction | ContextTokens | ContextMessages
-
-
-class TriggerClause(TypedDict, total=False):
-    """Thresholds that must all be reached for the clause to trigger a summary (a list of
-    clauses triggers when any one does): ``{"tokens": 4000, "messages": 10}``."""
-
-    tokens: int
-    messages: int
-    fraction: float
-
-
-#: A function counting the tokens of a list of messages.
-TokenCounter: TypeAlias = Callable[[Sequence[Any]], int]
-
-#: The default instruction of the summary call; ``{messages}`` is replaced with the
-#: conversation to summarise (inside the ``<messages>`` block).
-DEFAULT_SUMMARY_PROMPT = """<role>
-Conversation context keeper
-</role>
-
-<task>
-The conversation below is about to be removed from your context window, which is nearly
-full. Write the context that will replace it: everything you need to keep working toward the
-user's goal without redoing finished work, and nothing else.
-
-Organise it under these headings; under each, write the relevant facts or "None":
-
-## SESSION INTENT
-What the user wants overall, in a few sentences.
-
-## SUMMARY
-The important context: decisions and why they were made, conclusions, approaches that were
-rejected and why, facts and figures established so far.
-
-## ARTIFACTS
-Files, resources and other artifacts created, changed or read, with paths and what changed.
-
-## NEXT STEPS
-What remains to be done, and what to do next.
-</task>
-
-Reply with the extracted context only, with no text before or after it.
-
-<messages>
-Messages to summarize:
-{messages}
-</messages>"""
-
 _DEFAULT_MESSAGES_TO_KEEP = 20
 _DEFAULT_TRIM_TOKEN_LIMIT = 4000
 _DEFAULT_FALLBACK_MESSAGE_COUNT = 15
-_SUMMARY_ATTEMPTS = 3
 _SUMMARY_PREFIX = "Here is a summary of the conversation to date:\n\n"
-
-#: Providers whose messages name themselves differently from the chat model's
-#: ``ls_provider`` (the key): a reported token count is trusted when either name matches.
-_PROVIDER_ALIASES: dict[str, frozenset[str]] = {
-    "amazon_bedrock": frozenset({"bedrock", "bedrock_converse"}),
-    "openai-mantle": frozenset({"openai"}),
-    "anthropic-mantle": frozenset({"anthropic"}),
-}
-
-_PROFILE_REQUIRED = (
-    "Model profile information is required to use fractional token limits, and is "
-    "unavailable for the specified model. Please use absolute token counts instead, or pass "
-    '`\n\nChatModel(..., profile={"max_input_tokens": ...})`.\n\n'
-    "with a desired integer value of the model's maximum input tokens."
-)
-
-
-def _provider_matches(message_provider: str, model_provider: str | None) -> bool:
-    """Whether a message's ``model_provider`` is the chat model's ``ls_provider`` (or an
-    alias of it)."""
-    if model_provider is None:
-        return False
-    return message_provider == model_provider or message_provider in _PROVIDER_ALIASES.get(
-        model_provider, frozenset()
-    )
-
-
-def count_approximately(messages: Sequence[Any]) -> int:
-    """The approximate token count of ``messages`` (hone's or LangChain's)."""
-    return ApproximateCounter().count(as_hone(list(messages)))
-
-
-def _count_for_claude(messages: Sequence[Any]) -> int:
-    return ApproximateCounter(chars_per_token=3.3).count(as_hone(list(messages)))
-
-
-def _default_counter(model: Any) -> TokenCounter:
-    """The approximate counter for ``model``'s tokenizer: about 3.3 characters a token for
-    Anthropic's chat models (measured against their token-counting API), 4 otherwise."""
-    if is_langchain_chat_model(model) and str(getattr(model, "_llm_type", "")).startswith(
-        "anthropic-chat"
-    ):
-        return _count_for_claude
-    return count_approximately
-
-
-def _retryable(error: BaseException) -> bool:
-    """Whether a failed summary call may succeed when repeated: not for an authentication,
-    missing-model, capability or configuration error, nor for one a LangChain model marks
-    as not retryable."""
-    if not isinstance(error, Exception):
-        return False
-    if isinstance(
-        error, ModelAuthError | ModelNotFoundError | CapabilityError | ConfigError | TypeError
-    ):
-        return False
-    retryable = getattr(type(error), "is_retryable", None)
-    if isinstance(retryable, bool) and type(error).__module__.startswith("langchain_core"):
-        return retryable
-    return True
-
-
-def _overflow_errors() -> tuple[type[BaseException], ...]:
-    """The errors a model raises for a prompt too long for it: hone's, and LangChain's when
-    LangChain is installed."""
-    try:
-        from langchain_core.exceptions import ContextOverflowError
-    except ImportError:  # pragma: no cover - only LangChain models raise it
-        return (HoneContextOverflowError,)
-    return (HoneContextOverflowError, ContextOverflowError)
-
-
-def _message_tag(message: Any) -> str:
-    kind = kind_of(message)
-    return {"user": "human", "ai": "ai", "tool": "tool", "system": "system"}.get(
-        kind or "", str(getattr(message, "type", getattr(message, "role", "message")))
-    )
-
-
-def _content_text(content: Any) -> str:
-    """A message's content as transcript text: its text parts, and each image given by URL
-    as an ``<image url="..." />`` element (inline data is left out)."""
-    if isinstance(content, str):
-        return content
-    pieces = []
-    for part in content:
-        if isinstance(part, TextPart):
-            pieces.append(part.text)
-        elif isinstance(part, ImagePart) and not part.image_url.url.startswith("data:"):
-            pieces.append(f'<image url="{html.escape(part.image_url.url)}" />')
-    return " ".join(pieces)
-
-
-def transcript(messages: Sequence[Any]) -> str:
-    """``messages`` as the XML transcript the summary model reads: one ``<message
-    type="human|ai|tool|system">`` element each, tool calls as ``<tool_call>`` elements
-    (their arguments as JSON). Message metadata is left out: it would cost tokens and say
-    nothing about the conversation."""
-    lines = []
-    for message, twin in zip(messages, as_hone(list(messages)), strict=True):
-        tag = _message_tag(message)
-        text = _content_text(twin.content)
-        calls = twin.tool_calls if isinstance(twin, AssistantMessage) else ()
-        if not calls:
-            lines.append(f'<message type="{tag}">{text}</message>')
-            continue
-        body = [f'<message type="{tag}">']
-        if text:
-            body.append(f"  <content>{text}</content>")
-        for call in calls:
-            arguments = json.dumps(call.arguments)
-            body.append(
-                f'  <tool_call id="{html.escape(call.id)}" name="{html.escape(call.name)}">'
-                f"{arguments}</tool_call>"
-            )
-        body.append("</message>")
-        lines.append("\n".join(body))
-    return "\n".join(lines)
 
 
 class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
@@ -302,17 +148,17 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
                 f"{', '.join(sorted(deprecated_kwargs))}"
             )
         self.model = side_model(model)
-        self.trigger = self._copy_trigger(trigger)
-        self._trigger_clauses = self._normalize_trigger(self.trigger)
-        self._trigger_conditions = self._legacy_trigger_conditions(self.trigger)
-        self.keep: ContextSize = self._validate_context_size(keep, "keep")
-        self.token_counter: TokenCounter = token_counter or _default_counter(self.model)
+        self.trigger = copy_trigger(trigger)
+        self._trigger_clauses = normalize_trigger(self.trigger)
+        self._trigger_conditions = legacy_trigger_conditions(self.trigger)
+        self.keep: ContextSize = validate_context_size(keep, "keep")
+        self.token_counter: TokenCounter = token_counter or default_counter(self.model)
         self._partial_token_counter: TokenCounter = self.token_counter
         self.summary_prompt = summary_prompt
         self.trim_tokens_to_summarize = trim_tokens_to_summarize
         self._summary_chat_model = self.model
         self.summarizer: Any = None
-        if isinstance(summarizer, str) or _is_model(summarizer):
+        if isinstance(summarizer, str) or is_model(summarizer):
             self._summary_chat_model = side_model(summarizer)
         elif summarizer is not None:
             if not callable(summarizer) and not hasattr(summarizer, "invoke"):
@@ -322,117 +168,20 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
                 )
             self.summarizer = summarizer
         # What is called for a summary: a LangChain model wrapped in its retry runnable, a
-        # hone backend as it is (retried by :meth:`_model_summary`).
-        self._summary_model: Any = _with_retry(self._summary_chat_model)
+        # hone backend as it is (retried by ``_summary_call.model_summary``).
+        self._summary_model: Any = with_retry(self._summary_chat_model)
         needs_profile = self.keep[0] == "fraction" or any(
             "fraction" in clause for clause in self._trigger_clauses
         )
         if needs_profile and self._get_profile_limits() is None:
-            raise ValueError(_PROFILE_REQUIRED)
+            raise ValueError(PROFILE_REQUIRED)
 
     # -- configuration ---------------------------------------------------------------
 
-    @staticmethod
-    def _copy_trigger(trigger: Any) -> Any:
-        """``trigger`` with its dicts copied (a caller's later edits do not reach it)."""
-        if isinstance(trigger, Mapping):
-            return dict(trigger)
-        if isinstance(trigger, list):
-            return [dict(t) if isinstance(t, Mapping) else t for t in trigger]
-        return trigger
-
-    @staticmethod
-    def _validate_context_size(context: Any, parameter_name: str) -> Any:
-        """``context`` when its value is in range for its kind.
-
-        Raises:
-            ValueError: a fraction outside (0, 1], a count below 1, or an unknown kind.
-        """
-        kind, value = context
-        if kind == "fraction":
-            if not 0 < value <= 1:
-                raise ValueError(
-                    f"Fractional {parameter_name} values must be between 0 and 1, got {value}."
-                )
-        elif kind in ("tokens", "messages"):
-            if value <= 0:
-                raise ValueError(
-                    f"{parameter_name} thresholds must be greater than 0, got {value}."
-                )
-        else:
-            raise ValueError(f"Unsupported context size type {kind} for {parameter_name}.")
-        return context
-
-    def _clause(self, mapping: Mapping[str, Any]) -> TriggerClause:
-        """A dict trigger, checked: known metrics, integer counts, numeric fractions.
-
-        Raises:
-            ValueError: an empty clause, an unknown metric, or a value of the wrong type or
-                out of range.
-        """
-        if not mapping:
-            raise ValueError(
-                "trigger clause must specify at least one of 'tokens', 'messages', 'fraction'"
-            )
-        clause: dict[str, Any] = {}
-        for metric, value in mapping.items():
-            if metric not in ("tokens", "messages", "fraction"):
-                raise ValueError(f"Unsupported trigger metric: {metric!r}")
-            if isinstance(value, bool):
-                raise ValueError(f"{metric} trigger value must be numeric, got {value!r}")
-            if metric == "fraction" and not isinstance(value, int | float):
-                raise ValueError(f"Fraction trigger values must be numeric, got {value!r}")
-            if metric != "fraction" and not isinstance(value, int):
-                raise ValueError(f"{metric} trigger values must be integers, got {value!r}")
-            self._validate_context_size((metric, value), "trigger")
-            clause[metric] = value
-        return clause  # type: ignore[return-value]
-
-    def _normalize_trigger(self, trigger: Any) -> list[TriggerClause]:
-        """``trigger`` as a list of clauses (any clause triggers; all of a clause's
-        thresholds must be reached).
-
-        Raises:
-            TypeError: a trigger, or a list item, that is neither a tuple nor a dict.
-            ValueError: as :meth:`_validate_context_size` and :meth:`_clause`.
-        """
-        if trigger is None:
-            return []
-
-        def one(item: Any, where: str) -> TriggerClause:
-            if isinstance(item, Mapping):
-                return self._clause(item)
-            if isinstance(item, tuple):
-                kind, value = self._validate_context_size(item, "trigger")
-                return {kind: value}  # type: ignore[misc]
-            raise TypeError(f"Unsupported {where} type: {type(item)}")
-
-        if isinstance(trigger, list):
-            return [one(item, "trigger item") for item in trigger]
-        return [one(trigger, "trigger")]
-
-    def _legacy_trigger_conditions(self, trigger: Any) -> list[Any]:
-        """The trigger's single-threshold items as ``(kind, value)`` tuples."""
-        if trigger is None:
-            return []
-        items = trigger if isinstance(trigger, list) else [trigger]
-        out = []
-        for item in items:
-            if isinstance(item, tuple):
-                out.append(self._validate_context_size(item, "trigger"))
-            elif isinstance(item, Mapping) and len(item) == 1:
-                out.append(self._validate_context_size(next(iter(item.items())), "trigger"))
-        return out
-
     def _get_profile_limits(self, model: Any = None) -> int | None:
-        """The model's context window in tokens (LangChain's ``profile["max_input_tokens"]``,
-        a hone model's ``max_context``), or None when it does not say."""
-        model = self.model if model is None else model
-        profile = getattr(model, "profile", None)
-        limit = profile.get("max_input_tokens") if isinstance(profile, Mapping) else None
-        if limit is None and not is_langchain_chat_model(model):
-            limit = getattr(model, "max_context", None)
-        return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+        """The context window in tokens of ``model`` (default the middleware's model), or
+        None when it does not say (see ``_summary_config.context_window``)."""
+        return context_window(self.model if model is None else model)
 
     # -- when to summarise -----------------------------------------------------------
 
@@ -453,9 +202,10 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
         provider = (getattr(last, "response_metadata", None) or {}).get("model_provider")
         if not provider or not is_langchain_chat_model(self.model):
             return False
-        return _provider_matches(provider, self.model._get_ls_params().get("ls_provider"))
+        return provider_matches(provider, self.model._get_ls_params().get("ls_provider"))
 
     def _reaches(self, messages: Sequence[Any], total_tokens: int, threshold: float) -> bool:
+        """Whether the counted tokens, or the provider's reported count, reach ``threshold``."""
         return total_tokens >= threshold or self._should_summarize_based_on_reported_tokens(
             messages, threshold
         )
@@ -612,6 +362,7 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
             return messages[-_DEFAULT_FALLBACK_MESSAGE_COUNT:]
 
     def _format_summary_prompt(self, messages: Sequence[Any]) -> str:
+        """The summary prompt with ``messages`` as its transcript."""
         return self.summary_prompt.format(messages=transcript(messages)).rstrip()
 
     def _overflow_retry_prompt(self, messages: Sequence[Any]) -> str | None:
@@ -652,15 +403,15 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
         if fixed is not None:
             return fixed
         if self.summarizer is not None:
-            return _checked(self._call_summarizer(trimmed))
+            return checked(call_summarizer(self.summarizer, trimmed))
         prompt = self._format_summary_prompt(trimmed)
         try:
-            return self._model_summary(prompt)
-        except _overflow_errors():
+            return model_summary(self._summary_model, prompt)
+        except overflow_errors():
             retry = self._overflow_retry_prompt(trimmed)
             if retry is None:
                 raise
-            return self._model_summary(retry)
+            return model_summary(self._summary_model, retry)
 
     async def _acreate_summary(self, messages_to_summarize: list[Any]) -> str:
         """Async :meth:`_create_summary`."""
@@ -668,62 +419,15 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
         if fixed is not None:
             return fixed
         if self.summarizer is not None:
-            return _checked(await self._acall_summarizer(trimmed))
+            return checked(await acall_summarizer(self.summarizer, trimmed))
         prompt = self._format_summary_prompt(trimmed)
         try:
-            return await self._amodel_summary(prompt)
-        except _overflow_errors():
+            return await amodel_summary(self._summary_model, prompt)
+        except overflow_errors():
             retry = self._overflow_retry_prompt(trimmed)
             if retry is None:
                 raise
-            return await self._amodel_summary(retry)
-
-    def _call_summarizer(self, messages: list[Any]) -> Any:
-        if hasattr(self.summarizer, "invoke"):
-            return self.summarizer.invoke(messages, config=internal_config("summarization"))
-        if inspect.iscoroutinefunction(self.summarizer):
-            raise TypeError(
-                "Cannot invoke a coroutine function synchronously: the summarizer is async; "
-                "invoke the agent with ainvoke/astream, or pass a sync summarizer"
-            )
-        return self.summarizer(messages)
-
-    async def _acall_summarizer(self, messages: list[Any]) -> Any:
-        if hasattr(self.summarizer, "ainvoke"):
-            return await self.summarizer.ainvoke(messages, config=internal_config("summarization"))
-        result = self.summarizer(messages)
-        return await result if inspect.isawaitable(result) else result
-
-    def _model_summary(self, prompt: str) -> str:
-        model = self._summary_model
-        if hasattr(model, "invoke"):
-            reply = model.invoke(prompt, config=internal_config("summarization"))
-            return str(reply.text).strip()
-        for attempt in range(1, _SUMMARY_ATTEMPTS + 1):
-            try:
-                return complete_text(model, [UserMessage(content=prompt)]).strip()
-            except HoneContextOverflowError:
-                raise
-            except Exception as exc:
-                if attempt == _SUMMARY_ATTEMPTS or not _retryable(exc):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _amodel_summary(self, prompt: str) -> str:
-        model = self._summary_model
-        if hasattr(model, "ainvoke"):
-            reply = await model.ainvoke(prompt, config=internal_config("summarization"))
-            return str(reply.text).strip()
-        for attempt in range(1, _SUMMARY_ATTEMPTS + 1):
-            try:
-                text = await acomplete_text(model, [UserMessage(content=prompt)])
-                return text.strip()
-            except HoneContextOverflowError:
-                raise
-            except Exception as exc:
-                if attempt == _SUMMARY_ATTEMPTS or not _retryable(exc):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            return await amodel_summary(self._summary_model, retry)
 
     # -- the hook --------------------------------------------------------------------
 
@@ -739,6 +443,7 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
         return self._partition_messages(messages, cutoff)
 
     def _update(self, summary: str, kept: list[Any], summarized: list[Any]) -> dict[str, Any]:
+        """The state update: remove every message, then the summary, then ``kept``."""
         langchain = any(is_langchain_message(m) for m in (*summarized, *kept))
         if langchain:
             from langchain_core.messages import RemoveMessage
@@ -770,32 +475,6 @@ class SummarizationMiddleware(AgentMiddleware[Any, Any, Any]):
         return self._update(await self._acreate_summary(summarized), kept, summarized)
 
 
-def _with_retry(model: Any) -> Any:
-    if is_langchain_chat_model(model):
-        return model.with_retry(
-            retry_if_exception_type=_retryable, stop_after_attempt=_SUMMARY_ATTEMPTS
-        )
-    return model
-
-
-def _is_model(value: Any) -> bool:
-    if value is None or isinstance(value, str):
-        return False
-    return is_langchain_chat_model(value) or all(
-        callable(getattr(value, m, None)) for m in ("complete", "stream")
-    )
-
-
 def _calls(message: Any) -> list[Any]:
+    """A message's tool calls (none when it has none)."""
     return list(getattr(message, "tool_calls", None) or ())
-
-
-def _checked(summary: object) -> str:
-    """A summarizer's answer, stripped.
-
-    Raises:
-        TypeError: an answer that is not a string.
-    """
-    if not isinstance(summary, str):
-        raise TypeError(f"`summarizer` must return a str, got {type(summary).__name__}.")
-    return summary.strip()
