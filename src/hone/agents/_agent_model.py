@@ -366,28 +366,44 @@ def _bindable(tool: Any) -> Any:
 
 def _repaired(messages: list[Any]) -> list[Any]:
     """The conversation with an error answer after each malformed (LangChain "invalid")
-    tool call that has none."""
-    answered = {getattr(m, "tool_call_id", None) for m in messages}
+    tool call that has none (a new list either way: middleware may change it in place)."""
+    broken = {
+        i
+        for i, m in enumerate(messages)
+        if getattr(m, "type", None) == "ai"
+        and is_langchain_message(m)
+        and getattr(m, "invalid_tool_calls", None)
+    }
+    if not broken:
+        return list(messages)
+    answered = {m.tool_call_id for m in messages if getattr(m, "type", None) == "tool"}
     out: list[Any] = []
-    for message in messages:
+    for index, message in enumerate(messages):
         out.append(message)
-        if not is_langchain_message(message):
-            continue
-        for call in getattr(message, "invalid_tool_calls", None) or ():
-            call_id = call.get("id")
-            if call_id is None or call_id in answered:
-                continue
-            from langchain_core.messages import ToolMessage as LangChainToolMessage
+        if index in broken:
+            out.extend(_error_answers(message, answered))
+    return out
 
-            name = call.get("name") or "unknown"
-            out.append(
-                LangChainToolMessage(
-                    content=f"Tool call {name} with id {call_id} could not be executed - "
-                    "arguments were malformed or truncated.",
-                    name=name,
-                    tool_call_id=call_id,
-                    status="error",
-                )
+
+def _error_answers(message: Any, answered: set[Any]) -> list[Any]:
+    """Error tool messages for the malformed calls of ``message`` that nothing answers yet
+    (``answered`` gains their ids)."""
+    from langchain_core.messages import ToolMessage as LangChainToolMessage
+
+    out: list[Any] = []
+    for call in message.invalid_tool_calls:
+        call_id = call.get("id")
+        if call_id is None or call_id in answered:
+            continue
+        name = call.get("name") or "unknown"
+        out.append(
+            LangChainToolMessage(
+                content=f"Tool call {name} with id {call_id} could not be executed - "
+                "arguments were malformed or truncated.",
+                name=name,
+                tool_call_id=call_id,
+                status="error",
             )
-            answered.add(call_id)
+        )
+        answered.add(call_id)
     return out
