@@ -59,11 +59,12 @@ def test_subgraphs_expand_into_blocks() -> None:
 
 
 def test_structure_and_compiled_graph_draw_the_same() -> None:
+    from hone.graph._structure import structure
+
     graph = _outer()
-    assert draw_mermaid(graph.get_graph(xray=True)) == draw_mermaid(graph)
-    assert draw_mermaid(graph.get_graph()) == draw_mermaid(graph, expand_subgraphs=False)
-    # LangGraph's spelling: get_graph().draw_mermaid()
-    assert graph.get_graph(xray=True).draw_mermaid() == draw_mermaid(graph)
+    assert draw_mermaid(structure(graph, xray=True)) == draw_mermaid(graph)
+    assert draw_mermaid(structure(graph)) == draw_mermaid(graph, expand_subgraphs=False)
+    assert structure(graph, xray=True).draw_mermaid() == draw_mermaid(graph)
 
 
 def test_router_without_path_map_draws_its_literal_destinations() -> None:

@@ -18,7 +18,9 @@ def test_get_graph_exposes_edges_branches_and_subgraphs() -> None:
     inner = StateGraph(T).add_node("x", lambda s: None).add_edge(START, "x").compile()
     g = StateGraph(T).add_node("a", lambda s: None).add_node("sub", inner).add_edge(START, "a")
     g.add_conditional_edges("a", lambda s: "go", {"go": "sub", "stop": END})
-    shape = g.compile().get_graph(xray=True)
+    from hone.graph._structure import structure
+
+    shape = structure(g.compile(), xray=True)
     edges = {(e.source, e.target, e.conditional, e.label) for e in shape.edges}
     assert (START, "a", False, None) in edges
     assert ("a", "sub", True, "go") in edges and ("a", END, True, "stop") in edges

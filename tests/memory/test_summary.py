@@ -210,7 +210,7 @@ def test_react_agent_pre_model_hook_trims_the_model_input() -> None:
     assert len(out["messages"]) == 1 + 4 * 2 + 1, "the state keeps the whole history"
     assert all(ApproximateCounter().count(r.messages) <= 200 for r in model.requests)
     assert len(model.requests[-1].messages) < len(out["messages"])
-    assert "pre_model_hook" in {node.id for node in agent.get_graph().nodes}
+    assert "pre_model_hook" in agent.get_graph().nodes
 
 
 def test_react_agent_with_summarization_node() -> None:

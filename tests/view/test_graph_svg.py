@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from hone.graph import END, START, GraphEdge, GraphNode, GraphStructure
+from hone.graph._structure import structure
 from hone.view import graph_svg
 from hone.view._graph_svg import layout
 
@@ -14,13 +15,13 @@ graph = runpy.run_path(str(Path(__file__).with_name("graph_app.py")))["graph"]
 
 
 def test_a_loop_is_layered_top_to_bottom_with_its_back_edge() -> None:
-    plan = layout(graph.get_graph())
+    plan = layout(structure(graph))
     assert plan.layers == [[START], ["plan"], ["act"], [END]]
     assert plan.back_edges == {("act", "plan")}
 
 
 def test_the_svg_is_well_formed_and_names_every_node() -> None:
-    root = ET.fromstring(graph_svg(graph.get_graph()))
+    root = ET.fromstring(graph_svg(structure(graph)))
     nodes = {g.get("data-node") for g in root.iter("{http://www.w3.org/2000/svg}g")}
     assert nodes == {START, "plan", "act", END}
     labels = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}

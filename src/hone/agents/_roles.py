@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 from hone.agent._scope import get_model
 from hone.errors import ConfigError
 from hone.graph._compiled import CompiledGraph
+from hone.graph._structure import structure
 from hone.interop._model import ModelLike, resolve_model
 from hone.messages import AnyMessage, SystemMessage, UserMessage
 from hone.models._protocol import ModelBackend
@@ -112,7 +113,7 @@ def roles_of(graph: CompiledGraph) -> tuple[str, ...]:
         episodes = await rollout(program, task, policy, roles=roles_of(graph))
     """
     found: dict[str, None] = {}
-    for node in graph.get_graph().nodes:
+    for node in structure(graph).nodes:
         for role in node.metadata.get("roles", ()):
             found[str(role)] = None
     return tuple(found)

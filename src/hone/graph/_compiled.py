@@ -31,7 +31,6 @@ from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chun
 if TYPE_CHECKING:
     from hone.graph._builder import StateGraph
     from hone.graph._compile import Node
-    from hone.graph._structure import GraphStructure
 
 __all__ = ["CompiledGraph", "check_checkpointer", "ensure_config"]
 
@@ -463,10 +462,17 @@ class CompiledGraph(StateMethods, RunnableMethods):
         """Async :meth:`clear_cache`."""
         self.clear_cache(nodes)
 
-    def get_graph(self, config: Any = None, *, xray: int | bool = False) -> GraphStructure:
-        """The graph's structure as data (nodes, edges, branches, subgraphs) for drawing."""
+    def get_graph(self, config: Any = None, *, xray: int | bool = False) -> Any:
+        """The graph for drawing. With langchain-core installed, LangChain's ``Graph`` exactly
+        as LangGraph's ``get_graph()`` builds it (``draw_mermaid``, ``draw_ascii``,
+        ``to_json``, ``draw_mermaid_png``; ``xray`` inlines subgraphs that many levels deep,
+        every level with ``True``); without it, hone's :class:`~hone.graph.GraphStructure`
+        (``xray``: with subgraphs' structures)."""
+        from hone.graph._lc_graph import langchain_available, langchain_graph
         from hone.graph._structure import structure
 
+        if langchain_available():
+            return langchain_graph(self, xray=xray)
         return structure(self, xray=bool(xray))
 
     @property

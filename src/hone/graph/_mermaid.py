@@ -100,11 +100,11 @@ def draw_mermaid(graph: GraphStructure | CompiledGraph, *, expand_subgraphs: boo
     otherwise it is one box. Node names are escaped, so any name draws.
     """
     # A compiled graph draws its structure (the structure module imports this one).
-    compiled = getattr(graph, "get_graph", None)
-    structure = cast(
-        "GraphStructure", graph if compiled is None else compiled(xray=expand_subgraphs)
-    )
-    return draw_structure(structure, expand_subgraphs=expand_subgraphs)
+    if hasattr(graph, "get_graph"):
+        from hone.graph._structure import structure
+
+        graph = structure(cast("CompiledGraph", graph), xray=expand_subgraphs)
+    return draw_structure(graph, expand_subgraphs=expand_subgraphs)
 
 
 def draw_structure(graph: GraphStructure, *, expand_subgraphs: bool = True) -> str:

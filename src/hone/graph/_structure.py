@@ -135,7 +135,7 @@ def structure(graph: CompiledGraph, *, xray: bool = False) -> GraphStructure:
     for name, spec in graph.nodes.items():
         if name == START:
             continue
-        sub = spec.subgraph.get_graph(xray=True) if (xray and spec.subgraph is not None) else None
+        sub = structure(spec.subgraph, xray=True) if (xray and spec.subgraph is not None) else None
         nodes.append(GraphNode(name, "node", sub, dict(spec.metadata)))
     nodes.append(GraphNode(END, "end"))
     edges = [GraphEdge(s, t) for s, t in sorted(builder.edges)]

@@ -299,7 +299,7 @@ def _through_langchain(
 
     try:
         chat_model = init_chat_model(spec, **kwargs)
-    except (ImportError, ValueError, TypeError) as exc:
+    except Exception as exc:  # a provider's own errors too (a missing API key, ...)
         why = f"{exc}" if not nowhere else f"{exc}; and there is {nowhere}"
         raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {why}") from exc
     return LangChainModel(chat_model)

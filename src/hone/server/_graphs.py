@@ -25,6 +25,7 @@ from hone.graph._schemas import (
     output_jsonschema,
     type_jsonschema,
 )
+from hone.graph._structure import structure
 
 __all__ = ["GraphRegistry", "assistant_id_for", "graph_json", "graph_schemas"]
 
@@ -190,7 +191,7 @@ def graph_json(graph: CompiledGraph, *, xray: bool) -> dict[str, Any]:
     subgraphs' nodes inline as ``parent:child``)."""
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
-    _flatten(graph.get_graph(xray=xray).to_dict(), "", nodes, edges)
+    _flatten(structure(graph, xray=xray).to_dict(), "", nodes, edges)
     return {"nodes": nodes, "edges": edges}
 
 

@@ -14,6 +14,7 @@ from hone._sqlite import read_only_uri
 from hone.checkpoint import Checkpointer
 from hone.errors import ConfigError
 from hone.graph import CompiledGraph, GraphStructure
+from hone.graph._structure import structure
 from hone.trajectory import Episode, read_episodes
 from hone.view._curves import TrainingRunView, read_metrics, training_run_view
 from hone.view._episodes import EpisodeView, GroupView, episode_views, group_views
@@ -68,15 +69,15 @@ def build_view(
         all_notes.append(f"advantages and loss masks {TRAIN_MISSING}")
     views = episode_views(episodes, decode=decode, decoders=decoders)
     compiled = graph if isinstance(graph, CompiledGraph) else None
-    structure = graph.get_graph() if isinstance(graph, CompiledGraph) else graph
+    drawn = structure(graph) if isinstance(graph, CompiledGraph) else graph
     threads = thread_views(checkpointer, graph=compiled) if checkpointer is not None else []
     return ViewerData(
         title=title,
         episodes=views,
         groups=group_views(views),
         threads=threads,
-        graph_name=structure.name if structure is not None else None,
-        graph_svg=graph_svg(structure) if structure is not None else None,
+        graph_name=drawn.name if drawn is not None else None,
+        graph_svg=graph_svg(drawn) if drawn is not None else None,
         runs=[training_run_view(name, rows) for name, rows in (metrics or {}).items()],
         notes=all_notes,
     )
