@@ -300,8 +300,19 @@ def _through_langchain(
     try:
         chat_model = init_chat_model(spec, **kwargs)
     except Exception as exc:  # a provider's own errors too (a missing API key, ...)
-        why = f"{exc}" if not nowhere else f"{exc}; and there is {nowhere}"
-        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {why}") from exc
+        # hone's reading first (a missing module, no prefix), then LangChain's reason.
+        if nowhere:
+            raise ModelSpecError(
+                f"cannot load the model {spec!r}: {nowhere}; name a model in your code as "
+                f"{FORMS}, or use a model spec: {_FORMS} (LangChain's init_chat_model cannot "
+                f"load it either: {exc})"
+            ) from exc
+        if not kind:
+            why = (
+                f"it has no '<kind>:' prefix, and LangChain's init_chat_model cannot load it: {exc}"
+            )
+            raise _bad(spec, why) from exc
+        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {exc}") from exc
     return LangChainModel(chat_model)
 
 
