@@ -154,6 +154,43 @@ def _response_format(response_format: Any) -> tuple[Any, ToolStrategy[Any] | Non
     return response_format, None
 
 
+def _tool_node(middleware: Sequence[AgentMiddleware[Any, Any, Any]], tools: list[Any]) -> Any:
+    """The agent's tool node: the middleware's tools and ``tools``, every ``wrap_tool_call``
+    around each call, and LangChain's error handling (bad arguments answered, a tool's own
+    exceptions propagated to the wrappers); None when there is nothing to run."""
+    runnable = [t for m in middleware for t in getattr(m, "tools", ())] + tools
+    wrapping = [m for m in middleware if implements(m, "wrap_tool_call")]
+    if not runnable and not wrapping:
+        return None
+    return ToolNode(
+        runnable,
+        handle_tool_errors=LANGGRAPH_DEFAULT,
+        wrap_tool_call=_composed_tool_wrappers([m.wrap_tool_call for m in wrapping]),
+        awrap_tool_call=_composed_async_tool_wrappers([m.awrap_tool_call for m in wrapping]),
+    )
+
+
+def _schemas(
+    middleware: Sequence[AgentMiddleware[Any, Any, Any]],
+    state_schema: type[Any] | None,
+    *,
+    langchain: bool,
+) -> tuple[type[Any], type[Any], type[Any]]:
+    """The graph's state, input and output schemas: the middleware's state schemas merged,
+    ``state_schema`` (or :class:`AgentState`) last; typed with LangChain's messages for a
+    LangChain chat model."""
+    schemas = [*(m.state_schema for m in middleware), state_schema or AgentState]
+    merged = (
+        _merged(schemas, "StateSchema", None),
+        _merged(schemas, "InputSchema", "input"),
+        _merged(schemas, "OutputSchema", "output"),
+    )
+    if not langchain:
+        return merged
+    state, input_schema, output_schema = (langchain_state_schema(s) for s in merged)
+    return state, input_schema, output_schema
+
+
 def _is_direct(tool: Any) -> bool:
     return bool(getattr(langchain_source(tool) or tool, "return_direct", False))
 
@@ -229,22 +266,8 @@ def create_agent(
     )
     given = list(tools or ())
     builtin = [t for t in given if isinstance(t, Mapping)]
-    runnable = [t for m in middleware for t in getattr(m, "tools", ())] + [
-        t for t in given if not isinstance(t, Mapping)
-    ]
-    tool_wrappers = [m.wrap_tool_call for m in middleware if implements(m, "wrap_tool_call")]
-    atool_wrappers = [m.awrap_tool_call for m in middleware if implements(m, "wrap_tool_call")]
-    tool_node = (
-        ToolNode(
-            runnable,
-            handle_tool_errors=LANGGRAPH_DEFAULT,
-            wrap_tool_call=_composed_tool_wrappers(tool_wrappers),
-            awrap_tool_call=_composed_async_tool_wrappers(atool_wrappers),
-        )
-        if runnable or tool_wrappers
-        else None
-    )
-    registered = {} if tool_node is None else {t.name: t for t in tool_node._given_tools}
+    tool_node = _tool_node(middleware, [t for t in given if not isinstance(t, Mapping)])
+    registered = {} if tool_node is None else tool_node.tools_by_name
     with_hook = {hook: [m for m in middleware if implements(m, hook)] for hook in HOOKS}
     wrapping = [m for m in middleware if implements(m, "wrap_model_call")]
     sync_wrappers: list[tuple[str, ModelWrapper]] = [(m.name, m.wrap_model_call) for m in wrapping]
@@ -252,17 +275,7 @@ def create_agent(
         (m.name, m.awrap_model_call) for m in wrapping
     ]
 
-    base_state = state_schema if state_schema is not None else AgentState
-    schemas = [*(m.state_schema for m in middleware), base_state]
-    state, input_schema, output_schema = (
-        _merged(schemas, "StateSchema", None),
-        _merged(schemas, "InputSchema", "input"),
-        _merged(schemas, "OutputSchema", "output"),
-    )
-    if langchain:
-        state, input_schema, output_schema = (
-            langchain_state_schema(s) for s in (state, input_schema, output_schema)
-        )
+    state, input_schema, output_schema = _schemas(middleware, state_schema, langchain=langchain)
     graph = StateGraph(
         state,
         context_schema=context_schema,
@@ -279,7 +292,7 @@ def create_agent(
             setup_strategy=setup,
             output_tools=output_tools,
             registered=registered,
-            wraps_tools=bool(tool_wrappers),
+            wraps_tools=any(implements(m, "wrap_tool_call") for m in middleware),
             wrappers=sync_wrappers,
             async_wrappers=async_wrappers,
             name=name,
