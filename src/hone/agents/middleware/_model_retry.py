@@ -80,17 +80,6 @@ class ModelRetryMiddleware(AgentMiddleware[Any, Any, Any]):
         self.jitter = jitter
         self.tools = []  # adds no tools to the agent
 
-    def _settings(self) -> RetrySettings:
-        # Read at call time: the attributes are public and may be changed after __init__.
-        return RetrySettings(
-            max_retries=self.max_retries,
-            retry_on=self.retry_on,
-            backoff_factor=self.backoff_factor,
-            initial_delay=self.initial_delay,
-            max_delay=self.max_delay,
-            jitter=self.jitter,
-        )
-
     def _exhausted(self, request: ModelRequest[Any]) -> Callable[[Exception, int], Any]:
         """The answer once the retries ran out (or the re-raise ``"error"`` asks for)."""
 
@@ -116,7 +105,9 @@ class ModelRetryMiddleware(AgentMiddleware[Any, Any, Any]):
             Exception: a failure ``retry_on`` rejects; the last failure with
                 ``on_failure="error"``.
         """
-        return retry_sync(self._settings(), lambda: handler(request), self._exhausted(request))
+        return retry_sync(
+            RetrySettings.of(self), lambda: handler(request), self._exhausted(request)
+        )
 
     async def awrap_model_call(
         self,
@@ -130,5 +121,5 @@ class ModelRetryMiddleware(AgentMiddleware[Any, Any, Any]):
                 ``on_failure="error"``.
         """
         return await retry_async(
-            self._settings(), lambda: handler(request), self._exhausted(request)
+            RetrySettings.of(self), lambda: handler(request), self._exhausted(request)
         )

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from hone.errors import (
     CapabilityError,
@@ -143,6 +143,19 @@ class RetrySettings:
     initial_delay: float
     max_delay: float
     jitter: bool
+
+    @classmethod
+    def of(cls, middleware: Any) -> RetrySettings:
+        """The settings a retry middleware holds now (read at each call: its attributes are
+        public and may change after it was built)."""
+        return cls(
+            max_retries=middleware.max_retries,
+            retry_on=middleware.retry_on,
+            backoff_factor=middleware.backoff_factor,
+            initial_delay=middleware.initial_delay,
+            max_delay=middleware.max_delay,
+            jitter=middleware.jitter,
+        )
 
     def delay_before(self, attempt: int) -> float | None:
         """Seconds to wait before attempt number ``attempt + 1`` once attempt number

@@ -115,17 +115,6 @@ class ToolRetryMiddleware(AgentMiddleware[Any, Any, Any]):
         self.jitter = jitter
         self.tools = []  # adds no tools to the agent
 
-    def _settings(self) -> RetrySettings:
-        # Read at call time: the attributes are public and may be changed after __init__.
-        return RetrySettings(
-            max_retries=self.max_retries,
-            retry_on=self.retry_on,
-            backoff_factor=self.backoff_factor,
-            initial_delay=self.initial_delay,
-            max_delay=self.max_delay,
-            jitter=self.jitter,
-        )
-
     def _applies_to(self, name: str) -> bool:
         return self._tool_filter is None or name in self._tool_filter
 
@@ -161,7 +150,7 @@ class ToolRetryMiddleware(AgentMiddleware[Any, Any, Any]):
         if not self._applies_to(name):
             return handler(request)
         return retry_sync(
-            self._settings(), lambda: handler(request), self._exhausted(request, name)
+            RetrySettings.of(self), lambda: handler(request), self._exhausted(request, name)
         )
 
     async def awrap_tool_call(
@@ -177,5 +166,5 @@ class ToolRetryMiddleware(AgentMiddleware[Any, Any, Any]):
         if not self._applies_to(name):
             return await handler(request)
         return await retry_async(
-            self._settings(), lambda: handler(request), self._exhausted(request, name)
+            RetrySettings.of(self), lambda: handler(request), self._exhausted(request, name)
         )
