@@ -44,9 +44,6 @@ class Jumps:
 
     model: str
     end: str
-    #: The state's untracked keys: never put in a ``Send`` to the tools (a packet is
-    #: checkpointed; the tool node reads them from the graph).
-    untracked: frozenset[str] = frozenset()
 
     def resolve(self, jump_to: JumpTo | None) -> str | None:
         """The node ``jump_to`` names, or None (no jump)."""
@@ -94,8 +91,7 @@ class Jumps:
                 c for c in turn.tool_calls if c.id not in answered and c.name not in output_tools
             ]
             if pending:
-                sent = {k: v for k, v in state.items() if k not in self.untracked}
-                return tool_call_sends("tools", pending, sent)
+                return tool_call_sends("tools", pending, dict(state))
             if state.get("structured_response") is not None:
                 return self.end
             return self.model

@@ -31,7 +31,6 @@ from hone.agents.structured_output import (
 )
 from hone.errors import ConfigError
 from hone.graph._builder import StateGraph
-from hone.graph._channels import UntrackedValue
 from hone.graph._context import get_runtime
 from hone.graph._types import END, START
 from hone.graph.prebuilt._react_state import langchain_state_schema
@@ -306,12 +305,7 @@ def create_agent(
                 node = f"{m.name}.{hook}"
                 action = _HookNode(node, defined(m, hook), defined(m, f"a{hook}"))
                 graph.add_node(node, action, input_schema=state)
-    untracked = frozenset(
-        key
-        for key, annotation in typing.get_type_hints(state, include_extras=True).items()
-        if any(m is UntrackedValue or isinstance(m, UntrackedValue) for m in _metadata(annotation))
-    )
-    _wire(graph, with_hook, tool_node, output_tools, initial_format, bool(wrapping), untracked)
+    _wire(graph, with_hook, tool_node, output_tools, initial_format, bool(wrapping))
     compiled = graph.compile(
         checkpointer,
         cache=cache,
@@ -337,7 +331,6 @@ def _wire(
     output_tools: Mapping[str, OutputToolBinding[Any]],
     response_format: Any,
     wraps_model: bool,
-    untracked: frozenset[str],
 ) -> None:
     """The edges of the agent's graph (see the module docs)."""
     before_agent, before_model = with_hook["before_agent"], with_hook["before_model"]
@@ -346,7 +339,7 @@ def _wire(
     entry = f"{before_agent[0].name}.before_agent" if before_agent else loop_entry
     loop_exit = f"{after_model[0].name}.after_model" if after_model else "model"
     exit_node = f"{after_agent[-1].name}.after_agent" if after_agent else END
-    jumps = Jumps(model=loop_entry, end=exit_node, untracked=untracked)
+    jumps = Jumps(model=loop_entry, end=exit_node)
 
     def hook_edge(m: AgentMiddleware[Any, Any, Any], hook: str, default: str) -> None:
         node = f"{m.name}.{hook}"

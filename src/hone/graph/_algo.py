@@ -182,10 +182,12 @@ def _writers(tasks: Sequence[Any], chan: str) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class ChannelKinds:
     """Which channels can change without a write: at a new step (``volatile``: ephemeral
-    values, topics) or when the run is about to finish (``finishing``: deferred nodes)."""
+    values, topics) or when the run is about to finish (``finishing``: deferred nodes); and
+    which are never checkpointed (``untracked``)."""
 
     volatile: tuple[str, ...]
     finishing: tuple[str, ...]
+    untracked: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, channels: Mapping[str, Channel]) -> ChannelKinds:
@@ -195,7 +197,8 @@ class ChannelKinds:
         per_step = (EphemeralValue, Topic, AnyValue)
         volatile = tuple(k for k, c in channels.items() if type(c) not in (*plain, *deferred))
         finishing = tuple(k for k, c in channels.items() if type(c) not in (*plain, *per_step))
-        return cls(volatile, finishing)
+        untracked = frozenset(k for k, c in channels.items() if isinstance(c, UntrackedValue))
+        return cls(volatile, finishing, untracked)
 
 
 def _warn_unknown_channel(task: str, channel: str) -> None:

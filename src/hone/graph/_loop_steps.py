@@ -22,7 +22,6 @@ from hone.graph._algo import (
     should_interrupt,
     task_path_str,
 )
-from hone.graph._channels import UntrackedValue
 from hone.graph._constants import ERROR, ERROR_SOURCE, INTERRUPT, KEPT, NULL_TASK_ID, RESUME
 from hone.graph._interrupt import KEYED_RESUME, GraphInterrupt
 from hone.graph._loop_stream import StreamingLoop
@@ -228,9 +227,9 @@ class SteppingLoop(StreamingLoop):
                 to_save = writes
             # Untracked channels are never checkpointed, their pending writes neither (their
             # values may not even be serializable: a live session, a lock).
-            to_save = [
-                w for w in to_save if not isinstance(self.channels.get(w[0]), UntrackedValue)
-            ]
+            untracked = self.graph.channel_kinds.untracked
+            if untracked:
+                to_save = [w for w in to_save if w[0] not in untracked]
             self.pending_writes.extend([(task_id, c, v) for c, v in writes])
             if self.checkpointer is not None:
                 path = task_path_str(task.path) if task is not None else ""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from hone.graph._context import current_scope
 from hone.graph._types import END, Send
 from hone.graph.prebuilt._react_state import state_value
 from hone.graph.prebuilt._tool_node import last_turn
@@ -33,7 +34,12 @@ def _sent_call(call: ToolCall) -> ToolCall | dict[str, Any]:
 
 def tool_call_sends(node: str, calls: Sequence[ToolCall], state: Any) -> list[Send]:
     """One ``Send`` per call to ``node``, each carrying LangGraph's ``ToolCallWithContext``
-    (the call, and the state the tool sees)."""
+    (the call, and the state the tool sees). The running graph's untracked keys stay out of
+    the packet (a packet is checkpointed; the tool node reads them from the graph)."""
+    scope = current_scope()
+    untracked = scope.loop.graph.channel_kinds.untracked if scope is not None else ()
+    if untracked and isinstance(state, dict):
+        state = {k: v for k, v in state.items() if k not in untracked}
     return [
         Send(
             node,

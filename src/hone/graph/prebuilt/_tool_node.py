@@ -17,7 +17,7 @@ from hone.errors import (
     ToolInjectionError,
 )
 from hone.graph._callbacks import ToolRun
-from hone.graph._channels import MISSING, UntrackedValue
+from hone.graph._channels import MISSING
 from hone.graph._context import _SCOPE, current_scope
 from hone.graph._interrupt import GraphBubbleUp, GraphInterrupt
 from hone.graph._types import Command, merge_parent_commands
@@ -86,10 +86,11 @@ def _with_untracked(given: NodeInput) -> NodeInput:
     scope = current_scope()
     if scope is None or not isinstance(given.state, dict):
         return given
+    channels = scope.loop.channels
     live = {
-        key: channel.get()
-        for key, channel in scope.loop.channels.items()
-        if isinstance(channel, UntrackedValue) and key not in given.state and channel.is_available()
+        key: channels[key].get()
+        for key in scope.loop.graph.channel_kinds.untracked
+        if key not in given.state and channels[key].is_available()
     }
     if not live:
         return given
