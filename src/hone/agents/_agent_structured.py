@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hone.agents.middleware._calls import Call, tool_calls_of
+from hone.agents.middleware._calls import Call, tool_answer, tool_calls_of
 from hone.agents.middleware._types import ModelResponse
 from hone.agents.structured_output import (
     MultipleStructuredOutputsError,
@@ -21,7 +21,6 @@ from hone.agents.structured_output import (
 )
 from hone.interop._messages import is_langchain_message
 from hone.interop._model import is_langchain_chat_model
-from hone.messages import ToolMessage
 
 __all__ = [
     "STRUCTURED_OUTPUT_ERROR_TEMPLATE",
@@ -46,11 +45,7 @@ _NATIVE_STRUCTURED = (
 
 def _tool_message(like: Any, content: str, call: Call) -> Any:
     """A tool message answering ``call``, in ``like``'s family."""
-    if is_langchain_message(like):
-        from langchain_core.messages import ToolMessage as LangChainToolMessage
-
-        return LangChainToolMessage(content=content, tool_call_id=call.id, name=call.name)
-    return ToolMessage(content=content, tool_call_id=call.id or "", name=call.name)
+    return tool_answer(content, call.id, call.name, langchain=is_langchain_message(like))
 
 
 def _retry_text(error: Exception, response_format: Any) -> str | None:

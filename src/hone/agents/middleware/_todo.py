@@ -17,10 +17,11 @@ import pydantic
 from typing_extensions import TypedDict
 
 from hone.agents.middleware._base import AgentMiddleware
+from hone.agents.middleware._calls import tool_answer
 from hone.agents.middleware._types import AgentState, ModelRequest, ModelResponse, OmitFromInput
 from hone.graph._types import Command
 from hone.interop._messages import is_langchain_message
-from hone.messages import AssistantMessage, SystemMessage, TextPart, ToolMessage
+from hone.messages import AssistantMessage, SystemMessage, TextPart
 from hone.tools import Tool, ToolContext
 
 __all__ = [
@@ -164,13 +165,7 @@ def _langchain_conversation(context: ToolContext) -> bool:
 
 
 def _tool_answer(content: str, call_id: str, langchain: bool, *, error: bool = False) -> Any:
-    if langchain:
-        from langchain_core.messages import ToolMessage as LangChainToolMessage
-
-        if error:
-            return LangChainToolMessage(content=content, tool_call_id=call_id, status="error")
-        return LangChainToolMessage(content=content, tool_call_id=call_id)
-    return ToolMessage(content=content, tool_call_id=call_id, is_error=error)
+    return tool_answer(content, call_id, None, langchain=langchain, error=error)
 
 
 def _write_todos(todos: list[Todo], context: ToolContext) -> Command[Any]:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from hone.agents.middleware._base import AgentMiddleware
+from hone.agents.middleware._calls import tool_answer
 from hone.agents.middleware._side_model import (
     acomplete_text,
     complete_text,
@@ -22,7 +23,7 @@ from hone.agents.middleware._side_model import (
 from hone.errors import ModelSpecError
 from hone.interop._messages import is_langchain_message
 from hone.interop._model import is_langchain_chat_model
-from hone.messages import ToolMessage, UserMessage
+from hone.messages import UserMessage
 
 __all__ = ["LLMToolEmulator"]
 
@@ -104,11 +105,7 @@ class LLMToolEmulator(AgentMiddleware[Any, Any, Any]):
             if isinstance(messages, list) and messages
             else is_langchain_chat_model(self.model)
         )
-        if langchain:
-            from langchain_core.messages import ToolMessage as LangChainToolMessage
-
-            return LangChainToolMessage(content=content, tool_call_id=call["id"], name=call["name"])
-        return ToolMessage(content=content, tool_call_id=call["id"] or "", name=call["name"])
+        return tool_answer(content, call["id"], call["name"], langchain=langchain)
 
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         """Emulate the call when its tool is emulated, else run it."""

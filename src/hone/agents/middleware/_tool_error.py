@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 from hone.agents.middleware._base import AgentMiddleware
+from hone.agents.middleware._calls import is_langchain_conversation, tool_answer
 from hone.graph._interrupt import GraphBubbleUp
-from hone.interop._messages import is_langchain_message
-from hone.messages import ToolMessage
 
 __all__ = ["AOnError", "OnError", "ToolErrorMiddleware"]
 
@@ -60,17 +59,10 @@ class ToolErrorMiddleware(AgentMiddleware[Any, Any, Any]):
 
     def _answer(self, request: Any, content: Any) -> Any:
         """The error message answering the request's call, in the conversation's family."""
-        messages = (
-            (request.state or {}).get("messages") if isinstance(request.state, dict) else None
+        langchain = is_langchain_conversation(request.state)
+        return tool_answer(
+            content, request.tool_call["id"], self._name(request), langchain=langchain, error=True
         )
-        call_id, name = request.tool_call["id"], self._name(request)
-        if messages and is_langchain_message(messages[-1]):
-            from langchain_core.messages import ToolMessage as LangChainToolMessage
-
-            return LangChainToolMessage(
-                content=content, tool_call_id=call_id, name=name, status="error"
-            )
-        return ToolMessage(content=content, tool_call_id=call_id, name=name, is_error=True)
 
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         """Run the call; answer the exceptions ``on_error`` gives content for.
