@@ -447,7 +447,15 @@ def test_sync_nodes_sends_and_functional_calls_match_langgraph() -> None:
     theirs = asyncio.run(_events(functional_program(lg_func), 1))
     ours = asyncio.run(_events(functional_program(hg), 1))
     named = [e if e[1] != "flow" or e[3] else (e[0], "LangGraph", *e[2:]) for e in ours]
-    assert named == theirs
+    # LangGraph streams the root graph's chunk for the second task's write either before or
+    # after the entrypoint's own chunk (about one run in sixty), so the root graph's chunks are
+    # compared as a multiset and every other event in order.
+    root_chunk = ("on_chain_stream", "LangGraph", ())
+    assert [e for e in named if e[:3] != root_chunk] == [e for e in theirs if e[:3] != root_chunk]
+    assert sorted(map(repr, (e for e in named if e[:3] == root_chunk))) == sorted(
+        map(repr, (e for e in theirs if e[:3] == root_chunk))
+    )
+    assert named[-1] == theirs[-1] and named[-1][0] == "on_chain_end"
     assert (*ours[2][:4], None, {}) == ("on_chain_start", "double", ("seq:step:1",), 2, None, {})
 
 
