@@ -19,6 +19,7 @@ PACKAGES = [
     "hone.graph",
     "hone.graph.callbacks",
     "hone.graph.prebuilt",
+    "hone.graph.streaming",
     "hone.interop",
     "hone.mcp",
     "hone.memory",

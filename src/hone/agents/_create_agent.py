@@ -210,6 +210,7 @@ def create_agent(
     debug: bool = False,
     name: str | None = None,
     cache: Any = None,
+    transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
 ) -> CompiledGraph:
     """An agent graph as LangChain's ``create_agent`` builds it (see the module docs).
 
@@ -238,6 +239,9 @@ def create_agent(
         debug: print each step.
         name: the graph's name, also set on the model's replies.
         cache: the node cache.
+        transformers: stream transformer factories for ``stream_events(version="v3")``
+            runs of the agent, after those its middleware declare (``transformers`` class
+            attribute); each factory once (:mod:`hone.graph.streaming`).
 
     Raises:
         ConfigError: two middleware with one name; a state schema that is not a TypedDict.
@@ -314,6 +318,12 @@ def create_agent(
         interrupt_after=interrupt_after,
         debug=debug,
         name=name,
+        transformers=_unique(
+            [
+                *(t for m in middleware for t in getattr(m, "transformers", ())),
+                *(transformers or ()),
+            ]
+        ),
     )
     metadata: dict[str, Any] = {"ls_integration": "langchain_create_agent"}
     if name:
@@ -387,3 +397,11 @@ def _wire(
         hook_edge(after_agent[index], "after_agent", f"{after_agent[index - 1].name}.after_agent")
     if after_agent:
         hook_edge(after_agent[0], "after_agent", END)
+
+
+def _unique(factories: list[Any]) -> list[Any]:
+    """``factories`` in order, each once (by identity: factories need not be hashable)."""
+    unique: dict[int, Any] = {}
+    for factory in factories:
+        unique.setdefault(id(factory), factory)
+    return list(unique.values())

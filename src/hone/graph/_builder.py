@@ -432,15 +432,20 @@ class StateGraph:
         interrupt_after: Sequence[str] | str | None = None,
         debug: bool = False,
         name: str | None = None,
+        transformers: Sequence[Callable[[tuple[str, ...]], Any]] | None = None,
     ) -> CompiledGraph:
         """Validate the graph and make it runnable.
 
         ``checkpointer`` is a saver; ``None`` (a subgraph inherits its parent's saver),
         ``True`` (a subgraph keeps its own state across calls) or ``False`` (no
-        checkpoints, even under a parent that has them).
+        checkpoints, even under a parent that has them). ``transformers``: stream
+        transformer classes or ``scope -> transformer`` factories every
+        ``stream_events(version="v3")`` run of the graph adds after the built-in ones
+        (:mod:`hone.graph.streaming`).
 
         Raises:
-            TypeError: a checkpointer that is none of these.
+            TypeError: a checkpointer that is none of these, or a transformer that is an
+                instance rather than a class or factory.
             GraphValidationError: see :meth:`validate`.
         """
         from hone.graph._compile import compile_graph
@@ -454,6 +459,7 @@ class StateGraph:
             interrupt_after=interrupt_after,
             debug=debug,
             name=name,
+            transformers=transformers,
         )
 
     def _apply_defaults(self) -> None:

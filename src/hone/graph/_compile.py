@@ -331,11 +331,14 @@ def compile_graph(
     interrupt_after: Sequence[str] | str | None,
     debug: bool,
     name: str | None,
+    transformers: Sequence[Any] | None = None,
 ) -> CompiledGraph:
     """Build the runtime tables of ``builder`` (see the module docstring)."""
     from hone.graph._compiled import CompiledGraph, check_checkpointer
+    from hone.graph.streaming._entry import stream_factories
 
     check_checkpointer(checkpointer)
+    stream_transformers = tuple(stream_factories(transformers))
     before = interrupt_before or []
     after = interrupt_after or []
     named = [*([] if before == "*" else before), *([] if after == "*" else after)]
@@ -414,4 +417,5 @@ def compile_graph(
         interrupt_after=after,
         debug=debug,
         name=name or "LangGraph",
+        stream_transformers=stream_transformers,
     )

@@ -85,6 +85,7 @@ class CompiledGraph(StateMethods, RunnableMethods):
         cache_policy: Any = None,
         stream_mode: str = "updates",
         stream_eager: bool = False,
+        stream_transformers: Sequence[Any] = (),
     ) -> None:
         self.builder = builder
         self.channels = channels
@@ -109,6 +110,8 @@ class CompiledGraph(StateMethods, RunnableMethods):
         self.stream_mode = stream_mode
         #: Stream events as they happen even in modes that do not need it.
         self.stream_eager = stream_eager
+        #: Transformer factories every ``stream_events(version="v3")`` run adds.
+        self.stream_transformers: tuple[Any, ...] = tuple(stream_transformers)
         self.config: dict[str, Any] | None = None
         #: Seconds a super-step may take (None: no limit); past it the run fails with
         #: ``TimeoutError``.
@@ -296,6 +299,8 @@ class CompiledGraph(StateMethods, RunnableMethods):
                     interrupt_after=interrupt_after,
                     durability=durability,
                     control=control,
+                    # v2 returns another mode's chunks as StreamParts; values are read below.
+                    version=version if stream_mode != "values" else "v1",
                     **kwargs,
                 )
             )
@@ -350,6 +355,7 @@ class CompiledGraph(StateMethods, RunnableMethods):
                     interrupt_after=interrupt_after,
                     durability=durability,
                     control=control,
+                    version=version if stream_mode != "values" else "v1",
                     **kwargs,
                 )
             ]

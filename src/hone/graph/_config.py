@@ -38,7 +38,8 @@ def ensure_config(
     """One config dict from several (later ones win; ``configurable`` and ``metadata``
     merge; tags concatenate), on top of the running node's config (``ambient``), with
     LangGraph's defaults. A config that names its own thread or checkpoint does not inherit
-    the node's ``configurable``."""
+    the node's ``configurable``. Tags the node's config already has are not added again (a
+    subgraph gets its parent's config both as the ambient one and explicitly)."""
     out: dict[str, Any] = {
         "tags": [],
         "metadata": {},
@@ -46,7 +47,9 @@ def ensure_config(
         "recursion_limit": 25,
         "configurable": {},
     }
+    inherited: frozenset[Any] = frozenset()
     if ambient:
+        inherited = frozenset(ambient.get("tags") or ())
         for key, value in ambient.items():
             if value not in (None, {}, [], ()):
                 out[key] = (
@@ -71,7 +74,7 @@ def ensure_config(
             if key == "configurable" or key == "metadata":
                 out[key] = {**out[key], **value}
             elif key == "tags":
-                out[key] = [*out["tags"], *value]
+                out[key] = [*out["tags"], *(t for t in value if t not in inherited)]
             elif key == "callbacks":
                 out[key] = _merge_callbacks(out["callbacks"], value)
             elif key in _CONFIG_KEYS:

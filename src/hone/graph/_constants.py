@@ -10,6 +10,7 @@ import sys
 from typing import Final
 
 __all__ = [
+    "CONFIG_KEY_STREAM_MESSAGES_V2",
     "END",
     "ERROR",
     "INPUT",
@@ -72,6 +73,10 @@ TAG_HIDDEN: Final = sys.intern("langsmith:hidden")
 
 #: The ``configurable`` key of a node's config holding its task id (marks a nested run).
 TASK_ID_KEY: Final = sys.intern("__pregel_task_id")
+
+#: The ``configurable`` key that turns a run's ``messages`` stream into content-block events
+#: (LangChain's streaming protocol), as ``stream_events(version="v3")`` asks for.
+CONFIG_KEY_STREAM_MESSAGES_V2: Final = sys.intern("__pregel_stream_messages_v2")
 
 #: Pending-write kinds that are not channels.
 RESERVED: Final = frozenset((INTERRUPT, RESUME, ERROR, NO_WRITES, RETURN, PUSH))

@@ -14,7 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hone.graph._config import ensure_config
-from hone.graph._constants import INTERRUPT, NS_SEP, TASK_ID_KEY
+from hone.graph._constants import (
+    CONFIG_KEY_STREAM_MESSAGES_V2,
+    INTERRUPT,
+    NS_SEP,
+    TASK_ID_KEY,
+)
 from hone.graph._context import current_scope
 from hone.graph._loop import Loop, recast_namespace
 from hone.graph._runtime import RunControl, Runtime, build_server_info, coerce_context
@@ -210,6 +215,7 @@ def _root_settings(
         runtime=runtime,
         store=store,
         cache=graph.cache,
+        messages_v2=bool(configurable.get(CONFIG_KEY_STREAM_MESSAGES_V2)),
     )
     if saver is None:
         settings.durability = durability or "async"
@@ -245,6 +251,7 @@ def _nested_settings(
         cache=parent.cache,
         streamed=parent.streamed,
         streamed_lock=parent.streamed_lock,
+        messages_v2=parent.messages_v2,
     )
 
 

@@ -8,6 +8,12 @@ config (LangChain's ``var_child_runnable_config``) with a handler that forwards 
 and the final message when the model did not stream, with the node's metadata. In a run with
 LangChain callbacks that config's callbacks are the node's run (``_callbacks``), with the
 handler added. Nothing here runs, or imports LangChain, unless LangChain is already imported.
+
+A run whose config sets ``CONFIG_KEY_STREAM_MESSAGES_V2`` (what ``stream_events(version="v3")``
+does) gets the v2 handler instead: it declares itself a consumer of LangChain's streaming
+protocol, so a model's ``invoke`` fires content-block events (``message-start``,
+``content-block-delta``, ...) rather than token chunks, and it forwards each event with the
+model run's id in the metadata (``"run_id"``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
+
+from hone.graph._context import current_scope
 
 if TYPE_CHECKING:
     from hone.graph._algo import Task
@@ -58,8 +66,14 @@ def _handler_class() -> Any:
         def on_chat_model_start(
             self, serialized: Any, messages: Any, *, run_id: Any, tags: Any = None, **kwargs: Any
         ) -> None:
-            if not tags or _NOSTREAM not in tags:
-                self.runs.add(run_id)
+            if tags and _NOSTREAM in tags:
+                return
+            scope = current_scope()
+            if scope is not None and scope.loop is not self.loop and scope.loop.is_nested:
+                # A call in a subgraph that does not stream messages (one that does has its
+                # own handler): LangGraph leaves it out, and streams what the node returns.
+                return
+            self.runs.add(run_id)
 
         def on_llm_new_token(
             self,
@@ -92,7 +106,49 @@ def _handler_class() -> Any:
     return MessagesHandler
 
 
+def _v2_handler_class(base: Any) -> Any:
+    from langchain_core.outputs import ChatGeneration
+
+    tracers = importlib.import_module("langchain_core.tracers._streaming")
+    marker: Any = getattr(tracers, "_V2StreamingCallbackHandler", object)
+
+    class MessagesHandlerV2(base, marker):  # type: ignore[misc]
+        """Forwards the content-block events of a task's chat models to ``messages`` mode."""
+
+        def on_llm_new_token(self, token: Any, *, run_id: Any, **kwargs: Any) -> None:
+            # Chunks are v1's shape: a node that calls ``model.stream()`` still fires them,
+            # and they must not reach a stream of protocol events.
+            return None
+
+        def on_stream_event(self, event: Any, *, run_id: UUID, **kwargs: Any) -> None:
+            if run_id not in self.runs:
+                return
+            if event.get("event") == "message-start":
+                self.streamed.add(run_id)
+                msg_id = event.get("id")
+                if msg_id:
+                    with self.loop.settings.streamed_lock:
+                        self.loop.settings.streamed.add(msg_id)
+            self.loop.emit_message(self.task, event, {"run_id": str(run_id)})
+
+        def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
+            if run_id in self.runs and run_id in self.streamed:
+                # Streamed as events: only remember the reply, so the node returning it
+                # does not stream it again as a whole message.
+                generations = response.generations
+                if generations and generations[0] and isinstance(generations[0][0], ChatGeneration):
+                    message = generations[0][0].message
+                    if message.id is None:
+                        message.id = str(uuid4())
+                    with self.loop.settings.streamed_lock:
+                        self.loop.settings.streamed.add(message.id)
+            super().on_llm_end(response, run_id=run_id, **kwargs)
+
+    return MessagesHandlerV2
+
+
 _HANDLER: Any = None
+_HANDLER_V2: Any = None
 
 
 def streams_langchain(loop: Loop, task: Task) -> bool:
@@ -111,6 +167,18 @@ def is_messages_handler(handler: Any) -> bool:
     return _HANDLER is not None and isinstance(handler, _HANDLER)
 
 
+def _handler(loop: Loop, task: Task) -> Any:
+    """The ``messages``-mode handler of ``task`` (v2 when the run asks for content blocks)."""
+    global _HANDLER, _HANDLER_V2
+    if _HANDLER is None:
+        _HANDLER = _handler_class()
+    if not loop.settings.messages_v2:
+        return _HANDLER(loop, task)
+    if _HANDLER_V2 is None:
+        _HANDLER_V2 = _v2_handler_class(_HANDLER)
+    return _HANDLER_V2(loop, task)
+
+
 @contextmanager
 def langchain_context(loop: Loop, task: Task, run: NodeRun | None) -> Iterator[None]:
     """While a task runs, LangChain calls in it see its config as their parent config: with
@@ -120,18 +188,16 @@ def langchain_context(loop: Loop, task: Task, run: NodeRun | None) -> Iterator[N
     if run is None and not streams:
         yield
         return
-    global _HANDLER
-    if streams and _HANDLER is None:
-        _HANDLER = _handler_class()
+    handler = _handler(loop, task) if streams else None
     from langchain_core.runnables.config import var_child_runnable_config
 
     callbacks: Any
     if run is not None:
         callbacks = run.child
-        if streams:
-            callbacks.add_handler(_HANDLER(loop, task), inherit=True)
+        if handler is not None:
+            callbacks.add_handler(handler, inherit=True)
     else:
-        callbacks = [_HANDLER(loop, task)]
+        callbacks = [handler]
     config = task.config
     ambient = {
         "callbacks": callbacks,

@@ -4,7 +4,8 @@ and messages.
 
 :class:`StreamingLoop` adds these to :class:`~hone.graph._loop_state.LoopState`; events go to
 the run's sink as ``(namespace, mode, payload)``. A ``messages``-mode run also streams the
-messages a node returns that it has not streamed yet (by message id, shared with subgraphs).
+messages a node returns that it has not streamed yet (by message id, shared with subgraphs),
+but not its tool messages when the run streams content-block events (``messages_v2``).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ class StreamingLoop(LoopState):
         else:
             found = _messages_in(output, top=False)
         settings = self.settings
+        if settings.messages_v2:
+            # A v3 event stream carries tool results on its tools channel, not as messages.
+            found = [m for m in found if not _is_tool_message(m)]
         for message in found:
             with settings.streamed_lock:
                 if message.id is not None and message.id in settings.streamed:
@@ -218,6 +222,11 @@ def _is_message(value: Any) -> bool:
         and (hasattr(value, "role") or hasattr(value, "type"))
         and not isinstance(value, type)
     )
+
+
+def _is_tool_message(message: Any) -> bool:
+    """Whether ``message`` is a tool result (hone's or LangChain's, chunks included)."""
+    return getattr(message, "type", None) in ("tool", "ToolMessageChunk")
 
 
 def _state_values(obj: Any) -> list[Any]:

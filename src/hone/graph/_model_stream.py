@@ -7,7 +7,8 @@ called with ``model.stream(request)`` instead and each text or reasoning delta g
 stream as an :class:`AssistantMessageChunk`. All chunks of one message share the id of the
 final message the call returns, so the runtime does not stream that message again when the
 node writes it to the state (a LangChain model's own reply, the completion's ``native``,
-takes that id too).
+takes that id too). A run that streams content-block events instead
+(``stream_events(version="v3")``) gets no chunks: the message reaches it whole.
 
 In a run given LangChain callbacks (``config={"callbacks": [...]}``, ``astream_events``), the
 call is also reported as a chat-model run under its node (start, tokens, reply), as a
@@ -57,9 +58,14 @@ async def astream_model(
     # through the handler the task installed, with its own message ids): reporting or
     # streaming it here as well would send every reply twice.
     langchain = getattr(model, "streams_to_callbacks", False)
+    settings = run.settings
+    # A run streaming content-block events (``messages_v2``) takes no token chunks: the
+    # reply reaches it whole when the node returns it, as a LangChain model's ``stream()``
+    # does there.
     to_stream = (
         stream
-        and "messages" in run.settings.modes
+        and "messages" in settings.modes
+        and not settings.messages_v2
         and not (langchain and streams_langchain(run, task))
     )
     if not to_stream and run.callbacks is None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from hone.graph._schemas import context_jsonschema, input_jsonschema, output_jsonschema
 
 if TYPE_CHECKING:
     from hone.graph._compiled import CompiledGraph
+    from hone.graph.streaming import AsyncGraphRunStream, GraphRunStream
 
 __all__ = ["RunnableMethods", "as_runnable"]
 
@@ -108,6 +109,89 @@ class RunnableMethods:
         """
         return context_jsonschema(self)  # type: ignore[arg-type]
 
+    @overload
+    def stream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: Literal["v3"],
+        transformers: Sequence[Callable[..., Any]] | None = None,
+        **kwargs: Any,
+    ) -> GraphRunStream: ...
+
+    @overload
+    def stream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: Literal["v1", "v2"] = "v2",
+        transformers: Sequence[Callable[..., Any]] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]: ...
+
+    def stream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: str = "v2",
+        transformers: Sequence[Callable[..., Any]] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Event streaming. ``version="v3"``: a :class:`~hone.graph.streaming.GraphRunStream`
+        whose projections (``run.values``, ``run.messages``, ``run.subgraphs``, ...) drive
+        the run as they are read (:mod:`hone.graph.streaming`); ``transformers`` adds
+        projections after the graph's own. Other keyword arguments (``context``,
+        ``durability``, ``interrupt_before``, ``control``, ...) go to :meth:`stream`.
+        ``"v1"``/``"v2"`` are LangChain's callback events, which LangChain only offers async
+        (:meth:`astream_events`).
+
+        Raises:
+            TypeError: ``stream_mode`` or ``subgraphs`` given with v3 (it sets them), or a
+                transformer instance instead of a class or factory.
+            NotImplementedError: ``version`` is ``"v1"`` or ``"v2"``.
+            ValueError: an unknown ``version``.
+        """
+        if version == "v3":
+            from hone.graph.streaming._entry import stream_v3
+
+            return stream_v3(self, input, config, transformers, kwargs)  # type: ignore[arg-type]
+        if version in ("v1", "v2"):
+            raise NotImplementedError(
+                f"synchronous stream_events(version={version!r}) does not exist in LangChain: "
+                "use astream_events, or stream_events(version='v3')"
+            )
+        raise ValueError(f"unknown stream_events version {version!r}: use 'v1', 'v2' or 'v3'")
+
+    @overload
+    def astream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: Literal["v3"],
+        transformers: Sequence[Callable[..., Any]] | None = None,
+        **kwargs: Any,
+    ) -> Awaitable[AsyncGraphRunStream]: ...
+
+    @overload
+    def astream_events(
+        self,
+        input: Any,
+        config: Any = None,
+        *,
+        version: Literal["v1", "v2"] = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]: ...
+
     def astream_events(
         self,
         input: Any,
@@ -120,15 +204,24 @@ class RunnableMethods:
         exclude_names: Sequence[str] | None = None,
         exclude_types: Sequence[str] | None = None,
         exclude_tags: Sequence[str] | None = None,
+        transformers: Sequence[Callable[..., Any]] | None = None,
         **kwargs: Any,
-    ) -> AsyncIterator[Any]:
+    ) -> Any:
         """LangChain's event stream of a run (``version="v2"``, LangChain's default):
         ``on_chain_start`` / ``on_chain_stream`` / ``on_chain_end`` for the graph and each
         node, router calls, and the events of LangChain models, tools and custom events
         inside nodes, with LangGraph's names, tags and metadata. Other keyword arguments
         (``stream_mode``, ``durability``, ``context``, ...) go to :meth:`astream`. Needs
-        langchain-core."""
-        return as_runnable(self).astream_events(  # type: ignore[arg-type, no-any-return]
+        langchain-core.
+
+        ``version="v3"``: an awaitable of an
+        :class:`~hone.graph.streaming.AsyncGraphRunStream` (see :meth:`stream_events`).
+        """
+        if version == "v3":
+            from hone.graph.streaming._entry import astream_v3
+
+            return astream_v3(self, input, config, transformers, kwargs)  # type: ignore[arg-type]
+        return as_runnable(self).astream_events(  # type: ignore[arg-type]
             input,
             config,
             version=version,

@@ -52,6 +52,9 @@ class RunSettings:
     #: Message ids already streamed in ``messages`` mode (shared with subgraphs).
     streamed: set[str] = field(default_factory=set)
     streamed_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: ``messages`` mode streams content-block events of LangChain chat models, not chunks,
+    #: and leaves out the tool messages nodes return (``stream_events(version="v3")``).
+    messages_v2: bool = False
 
     def wants(self, mode: str) -> bool:
         """Whether ``mode`` (or ``debug``, for checkpoints and tasks) is streamed."""

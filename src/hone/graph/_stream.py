@@ -199,7 +199,8 @@ def _user_metadata(config: Mapping[str, Any]) -> dict[str, Any]:
     md = {
         k: v for k, v in (config.get("metadata") or {}).items() if k not in EXCLUDED_METADATA_KEYS
     }
-    tags = [t for t in config.get("tags") or () if not str(t).startswith(("langsmith:", "seq:"))]
+    # LangGraph's rule: all tags but the ``seq:step:N`` ones a RunnableSequence adds.
+    tags = [t for t in config.get("tags") or () if not str(t).startswith("seq:step")]
     if tags:
         md["tags"] = tags
     return md

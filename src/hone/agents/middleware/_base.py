@@ -51,12 +51,15 @@ class AgentMiddleware(Generic[StateT, ContextT, ResponseT]):
     * ``wrap_tool_call(request, handler)``: around every tool call, likewise.
 
     Class attributes: ``state_schema`` (a :class:`AgentState` subclass whose keys join the
-    agent's state), ``tools`` (tools the middleware adds to the agent). ``name`` (the class
+    agent's state), ``tools`` (tools the middleware adds to the agent), ``transformers``
+    (stream transformer factories, :mod:`hone.graph.streaming`). ``name`` (the class
     name unless overridden) names the middleware's nodes and must be unique in an agent.
     """
 
     state_schema: type[Any] = _DefaultAgentState
     tools: Sequence[Any] = ()
+    #: Stream transformer factories the agent's ``stream_events(version="v3")`` runs add.
+    transformers: Sequence[Any] = ()
 
     @property
     def name(self) -> str:
