@@ -54,7 +54,7 @@ def _shape(ns: tuple[str, ...], data: tuple[Any, Any]) -> tuple[Any, ...]:
 
 
 def _check_run_ids(parts: list[Any]) -> None:
-    """Each reply's events carry its model run's id, which its ``message-start`` id ends with."""
+    """Each reply's events carry its model run's id, which its ``message-start`` id names."""
     current: str | None = None
     for part in parts:
         payload, meta = part["data"]
@@ -63,7 +63,8 @@ def _check_run_ids(parts: list[Any]) -> None:
             continue
         if payload["event"] == "message-start":
             current = meta["run_id"]
-            assert payload["id"] == f"lc_run--{UUID(current)}"
+            # LangChain names a reply after its run; a hone model's run is named after its reply.
+            assert payload["id"] in (f"lc_run--{UUID(current)}", current)
         assert meta["run_id"] == current
         assert meta["ls_integration"] and meta["langgraph_step"] >= 1
 
@@ -240,16 +241,25 @@ def test_langchain_callbacks_and_the_v2_stream_together() -> None:
     assert heard[1] == heard[0]
 
 
-def test_hone_models_reply_whole() -> None:
-    # Token chunks are not protocol events: a hone model's reply reaches the stream whole.
+def test_hone_models_stream_content_blocks() -> None:
+    # A hone model's deltas become content-block events (one run id for the call), and the
+    # reply the node returns is not replayed whole.
     agent = create_react_agent(
         ScriptedModel(["The fox."], chunk_size=3, when_exhausted="cycle"), []
     )
-    [(ns, kind, text, node, has_run_id)] = _shapes(_stream(agent, V2, stream_mode="messages"))
-    assert (ns, text, node, has_run_id) == ((), "The fox.", "agent", False)
-    assert "Chunk" not in kind
+    shapes = _shapes(_stream(agent, V2, stream_mode="messages"))
+    kinds = [kind for _, kind, *_ in shapes]
+    assert kinds[0] == "message-start" and kinds[-1] == "message-finish"
+    assert [text for _, kind, text, *_ in shapes if kind == "content-block-delta"] == [
+        "The",
+        " fo",
+        "x.",
+    ]
+    assert {(ns, node, has_run_id) for ns, _, _, node, has_run_id in shapes} == {
+        ((), "agent", True)
+    }
     chunks = _stream(agent, None, stream_mode="messages")
-    assert len(chunks) > 1
+    assert len(chunks) > 1 and all(not isinstance(c["data"][0], dict) for c in chunks)
 
 
 # ----------------------------------------------------------------------------- tasks metadata

@@ -4,6 +4,9 @@ import operator
 import sys
 from typing import Annotated, Any, TypedDict
 
+import pytest
+
+from hone.checkpoint import InMemorySaver
 from hone.graph import START, StateGraph, emit_message_delta, get_stream_writer
 from hone.messages import AssistantMessage
 
@@ -157,3 +160,45 @@ async def test_closing_an_astream_cancels_the_nodes_still_running() -> None:
             assert chunk == {"quick": {"value": 2}}
             break
     assert log == ["slow started", "slow cancelled"]
+
+
+def test_v2_chunks_and_invoke_carry_the_typed_state() -> None:
+    """``version="v2"`` gives the run's own values as the graph's pydantic model or dataclass
+    (subgraph chunks stay dicts), the state in checkpoint payloads likewise, and ``invoke``'s
+    ``GraphOutput.value`` too; a value the schema rejects raises its validation error."""
+    import dataclasses
+
+    import pydantic
+
+    from hone.graph._types import GraphOutput
+
+    class Model(pydantic.BaseModel):
+        value: str
+        items: list[str] = []
+
+    @dataclasses.dataclass
+    class Data:
+        value: str
+
+    for schema in (Model, Data):
+        g = StateGraph(schema)
+        g.add_node("a", lambda s: {"value": s.value + "!"})
+        g.add_edge(START, "a")
+        app = g.compile(checkpointer=InMemorySaver())
+        config = {"configurable": {"thread_id": schema.__name__}}
+        parts = list(
+            app.stream({"value": "x"}, config, stream_mode=["values", "checkpoints"], version="v2")
+        )
+        values = [p["data"] for p in parts if p["type"] == "values"]
+        assert all(isinstance(v, schema) for v in values) and values[-1].value == "x!"
+        saved = [p["data"]["values"] for p in parts if p["type"] == "checkpoints"]
+        assert isinstance(saved[-1], schema) and isinstance(saved[0], dict)  # first: unset
+        out = app.invoke({"value": "y"}, {"configurable": {"thread_id": "i"}}, version="v2")
+        assert isinstance(out, GraphOutput) and out.value == schema(value="y!")
+        # v1 keeps LangGraph's v1 shape: a dict.
+        assert isinstance(app.invoke({"value": "z"}, {"configurable": {"thread_id": "j"}}), dict)
+    bad = StateGraph(Model)
+    bad.add_node("a", lambda s: {})
+    bad.add_edge(START, "a")
+    with pytest.raises(pydantic.ValidationError):
+        list(bad.compile().stream({"value": [1, 2]}, stream_mode="values", version="v2"))

@@ -36,6 +36,7 @@ from hone.graph._types import END, START
 from hone.graph.prebuilt._react_state import langchain_state_schema
 from hone.graph.prebuilt._tool_errors import LANGGRAPH_DEFAULT
 from hone.graph.prebuilt._tool_node import ToolNode
+from hone.graph.streaming._tools import ToolCallTransformer
 from hone.interop import resolve_model
 from hone.interop._model import is_langchain_chat_model
 from hone.tools._convert import langchain_source
@@ -240,8 +241,9 @@ def create_agent(
         name: the graph's name, also set on the model's replies.
         cache: the node cache.
         transformers: stream transformer factories for ``stream_events(version="v3")``
-            runs of the agent, after those its middleware declare (``transformers`` class
-            attribute); each factory once (:mod:`hone.graph.streaming`).
+            runs of the agent, after ``ToolCallTransformer`` (``run.tool_calls``) and those
+            its middleware declare (``transformers`` class attribute); each factory once
+            (:mod:`hone.graph.streaming`).
 
     Raises:
         ConfigError: two middleware with one name; a state schema that is not a TypedDict.
@@ -320,6 +322,7 @@ def create_agent(
         name=name,
         transformers=_unique(
             [
+                ToolCallTransformer,
                 *(t for m in middleware for t in getattr(m, "transformers", ())),
                 *(transformers or ()),
             ]

@@ -26,7 +26,13 @@ from hone.graph._loop import Loop
 from hone.graph._runnable import RunnableMethods
 from hone.graph._runner import drive_async, drive_sync
 from hone.graph._runtime import RunControl
-from hone.graph._stream import AsyncEvents, SyncEvents, check_modes, format_chunk
+from hone.graph._stream import (
+    AsyncEvents,
+    SyncEvents,
+    check_modes,
+    format_chunk,
+    state_coercion,
+)
 
 if TYPE_CHECKING:
     from hone.graph._builder import StateGraph
@@ -205,11 +211,12 @@ class CompiledGraph(StateMethods, RunnableMethods):
         )
         live = self.stream_eager or subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
         wanted = set(check_modes(stream_mode))
+        coercion = state_coercion(self, loop.ns_path) if version == "v2" else None
         for event in drive_sync(loop, events, live):
             if event[1] in printing:
                 print_event(event, subgraphs)
             if event[1] in wanted:
-                yield format_chunk(event, stream_mode, subgraphs, version)
+                yield format_chunk(event, stream_mode, subgraphs, version, coercion)
 
     async def astream(
         self,
@@ -254,13 +261,14 @@ class CompiledGraph(StateMethods, RunnableMethods):
         )
         live = self.stream_eager or subgraphs or not _LIVE.isdisjoint(loop.settings.modes)
         wanted = set(check_modes(stream_mode))
+        coercion = state_coercion(self, loop.ns_path) if version == "v2" else None
         # Closed with this stream: a reader that stops reading cancels the running nodes now.
         async with contextlib.aclosing(drive_async(loop, events, live)) as driving:
             async for event in driving:
                 if event[1] in printing:
                     print_event(event, subgraphs)
                 if event[1] in wanted:
-                    yield format_chunk(event, stream_mode, subgraphs, version)
+                    yield format_chunk(event, stream_mode, subgraphs, version, coercion)
 
     def invoke(
         self,
@@ -304,7 +312,9 @@ class CompiledGraph(StateMethods, RunnableMethods):
                     **kwargs,
                 )
             )
-            return chunks if stream_mode != "values" else streamed_result(chunks, version)
+            if stream_mode != "values":
+                return chunks
+            return self._typed_output(streamed_result(chunks, version))
         loop = self._invoke_loop(
             input,
             config,
@@ -317,7 +327,19 @@ class CompiledGraph(StateMethods, RunnableMethods):
         )
         for _ in drive_sync(loop, None, False):
             pass
-        return invoke_result(loop, version)
+        return self._typed_output(invoke_result(loop, version))
+
+    def _typed_output(self, result: Any) -> Any:
+        """A v2 result (``GraphOutput``) with its value as the graph's output schema when that
+        is a pydantic model or dataclass (LangGraph's v2); v1 results as they are."""
+        from hone.graph._types import GraphOutput
+
+        if not isinstance(result, GraphOutput):
+            return result
+        coercion = state_coercion(self, ())
+        if coercion is None:
+            return result
+        return GraphOutput(value=coercion.values((), result.value), interrupts=result.interrupts)
 
     async def ainvoke(
         self,
@@ -359,7 +381,9 @@ class CompiledGraph(StateMethods, RunnableMethods):
                     **kwargs,
                 )
             ]
-            return chunks if stream_mode != "values" else streamed_result(chunks, version)
+            if stream_mode != "values":
+                return chunks
+            return self._typed_output(streamed_result(chunks, version))
         loop = self._invoke_loop(
             input,
             config,
@@ -372,7 +396,7 @@ class CompiledGraph(StateMethods, RunnableMethods):
         )
         async for _ in drive_async(loop, None, False):
             pass
-        return invoke_result(loop, version)
+        return self._typed_output(invoke_result(loop, version))
 
     def _invoke_loop(
         self,

@@ -22,15 +22,18 @@ if TYPE_CHECKING:
     from hone.graph._runtime import Runtime
 
 __all__ = [
+    "TOOL_OUTPUT",
     "Scratchpad",
     "TaskScope",
     "current_scope",
     "emit_message_delta",
+    "emit_tool_output_delta",
     "get_config",
     "get_runtime",
     "get_store",
     "get_stream_writer",
     "get_task_id",
+    "tool_events",
 ]
 
 
@@ -222,6 +225,26 @@ def emit_message_delta(chunk: Any, metadata: Mapping[str, Any] | None = None) ->
     if scope is None:
         return
     scope.loop.emit_message(scope.task, chunk, metadata)
+
+
+def tool_events() -> Callable[[dict[str, Any]], None] | None:
+    """What sends the running task's tool-call events to ``stream_mode="tools"`` (None
+    outside a node, or when nobody streams that mode)."""
+    scope = _SCOPE.get()
+    return None if scope is None else scope.loop.tool_events()
+
+
+#: The running tool call's ``tool-output-delta`` writer (set while a tool node runs a call
+#: in a run that streams ``tools``).
+TOOL_OUTPUT: ContextVar[Callable[[Any], None] | None] = ContextVar("hone_tool_output", default=None)
+
+
+def emit_tool_output_delta(delta: Any) -> None:
+    """Send a piece of the running tool call's output to ``stream_mode="tools"`` (a
+    ``tool-output-delta`` event); nothing when no run streams it."""
+    writer = TOOL_OUTPUT.get()
+    if writer is not None:
+        writer(delta)
 
 
 def _ignore(chunk: Any) -> None:

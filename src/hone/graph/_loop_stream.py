@@ -57,6 +57,15 @@ class StreamingLoop(LoopState):
             step = self.step - 1 if mode == "checkpoints" else self.step
             sink.put((self.ns_path, "debug", debug_wrap(mode, step, payload)))
 
+    def tool_events(self) -> Callable[[dict[str, Any]], None] | None:
+        """What sends tool-call events (``tool-started``, ``tool-output-delta``,
+        ``tool-finished``, ``tool-error``) to ``tools`` mode; None when nobody streams it."""
+        sink = self.settings.sink
+        if sink is None or "tools" not in self.settings.modes:
+            return None
+        ns = self.ns_path
+        return lambda payload: sink.put((ns, "tools", payload))
+
     def stream_writer(self, task: Task) -> Callable[[Any], None]:
         """The writer that sends a task's chunks to ``custom`` mode."""
         progress = _progress(task)

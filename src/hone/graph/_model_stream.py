@@ -8,7 +8,7 @@ stream as an :class:`AssistantMessageChunk`. All chunks of one message share the
 final message the call returns, so the runtime does not stream that message again when the
 node writes it to the state (a LangChain model's own reply, the completion's ``native``,
 takes that id too). A run that streams content-block events instead
-(``stream_events(version="v3")``) gets no chunks: the message reaches it whole.
+(``stream_events(version="v3")``) gets the reply as those events (:mod:`._content_blocks`).
 
 In a run given LangChain callbacks (``config={"callbacks": [...]}``, ``astream_events``), the
 call is also reported as a chat-model run under its node (start, tokens, reply), as a
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from hone.errors import ModelError
 from hone.graph._callbacks import ModelRun
+from hone.graph._content_blocks import BlockEvents
 from hone.graph._context import TaskScope, current_scope
 from hone.graph._lc_stream import streams_langchain
 from hone.interop._messages import is_langchain_message
@@ -59,14 +60,8 @@ async def astream_model(
     # streaming it here as well would send every reply twice.
     langchain = getattr(model, "streams_to_callbacks", False)
     settings = run.settings
-    # A run streaming content-block events (``messages_v2``) takes no token chunks: the
-    # reply reaches it whole when the node returns it, as a LangChain model's ``stream()``
-    # does there.
     to_stream = (
-        stream
-        and "messages" in settings.modes
-        and not settings.messages_v2
-        and not (langchain and streams_langchain(run, task))
+        stream and "messages" in settings.modes and not (langchain and streams_langchain(run, task))
     )
     if not to_stream and run.callbacks is None:
         return await model.complete(request)
@@ -106,11 +101,23 @@ async def _streamed(
     """Stream the model's reply: each delta to the ``messages`` stream and the callbacks."""
     meta = {"ls_model_name": model.name}
     completion: Completion | None = None
+    # A run streaming content-block events (``stream_events(version="v3")``) gets those
+    # instead of chunks, keyed by this call's run id.
+    settings = scope.loop.settings
+    blocks = BlockEvents(message_id) if to_stream and settings.messages_v2 else None
+    block_meta = {**meta, "run_id": message_id}
+    if blocks is not None:
+        # The node returning this reply must not replay it whole.
+        with settings.streamed_lock:
+            settings.streamed.add(message_id)
     async for event in model.stream(request):
         if event.kind == "done":
             completion = event.completion
         elif event.delta:
-            if to_stream:
+            if blocks is not None:
+                for block_event in blocks.delta(event.kind, event.delta):
+                    scope.loop.emit_message(scope.task, block_event, block_meta)
+            elif to_stream:
                 chunk = (
                     AssistantMessageChunk(content=event.delta, id=message_id)
                     if event.kind == "text"
@@ -124,6 +131,9 @@ async def _streamed(
             f"model {model.name!r} ended its stream without a 'done' event carrying the "
             f"completion; a backend's stream() must end with StreamEvent(kind='done', ...)"
         )
+    if blocks is not None:
+        for block_event in blocks.finish(completion):
+            scope.loop.emit_message(scope.task, block_event, block_meta)
     return completion
 
 

@@ -28,10 +28,12 @@ __all__ = [
     "AsyncEvents",
     "Event",
     "EventSink",
+    "StateCoercion",
     "SyncEvents",
     "debug_wrap",
     "format_chunk",
     "output_updates",
+    "state_coercion",
     "task_payload",
     "task_result_payload",
     "tasks_with_writes",
@@ -120,8 +122,67 @@ def check_modes(stream_mode: str | Sequence[str]) -> list[str]:
     return modes
 
 
+class StateCoercion:
+    """``version="v2"``'s typed state: the run's own ``values`` chunks become its output
+    schema and the state inside its ``checkpoints`` / ``debug`` payloads its state schema,
+    when those are pydantic models or dataclasses (``schema(**values)``; a value the schema
+    rejects raises its validation error). Subgraph chunks stay dicts, as in LangGraph."""
+
+    def __init__(self, own_ns: tuple[str, ...], output: type | None, state: type | None) -> None:
+        self.own_ns = own_ns
+        self.output = output
+        self.state = state
+
+    def values(self, ns: tuple[str, ...], payload: Any) -> Any:
+        if self.output is None or ns != self.own_ns or not isinstance(payload, dict):
+            return payload
+        return self.output(**payload)
+
+    def checkpoint(self, ns: tuple[str, ...], payload: Any) -> Any:
+        """A copy of a checkpoint (or debug checkpoint) payload with its values typed; the
+        first checkpoint of a run (before any channel is set) is left as it is."""
+        if self.state is None or ns != self.own_ns or not isinstance(payload, dict):
+            return payload
+        inner = payload.get("payload") if payload.get("type") == "checkpoint" else payload
+        if not isinstance(inner, dict) or not isinstance(inner.get("values"), dict):
+            return payload
+        if "__start__" in (inner.get("next") or ()):
+            return payload
+        typed = {**inner, "values": self.state(**inner["values"])}
+        return {**payload, "payload": typed} if inner is not payload else typed
+
+
+def _typed(schema: Any) -> type | None:
+    import dataclasses
+
+    from pydantic import BaseModel
+
+    if isinstance(schema, type) and (
+        issubclass(schema, BaseModel) or dataclasses.is_dataclass(schema)
+    ):
+        return schema
+    return None
+
+
+def state_coercion(graph: Any, own_ns: tuple[str, ...]) -> StateCoercion | None:
+    """The v2 coercion of ``graph``'s chunks (None when its schemas are plain dicts)."""
+    from hone.graph._state import ROOT
+
+    builder = graph.builder
+    if builder is None or graph.output_keys == ROOT:
+        return None
+    output, state = _typed(graph.output_schema), _typed(builder.state_schema)
+    if output is None and state is None:
+        return None
+    return StateCoercion(own_ns, output, state)
+
+
 def format_chunk(
-    event: Event, stream_mode: str | Sequence[str], subgraphs: bool, version: str
+    event: Event,
+    stream_mode: str | Sequence[str],
+    subgraphs: bool,
+    version: str,
+    coercion: StateCoercion | None = None,
 ) -> Any:
     """A stream event as ``stream()`` yields it."""
     ns, mode, payload = event
@@ -131,7 +192,11 @@ def format_chunk(
             if isinstance(payload, dict) and INTERRUPT in payload:
                 payload = dict(payload)
                 interrupts = payload.pop(INTERRUPT)
+            if coercion is not None:
+                payload = coercion.values(ns, payload)
             return {"type": mode, "ns": ns, "data": payload, "interrupts": interrupts}
+        if coercion is not None and mode in ("checkpoints", "debug"):
+            payload = coercion.checkpoint(ns, payload)
         return {"type": mode, "ns": ns, "data": payload}
     multi = not isinstance(stream_mode, str)
     if subgraphs:

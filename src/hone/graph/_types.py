@@ -43,10 +43,10 @@ __all__ = [
 ]
 
 StreamMode: TypeAlias = Literal[
-    "values", "updates", "checkpoints", "tasks", "debug", "messages", "custom"
+    "values", "updates", "checkpoints", "tasks", "debug", "messages", "custom", "tools"
 ]
 STREAM_MODES: frozenset[str] = frozenset(
-    ("values", "updates", "checkpoints", "tasks", "debug", "messages", "custom")
+    ("values", "updates", "checkpoints", "tasks", "debug", "messages", "custom", "tools")
 )
 #: When checkpoints are written: before the next step starts ("sync"), while it runs
 #: ("async", the default) or only when the run ends ("exit").

@@ -92,3 +92,74 @@ def test_subgraph_tokens_reach_the_handle_not_the_root() -> None:
     per_handle = [[list(m.text) for m in handle.messages] for handle in run.subgraphs]
     assert per_handle == [[["hello", " ", "world"]]]
     assert list(run.messages) == []
+
+
+def test_hone_model_tokens_stream_as_content_blocks() -> None:
+    from hone.agents import create_agent
+    from hone.messages import ToolCall
+    from hone.models import ScriptedModel
+    from hone.tools import tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    first = AssistantMessage(
+        content="let me add",
+        reasoning="adding",
+        tool_calls=[ToolCall(id="c1", name="add", arguments={"a": 1, "b": 2})],
+    )
+    agent = create_agent(ScriptedModel([first, "It is 3."], chunk_size=3), tools=[add])
+    run = agent.stream_events({"messages": [("user", "1+2?")]}, version="v3")
+    replies = []
+    for message in run.messages:
+        replies.append((list(message.text), str(message.reasoning), message.output.tool_calls))
+    assert replies == [
+        (
+            ["let", " me", " ad", "d"],
+            "adding",
+            [{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}],
+        ),
+        (["It ", "is ", "3."], "", []),
+    ]
+    # Streamed once: the node returning the reply does not replay it.
+    assert run.output["messages"][-1].content == "It is 3."
+
+
+def test_block_events_assemble_to_what_langchain_replays() -> None:
+    """hone's content-block rendering of a reply and LangChain's replay of the same reply
+    (converted) give LangChain's ChatModelStream the same message."""
+    from langchain_core.language_models._compat_bridge import message_to_events
+    from langchain_core.language_models.chat_model_stream import ChatModelStream
+
+    from hone.graph._content_blocks import BlockEvents
+    from hone.interop import to_langchain
+    from hone.messages import ToolCall
+    from hone.models import Completion, Usage
+
+    message = AssistantMessage(
+        id="m1",
+        content="hello world",
+        reasoning="hmm",
+        tool_calls=[ToolCall(id="t1", name="look", arguments={"q": "x"})],
+    )
+    blocks = BlockEvents("m1")
+    ours = ChatModelStream(message_id="m1")
+    for kind, piece in (
+        ("reasoning", "hm"),
+        ("reasoning", "m"),
+        ("text", "hello "),
+        ("text", "world"),
+    ):
+        for event in blocks.delta(kind, piece):  # type: ignore[arg-type]
+            ours.dispatch(event)
+    for event in blocks.finish(Completion(message=message, usage=Usage(3, 4))):
+        ours.dispatch(event)
+    theirs = ChatModelStream(message_id="m1")
+    for event in message_to_events(to_langchain(message), message_id="m1"):
+        theirs.dispatch(event)
+    assert ours.output.text == theirs.output.text == "hello world"
+    assert ours.output.tool_calls == theirs.output.tool_calls
+    assert str(ours.reasoning) == str(theirs.reasoning) == "hmm"
+    assert ours.output.usage_metadata["total_tokens"] == 7

@@ -38,6 +38,7 @@ from hone.graph.prebuilt._tool_request import (
     ToolCallWithContext,
     ToolCallWrapper,
 )
+from hone.graph.streaming._tools import ToolCallTransformer
 
 if TYPE_CHECKING:
     from hone.graph.prebuilt._markers import InjectedState, InjectedStore, ToolRuntime
@@ -57,6 +58,7 @@ __all__ = [
     "ReviewDecision",
     "ReviewedTool",
     "ToolCallRequest",
+    "ToolCallTransformer",
     "ToolCallWithContext",
     "ToolCallWrapper",
     "ToolNode",

@@ -23,6 +23,7 @@ from typing_extensions import TypeVar
 
 from hone.errors import ConfigError, ToolInjectionError
 from hone.graph import ExecutionInfo, Runtime, ServerInfo, get_config, get_runtime
+from hone.graph._context import emit_tool_output_delta
 from hone.tools._context import ToolContext
 from hone.tools._injected import OMIT, Injected, InjectedParam, register_named
 
@@ -96,6 +97,12 @@ class BaseToolRuntime(Injected, Generic[ContextT, StateT]):
     def marker(cls) -> Injected:
         """The marker ``runtime: ToolRuntime`` stands for."""
         return _RuntimeMarker()
+
+    def emit_output_delta(self, delta: Any) -> None:
+        """Stream a piece of this call's output as a ``tool-output-delta`` event of
+        ``stream_mode="tools"`` (``run.tool_calls[i].output_deltas`` in event streaming);
+        nothing when the run does not stream tools, so tools may call it unconditionally."""
+        emit_tool_output_delta(delta)
 
 
 class _RuntimeMarker(Injected):

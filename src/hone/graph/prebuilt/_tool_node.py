@@ -50,6 +50,7 @@ from hone.graph.prebuilt._tool_request import (
     parse_input,
     run_sync_wrapper,
 )
+from hone.graph.prebuilt._tool_stream import streamed_call
 from hone.interop._messages import from_langchain, is_langchain_message, to_langchain
 from hone.messages import AssistantMessage, ToolCall, ToolMessage, to_message
 from hone.tools import (
@@ -441,16 +442,18 @@ class ToolNode:
             if tool is None or langchain_source(tool) is not None
             else await ToolRun.start(tool.name, tool.description, call.id, call.arguments)
         )
-        result = await aexecute_tool_call(
-            call,
-            registry,
-            state=state,
-            runtime=runtime,
-            deps=self.deps,
-            metadata=metadata,
-            execution=self.options,
-            screen=False,  # the whole turn was screened first
-        )
+        with streamed_call(call) as report:
+            result = await aexecute_tool_call(
+                call,
+                registry,
+                state=state,
+                runtime=runtime,
+                deps=self.deps,
+                metadata=metadata,
+                execution=self.options,
+                screen=False,  # the whole turn was screened first
+            )
+            report(result)
         if reported is not None and result.exception is not None:
             await reported.fail(result.exception)
         elif reported is not None:

@@ -11,7 +11,7 @@ projections are read independently, each driving the run as it is read::
     final_state = run.output
 
 Built-in projections: ``values``, ``messages``, ``lifecycle``, ``subgraphs``; add ``updates``,
-``custom``, ``checkpoints``, ``debug`` or ``tasks`` by passing their transformers, and your own
+``custom``, ``checkpoints``, ``debug``, ``tasks`` or ``tool_calls`` by passing their transformers, and your own
 by subclassing :class:`StreamTransformer` (``compile(transformers=[...])`` or
 ``stream_events(..., transformers=[...])``). See docs/streaming.md.
 """
@@ -42,6 +42,7 @@ from hone.graph.streaming._run import (
     SubgraphRunStream,
     SubgraphStatus,
 )
+from hone.graph.streaming._tools import ToolCallStream, ToolCallTransformer
 from hone.graph.streaming._transformer import StreamTransformer
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "SubgraphTransformer",
     "TaskLifecycle",
     "TasksTransformer",
+    "ToolCallStream",
+    "ToolCallTransformer",
     "TransformerFactory",
     "UpdatesTransformer",
     "ValuesTransformer",
