@@ -40,15 +40,19 @@ def pick(index: int, reason: str = "r") -> str:
 
 
 class Slow(ScriptedModel):
-    """A scripted model that takes a moment and counts the calls in flight on a shared
-    counter."""
+    """A scripted model that counts the calls in flight on a shared counter; a first call
+    waits (up to a few seconds) for the other solvers' first calls to arrive, so a loaded
+    machine cannot make concurrent calls look sequential."""
 
     flight: ClassVar[dict[str, int]] = {"now": 0, "most": 0}
 
     async def complete(self, request: ChatRequest) -> Completion:
         self.flight["now"] += 1
         self.flight["most"] = max(self.flight["most"], self.flight["now"])
-        await asyncio.sleep(0.01)
+        for _ in range(500):
+            if self.flight["most"] >= 3:
+                break
+            await asyncio.sleep(0.01)
         self.flight["now"] -= 1
         return await super().complete(request)
 

@@ -21,6 +21,7 @@ from typing_extensions import TypedDict
 from hone.agents._agent_chain import AsyncModelWrapper, ModelWrapper
 from hone.agents._agent_model import ModelNode
 from hone.agents._agent_routes import Jumps, tools_route
+from hone.agents._subagent_stream import SubagentTransformer
 from hone.agents.middleware._base import HOOKS, AgentMiddleware, can_jump_to, defined, implements
 from hone.agents.middleware._types import AgentState, OmitFromSchema, system_message_for
 from hone.agents.structured_output import (
@@ -241,7 +242,8 @@ def create_agent(
         name: the graph's name, also set on the model's replies.
         cache: the node cache.
         transformers: stream transformer factories for ``stream_events(version="v3")``
-            runs of the agent, after ``ToolCallTransformer`` (``run.tool_calls``) and those
+            runs of the agent, after ``ToolCallTransformer`` (``run.tool_calls``),
+            ``SubagentTransformer`` (``run.subagents``: named agents it calls) and those
             its middleware declare (``transformers`` class attribute); each factory once
             (:mod:`hone.graph.streaming`).
 
@@ -323,6 +325,7 @@ def create_agent(
         transformers=_unique(
             [
                 ToolCallTransformer,
+                SubagentTransformer,
                 *(t for m in middleware for t in getattr(m, "transformers", ())),
                 *(transformers or ()),
             ]

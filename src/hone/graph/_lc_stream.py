@@ -62,6 +62,7 @@ def _handler_class() -> Any:
             self.task = task
             self.runs: set[Any] = set()
             self.streamed: set[Any] = set()
+            self.run_metadata: dict[Any, dict[str, Any]] = {}
 
         def on_chat_model_start(
             self, serialized: Any, messages: Any, *, run_id: Any, tags: Any = None, **kwargs: Any
@@ -115,6 +116,15 @@ def _v2_handler_class(base: Any) -> Any:
     class MessagesHandlerV2(base, marker):  # type: ignore[misc]
         """Forwards the content-block events of a task's chat models to ``messages`` mode."""
 
+        def on_chat_model_start(
+            self, serialized: Any, messages: Any, *, run_id: Any, tags: Any = None, **kwargs: Any
+        ) -> None:
+            super().on_chat_model_start(serialized, messages, run_id=run_id, tags=tags, **kwargs)
+            if run_id in self.runs and (metadata := kwargs.get("metadata")):
+                # The model run's own metadata rides on its events, as in LangGraph (where a
+                # middleware marks its internal calls, ``lc_internal_call``).
+                self.run_metadata[run_id] = dict(metadata)
+
         def on_llm_new_token(self, token: Any, *, run_id: Any, **kwargs: Any) -> None:
             # Chunks are v1's shape: a node that calls ``model.stream()`` still fires them,
             # and they must not reach a stream of protocol events.
@@ -129,7 +139,8 @@ def _v2_handler_class(base: Any) -> Any:
                 if msg_id:
                     with self.loop.settings.streamed_lock:
                         self.loop.settings.streamed.add(msg_id)
-            self.loop.emit_message(self.task, event, {"run_id": str(run_id)})
+            meta = {**self.run_metadata.get(run_id, {}), "run_id": str(run_id)}
+            self.loop.emit_message(self.task, event, meta)
 
         def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
             if run_id in self.runs and run_id in self.streamed:
@@ -143,6 +154,7 @@ def _v2_handler_class(base: Any) -> Any:
                     with self.loop.settings.streamed_lock:
                         self.loop.settings.streamed.add(message.id)
             super().on_llm_end(response, run_id=run_id, **kwargs)
+            self.run_metadata.pop(run_id, None)
 
     return MessagesHandlerV2
 

@@ -42,6 +42,11 @@ from hone.agents.middleware._human_in_the_loop import (
     ReviewConfig,
     ToolApprovalRequest,
 )
+from hone.agents.middleware._internal_call_transformer import (
+    INTERNAL_CALL_METADATA_KEY,
+    InternalCallTransformer,
+    internal_call_metadata,
+)
 from hone.agents.middleware._model_call_limit import (
     ModelCallLimitExceededError,
     ModelCallLimitMiddleware,
@@ -107,6 +112,7 @@ from hone.graph._runtime import Runtime
 from hone.graph.prebuilt._tool_request import ToolCallRequest
 
 __all__ = [
+    "INTERNAL_CALL_METADATA_KEY",
     "WRITE_TODOS_SYSTEM_PROMPT",
     "WRITE_TODOS_TOOL_DESCRIPTION",
     "Action",
@@ -132,6 +138,7 @@ __all__ = [
     "HostExecutionPolicy",
     "HumanInTheLoopMiddleware",
     "InputAgentState",
+    "InternalCallTransformer",
     "InterruptMode",
     "InterruptOnConfig",
     "JumpTo",
@@ -190,6 +197,7 @@ __all__ = [
     "detect_url",
     "dynamic_prompt",
     "hook_config",
+    "internal_call_metadata",
     "wrap_model_call",
     "wrap_tool_call",
     "write_todos",

@@ -10,9 +10,11 @@ its id, so the state's reducer replaces it in place.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from hone.agents.middleware._base import AgentMiddleware, hook_config
+from hone.agents.middleware._pii_stream import PIIStreamTransformer
 from hone.agents.middleware._redaction import (
     Detector,
     PIIDetectionError,
@@ -58,8 +60,9 @@ class PIIMiddleware(AgentMiddleware[Any, Any, Any]):
             each model call.
 
     The middleware's name is ``PIIMiddleware[<pii_type>]``, so one agent can hold several.
-    (LangChain's version also scrubs the v3 event stream; hone's runtime has no stream
-    transformers, so only the state is rewritten.)
+    With ``apply_to_output`` or ``apply_to_tool_results`` it also scrubs what the agent
+    streams in event streaming (``stream_events(version="v3")``): tokens, tool calls and
+    results, state snapshots (``transformers``, see :mod:`._pii_stream`).
 
     Raises:
         ValueError: an unknown built-in type and no detector.
@@ -84,6 +87,8 @@ class PIIMiddleware(AgentMiddleware[Any, Any, Any]):
         self.pii_type = self._resolved_rule.pii_type
         self.strategy = self._resolved_rule.strategy
         self.detector = self._resolved_rule.detector
+        if apply_to_output or apply_to_tool_results:
+            self.transformers = (partial(PIIStreamTransformer, rule=self._resolved_rule),)
 
     @property
     def name(self) -> str:

@@ -250,16 +250,29 @@ class SubgraphTransformer(TaskLifecycle):
     def _on_started(
         self, ns: tuple[str, ...], graph_name: str | None, trigger_call_id: str | None
     ) -> None:
-        if self._mux is None:
+        if self._mux is None or ns in self._handles or not self._wants(ns):
             return
         try:
             child = self._mux._make_child(ns)
         except RuntimeError:
             return
-        cls = AsyncSubgraphRunStream if child.is_async else SubgraphRunStream
-        handle = cls(child, path=ns, graph_name=graph_name, trigger_call_id=trigger_call_id)
+        handle = self._new_handle(child, ns, graph_name, trigger_call_id)
         self._handles[ns] = handle
         self._log.push(handle)
+
+    def _wants(self, ns: tuple[str, ...]) -> bool:
+        """Whether the child run at ``ns`` gets a handle (every subgraph does)."""
+        return True
+
+    def _new_handle(
+        self,
+        child: StreamMux,
+        ns: tuple[str, ...],
+        graph_name: str | None,
+        trigger_call_id: str | None,
+    ) -> Handle:
+        cls = AsyncSubgraphRunStream if child.is_async else SubgraphRunStream
+        return cls(child, path=ns, graph_name=graph_name, trigger_call_id=trigger_call_id)
 
     def _mark(
         self, ns: tuple[str, ...], status: SubgraphStatus, error: str | None

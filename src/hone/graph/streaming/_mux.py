@@ -105,6 +105,11 @@ class StreamMux:
             method = channel.name if native else f"custom:{channel.name}"
             channel._wire(lambda item: self._forward(method, item))
 
+    @property
+    def is_root(self) -> bool:
+        """Whether this mux is a run's own (a subgraph handle's mux is not)."""
+        return self._assign_seq
+
     def transformer_by_key(self, key: str) -> StreamTransformer | None:
         """The transformer that registered projection ``key``."""
         return self._owners.get(key)

@@ -109,12 +109,14 @@ class ToolCallTransformer(StreamTransformer):
             return True
         if kind == "tool-output-delta":
             stream._output_deltas.push(data.get("delta"))
-        elif kind == "tool-finished":
+        elif kind in ("tool-finished", "tool-error"):
             del self._active[call_id]
-            stream._end(output=_content(data.get("output")))
-        elif kind == "tool-error":
-            del self._active[call_id]
-            stream._end(error=str(data.get("message", "")))
+            if "final_delta" in data:  # output a transformer held back (PII redaction)
+                stream._output_deltas.push(data["final_delta"])
+            if kind == "tool-finished":
+                stream._end(output=_content(data.get("output")))
+            else:
+                stream._end(error=str(data.get("message", "")))
         return True
 
     def finalize(self) -> None:
