@@ -220,6 +220,19 @@ class RunnableMethods:
         if version == "v3":
             from hone.graph.streaming._entry import astream_v3
 
+            filters = {
+                "include_names": include_names,
+                "include_types": include_types,
+                "include_tags": include_tags,
+                "exclude_names": exclude_names,
+                "exclude_types": exclude_types,
+                "exclude_tags": exclude_tags,
+            }
+            if given := sorted(k for k, v in filters.items() if v is not None):
+                raise TypeError(
+                    f"astream_events(version='v3') does not filter events ({', '.join(given)} "
+                    "are v1/v2 options): read the projections you need, or add a transformer"
+                )
             return astream_v3(self, input, config, transformers, kwargs)  # type: ignore[arg-type]
         return as_runnable(self).astream_events(  # type: ignore[arg-type]
             input,

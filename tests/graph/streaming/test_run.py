@@ -273,3 +273,8 @@ def test_checkpoints_projection_with_a_saver() -> None:
     checkpoints = list(run.checkpoints)
     assert checkpoints and checkpoints[-1]["values"] == {"value": "x_a", "items": ["a", "b"]}
     assert lg_memory is not None
+
+
+def test_v2_event_filters_are_refused_with_v3() -> None:
+    with pytest.raises(TypeError, match="include_names"):
+        _nested(hg).compile().astream_events(INPUT, version="v3", include_names=["x"])
