@@ -24,6 +24,7 @@ from hone.graph._channels import (
 from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
 from hone.graph._channels_reduce import BinaryOperatorAggregate, Topic
 from hone.graph._compiled import CompiledGraph
+from hone.graph._constants import TAG_HIDDEN, TAG_NOSTREAM
 from hone.graph._context import (
     emit_message_delta,
     get_config,
@@ -79,6 +80,8 @@ __all__ = [
     "END",
     "REMOVE_ALL_MESSAGES",
     "START",
+    "TAG_HIDDEN",
+    "TAG_NOSTREAM",
     "All",
     "AnyValue",
     "AssistantMessageChunk",

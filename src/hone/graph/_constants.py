@@ -28,6 +28,7 @@ __all__ = [
     "RETURN",
     "START",
     "TAG_HIDDEN",
+    "TAG_NOSTREAM",
     "TASKS",
     "TASK_ID_KEY",
 ]
@@ -70,6 +71,9 @@ NULL_TASK_ID: Final = sys.intern("00000000-0000-0000-0000-000000000000")
 
 #: A tag that hides a task from ``updates`` streams (the START pseudo node has it).
 TAG_HIDDEN: Final = sys.intern("langsmith:hidden")
+#: A tag that keeps a model call's tokens out of the ``messages`` stream
+#: (``model.with_config(tags=[TAG_NOSTREAM])``).
+TAG_NOSTREAM: Final = sys.intern("nostream")
 
 #: The ``configurable`` key of a node's config holding its task id (marks a nested run).
 TASK_ID_KEY: Final = sys.intern("__pregel_task_id")

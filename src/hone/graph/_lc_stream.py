@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
+from hone.graph._constants import TAG_NOSTREAM
 from hone.graph._context import current_scope
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from hone.graph._loop import Loop
 
 __all__ = ["is_messages_handler", "langchain_context", "streams_langchain"]
-
-_NOSTREAM = "nostream"
 
 
 def _handler_class() -> Any:
@@ -67,7 +66,7 @@ def _handler_class() -> Any:
         def on_chat_model_start(
             self, serialized: Any, messages: Any, *, run_id: Any, tags: Any = None, **kwargs: Any
         ) -> None:
-            if tags and _NOSTREAM in tags:
+            if tags and TAG_NOSTREAM in tags:
                 return
             scope = current_scope()
             if scope is not None and scope.loop is not self.loop and scope.loop.is_nested:
@@ -97,7 +96,7 @@ def _handler_class() -> Any:
                     message = generations[0][0].message
                     seen = self.loop.settings.streamed
                     if message.id is None or message.id not in seen:
-                        self.loop.emit_message(self.task, message, None)
+                        self.loop.emit_message(self.task, message, self.run_metadata.get(run_id))
             self.runs.discard(run_id)
             self.streamed.discard(run_id)
 

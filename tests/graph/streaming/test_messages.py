@@ -163,3 +163,18 @@ def test_block_events_assemble_to_what_langchain_replays() -> None:
     assert ours.output.tool_calls == theirs.output.tool_calls
     assert str(ours.reasoning) == str(theirs.reasoning) == "hmm"
     assert ours.output.usage_metadata["total_tokens"] == 7
+
+
+@pytest.mark.parametrize("mod", [lg_graph, hg], ids=["langgraph", "hone"])
+def test_a_nostream_model_is_not_streamed_token_by_token(mod: Any) -> None:
+    from langgraph.constants import TAG_NOSTREAM as LG_TAG
+
+    assert hg.TAG_NOSTREAM == LG_TAG
+    llm = lc_models.GenericFakeChatModel(messages=iter([AIMessage("quiet reply")]))
+    quiet = llm.with_config(tags=[hg.TAG_NOSTREAM])
+    g = mod.StateGraph(mod.MessagesState)
+    g.add_node("call", lambda s: {"messages": [quiet.invoke(s["messages"])]})
+    g.add_edge(mod.START, "call")
+    run = g.compile().stream_events(INPUT, version="v3")
+    # Not streamed while generated; the node's returned reply is shown whole.
+    assert [list(m.text) for m in run.messages] == [["quiet reply"]]

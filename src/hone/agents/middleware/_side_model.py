@@ -12,10 +12,11 @@ through :func:`~hone.graph._model_stream.stream_model` so it is reported like an
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hone.agents.middleware._internal_call_transformer import internal_call_metadata
+from hone.graph._constants import TAG_NOSTREAM
 from hone.graph._model_stream import astream_model, stream_model
 from hone.interop._model import is_langchain_chat_model, resolve_model
 from hone.messages import AnyMessage, text_of
@@ -23,12 +24,10 @@ from hone.models import ChatRequest
 from hone.models._protocol import ModelBackend
 
 __all__ = [
-    "INTERNAL_CALL_METADATA_KEY",
     "acomplete_json",
     "acomplete_text",
     "complete_json",
     "complete_text",
-    "internal_call_metadata",
     "internal_config",
     "kind_of",
     "side_model",
@@ -71,24 +70,10 @@ def side_model(model: Any) -> Any:
     return resolve_model(model)
 
 
-#: The metadata key that marks a model call as a middleware's own (LangChain's key).
-INTERNAL_CALL_METADATA_KEY = "lc_internal_call"
-
-#: The mark's value: random per process, so metadata a caller writes cannot pass a real
-#: model call off as internal.
-_INTERNAL_CALL_TOKEN = secrets.token_hex(16)
-
-
-def internal_call_metadata() -> dict[str, Any]:
-    """Metadata marking a model call as internal to a middleware (merge it into the call's
-    ``config["metadata"]``)."""
-    return {INTERNAL_CALL_METADATA_KEY: _INTERNAL_CALL_TOKEN}
-
-
 def internal_config(source: str) -> dict[str, Any]:
     """The run config of a LangChain side-model call: tagged ``nostream`` (its reply is not
     the agent's), marked internal, and naming the middleware that made it (``lc_source``)."""
-    return {"metadata": {"lc_source": source, **internal_call_metadata()}, "tags": ["nostream"]}
+    return {"metadata": {"lc_source": source, **internal_call_metadata()}, "tags": [TAG_NOSTREAM]}
 
 
 def _request(messages: Sequence[AnyMessage], schema: Mapping[str, Any] | None) -> ChatRequest:
