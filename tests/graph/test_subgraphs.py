@@ -158,3 +158,48 @@ def test_update_state_on_a_subgraph_namespace_is_saved() -> None:
     sub_config = graph.get_state(_cfg()).tasks[0].state
     graph.update_state(sub_config, {"log": ["edited"]}, as_node="first")
     assert graph.get_state(sub_config).values["log"] == ["first", "edited"]
+
+
+def test_a_node_passing_its_own_config_to_a_graph_makes_a_subgraph() -> None:
+    """A tool or node that hands the config it got to a graph it calls (``graph.invoke(x,
+    config)``) still runs that graph as its subgraph (namespaced under the node, streamed
+    with ``subgraphs=True``), as in LangGraph; a config naming another thread does not."""
+    import operator as _op
+    from typing import Annotated as _Ann
+
+    from typing_extensions import TypedDict as _TD
+
+    import hone.graph as _hg
+
+    class St(_TD):
+        log: _Ann[list[str], _op.add]
+
+    inner = _hg.StateGraph(St)
+    inner.add_node("leaf", lambda s: {"log": ["leaf"]})
+    inner.add_edge(_hg.START, "leaf")
+    app = inner.compile()
+
+    def caller(state: St, config: _hg.RunConfig) -> dict[str, Any]:
+        # What a LangChain tool receives: the node's config without the runtime's own keys.
+        public = {k: v for k, v in config["configurable"].items() if not k.startswith("__")}
+        return {"log": app.invoke({"log": []}, {**config, "configurable": public})["log"]}
+
+    outer = _hg.StateGraph(St)
+    outer.add_node("caller", caller)
+    outer.add_edge(_hg.START, "caller")
+    namespaces = {
+        ns[0].split(":")[0] if ns else ""
+        for ns, _ in outer.compile().stream({"log": []}, stream_mode="updates", subgraphs=True)
+    }
+    assert namespaces == {"", "caller"}
+
+    def other_thread(state: St) -> dict[str, Any]:
+        return {"log": app.invoke({"log": []}, {"configurable": {"thread_id": "elsewhere"}})["log"]}
+
+    apart = _hg.StateGraph(St)
+    apart.add_node("caller", other_thread)
+    apart.add_edge(_hg.START, "caller")
+    seen = {
+        ns for ns, _ in apart.compile().stream({"log": []}, stream_mode="updates", subgraphs=True)
+    }
+    assert seen == {()}

@@ -37,8 +37,8 @@ def ensure_config(
 ) -> dict[str, Any]:
     """One config dict from several (later ones win; ``configurable`` and ``metadata``
     merge; tags concatenate), on top of the running node's config (``ambient``), with
-    LangGraph's defaults. A config that names its own thread or checkpoint does not inherit
-    the node's ``configurable``. Tags the node's config already has are not added again (a
+    LangGraph's defaults. A config that names another thread or checkpoint than the node's
+    does not inherit the node's ``configurable``. Tags the node's config already has are not added again (a
     subgraph gets its parent's config both as the ambient one and explicitly)."""
     out: dict[str, Any] = {
         "tags": [],
@@ -57,9 +57,15 @@ def ensure_config(
                     if isinstance(value, dict)
                     else (list(value) if isinstance(value, list) else value)
                 )
+        own = ambient.get("configurable") or {}
         for config in configs:
             explicit = (config or {}).get("configurable") if config else None
-            if explicit and any(explicit.get(k) not in (None, "", {}) for k in _COORDINATES):
+            # The node's own coordinates passed back (a tool handing its config to a graph
+            # it calls) still make a subgraph; other coordinates make a run of its own.
+            if explicit and any(
+                explicit.get(k) not in (None, "", {}) and explicit.get(k) != own.get(k)
+                for k in _COORDINATES
+            ):
                 out["configurable"] = {}
                 break
     for config in configs:
