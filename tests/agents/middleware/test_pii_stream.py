@@ -99,3 +99,57 @@ def test_langchain_agent_streams_the_same_text() -> None:
     ours = texts(create_agent, PIIMiddleware)
     assert ours == texts(lc_agents.create_agent, lc_middleware.PIIMiddleware)
     assert ours == ["mail [REDACTED_EMAIL] or [REDACTED_EMAIL] now"]
+
+
+def test_tool_call_argument_snapshots_are_held_back_and_redacted() -> None:
+    """Older LangChain models send a tool call's arguments as growing snapshots
+    (``block-delta``); what each adds is held back like a text piece."""
+    from langchain_core.language_models.chat_model_stream import ChatModelStream
+
+    transformer = PIIStreamTransformer(rule=RedactionRule("email").resolve())
+    stream = ChatModelStream(message_id="m")
+    args = '{"to": "' + EMAIL + '"}'
+    events = [
+        {"event": "message-start", "role": "ai", "id": "m"},
+        {
+            "event": "content-block-start",
+            "index": 0,
+            "content": {"type": "tool_call_chunk", "id": "t", "name": "send", "args": ""},
+        },
+        *(
+            {
+                "event": "content-block-delta",
+                "index": 0,
+                "delta": {
+                    "type": "block-delta",
+                    "fields": {
+                        "type": "tool_call_chunk",
+                        "id": "t",
+                        "name": "send",
+                        "args": args[:n],
+                    },
+                },
+            }
+            for n in (5, 15, len(args))
+        ),
+        {
+            "event": "content-block-finish",
+            "index": 0,
+            "content": {"type": "tool_call", "id": "t", "name": "send", "args": {"to": EMAIL}},
+        },
+        {"event": "message-finish"},
+    ]
+    shown = []
+    for event in events:
+        transformer.process(
+            {
+                "type": "event",
+                "method": "messages",
+                "params": {"namespace": [], "timestamp": 0, "data": (event, {"run_id": "r"})},
+            }
+        )
+        if event["event"] == "content-block-delta":
+            shown.append(event["delta"]["fields"]["args"])  # type: ignore[index]
+        stream.dispatch(event)
+    assert all(EMAIL not in s and "john" not in s for s in shown)
+    assert stream.output.tool_calls[0]["args"] == {"to": "[REDACTED_EMAIL]"}

@@ -4,9 +4,10 @@ The middleware's hooks rewrite the state; this transformer rewrites the stream, 
 never show what the state will not hold. It runs before the built-in projections and
 changes events in place:
 
-* a reply's text, reasoning and tool-call arguments, streamed in pieces: each block's text
-  is held back by ``lookback`` characters (a pattern may straddle two pieces) and released
-  redacted; the cut never splits a match, and the block's finish event carries the rest;
+* a reply's text, reasoning and tool-call arguments, streamed in pieces (or, for arguments,
+  as growing snapshots): each block's text is held back by ``lookback`` characters (a
+  pattern may straddle two pieces) and released redacted; the cut never splits a match, and
+  the block's finish event carries the rest;
 * tool inputs, tool output pieces (the rest rides on ``tool-finished`` as ``final_delta``),
   tool results and errors, whole messages, and the state snapshots of ``values``.
 
@@ -54,6 +55,8 @@ class PIIStreamTransformer(StreamTransformer):
         self._active = True
         # (run id or tool call id, block index) -> (text released so far, text held back)
         self._held: dict[tuple[str, int], tuple[str, str]] = {}
+        # the raw argument snapshots of ``block-delta`` tool-call pieces, per block
+        self._snapshots: dict[tuple[str, int], str] = {}
 
     def init(self) -> dict[str, Any]:
         return {}
@@ -124,17 +127,36 @@ class PIIStreamTransformer(StreamTransformer):
             field = _DELTA_FIELD.get(delta.get("type", ""))
             if field and isinstance(delta.get(field), str):
                 delta[field] = self._release((run_id, index), delta[field])
+            elif delta.get("type") == "block-delta":
+                self._snapshot((run_id, index), delta.get("fields") or {})
         elif kind == "content-block-finish":
             content = event.get("content") or {}
             field = _BLOCK_FIELD.get(content.get("type", ""))
             released, rest = self._flush((run_id, index))
+            self._snapshots.pop((run_id, index), None)
             if field and isinstance(content.get(field), str):
                 content[field] = released + rest
             elif "args" in content:
                 content["args"] = self.scrub(content["args"])
         elif kind == "message-finish":
-            for key in [k for k in self._held if k[0] == run_id]:
-                del self._held[key]
+            for store in (self._held, self._snapshots):
+                for key in [k for k in store if k[0] == run_id]:
+                    del store[key]
+
+    def _snapshot(self, key: tuple[str, int], fields: dict[str, Any]) -> None:
+        """A ``block-delta`` carries a tool call's arguments so far (a snapshot, not a
+        piece): what it adds goes through the same hold-back, and the snapshot shown is
+        what has been released."""
+        args = fields.get("args")
+        if not isinstance(args, str) or "chunk" not in str(fields.get("type", "")):
+            return
+        seen = self._snapshots.get(key, "")
+        if not args.startswith(seen):  # a new snapshot, not an extension: start again
+            self._held.pop(key, None)
+            seen = ""
+        self._snapshots[key] = args
+        self._release(key, args[len(seen) :])
+        fields["args"] = self._held[key][0]
 
     def _tool_event(self, data: dict[str, Any]) -> None:
         kind, call_id = data.get("event"), str(data.get("tool_call_id", ""))
