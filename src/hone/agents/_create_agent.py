@@ -40,7 +40,8 @@ from hone.graph.prebuilt._tool_node import ToolNode
 from hone.graph.streaming._tools import ToolCallTransformer
 from hone.interop import resolve_model
 from hone.interop._model import is_langchain_chat_model
-from hone.tools._convert import langchain_source
+from hone.tools import Tool
+from hone.tools._convert import is_langchain_tool, langchain_source
 
 if TYPE_CHECKING:
     from hone.checkpoint import Checkpointer
@@ -272,6 +273,10 @@ def create_agent(
         }
     )
     given = list(tools or ())
+    if langchain:
+        # As LangChain's agent does: plain functions become LangChain tools, so the model
+        # binds (and middleware sees in ``request.tools``) exactly what LangChain's would.
+        given = [_langchain_tool_of(t) for t in given]
     builtin = [t for t in given if isinstance(t, Mapping)]
     tool_node = _tool_node(middleware, [t for t in given if not isinstance(t, Mapping)])
     registered = {} if tool_node is None else tool_node.tools_by_name
@@ -411,3 +416,12 @@ def _unique(factories: list[Any]) -> list[Any]:
     for factory in factories:
         unique.setdefault(id(factory), factory)
     return list(unique.values())
+
+
+def _langchain_tool_of(item: Any) -> Any:
+    """A plain function as LangChain's ``@tool`` makes it; tools and dicts as they are."""
+    if isinstance(item, Mapping | Tool | type) or not callable(item) or is_langchain_tool(item):
+        return item
+    from langchain_core.tools import tool as langchain_tool
+
+    return langchain_tool(item)
