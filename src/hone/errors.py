@@ -9,6 +9,7 @@ Hierarchy::
     HoneError
     ├── ConfigError                     bad configuration or API misuse
     │   ├── ModelSpecError              a model spec string that cannot be understood
+    │   │   └── ModelPackageError       ... whose provider package is not installed (an ImportError)
     │   ├── ToolDefinitionError         a tool function that cannot become a schema
     │   ├── DuplicateToolError          two tools with one name
     │   ├── ToolBindingError            a model bound to other tools than its agent's (also a
@@ -115,6 +116,7 @@ __all__ = [
     "ModelError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelPackageError",
     "ModelSpecError",
     "NodeCancelledError",
     "NodeTimeoutError",
@@ -156,6 +158,11 @@ class ConfigError(HoneError):
 
 class ModelSpecError(ConfigError):
     """A model spec string that cannot be understood."""
+
+
+class ModelPackageError(ModelSpecError, ImportError):
+    """A model spec whose provider needs a package that is not installed (also an
+    ``ImportError``, which is what code written for LangChain's ``init_chat_model`` catches)."""
 
 
 class ToolDefinitionError(ConfigError):

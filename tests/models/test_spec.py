@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hone.errors import ModelLoadError, ModelSpecError
+from hone.errors import ModelLoadError, ModelPackageError, ModelSpecError
 from hone.models._spec import ModelSpec, load_model, parse_spec
 from hone.models._transformers import TransformersModel
 
@@ -174,6 +174,9 @@ def test_langchain_provider_prefixes_are_not_modules(monkeypatch: pytest.MonkeyP
     # the provider package to install.
     message = str(info.value)
     assert "'cohere" in message and "langchain-cohere" in message
+    # A missing provider package is also an ImportError, which code written for LangChain's
+    # init_chat_model catches.
+    assert isinstance(info.value, ImportError) and isinstance(info.value, ModelPackageError)
 
 
 def test_parse_spec_explains_object_paths() -> None:

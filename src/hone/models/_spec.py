@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 from hone._imports import FORMS, import_object, module_exists, parse_object_path
-from hone.errors import ConfigError, ModelLoadError, ModelSpecError
+from hone.errors import ConfigError, ModelLoadError, ModelPackageError, ModelSpecError
 from hone.models._protocol import ModelBackend
 
 __all__ = ["ModelSpec", "check_checkpoint_dir", "is_builtin_tiny", "load_model", "parse_spec"]
@@ -289,7 +289,7 @@ def _through_langchain(
             f"{what}, and LangChain's init_chat_model, which would load it, is not installed "
             f"(pip install langchain {install})"
         )
-        raise _bad(spec, why) from exc
+        raise ModelPackageError(_bad(spec, why).args[0]) from exc
     if "parser" in kwargs:
         raise ModelSpecError(
             f"{spec!r} is loaded by LangChain, whose chat models return tool calls already "
@@ -312,7 +312,8 @@ def _through_langchain(
                 f"it has no '<kind>:' prefix, and LangChain's init_chat_model cannot load it: {exc}"
             )
             raise _bad(spec, why) from exc
-        raise ModelSpecError(f"LangChain's init_chat_model cannot load {spec!r}: {exc}") from exc
+        error = ModelPackageError if isinstance(exc, ImportError) else ModelSpecError
+        raise error(f"LangChain's init_chat_model cannot load {spec!r}: {exc}") from exc
     return LangChainModel(chat_model)
 
 
