@@ -42,6 +42,18 @@ class _RunView:
     """What both lanes share: the projections, and the run's output and interrupts as its
     own-scope ``values`` events report them."""
 
+    # The built-in projections and those of the transformers this package ships (set on the
+    # instance when registered; ``subgraphs`` is typed per lane by the subclasses).
+    values: StreamChannel[dict[str, Any]]
+    messages: StreamChannel[Any]
+    lifecycle: StreamChannel[Any]
+    updates: StreamChannel[dict[str, Any]]
+    custom: StreamChannel[Any]
+    checkpoints: StreamChannel[dict[str, Any]]
+    debug: StreamChannel[dict[str, Any]]
+    tasks: StreamChannel[dict[str, Any]]
+    tool_calls: StreamChannel[Any]
+
     def __init__(self, mux: StreamMux) -> None:
         self._mux = mux
         self.extensions: Mapping[str, Any] = MappingProxyType(mux.extensions)
@@ -85,15 +97,7 @@ class GraphRunStream(_RunView):
     ``interrupts`` run it to the end first. Use it as a context manager, or call
     :meth:`abort`, to stop a run early (its running nodes are cancelled)."""
 
-    values: StreamChannel[dict[str, Any]]
-    messages: StreamChannel[Any]
-    lifecycle: StreamChannel[Any]
     subgraphs: StreamChannel[SubgraphRunStream]
-    updates: StreamChannel[dict[str, Any]]
-    custom: StreamChannel[Any]
-    checkpoints: StreamChannel[dict[str, Any]]
-    debug: StreamChannel[dict[str, Any]]
-    tasks: StreamChannel[dict[str, Any]]
 
     def __init__(
         self, graph_iter: Iterator[Any] | None, mux: StreamMux, *, wire_pump: bool = True
@@ -235,15 +239,7 @@ class AsyncGraphRunStream(_RunView):
     ``interrupts()`` and ``async with`` / ``await run.abort()``. Readers running concurrently
     share the pump: one pulls, the others wait for that pull and look at their queues again."""
 
-    values: StreamChannel[dict[str, Any]]
-    messages: StreamChannel[Any]
-    lifecycle: StreamChannel[Any]
     subgraphs: StreamChannel[AsyncSubgraphRunStream]
-    updates: StreamChannel[dict[str, Any]]
-    custom: StreamChannel[Any]
-    checkpoints: StreamChannel[dict[str, Any]]
-    debug: StreamChannel[dict[str, Any]]
-    tasks: StreamChannel[dict[str, Any]]
 
     def __init__(
         self, graph_aiter: AsyncIterator[Any] | None, mux: StreamMux, *, wire_pump: bool = True
