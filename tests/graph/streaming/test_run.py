@@ -278,3 +278,28 @@ def test_checkpoints_projection_with_a_saver() -> None:
 def test_v2_event_filters_are_refused_with_v3() -> None:
     with pytest.raises(TypeError, match="include_names"):
         _nested(hg).compile().astream_events(INPUT, version="v3", include_names=["x"])
+
+
+def test_a_root_run_given_a_checkpoint_namespace_still_sees_its_events() -> None:
+    app = _nested(hg).compile()
+    config = {"configurable": {"checkpoint_ns": "outer:abc"}}
+    assert app.stream_events(INPUT, config, version="v3").output == {
+        "value": "x_a",
+        "items": ["a", "b"],
+    }
+
+
+def test_a_run_of_its_own_inside_a_node_sees_its_events() -> None:
+    app = _nested(hg).compile(checkpointer=InMemorySaver())
+    seen: list[Any] = []
+
+    def node(state: S) -> dict[str, Any]:
+        run = app.stream_events(state, {"configurable": {"thread_id": "apart"}}, version="v3")
+        seen.append(run.output)
+        return {}
+
+    outer = hg.StateGraph(S)
+    outer.add_node("outer", node)
+    outer.add_edge(hg.START, "outer")
+    outer.compile().invoke(INPUT)
+    assert seen == [{"value": "x_a", "items": ["a", "b"]}]

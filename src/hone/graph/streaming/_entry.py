@@ -72,17 +72,20 @@ def stream_factories(specs: Sequence[Callable[..., Any]] | None) -> list[Transfo
 
 
 def _namespace(graph: CompiledGraph, config: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The scope of the run: ``()`` at the root; for a run started inside a node (its config
-    carries the node's checkpoint namespace), that namespace, so the run's projections keep
-    its own events."""
+    """The namespace of the run's own events: ``()`` for a run of its own; for a run started
+    inside a node as that node's subgraph, the node's checkpoint namespace (the stream puts
+    it before every event), so the run's projections keep its own events."""
+    from hone.graph._config import ensure_config
+    from hone.graph._constants import TASK_ID_KEY
     from hone.graph._context import current_scope
 
-    ns = ""
-    if (scope := current_scope()) is not None:
-        ns = scope.config["configurable"].get("checkpoint_ns") or ""
-    for source in (graph.config, config):
-        if source:
-            ns = (source.get("configurable") or {}).get("checkpoint_ns") or ns
+    scope = current_scope()
+    if scope is None:
+        return ()
+    merged = ensure_config(graph.config, config, ambient=scope.config)
+    if TASK_ID_KEY not in merged["configurable"]:
+        return ()  # it names its own thread: a run of its own, not a subgraph
+    ns = scope.config["configurable"].get("checkpoint_ns") or ""
     return tuple(str(ns).split(NS_SEP)) if ns else ()
 
 
