@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hone.graph._context import TaskScope
 
 __all__ = [
+    "calling_scope",
     "check_durability",
     "invoke_result",
     "prepare_loop",
@@ -40,6 +41,18 @@ __all__ = [
 
 #: What a subgraph streams to its parent's stream when subgraphs are not streamed.
 _NESTED = frozenset(("custom",))
+
+
+def calling_scope(
+    graph: CompiledGraph, config: Mapping[str, Any] | None
+) -> tuple[TaskScope | None, dict[str, Any]]:
+    """The task a call of ``graph`` runs under as its subgraph (None: a run of its own, at the
+    root or because its config names another thread), and the call's merged config."""
+    scope = current_scope()
+    merged = ensure_config(graph.config, config, ambient=scope.config if scope else None)
+    if scope is not None and TASK_ID_KEY not in merged["configurable"]:
+        scope = None  # a run of its own (its config names its thread): not a subgraph
+    return scope, merged
 
 
 def prepare_loop(
@@ -59,10 +72,7 @@ def prepare_loop(
     extra_modes: Sequence[str] = (),
 ) -> Loop:
     """The loop of one call of ``graph`` (``sink`` None: nothing streamed of its own)."""
-    scope = current_scope()
-    merged = ensure_config(graph.config, config, ambient=scope.config if scope else None)
-    if scope is not None and TASK_ID_KEY not in merged["configurable"]:
-        scope = None  # a run of its own (its config names its thread): not a subgraph
+    scope, merged = calling_scope(graph, config)
     parent_loop = scope.loop if scope is not None else None
     if merged["recursion_limit"] < 1:
         raise ValueError("recursion_limit must be at least 1")

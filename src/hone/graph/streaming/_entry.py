@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hone.graph._constants import CONFIG_KEY_STREAM_MESSAGES_V2, NS_SEP
+from hone.graph._invocation import calling_scope
 from hone.graph.streaming._lifecycle import LifecycleTransformer, SubgraphTransformer
 from hone.graph.streaming._messages import MessagesTransformer
 from hone.graph.streaming._mux import StreamMux, TransformerFactory
@@ -75,16 +76,9 @@ def _namespace(graph: CompiledGraph, config: Mapping[str, Any] | None) -> tuple[
     """The namespace of the run's own events: ``()`` for a run of its own; for a run started
     inside a node as that node's subgraph, the node's checkpoint namespace (the stream puts
     it before every event), so the run's projections keep its own events."""
-    from hone.graph._config import ensure_config
-    from hone.graph._constants import TASK_ID_KEY
-    from hone.graph._context import current_scope
-
-    scope = current_scope()
+    scope, _ = calling_scope(graph, config)
     if scope is None:
-        return ()
-    merged = ensure_config(graph.config, config, ambient=scope.config)
-    if TASK_ID_KEY not in merged["configurable"]:
-        return ()  # it names its own thread: a run of its own, not a subgraph
+        return ()  # a run of its own: its events start at the root
     ns = scope.config["configurable"].get("checkpoint_ns") or ""
     return tuple(str(ns).split(NS_SEP)) if ns else ()
 

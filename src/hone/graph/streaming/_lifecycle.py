@@ -114,16 +114,23 @@ class TaskLifecycle(StreamTransformer):
         raise NotImplementedError
 
     def process(self, event: ProtocolEvent) -> bool:
+        for child, status, error in self._observe_tasks(event):
+            self._on_terminal(child, status, error)
+        return event["method"] != "tasks"
+
+    def _observe_tasks(
+        self, event: ProtocolEvent
+    ) -> list[tuple[tuple[str, ...], SubgraphStatus, str | None]]:
+        """Record a ``tasks`` event (a start calls ``_on_started``); the children its result
+        ends, for the caller's lane to close."""
         if event["method"] != "tasks":
-            return True
+            return []
         ns = tuple(event["params"]["namespace"])
         data = event["params"]["data"]
         if "result" in data:
-            for child, status, error in self._ended(ns, data):
-                self._on_terminal(child, status, error)
-        else:
-            self._started(ns, data)
-        return False
+            return self._ended(ns, data)
+        self._started(ns, data)
+        return []
 
     def _started(self, ns: tuple[str, ...], data: dict[str, Any]) -> None:
         metadata = data.get("metadata") or {}
@@ -321,20 +328,12 @@ class SubgraphTransformer(TaskLifecycle):
         return keep
 
     async def aprocess(self, event: ProtocolEvent) -> bool:
-        keep = True
-        if event["method"] == "tasks":
-            keep = False
-            ns = tuple(event["params"]["namespace"])
-            data = event["params"]["data"]
-            if "result" in data:
-                for child, status, error in self._ended(ns, data):
-                    await self._aon_terminal(child, status, error)
-            else:
-                self._started(ns, data)
+        for child, status, error in self._observe_tasks(event):
+            await self._aon_terminal(child, status, error)
         if (handle := self._handle_for(event)) is not None:
             handle._observe_event(event)
             await handle._mux.apush(event)
-        return keep
+        return event["method"] != "tasks"
 
     def _end_all(self, status: SubgraphStatus, error: str | None) -> list[Handle]:
         self._open.clear()
