@@ -4,14 +4,21 @@ the one-family-per-list rule."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from langchain_core import messages as lc
+from typing_extensions import TypedDict
 
 from hone.graph import REMOVE_ALL_MESSAGES, RemoveMessage, add_messages
 from hone.interop import from_langchain
 from hone.messages import AssistantMessage, ToolCall, UserMessage
+
+
+class LangChainState(TypedDict):
+    """A messages key typed with LangChain's messages."""
+
+    messages: Annotated[list[lc.AnyMessage], add_messages]
 
 
 def test_appends_and_assigns_uuid4_ids() -> None:
@@ -199,3 +206,29 @@ def test_push_message_streams_and_writes_a_message() -> None:
     assert [m.id for m in streamed] == ["1", "2"]
     with pytest.raises(GraphError, match="inside a running graph node"):
         push_message(AssistantMessage(content="x", id="3"))
+
+
+def test_a_langchain_model_given_hone_messages_fails_with_the_way_out() -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    from hone.graph import START, MessagesState, StateGraph
+
+    def graph(schema: Any) -> Any:
+        model = GenericFakeChatModel(messages=iter([lc.AIMessage("hello")]))
+
+        def call(state: Any) -> dict[str, Any]:
+            return {"messages": model.invoke(state["messages"])}
+
+        return StateGraph(schema).add_node("call", call).add_edge(START, "call").compile()
+
+    with pytest.raises(NotImplementedError) as caught:
+        graph(MessagesState).invoke({"messages": "hi"})  # hone's MessagesState: hone messages
+    notes = getattr(caught.value, "__notes__", [])
+    assert any("Annotated[list[AnyMessage], add_messages]" in note for note in notes)
+    out = graph(LangChainState).invoke({"messages": "hi"})  # the way out the note names
+    assert [type(m) for m in out["messages"]] == [lc.HumanMessage, lc.AIMessage]
+    with pytest.raises(ValueError) as other:  # other node errors get no such note
+        StateGraph(MessagesState).add_node("bad", lambda s: int("x")).add_edge(
+            START, "bad"
+        ).compile().invoke({"messages": []})
+    assert not any("LangChain" in note for note in getattr(other.value, "__notes__", []))

@@ -23,6 +23,7 @@ from hone.agents._agent_model import ModelNode
 from hone.agents._agent_routes import Jumps, tools_route
 from hone.agents._subagent_stream import SubagentTransformer
 from hone.agents.middleware._base import HOOKS, AgentMiddleware, can_jump_to, defined, implements
+from hone.agents.middleware._trace_policy import hook_trace_policy
 from hone.agents.middleware._types import AgentState, OmitFromSchema, system_message_for
 from hone.agents.structured_output import (
     AutoStrategy,
@@ -317,7 +318,7 @@ def create_agent(
             if implements(m, hook):
                 node = f"{m.name}.{hook}"
                 action = _HookNode(node, defined(m, hook), defined(m, f"a{hook}"))
-                graph.add_node(node, action, input_schema=state)
+                graph.add_node(node, action, input_schema=state, trace_policy=hook_trace_policy(m))
     _wire(graph, with_hook, tool_node, output_tools, initial_format, bool(wrapping))
     compiled = graph.compile(
         checkpointer,

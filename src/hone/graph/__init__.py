@@ -73,7 +73,9 @@ from hone.graph._types import (
     StreamWriter,
     TaskInfo,
     TimeoutPolicy,
+    TracePolicy,
     default_retry_on,
+    omit_payload,
 )
 
 __all__ = [
@@ -127,6 +129,7 @@ __all__ = [
     "TaskInfo",
     "TimeoutPolicy",
     "Topic",
+    "TracePolicy",
     "UntrackedValue",
     "add_messages",
     "astream_model",
@@ -142,6 +145,7 @@ __all__ = [
     "get_task_id",
     "interrupt",
     "interrupt_many",
+    "omit_payload",
     "push_message",
     "stream_model",
     "task",

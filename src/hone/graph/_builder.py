@@ -15,7 +15,7 @@ from hone.graph._channels import Channel, LastValue
 from hone.graph._constants import END, NS_END, NS_SEP, START
 from hone.graph._nodes import Branch, Callee, destinations_of
 from hone.graph._state import ManagedValue, input_schema_of, schema_info
-from hone.graph._types import CachePolicy, RetryPolicy, TimeoutPolicy
+from hone.graph._types import CachePolicy, RetryPolicy, TimeoutPolicy, TracePolicy
 
 if TYPE_CHECKING:
     from hone.graph._compiled import CompiledGraph
@@ -38,6 +38,7 @@ class NodeDef:
     metadata: dict[str, Any] | None = None
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None
     cache_policy: CachePolicy | None = None
+    trace_policy: TracePolicy | None = None
     #: Declared destinations of ``Command(goto=...)`` (names, or {name: label}).
     ends: tuple[str, ...] | dict[str, str] = ()
     #: Run only when the graph is about to finish (after all other pending work).
@@ -205,6 +206,7 @@ class StateGraph:
         destinations: dict[str, str] | tuple[str, ...] | Sequence[str] | None = None,
         error_handler: Any = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
+        trace_policy: TracePolicy | None = None,
         **deprecated: Any,
     ) -> StateGraph:
         """Add a node: ``add_node("name", fn)`` or ``add_node(fn)`` (named after it).
@@ -214,7 +216,8 @@ class StateGraph:
         a :class:`Command` or None; it may also be a compiled graph (a subgraph).
         ``destinations`` declares where a node returning ``Command(goto=...)`` may go;
         ``defer`` runs it only when the graph is about to finish; ``error_handler`` is
-        called with the failed node's input and ``error`` when it fails.
+        called with the failed node's input and ``error`` when it fails;
+        ``trace_policy`` shapes what the node's callback run records (:class:`TracePolicy`).
 
         Raises:
             GraphValidationError: a duplicate or reserved name.
@@ -266,6 +269,7 @@ class StateGraph:
             metadata=metadata,
             retry_policy=retry_policy,
             cache_policy=cache_policy,
+            trace_policy=trace_policy,
             ends=ends,
             defer=defer,
             timeout=TimeoutPolicy.coerce(timeout),

@@ -15,15 +15,21 @@ same tree:
   tagged ``seq:step:1``), so LangChain models, tools, ``dispatch_custom_event`` and a
   subgraph nest under it.
 
-Hidden runtime nodes report nothing. A run without callbacks pays one ``None`` check per
+A node added with a ``trace_policy`` (:class:`~hone.graph.TracePolicy`) reports its input
+and output to tracers (LangChain ``BaseTracer`` handlers: LangSmith's, ...) as the policy's
+processors make them, and to other handlers (``astream_events``, plain callback handlers) as
+they are; a processor that raises is logged and the value reported as it is. Hidden runtime
+nodes report nothing. A run without callbacks pays one ``None`` check per
 task; nothing here imports LangChain unless a run has callbacks.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -47,6 +53,8 @@ __all__ = [
     "resume_graph_run",
     "start_graph_run",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The tag of a node's own calls (LangGraph runs a node as a sequence whose first step is
 #: the node's function).
@@ -294,6 +302,38 @@ def _input(task: Task) -> Any:
         return task.input
 
 
+def _recorded(task: Task, value: Any, *, output: bool) -> Any:
+    """What tracers record of a task's input (or, with ``output``, its output): the value as
+    its node's :class:`~hone.graph.TracePolicy` processes it, else the value itself."""
+    policy = None if task.node is None else task.node.trace_policy
+    process = (
+        None if policy is None else (policy.process_outputs if output else policy.process_inputs)
+    )
+    if process is None:
+        return value
+    try:
+        return process(value)
+    except Exception:
+        logger.exception(
+            "trace_policy of node %r raised; its run records the value unprocessed", task.name
+        )
+        return value
+
+
+def _split(manager: Any) -> tuple[Any, Any]:
+    """``manager`` twice: for the handlers that get a node's real values, and for the tracers
+    that record what its trace policy makes of them (a handler that taps streams, as
+    ``astream_events``'s does, feeds the caller's own stream: it gets the real values)."""
+    from langchain_core.tracers import BaseTracer
+
+    real, tracers = copy.copy(manager), copy.copy(manager)
+    tracers.handlers = [
+        h for h in manager.handlers if isinstance(h, BaseTracer) and h not in _streaming([h])
+    ]
+    real.handlers = [h for h in manager.handlers if h not in tracers.handlers]
+    return real, tracers
+
+
 class NodeRun:
     """The chain run of one node attempt: its child manager is what the node's calls get as
     ``callbacks``; routers run as its children."""
@@ -313,7 +353,16 @@ class NodeRun:
         from langchain_core.callbacks import CallbackManager
 
         manager = _configured(CallbackManager, graph_run, loop, task)
-        run = cls(manager.on_chain_start(None, _input(task), name=task.name), task)
+        payload = _input(task)
+        recorded = _recorded(task, payload, output=False)
+        if recorded is payload:
+            run = cls(manager.on_chain_start(None, payload, name=task.name), task)
+        else:
+            real, tracers = _split(manager)
+            started = real.on_chain_start(None, payload, name=task.name)
+            tracers.on_chain_start(None, recorded, name=task.name, run_id=started.run_id)
+            started.handlers = manager.handlers
+            run = cls(started, task)
         run._attach(task.config)
         return run
 
@@ -323,7 +372,17 @@ class NodeRun:
         from langchain_core.callbacks import AsyncCallbackManager
 
         manager = _configured(AsyncCallbackManager, graph_run, loop, task)
-        run = cls(await manager.on_chain_start(None, _input(task), name=task.name), task)
+        payload = _input(task)
+        recorded = _recorded(task, payload, output=False)
+        if recorded is payload:
+            run = cls(await manager.on_chain_start(None, payload, name=task.name), task)
+        else:
+            real, tracers = _split(manager)
+            started = await real.on_chain_start(None, payload, name=task.name)
+            # tracers start last: a cancellation before them leaves no tracer run open
+            await tracers.on_chain_start(None, recorded, name=task.name, run_id=started.run_id)
+            started.handlers = manager.handlers
+            run = cls(started, task)
         run._attach(task.config)
         return run
 
@@ -362,7 +421,13 @@ class NodeRun:
         for handler in _streaming(self.manager.handlers):
             for _ in handler.tap_output_iter(run_id, iter((self.output,))):
                 pass
-        self.manager.on_chain_end(self.output)
+        recorded = _recorded(self.task, self.output, output=True)
+        if recorded is self.output:
+            self.manager.on_chain_end(self.output)
+        else:
+            real, tracers = _split(self.manager)
+            tracers.on_chain_end(recorded)
+            real.on_chain_end(self.output)
 
     def fail(self, error: BaseException) -> None:
         """Report the attempt's exception (an interrupt too, as LangGraph reports it)."""
@@ -392,7 +457,15 @@ class NodeRun:
         for handler in _streaming(self.manager.handlers):
             async for _ in handler.tap_output_aiter(run_id, _one(self.output)):
                 pass
-        await self.manager.on_chain_end(self.output)
+        recorded = _recorded(self.task, self.output, output=True)
+        if recorded is self.output:
+            await self.manager.on_chain_end(self.output)
+        else:
+            real, tracers = _split(self.manager)
+            # tracers end first: a cancellation can skip the other handlers, never leave a
+            # tracer run open
+            await tracers.on_chain_end(recorded)
+            await real.on_chain_end(self.output)
 
     async def afail(self, error: BaseException) -> None:
         """Async :meth:`fail`."""

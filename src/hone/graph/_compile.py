@@ -31,6 +31,7 @@ from hone.graph._types import (
     RetryPolicy,
     Send,
     TimeoutPolicy,
+    TracePolicy,
     merge_parent_commands,
 )
 
@@ -73,6 +74,7 @@ class Node:
     metadata: dict[str, Any] = field(default_factory=dict)
     retry_policy: tuple[RetryPolicy, ...] = ()
     cache_policy: CachePolicy | None = None
+    trace_policy: TracePolicy | None = None
     timeout: TimeoutPolicy | None = None
     error_handler: str | None = None
     is_error_handler: bool = False
@@ -313,6 +315,7 @@ def _node(builder: StateGraph, spec: NodeDef, keys: list[str], root: bool) -> No
         metadata=dict(spec.metadata or {}),
         retry_policy=_retry(spec.retry_policy),
         cache_policy=spec.cache_policy,
+        trace_policy=spec.trace_policy,
         timeout=spec.timeout,
         error_handler=spec.error_handler,
         is_error_handler=spec.is_error_handler,

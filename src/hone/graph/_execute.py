@@ -308,10 +308,28 @@ def _retry_delay(task: Task, exc: Exception, attempts: int) -> float | None:
     return delay
 
 
+#: How LangChain's ``convert_to_messages`` refuses a hone message.
+_LANGCHAIN_REFUSAL = "Unsupported message type: <class 'hone.messages."
+_LANGCHAIN_HINT = (
+    "A LangChain chat model was given hone messages. A messages key typed with hone's "
+    "messages (hone.graph.MessagesState) makes untyped input (strings, tuples, dicts) hone "
+    "messages; type the key with LangChain's: messages: Annotated[list[AnyMessage], "
+    "add_messages] with AnyMessage from langchain_core.messages, or start the run with "
+    "LangChain messages, or convert with [hone.interop.to_langchain(m) for m in messages]."
+)
+
+
 def _note(task: Task, exc: Exception) -> None:
+    notes = getattr(exc, "__notes__", ())
     note = f"During task with name '{task.name}' and id '{task.id}'"
-    if note not in getattr(exc, "__notes__", ()):
+    if note not in notes:
         exc.add_note(note)
+    if (
+        isinstance(exc, NotImplementedError)
+        and _LANGCHAIN_REFUSAL in str(exc)
+        and _LANGCHAIN_HINT not in notes
+    ):
+        exc.add_note(_LANGCHAIN_HINT)
 
 
 def run_task(loop: Loop, task: Task) -> None:

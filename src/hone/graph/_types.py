@@ -37,9 +37,11 @@ __all__ = [
     "StreamWriter",
     "TaskInfo",
     "TimeoutPolicy",
+    "TracePolicy",
     "default_cache_key",
     "default_retry_on",
     "merge_parent_commands",
+    "omit_payload",
 ]
 
 StreamMode: TypeAlias = Literal[
@@ -220,6 +222,29 @@ class CachePolicy:
 
     key_func: Callable[..., str | bytes] = default_cache_key
     ttl: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TracePolicy:
+    """What a node's own callback run records (``add_node(..., trace_policy=...)``).
+
+    ``process_inputs(input)`` / ``process_outputs(output)`` turn the node's input / output
+    into what its run reports to LangChain callback handlers and tracers (``on_chain_start``
+    inputs, ``on_chain_end`` outputs): to omit or summarize a long message history, say. They
+    never change what the node receives or returns, run only when the run reports to a
+    handler, and fail open: a processor that raises is logged and the value is recorded as
+    it is. Child runs (a model called inside the node) and the graph's own run are not
+    affected, so this is not a way to redact secrets everywhere.
+    """
+
+    process_inputs: Callable[[Any], Any] | None = None
+    process_outputs: Callable[[Any], Any] | None = None
+
+
+def omit_payload(_value: Any) -> dict[str, Any]:
+    """A :class:`TracePolicy` processor that records an empty payload: the run and its
+    timing stay, the value is left out."""
+    return {}
 
 
 def _seconds(value: float | timedelta | None, name: str) -> float | None:

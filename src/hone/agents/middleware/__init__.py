@@ -94,6 +94,7 @@ from hone.agents.middleware._tool_emulator import LLMToolEmulator
 from hone.agents.middleware._tool_error import ToolErrorMiddleware
 from hone.agents.middleware._tool_retry import ToolRetryMiddleware
 from hone.agents.middleware._tool_selection import LLMToolSelectorMiddleware
+from hone.agents.middleware._trace_policy import configure_trace_policy
 from hone.agents.middleware._types import (
     AgentState,
     ExtendedModelResponse,
@@ -109,6 +110,7 @@ from hone.agents.middleware._types import (
     PrivateStateAttr,
 )
 from hone.graph._runtime import Runtime
+from hone.graph._types import TracePolicy, omit_payload
 from hone.graph.prebuilt._tool_request import ToolCallRequest
 
 __all__ = [
@@ -185,11 +187,13 @@ __all__ = [
     "ToolCallRequest",
     "ToolErrorMiddleware",
     "ToolRetryMiddleware",
+    "TracePolicy",
     "TriggerClause",
     "after_agent",
     "after_model",
     "before_agent",
     "before_model",
+    "configure_trace_policy",
     "detect_credit_card",
     "detect_email",
     "detect_ip",
@@ -198,6 +202,7 @@ __all__ = [
     "dynamic_prompt",
     "hook_config",
     "internal_call_metadata",
+    "omit_payload",
     "wrap_model_call",
     "wrap_tool_call",
     "write_todos",

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hone.agents.middleware._base import AgentMiddleware
+from hone.graph._types import TracePolicy, omit_payload
 from hone.graph.prebuilt._tool_request import ToolCallRequest
 from hone.interop import is_langchain_message, to_langchain
 from hone.messages import ToolMessage
@@ -104,6 +105,9 @@ class AutoModeMiddleware(AgentMiddleware[Any, Any, Any]):
         pydantic.ValidationError: ``tools`` empty, not a list, or holding something that is
             neither a name nor a named tool.
     """
+
+    #: Hook runs record no input (the conversation, tool arguments), as LangChain's.
+    trace_policy = TracePolicy(process_inputs=omit_payload)
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from typing import Any, Generic
 from typing_extensions import TypeVar
 
 from hone.agents.middleware._types import AgentState, JumpTo, ModelRequest, ModelResponse
+from hone.graph._types import TracePolicy
 
 __all__ = ["HOOKS", "AgentMiddleware", "can_jump_to", "defined", "hook_config", "implements"]
 
@@ -52,7 +53,9 @@ class AgentMiddleware(Generic[StateT, ContextT, ResponseT]):
 
     Class attributes: ``state_schema`` (a :class:`AgentState` subclass whose keys join the
     agent's state), ``tools`` (tools the middleware adds to the agent), ``transformers``
-    (stream transformer factories, :mod:`hone.graph.streaming`). ``name`` (the class
+    (stream transformer factories, :mod:`hone.graph.streaming`), ``trace_policy`` (what
+    its hook nodes' callback runs record, :class:`~hone.graph.TracePolicy`; None: the
+    default of :func:`~hone.agents.middleware.configure_trace_policy`). ``name`` (the class
     name unless overridden) names the middleware's nodes and must be unique in an agent.
     """
 
@@ -60,6 +63,8 @@ class AgentMiddleware(Generic[StateT, ContextT, ResponseT]):
     tools: Sequence[Any] = ()
     #: Stream transformer factories the agent's ``stream_events(version="v3")`` runs add.
     transformers: Sequence[Any] = ()
+    #: What the middleware's hook nodes record in traces (None: the process-wide default).
+    trace_policy: TracePolicy | None = None
 
     @property
     def name(self) -> str:

@@ -18,6 +18,7 @@ from hone.agents.middleware._base import AgentMiddleware
 from hone.agents.middleware._types import ModelRequest, ModelResponse
 from hone.agents.structured_output import StructuredOutputValidationError
 from hone.errors import ModelError
+from hone.graph._types import TracePolicy, omit_payload
 from hone.interop._messages import is_langchain_message
 
 __all__ = ["ModelRefusalError", "ModelRefusalMiddleware"]
@@ -133,6 +134,9 @@ class ModelRefusalMiddleware(AgentMiddleware[Any, Any, Any]):
     already have been streamed when the error is raised. Requests are not retried and
     refusals are never guessed from the reply's text.
     """
+
+    #: Hook runs record no input (the conversation, tool arguments), as LangChain's.
+    trace_policy = TracePolicy(process_inputs=omit_payload)
 
     def wrap_model_call(
         self,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from hone.agents.middleware._base import AgentMiddleware
 from hone.agents.middleware._side_model import kind_of
 from hone.agents.middleware._types import AgentState, ModelRequest, ModelResponse
+from hone.graph._types import TracePolicy, omit_payload
 from hone.interop import resolve_model
 
 __all__ = ["ModelChoice", "ModelRouterMiddleware", "ModelRouterState"]
@@ -101,6 +102,9 @@ class ModelRouterMiddleware(AgentMiddleware[ModelRouterState, Any, Any]):
         pydantic.ValidationError: no choices, or a choice that is not a :class:`ModelChoice`.
         ModelSpecError: a model spec string that names no model.
     """
+
+    #: Hook runs record no input (the conversation, tool arguments), as LangChain's.
+    trace_policy = TracePolicy(process_inputs=omit_payload)
 
     state_schema = ModelRouterState
     _beta_warned = False

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from hone.agents.middleware._base import AgentMiddleware
 from hone.agents.middleware._calls import is_langchain_conversation, tool_answer
 from hone.graph._interrupt import GraphBubbleUp
+from hone.graph._types import TracePolicy, omit_payload
 
 __all__ = ["AOnError", "OnError", "ToolErrorMiddleware"]
 
@@ -35,6 +36,9 @@ class ToolErrorMiddleware(AgentMiddleware[Any, Any, Any]):
     Raises:
         ValueError: neither handler given.
     """
+
+    #: Hook runs record no input (the conversation, tool arguments), as LangChain's.
+    trace_policy = TracePolicy(process_inputs=omit_payload)
 
     def __init__(
         self,
