@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hone.checkpoint import InMemorySaver, SqliteSaver
+from hone.checkpoint import AesGcmCipher, InMemorySaver, Serializer, SqliteSaver
 from hone.checkpoint.conformance import CHECKS, Saver, SaverHarness, run_check
 
 NAMES = sorted(CHECKS)
@@ -35,6 +35,39 @@ def _memory_corrupt(saver: Saver, thread_id: str, ns: str, checkpoint_id: str) -
 def _memory_set_format(saver: Saver, thread_id: str, ns: str, cid: str, version: int) -> None:
     space = _memory_space(saver, thread_id, ns)
     space.rows[cid] = dataclasses.replace(space.rows[cid], format_version=version)
+
+
+def _memory_tamper(saver: Saver, thread_id: str, ns: str, checkpoint_id: str) -> None:
+    """Flip one bit of each encrypted value the checkpoint wrote (its authentication fails)."""
+    space = _memory_space(saver, thread_id, ns)
+
+    def flip(data: bytes) -> bytes:
+        assert data[:1] == b"E", "an encrypting saver stores sealed values"
+        return data[:-1] + bytes((data[-1] ^ 1,))
+
+    for key, blob in list(space.blobs.items()):
+        if blob.blob_id.startswith(checkpoint_id):
+            space.blobs[key] = dataclasses.replace(blob, data=flip(blob.data))
+    for (_, chain_id), segments in space.segments.items():
+        if chain_id.startswith(checkpoint_id):
+            for start, seg in list(segments.items()):
+                segments[start] = dataclasses.replace(seg, data=flip(seg.data))
+    saver._values.forget(thread_id)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_encrypting_saver(name: str) -> None:
+    """Every check holds when the saver encrypts what it stores (AES-GCM)."""
+    run_check(
+        SaverHarness(
+            make=lambda: InMemorySaver(
+                serde=Serializer(allow_pickle=True, cipher=AesGcmCipher(bytes(range(32))))
+            ),
+            corrupt=_memory_tamper,
+            set_format_version=_memory_set_format,
+        ),
+        name,
+    )
 
 
 def _sqlite_conn(saver: Saver) -> sqlite3.Connection:

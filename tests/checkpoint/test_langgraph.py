@@ -119,7 +119,7 @@ def test_sends_and_interrupts_go_through_the_fallback_serializer() -> None:
     with pytest.raises(Exception, match="fallback"):
         strict.loads(saver.serde.dumps(value))
     custom = Serializer(fallback=adapter.serde)
-    LangGraphSaver(InMemorySaver(serializer=custom))
+    LangGraphSaver(InMemorySaver(serde=custom))
     assert custom.fallback is adapter.serde  # an existing fallback is kept
 
 

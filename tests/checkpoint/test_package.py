@@ -26,12 +26,14 @@ def test_all_is_the_sorted_public_surface() -> None:
     assert set(checkpoint.__all__) == {
         "FORMAT_VERSION",
         "WRITES_IDX_MAP",
+        "AesGcmCipher",
         "ChannelVersions",
         "Checkpoint",
         "CheckpointConfig",
         "CheckpointMetadata",
         "CheckpointTuple",
         "Checkpointer",
+        "Cipher",
         "InMemorySaver",
         "MemorySaver",
         "Migration",
@@ -43,6 +45,7 @@ def test_all_is_the_sorted_public_surface() -> None:
         "SqliteSaver",
         "TaskWrites",
         "ThreadAdmin",
+        "as_serializer",
         "new_checkpoint_id",
     }
     for name in checkpoint.__all__:
@@ -67,7 +70,7 @@ def test_durable_savers_refuse_what_they_cannot_encode(tmp_path: Path) -> None:
         with pytest.raises(CheckpointError, match="_Opaque"):
             Chain(saver, "t").put(thing=_Opaque())
         assert saver.get_tuple(config("t")) is None
-    trusting = SqliteSaver(tmp_path / "pickle.db", serializer=Serializer(allow_pickle=True))
+    trusting = SqliteSaver(tmp_path / "pickle.db", serde=Serializer(allow_pickle=True))
     Chain(trusting, "t").put(thing=_Opaque())
     got = trusting.get(config("t"))
     assert got is not None and got["channel_values"]["thing"] == _Opaque()
@@ -77,7 +80,7 @@ def test_durable_savers_refuse_what_they_cannot_encode(tmp_path: Path) -> None:
 def test_in_memory_pickles_by_default_and_can_be_strict() -> None:
     Chain(InMemorySaver(), "t").put(thing=_Opaque())
     with pytest.raises(CheckpointError, match="_Opaque"):
-        Chain(InMemorySaver(serializer=Serializer()), "t").put(thing=_Opaque())
+        Chain(InMemorySaver(serde=Serializer()), "t").put(thing=_Opaque())
 
 
 def test_memory_saver_is_langgraphs_alias() -> None:

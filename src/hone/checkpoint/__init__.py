@@ -10,6 +10,9 @@ list that grows is stored as the items appended to it (:mod:`hone.checkpoint._ro
 * :class:`SqliteSaver` — one machine; safe with many threads and processes writing one file.
 * :class:`PostgresSaver` — servers; needs ``pip install 'hone[postgres]'``.
 
+Every saver takes ``serde=``: a :class:`Serializer` (``Serializer(cipher=AesGcmCipher(key))``
+encrypts what it stores) or a LangGraph serializer (see :func:`as_serializer`).
+
 :mod:`hone.checkpoint.langgraph` gives LangGraph's own runtime any of them. Writing a saver of
 your own? Run :mod:`hone.checkpoint.conformance` against it.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hone.checkpoint._cipher import AesGcmCipher, Cipher
 from hone.checkpoint._memory import InMemorySaver, MemorySaver
 from hone.checkpoint._migration import Migration
 from hone.checkpoint._protocol import (
@@ -35,7 +39,7 @@ from hone.checkpoint._protocol import (
     ThreadAdmin,
     new_checkpoint_id,
 )
-from hone.checkpoint._serde import Serializer
+from hone.checkpoint._serde import Serializer, as_serializer
 
 if TYPE_CHECKING:
     from hone.checkpoint._postgres import PoolConfig, PostgresSaver
@@ -44,12 +48,14 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_VERSION",
     "WRITES_IDX_MAP",
+    "AesGcmCipher",
     "ChannelVersions",
     "Checkpoint",
     "CheckpointConfig",
     "CheckpointMetadata",
     "CheckpointTuple",
     "Checkpointer",
+    "Cipher",
     "InMemorySaver",
     "MemorySaver",
     "Migration",
@@ -61,6 +67,7 @@ __all__ = [
     "SqliteSaver",
     "TaskWrites",
     "ThreadAdmin",
+    "as_serializer",
     "new_checkpoint_id",
 ]
 

@@ -28,7 +28,7 @@ from hone.checkpoint._rows import (
     reachable_blobs,
 )
 from hone.checkpoint._saver import RowSaver
-from hone.checkpoint._serde import Serializer
+from hone.checkpoint._serde import Serializer, TypedSerializer, as_serializer
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -274,19 +274,19 @@ class InMemorySaver(RowSaver):
 
     Values are encoded like in the durable savers (see the module docstring). Pickle is
     allowed by default here, since bytes never leave the process; pass
-    ``serializer=Serializer()`` to refuse what a database saver would refuse.
+    ``serde=Serializer()`` to refuse what a database saver would refuse.
     """
 
     def __init__(
         self,
         *,
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
     ) -> None:
         super().__init__(
             _MemoryBackend(),
-            serializer=serializer if serializer is not None else Serializer(allow_pickle=True),
+            serde=as_serializer(serde, allow_pickle=True),
             schema_version=schema_version,
             migrations=migrations,
         )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hone.checkpoint._migration import Migration, check_format_version
 from hone.checkpoint._protocol import FORMAT_VERSION
 from hone.checkpoint._saver import RowSaver
-from hone.checkpoint._serde import Serializer
+from hone.checkpoint._serde import Serializer, TypedSerializer
 from hone.checkpoint._sql import Cursor, SqlBackend, TxKind
 from hone.errors import CheckpointError, ConfigError
 
@@ -196,7 +196,8 @@ class PostgresSaver(RowSaver):
             ``pool_config``) or an open ``psycopg_pool.ConnectionPool`` (used, not closed).
         pool_config: pool settings when a connection string is given.
         schema: the PostgreSQL schema holding hone's tables (created if missing).
-        serializer: value encoding; a safe ``Serializer()`` (no pickle) by default.
+        serde: value encoding: a ``Serializer`` (default: safe, no pickle; ``cipher=`` to
+            encrypt) or a LangGraph serializer (see :func:`~hone.checkpoint.as_serializer`).
         schema_version: the version of your state schema; see :class:`Migration`.
         migrations: upgrades of older state schema versions, keyed by the version upgraded.
 
@@ -210,7 +211,7 @@ class PostgresSaver(RowSaver):
         *,
         pool_config: PoolConfig | None = None,
         schema: str = "public",
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
     ) -> None:
@@ -240,9 +241,7 @@ class PostgresSaver(RowSaver):
                 raise ConfigError("pool_config applies to a connection string, not to a pool")
             backend = _PostgresBackend(conninfo_or_pool, owns_pool=False, schema=schema)
         self._pg = backend
-        super().__init__(
-            backend, serializer=serializer, schema_version=schema_version, migrations=migrations
-        )
+        super().__init__(backend, serde=serde, schema_version=schema_version, migrations=migrations)
 
     offload = True
 
@@ -254,7 +253,7 @@ class PostgresSaver(RowSaver):
         *,
         pool_config: PoolConfig | None = None,
         schema: str = "public",
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
     ) -> Iterator[PostgresSaver]:
@@ -269,7 +268,7 @@ class PostgresSaver(RowSaver):
             conn_string,
             pool_config=pool_config,
             schema=schema,
-            serializer=serializer,
+            serde=serde,
             schema_version=schema_version,
             migrations=migrations,
         )

@@ -27,7 +27,6 @@ from hone.checkpoint._rows import (
     SegmentRow,
     WriteRow,
     WriteTx,
-    concat_lists,
 )
 from hone.checkpoint._serde import Serializer
 from hone.errors import CheckpointError
@@ -267,6 +266,6 @@ class PutPlan:
         if merge_from is None:
             return SegmentRow(channel, add.chain_id, add.base_len, end, base_id, base_len, add.data)
         absorbed = tx.segments(t, ns, channel, add.chain_id, start=merge_from, end=add.base_len)
-        data = concat_lists([s.data for s in absorbed] + [add.data])
+        data = self.serde.concat([s.data for s in absorbed] + [add.data])
         tx.delete_segments(t, ns, channel, add.chain_id, merge_from)
         return SegmentRow(channel, add.chain_id, merge_from, end, base_id, base_len, data)

@@ -43,7 +43,7 @@ from hone.checkpoint._rows import (
     StorageBackend,
     WriteRow,
 )
-from hone.checkpoint._serde import Serializer
+from hone.checkpoint._serde import Serializer, TypedSerializer, as_serializer
 from hone.errors import CheckpointCorruptError, ConfigError
 
 __all__ = ["RowSaver"]
@@ -73,7 +73,10 @@ class RowSaver(AsyncTwins):
 
     Args:
         backend: where rows live.
-        serializer: encodes values; defaults to a safe ``Serializer()`` (no pickle).
+        serde: encodes values: a :class:`~hone.checkpoint.Serializer` (default: a safe
+            ``Serializer()``, no pickle), or a LangGraph serializer (see
+            :func:`~hone.checkpoint.as_serializer`: LangGraph's ``EncryptedSerializer``
+            encrypts every stored value with its cipher).
         schema_version: the version of your state schema (see :mod:`._migration`).
         migrations: upgrades from older schema versions, keyed by the version they upgrade.
     """
@@ -82,14 +85,14 @@ class RowSaver(AsyncTwins):
         self,
         backend: StorageBackend,
         *,
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
     ) -> None:
         migrations = dict(migrations or {})
         validate_migrations(schema_version, migrations)
         self._backend = backend
-        self.serde = serializer if serializer is not None else Serializer()
+        self.serde = as_serializer(serde)
         self.schema_version = schema_version
         self._migrations = migrations
         self._values = ValueCache()

@@ -24,6 +24,12 @@ tool calls and artifacts come back exactly); for them ``langchain_core.messages`
 imported when needed. Pickle is off unless
 ``allow_pickle=True`` is passed, on both the writing and the reading side.
 
+``Serializer(cipher=...)`` encrypts what it writes (see :mod:`hone.checkpoint._cipher`): an
+encrypted value is ``E``, a byte with the length of the cipher's name, the name, and the
+ciphertext of the ``J`` or ``T`` bytes above. Unencrypted values stay readable by a serializer
+with a cipher (a database that turns encryption on keeps its older rows); an encrypted one
+without the cipher is an error, never garbage.
+
 ``Serializer(fallback=...)`` hands values no encoding here covers (and instances of classes
 defined inside functions, which cannot be found again by name) to another serializer with
 LangGraph's ``dumps_typed``/``loads_typed`` methods, before pickle is considered; the
@@ -41,20 +47,23 @@ import pickle
 import sys
 import uuid
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from hone import messages as _messages
+from hone.checkpoint._cipher import Cipher
 from hone.checkpoint._json import SCALAR_TYPES, TAG, is_plain_json, parse_json, to_json
+from hone.checkpoint._rows import concat_lists
 from hone.errors import CheckpointCorruptError, CheckpointError
 from hone.interop._messages import is_langchain_message
 
-__all__ = ["Serializer", "TypedSerializer"]
+__all__ = ["Serializer", "TypedSerializer", "as_serializer"]
 
 _PLAIN = b"J"
 TAGGED = b"T"
+_SEALED = b"E"
 _MESSAGE_TYPES = (
     _messages.SystemMessage,
     _messages.UserMessage,
@@ -101,6 +110,8 @@ class Serializer:
             tried before pickle; what it writes is read back only by a ``Serializer`` with a
             fallback. It decodes by its own rules (LangGraph's may import the modules the
             data names), so use it for databases you trust.
+        cipher: encrypts every value written and decrypts on read (a :class:`Cipher`:
+            :class:`~hone.checkpoint.AesGcmCipher`, or any LangGraph ``CipherProtocol``).
     """
 
     def __init__(
@@ -109,14 +120,17 @@ class Serializer:
         allow_pickle: bool = False,
         types: Iterable[type] = (),
         fallback: TypedSerializer | None = None,
+        cipher: Cipher | None = None,
     ) -> None:
         self.allow_pickle = allow_pickle
         self.fallback = fallback
+        self.cipher = cipher
         self._types: dict[str, type] = {_class_path(t): t for t in types}
         self._langchain_classes: dict[str, type] = {}
 
     def __repr__(self) -> str:
-        return f"Serializer(allow_pickle={self.allow_pickle})"
+        sealed = "" if self.cipher is None else f", cipher={self.cipher!r}"
+        return f"Serializer(allow_pickle={self.allow_pickle}{sealed})"
 
     # -- encoding -----------------------------------------------------------------------
 
@@ -128,14 +142,63 @@ class Serializer:
         """
         try:
             if is_plain_json(value):
-                return _PLAIN + to_json(value).encode("utf-8")
-            return TAGGED + to_json(self._encode(value)).encode("utf-8")
+                data = _PLAIN + to_json(value).encode("utf-8")
+            else:
+                data = TAGGED + to_json(self._encode(value)).encode("utf-8")
         except RecursionError as exc:
             raise CheckpointError(
                 "cannot encode value: it is nested too deeply or contains itself"
             ) from exc
         except (TypeError, ValueError) as exc:  # pragma: no cover - _encode covers all types
             raise CheckpointError(f"cannot encode value: {exc}") from exc
+        return data if self.cipher is None else self._seal(data)
+
+    def _seal(self, data: bytes) -> bytes:
+        if self.cipher is None:  # pragma: no cover - callers check first
+            raise CheckpointError("this Serializer has no cipher")
+        name, ciphertext = self.cipher.encrypt(data)
+        label = name.encode("utf-8")
+        if not 0 < len(label) < 256:
+            raise CheckpointError(f"a cipher's name must be 1 to 255 bytes, got {name!r}")
+        return _SEALED + bytes((len(label),)) + label + ciphertext
+
+    def _open(self, data: bytes) -> bytes:
+        """The ``J``/``T`` bytes of an encrypted value."""
+        size = data[1] if len(data) > 1 else 0
+        name = data[2 : 2 + size].decode("utf-8", "replace")
+        if not size or len(data) < 2 + size:
+            raise CheckpointCorruptError("an encrypted stored value is truncated")
+        if self.cipher is None:
+            raise CheckpointError(
+                f"a stored value is encrypted (cipher {name!r}); give the saver the cipher "
+                "that wrote it: serde=Serializer(cipher=...)"
+            )
+        try:
+            plain = self.cipher.decrypt(name, data[2 + size :])
+        except CheckpointError:
+            raise
+        except Exception as exc:  # a LangGraph cipher raises what its library raises
+            raise CheckpointError(
+                f"cannot decrypt a stored value with cipher {name!r} ({exc!r}): the key "
+                "differs from the one that wrote it, or the value was changed"
+            ) from exc
+        if plain[:1] not in (_PLAIN, TAGGED):
+            raise CheckpointCorruptError("a decrypted stored value has an unknown marker")
+        return plain
+
+    def concat(self, parts: Sequence[bytes]) -> bytes:
+        """One encoded list holding the items of several lists this serializer encoded,
+        without decoding the items (decrypting and encrypting again when they are sealed).
+
+        Raises:
+            CheckpointCorruptError: a part is not an encoded list.
+            CheckpointError: a part is encrypted and this serializer has no cipher.
+        """
+        if not any(p[:1] == _SEALED for p in parts):
+            return concat_lists(parts)
+        plain = [self._open(p) if p[:1] == _SEALED else p for p in parts]
+        joined = concat_lists(plain)
+        return joined if self.cipher is None else self._seal(joined)
 
     def _encode(self, value: Any) -> Any:
         """A JSON-able tree for ``value``; returns ``value`` itself when it is plain JSON."""
@@ -232,6 +295,8 @@ class Serializer:
             CheckpointError: the value needs pickle and ``allow_pickle`` is off.
         """
         raw = data if type(data) is bytes else bytes(data)
+        if raw[:1] == _SEALED:
+            raw = self._open(raw)
         marker, body = raw[:1], raw[1:]
         if marker not in (_PLAIN, TAGGED):
             raise CheckpointCorruptError(f"stored value has an unknown marker {marker!r}")
@@ -471,3 +536,34 @@ _DECODERS: dict[str, Callable[[Serializer, dict[str, Any]], Any]] = {
     "timedelta": lambda _, t: dt.timedelta(*t["v"]),
     "uuid": lambda _, t: uuid.UUID(t["v"]),
 }
+
+
+def as_serializer(serde: Any, *, allow_pickle: bool = False) -> Serializer:
+    """The :class:`Serializer` a saver's ``serde=`` names.
+
+    * None: ``Serializer(allow_pickle=allow_pickle)``;
+    * a :class:`Serializer`: itself;
+    * LangGraph's ``EncryptedSerializer``: a serializer with its cipher (every stored value
+      encrypted with it) and its inner serializer as the fallback;
+    * any other LangGraph serializer (``dumps_typed``/``loads_typed``, e.g.
+      ``JsonPlusSerializer``): the fallback of a serializer that stores what it can as typed
+      JSON (see :class:`Serializer`).
+
+    Raises:
+        TypeError: ``serde`` is none of those.
+    """
+    if serde is None:
+        return Serializer(allow_pickle=allow_pickle)
+    if isinstance(serde, Serializer):
+        return serde
+    encrypted = sys.modules.get("langgraph.checkpoint.serde.encrypted")
+    if encrypted is not None and isinstance(serde, encrypted.EncryptedSerializer):
+        return Serializer(allow_pickle=allow_pickle, fallback=serde.serde, cipher=serde.cipher)
+    if callable(getattr(serde, "dumps_typed", None)) and callable(
+        getattr(serde, "loads_typed", None)
+    ):
+        return Serializer(allow_pickle=allow_pickle, fallback=serde)
+    raise TypeError(
+        f"serde must be a hone.checkpoint.Serializer or a LangGraph serializer (with "
+        f"dumps_typed/loads_typed), got {type(serde).__module__}.{type(serde).__qualname__}"
+    )

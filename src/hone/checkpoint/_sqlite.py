@@ -28,7 +28,7 @@ from hone._sqlite import read_only_uri
 from hone.checkpoint._migration import Migration, check_format_version
 from hone.checkpoint._protocol import FORMAT_VERSION
 from hone.checkpoint._saver import RowSaver
-from hone.checkpoint._serde import Serializer
+from hone.checkpoint._serde import Serializer, TypedSerializer
 from hone.checkpoint._sql import Cursor, SqlBackend, TxKind
 from hone.errors import CheckpointError, ConfigError
 
@@ -240,7 +240,8 @@ class SqliteSaver(RowSaver):
     Args:
         path_or_conn: a file path, ``":memory:"``, or an open ``sqlite3.Connection`` (shared
             behind a lock; open it with ``check_same_thread=False`` to use it from threads).
-        serializer: value encoding; a safe ``Serializer()`` (no pickle) by default.
+        serde: value encoding: a ``Serializer`` (default: safe, no pickle; ``cipher=`` to
+            encrypt) or a LangGraph serializer (see :func:`~hone.checkpoint.as_serializer`).
         schema_version: the version of your state schema; see :class:`Migration`.
         migrations: upgrades of older state schema versions, keyed by the version upgraded.
         timeout: seconds a writer waits for another to release the database.
@@ -261,7 +262,7 @@ class SqliteSaver(RowSaver):
         self,
         path_or_conn: str | Path | sqlite3.Connection,
         *,
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
@@ -276,7 +277,7 @@ class SqliteSaver(RowSaver):
         self._sqlite = _SqliteBackend(path_or_conn, timeout, synchronous, read_only)
         super().__init__(
             self._sqlite,
-            serializer=serializer,
+            serde=serde,
             schema_version=schema_version,
             migrations=migrations,
         )
@@ -287,7 +288,7 @@ class SqliteSaver(RowSaver):
         cls,
         conn_string: str,
         *,
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
@@ -302,7 +303,7 @@ class SqliteSaver(RowSaver):
         """
         saver = cls(
             conn_string,
-            serializer=serializer,
+            serde=serde,
             schema_version=schema_version,
             migrations=migrations,
             timeout=timeout,
@@ -323,7 +324,7 @@ class SqliteSaver(RowSaver):
         cls,
         path: str | Path,
         *,
-        serializer: Serializer | None = None,
+        serde: Serializer | TypedSerializer | None = None,
         schema_version: int = 1,
         migrations: Mapping[int, Migration] | None = None,
         timeout: float = 30.0,
@@ -333,7 +334,7 @@ class SqliteSaver(RowSaver):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return cls(
             path,
-            serializer=serializer,
+            serde=serde,
             schema_version=schema_version,
             migrations=migrations,
             timeout=timeout,

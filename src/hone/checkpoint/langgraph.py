@@ -20,7 +20,8 @@ every durability mode use it like LangGraph's own savers. It needs ``langgraph``
 Values it cannot carry — LangGraph's ``Send``, named tuples, arbitrary classes — go to
 LangGraph's own serializer (``JsonPlusSerializer``, or the ``serde=`` you pass), stored as
 its typed bytes inside hone's row: the adapter sets it as the wrapped saver's serializer
-``fallback`` when that has none. LangGraph's serializer rebuilds objects by importing the
+``fallback`` when that has none (and LangGraph's ``EncryptedSerializer`` also gives it its
+cipher, so every stored value is encrypted). LangGraph's serializer rebuilds objects by importing the
 modules its data names, as it does in LangGraph's savers, so keep such databases trusted.
 """
 
@@ -46,6 +47,7 @@ except ImportError as exc:  # pragma: no cover - exercised without langgraph ins
     ) from exc
 
 from hone.checkpoint._saver import RowSaver as _RowSaver
+from hone.checkpoint._serde import as_serializer
 from hone.errors import ConfigError as _ConfigError
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ class LangGraphSaver(BaseCheckpointSaver[int]):
             leaving a ``with`` block) closes it.
         serde: LangGraph's serializer for the values hone's cannot carry (default
             ``JsonPlusSerializer()``); ignored when the saver's serializer has a fallback.
+            An ``EncryptedSerializer``'s cipher also encrypts every value hone stores,
+            unless the saver's serializer has a cipher of its own.
 
     Raises:
         ConfigError: ``saver`` is not a hone saver.
@@ -83,8 +87,11 @@ class LangGraphSaver(BaseCheckpointSaver[int]):
                 f"PostgresSaver), got {type(saver).__name__}"
             )
         super().__init__(serde=serde or JsonPlusSerializer())
+        given = as_serializer(self.serde)
         if saver.serde.fallback is None:
-            saver.serde.fallback = self.serde
+            saver.serde.fallback = given.fallback
+        if saver.serde.cipher is None and given.cipher is not None:
+            saver.serde.cipher = given.cipher  # an EncryptedSerializer's: encrypt every value
         self.saver = saver
 
     def __repr__(self) -> str:
