@@ -101,6 +101,26 @@ def test_hone_json_settings(folder: Path) -> None:
     assert (config.max_body_bytes, config.max_concurrent_runs) == (4096, 2)
 
 
+def test_hone_aes_key_encrypts_the_servers_checkpoints(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from hone.checkpoint import AesGcmCipher
+
+    path = _write(folder, {"graphs": {"agent": "my_agent:graph"}}, "hone.json")
+    config = load_server_config(path, database=str(folder / "plain.db"))
+    monkeypatch.delenv("HONE_AES_KEY", raising=False)
+    assert create_app(config).state.hone.checkpointer.serde.cipher is None
+    monkeypatch.setenv("HONE_AES_KEY", base64.b64encode(bytes(32)).decode())
+    config = load_server_config(path, database=str(folder / "sealed.db"))
+    saver = create_app(config).state.hone.checkpointer
+    assert isinstance(saver.serde.cipher, AesGcmCipher)
+    monkeypatch.setenv("HONE_AES_KEY", "not a key")
+    with pytest.raises(ConfigError, match=r"HONE_AES_KEY or HONE_AES_KEY_PREVIOUS: .*base64"):
+        create_app(load_server_config(path, database=str(folder / "bad.db")))
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -106,7 +106,10 @@ class AesGcmCipher:
         if not key:
             raise ConfigError(f"the environment variable {var} (a base64 AES key) is not set")
         previous = [k for k in os.environ.get(f"{var}_PREVIOUS", "").split(",") if k.strip()]
-        return cls(key, previous=previous)
+        try:
+            return cls(key, previous=previous)
+        except ConfigError as exc:
+            raise ConfigError(f"{var} or {var}_PREVIOUS: {exc}") from exc
 
     def __repr__(self) -> str:
         return f"AesGcmCipher(key_id={self._key_id.hex()}, keys={len(self._aead)})"

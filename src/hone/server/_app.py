@@ -30,15 +30,26 @@ __all__ = ["build_state", "create_app"]
 logger = logging.getLogger(__name__)
 
 
+def _serde() -> Any:
+    """Checkpoints are encrypted when ``HONE_AES_KEY`` is set (as LangGraph's server does with
+    ``LANGGRAPH_AES_KEY``); see :class:`~hone.checkpoint.AesGcmCipher`."""
+    if not os.environ.get("HONE_AES_KEY"):
+        return None
+    from hone.checkpoint import AesGcmCipher, Serializer
+
+    return Serializer(cipher=AesGcmCipher.from_env())
+
+
 def _savers(config: ServerConfig) -> tuple[Any, Any]:
     location = config.database_location()
+    serde = _serde()
     index = dict(config.store_index) if config.store_index else None
     ttl = dict(config.store_ttl) if config.store_ttl else None
     if is_postgres(location):
         from hone.checkpoint import PostgresSaver
         from hone.store import PostgresStore
 
-        saver = PostgresSaver(location, schema=config.postgres_schema)
+        saver = PostgresSaver(location, schema=config.postgres_schema, serde=serde)
         saver.setup()
         store = PostgresStore(location, schema=config.postgres_schema, index=index, ttl=ttl)  # type: ignore[arg-type]
         store.setup()
@@ -46,7 +57,8 @@ def _savers(config: ServerConfig) -> tuple[Any, Any]:
     from hone.checkpoint import SqliteSaver
     from hone.store import SqliteStore
 
-    return SqliteSaver(location), SqliteStore(location, index=index, ttl=ttl)  # type: ignore[arg-type]
+    saver = SqliteSaver(location, serde=serde)
+    return saver, SqliteStore(location, index=index, ttl=ttl)  # type: ignore[arg-type]
 
 
 def build_state(config: ServerConfig) -> ServerState:
