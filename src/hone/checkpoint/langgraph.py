@@ -47,7 +47,7 @@ except ImportError as exc:  # pragma: no cover - exercised without langgraph ins
     ) from exc
 
 from hone.checkpoint._saver import RowSaver as _RowSaver
-from hone.checkpoint._serde import as_serializer
+from hone.checkpoint._serde import as_serializer as _as_serializer
 from hone.errors import ConfigError as _ConfigError
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class LangGraphSaver(BaseCheckpointSaver[int]):
                 f"PostgresSaver), got {type(saver).__name__}"
             )
         super().__init__(serde=serde or JsonPlusSerializer())
-        given = as_serializer(self.serde)
+        given = _as_serializer(self.serde)
         if saver.serde.fallback is None:
             saver.serde.fallback = given.fallback
         if saver.serde.cipher is None and given.cipher is not None:

@@ -23,7 +23,7 @@ from hone.graph._channels import (
 )
 from hone.graph._channels_barrier import NamedBarrierValue, NamedBarrierValueAfterFinish
 from hone.graph._channels_reduce import BinaryOperatorAggregate, Topic
-from hone.graph._compiled import CompiledGraph
+from hone.graph._compiled import CompiledGraph, CompiledStateGraph
 from hone.graph._constants import TAG_HIDDEN, TAG_NOSTREAM
 from hone.graph._context import (
     emit_message_delta,
@@ -54,6 +54,22 @@ from hone.graph._messages import (
 from hone.graph._model_stream import AssistantMessageChunk, astream_model, stream_model
 from hone.graph._runner import GraphDrained
 from hone.graph._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
+from hone.graph._stream_parts import (
+    CheckpointPayload,
+    CheckpointStreamPart,
+    CheckpointTask,
+    CustomStreamPart,
+    DebugPayload,
+    DebugStreamPart,
+    MessagesStreamPart,
+    StreamPart,
+    TaskPayload,
+    TaskResultPayload,
+    TasksStreamPart,
+    ToolsStreamPart,
+    UpdatesStreamPart,
+    ValuesStreamPart,
+)
 from hone.graph._structure import GraphEdge, GraphNode, GraphStructure
 from hone.graph._types import (
     END,
@@ -62,6 +78,7 @@ from hone.graph._types import (
     CachePolicy,
     Command,
     Durability,
+    GraphOutput,
     Interrupt,
     Overwrite,
     RetryPolicy,
@@ -91,8 +108,15 @@ __all__ = [
     "BinaryOperatorAggregate",
     "CachePolicy",
     "Channel",
+    "CheckpointPayload",
+    "CheckpointStreamPart",
+    "CheckpointTask",
     "Command",
     "CompiledGraph",
+    "CompiledStateGraph",
+    "CustomStreamPart",
+    "DebugPayload",
+    "DebugStreamPart",
     "Durability",
     "EphemeralValue",
     "ExecutionInfo",
@@ -101,6 +125,7 @@ __all__ = [
     "GraphEdge",
     "GraphInterrupt",
     "GraphNode",
+    "GraphOutput",
     "GraphStructure",
     "InMemoryCache",
     "Interrupt",
@@ -108,6 +133,7 @@ __all__ = [
     "LastValue",
     "LastValueAfterFinish",
     "MessagesState",
+    "MessagesStreamPart",
     "NamedBarrierValue",
     "NamedBarrierValueAfterFinish",
     "NodeError",
@@ -125,12 +151,19 @@ __all__ = [
     "StateSnapshot",
     "StateUpdate",
     "StreamMode",
+    "StreamPart",
     "StreamWriter",
     "TaskInfo",
+    "TaskPayload",
+    "TaskResultPayload",
+    "TasksStreamPart",
     "TimeoutPolicy",
+    "ToolsStreamPart",
     "Topic",
     "TracePolicy",
     "UntrackedValue",
+    "UpdatesStreamPart",
+    "ValuesStreamPart",
     "add_messages",
     "astream_model",
     "default_retry_on",

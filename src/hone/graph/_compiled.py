@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from hone.graph._builder import StateGraph
     from hone.graph._compile import Node
 
-__all__ = ["CompiledGraph", "check_checkpointer", "ensure_config"]
+__all__ = ["CompiledGraph", "CompiledStateGraph", "check_checkpointer", "ensure_config"]
 
 _LIVE = frozenset(("custom", "messages"))
 
@@ -517,3 +517,8 @@ class CompiledGraph(StateMethods, RunnableMethods):
 
 
 _ = ConfigError
+
+
+#: LangGraph's name for a compiled ``StateGraph`` (``langgraph.graph.state``), for annotations
+#: written against it.
+CompiledStateGraph = CompiledGraph
