@@ -145,6 +145,7 @@ __all__ = [
     "TrajectoryError",
     "TrajectoryVersionError",
     "UnknownTrialError",
+    "is_invalid_resume",
 ]
 
 
@@ -606,3 +607,24 @@ class UnknownTrialError(SearchError, KeyError):
 
     def __reduce__(self) -> tuple[type[UnknownTrialError], tuple[str]]:
         return (type(self), (self.trial_id,))
+
+
+#: The attribute marking a validation error as an interrupt's rejected answer (hone's, set by
+#: ``hone.graph.interrupt``), and LangGraph's (a LangGraph graph run from a hone tool marks
+#: its own errors so).
+_INVALID_RESUME = "_hone_invalid_resume"
+_LANGGRAPH_INVALID_RESUME = "_langgraph_invalid_resume"
+
+
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether ``error`` is an ``interrupt()``'s answer that did not fit its
+    ``response_schema`` (LangGraph's ``is_invalid_resume``).
+
+    It is the person's answer that is wrong, not the model's tool arguments, so tool nodes and
+    tool-error middleware never answer it as the model's error, and retries never repeat it:
+    the run fails with it and the interrupt can be answered again.
+    """
+    return (
+        getattr(error, _INVALID_RESUME, False) is True
+        or getattr(error, _LANGGRAPH_INVALID_RESUME, False) is True
+    )

@@ -384,6 +384,39 @@ def test_a_failed_resume_keeps_the_other_calls_answers() -> None:
     assert answers == {"c0": "2", "c1": "4"}
 
 
+@pytest.mark.parametrize("kind", ["tool_error", "tool_retry"])
+def test_a_rejected_answer_passes_tool_error_and_retry_middleware(kind: str) -> None:
+    """A tool's interrupt answered with what its response_schema rejects is the person's
+    error: error-answering and retrying middleware let it through, the run fails, and the
+    interrupt is answered again."""
+    from pydantic import BaseModel, ValidationError
+
+    from hone.agents.middleware import ToolErrorMiddleware, ToolRetryMiddleware
+    from hone.graph import interrupt
+
+    class Ok(BaseModel):
+        ok: bool
+
+    def approve(a: int) -> str:
+        """Ask a person to approve."""
+        return f"ok={interrupt(a, response_schema=Ok).ok}"
+
+    around: AgentMiddleware[Any, Any, Any] = (
+        ToolErrorMiddleware(on_error=lambda *_: "answered as the model's error")
+        if kind == "tool_error"
+        else ToolRetryMiddleware(max_retries=2, initial_delay=0, retry_on=(ValidationError,))
+    )
+    model = ScriptedModel([calls(("approve", {"a": 1})), "done"])
+    agent = create_agent(model, [approve], middleware=[around], checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    agent.invoke({"messages": [("user", "q")]}, config)
+    with pytest.raises(ValidationError):
+        agent.invoke(Command(resume={"ok": "perhaps"}), config)
+    out = agent.invoke(Command(resume={"ok": True}), config)
+    answers = [m.content for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert answers == ["ok=True"]
+
+
 def test_a_rollout_records_the_agent_with_its_middleware() -> None:
     """The agent built for serving is the training environment: a rollout's policy answers
     every model call (the serving model is never called), the middleware shape the recorded

@@ -9,9 +9,11 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from hone.checkpoint import InMemorySaver
-from hone.errors import GraphError
-from hone.graph import START, Command, StateGraph, interrupt, interrupt_many
+from hone.errors import GraphError, is_invalid_resume
+from hone.graph import START, Command, MessagesState, StateGraph, interrupt, interrupt_many
 from hone.graph._interrupt import interrupt_id, keyed_interrupt_id
+from hone.graph.prebuilt import ToolNode
+from hone.messages import AssistantMessage, ToolCall
 
 
 class S(TypedDict, total=False):
@@ -177,3 +179,29 @@ def test_a_json_schema_is_passed_on_unchecked() -> None:
     [asked] = graph.invoke({"order": []}, cfg)["__interrupt__"]
     assert asked.response_schema == schema
     assert graph.invoke(Command(resume="anything"), cfg)["out"] == {"a": "anything"}
+
+
+@pytest.mark.parametrize("handle_tool_errors", [True, False])
+def test_a_rejected_answer_in_a_tool_fails_the_run_whatever_the_tool_errors_setting(
+    handle_tool_errors: bool,
+) -> None:
+    """A tool's ``interrupt(response_schema=...)`` answered badly is the person's error, not
+    the model's: the run fails (as on LangGraph) and the interrupt can be answered again."""
+
+    def refund(amount: int) -> str:
+        """Refund an amount once a person approves."""
+        answer = interrupt(f"refund {amount}?", response_schema=_Approval)
+        return f"approved={answer.ok}"
+
+    node = ToolNode([refund], handle_tool_errors=handle_tool_errors)
+    graph = StateGraph(MessagesState).add_node("tools", node).add_edge(START, "tools")
+    compiled, cfg = graph.compile(checkpointer=InMemorySaver()), _cfg()
+    call = ToolCall(id="c1", name="refund", arguments={"amount": 3})
+    compiled.invoke({"messages": [AssistantMessage(content="", tool_calls=[call])]}, cfg)
+    with pytest.raises(ValidationError) as rejected:
+        compiled.invoke(Command(resume={"ok": "maybe"}), cfg)
+    assert is_invalid_resume(rejected.value)
+    assert compiled.get_state(cfg).next == ("tools",)  # still waiting for an answer
+    out = compiled.invoke(Command(resume={"ok": True}), cfg)
+    assert out["messages"][-1].content == "approved=True"
+    assert not is_invalid_resume(ValueError("a tool's own error"))

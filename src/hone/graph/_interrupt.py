@@ -17,9 +17,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
-from hone.errors import GraphError
+from hone.errors import _INVALID_RESUME, GraphError
 from hone.graph._constants import RESUME
 from hone.graph._context import TaskScope, scope_or_raise
 from hone.graph._types import Command, Interrupt
@@ -172,7 +172,14 @@ class _Check:
         return cls(adapter.json_schema(), adapter)
 
     def validate(self, answer: Any) -> Any:
-        return answer if self._adapter is None else self._adapter.validate_python(answer)
+        if self._adapter is None:
+            return answer
+        try:
+            return self._adapter.validate_python(answer)
+        except ValidationError as exc:
+            # The person's answer is wrong, not a tool's arguments: see is_invalid_resume.
+            setattr(exc, _INVALID_RESUME, True)
+            raise
 
 
 def _keyed(scope: TaskScope, questions: Mapping[str, Any], check: _Check) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from hone._retry import RetryPolicy
 from hone._sync import run_sync
-from hone.errors import ConfigError, ToolArgumentsError
+from hone.errors import ConfigError, ToolArgumentsError, is_invalid_resume
 from hone.interop._messages import is_langchain_message
 from hone.messages import ContentPart, ToolCall, ToolMessage, new_id
 from hone.observability._tools import trace_tool_call
@@ -229,6 +229,8 @@ async def _run_attempts(
         except execution.propagate:
             raise
         except Exception as exc:
+            if is_invalid_resume(exc):
+                raise  # a person's answer an interrupt rejected: not the model's error
             if policy is None or not policy.should_retry(exc, attempt):
                 return None, exc, attempt
             delay = policy.delay(attempt)

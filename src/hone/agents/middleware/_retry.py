@@ -24,6 +24,7 @@ from hone.errors import (
     ModelAuthError,
     ModelLoadError,
     ModelNotFoundError,
+    is_invalid_resume,
 )
 from hone.graph import GraphBubbleUp
 
@@ -125,8 +126,9 @@ def calculate_delay(
 def is_control_signal(exc: BaseException) -> bool:
     """Whether ``exc`` is a graph's control signal (an interrupt, a command for the parent
     graph), which must pass through untouched: hone's, or LangGraph's when LangGraph is
-    loaded (never importing it)."""
-    if isinstance(exc, GraphBubbleUp):
+    loaded (never importing it); or an interrupt's rejected answer, which retrying or
+    falling back cannot fix."""
+    if isinstance(exc, GraphBubbleUp) or is_invalid_resume(exc):
         return True
     errors = sys.modules.get("langgraph.errors")
     bubble = getattr(errors, "GraphBubbleUp", None)

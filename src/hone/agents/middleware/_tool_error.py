@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 from hone.agents.middleware._base import AgentMiddleware
 from hone.agents.middleware._calls import is_langchain_conversation, tool_answer
+from hone.errors import is_invalid_resume
 from hone.graph._interrupt import GraphBubbleUp
 from hone.graph._types import TracePolicy, omit_payload
 
@@ -81,6 +82,8 @@ class ToolErrorMiddleware(AgentMiddleware[Any, Any, Any]):
         except GraphBubbleUp:
             raise
         except Exception as exc:
+            if is_invalid_resume(exc):
+                raise
             if self.on_error is None:
                 raise RuntimeError(
                     "ToolErrorMiddleware has no sync `on_error`; run async (ainvoke/astream) "
@@ -100,6 +103,8 @@ class ToolErrorMiddleware(AgentMiddleware[Any, Any, Any]):
         except GraphBubbleUp:
             raise
         except Exception as exc:
+            if is_invalid_resume(exc):
+                raise
             if self.aon_error is not None:
                 content = await self.aon_error(exc, request)
             else:

@@ -15,6 +15,7 @@ from hone.errors import (
     ToolAnswerError,
     ToolArgumentsError,
     ToolInjectionError,
+    is_invalid_resume,
 )
 from hone.graph._callbacks import ToolRun
 from hone.graph._channels import MISSING
@@ -354,7 +355,7 @@ class ToolNode:
             raise
         except Exception as error:
             handler = self._handler_for(given)
-            if handler is None:
+            if handler is None or is_invalid_resume(error):
                 raise
             return _error_message(call, handler(error))
         if answer is None:
