@@ -33,6 +33,9 @@ def test_tuples_strings_and_dicts_become_messages() -> None:
     assert to_message({"role": "developer", "content": "x"}) == SystemMessage(content="x")
     assert to_messages([("user", "a"), {"role": "assistant", "content": "b"}])[1].text == "b"
     assert to_messages("one") == [UserMessage(content="one")]
+    # A (role, text) tuple sent as JSON arrives as a list: read it as the tuple, as LangChain does
+    assert to_messages([["user", "a"], ["ai", "b"]])[1] == AssistantMessage(content="b")
+    assert to_messages(["user", "a"]) == [UserMessage(content="user"), UserMessage(content="a")]
 
 
 @pytest.mark.parametrize(

@@ -416,8 +416,9 @@ def to_openai(message: MessageLike) -> dict[str, Any]:
 
 
 def to_message(value: MessageLike) -> SystemMessage | UserMessage | AssistantMessage | ToolMessage:
-    """Coerce a message-like value: a message, an OpenAI dict, a ``(role, text)`` tuple or a
-    string (a user message).
+    """Coerce a message-like value: a message, an OpenAI dict, a ``(role, text)`` tuple (or a
+    two-string list, what such a tuple becomes in JSON, as LangChain reads it) or a string (a
+    user message).
 
     Raises:
         ValueError: the value is not message-like; the message names what is wrong.
@@ -426,7 +427,7 @@ def to_message(value: MessageLike) -> SystemMessage | UserMessage | AssistantMes
         return value
     if isinstance(value, str):
         return UserMessage(content=value)
-    if isinstance(value, tuple):
+    if isinstance(value, list | tuple):
         if len(value) != 2 or not all(isinstance(v, str) for v in value):
             raise ValueError(f"a message tuple must be (role, text), got {value!r}")
         return from_openai({"role": value[0], "content": value[1]})

@@ -122,3 +122,17 @@ _deep.add_edge(START, "nest")
 _deep.add_edge("nest", END)
 #: writes a value nested 450 levels deep.
 deep = _deep.compile()
+
+
+_inner = StateGraph(Log)
+_inner.add_node("step_b", step_b)
+_inner.add_edge(START, "step_b")
+_inner.add_edge("step_b", END)
+_nested = StateGraph(Log)
+_nested.add_node("step_a", step_a)
+_nested.add_node("inner", _inner.compile(name="inner"))
+_nested.add_edge(START, "step_a")
+_nested.add_edge("step_a", "inner")
+_nested.add_edge("inner", END)
+#: a, then a subgraph ``inner`` that runs b.
+nested = _nested.compile()

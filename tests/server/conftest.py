@@ -18,6 +18,7 @@ GRAPHS = {
     "slow": "agents.py:slow",
     "failing": "agents.py:failing",
     "chat": "agents.py:chat_factory",
+    "nested": "agents.py:nested",
 }
 KEYS = {"alice-key": "alice", "bob-key": "bob"}
 

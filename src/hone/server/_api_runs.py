@@ -28,7 +28,7 @@ from hone.server._models import RunConfigBody, RunCreateBody
 from hone.server._records import RunRecord, ThreadRecord, new_uuid
 from hone.server._runs import RunHandle
 
-__all__ = ["router"]
+__all__ = ["create_run_record", "router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["runs"])
@@ -91,9 +91,20 @@ def _kwargs(body: RunCreateBody, config: dict[str, Any], context: dict[str, Any]
     }
 
 
-async def _create(
-    state: ServerState, user: str, thread_id: str | None, body: RunCreateBody
+async def create_run_record(
+    state: ServerState,
+    user: str,
+    thread_id: str | None,
+    body: RunCreateBody,
+    *,
+    protocol: bool = False,
 ) -> RunRecord:
+    """Store and queue a run (stateless when ``thread_id`` is None). With ``protocol`` it
+    streams its events to the thread's event stream (``run.start``) instead of its own.
+
+    Raises:
+        ServerError: an unknown assistant or node, a thread that cannot take the run.
+    """
     if body.webhook is not None:
         raise bad_request("run webhooks are not supported by hone server", code="unsupported")
     assistant = await resolve_assistant(state, body.assistant_id, user)
@@ -101,6 +112,8 @@ async def _create(
     config = _merge_config(assistant.config, body.config)
     context = {**assistant.context, **(body.context or {})}
     kwargs = _kwargs(body, config, context)
+    if protocol:
+        kwargs["protocol"] = True
     stateless = thread_id is None
     ident = thread_id or new_uuid()
     async with state.runs.thread_lock(ident):
@@ -304,7 +317,7 @@ def _wait_response(
 async def create_run(
     thread_id: str, body: RunCreateBody, state: Server, user: User, response: Response
 ) -> Any:
-    run = await _create(state, user, thread_id, body)
+    run = await create_run_record(state, user, thread_id, body)
     response.headers.update(_locations(run))
     return run.to_api()
 
@@ -317,7 +330,7 @@ async def create_run(
 async def stream_run(
     thread_id: str, body: RunCreateBody, state: Server, user: User
 ) -> StreamingResponse:
-    run = await _create(state, user, thread_id, body)
+    run = await create_run_record(state, user, thread_id, body)
     return _stream_response(state, run, body, default_disconnect="continue")
 
 
@@ -325,7 +338,7 @@ async def stream_run(
 async def wait_run(
     thread_id: str, body: RunCreateBody, state: Server, user: User
 ) -> StreamingResponse:
-    run = await _create(state, user, thread_id, body)
+    run = await create_run_record(state, user, thread_id, body)
     return _wait_response(state, run, body, default_disconnect="continue")
 
 
@@ -431,7 +444,7 @@ async def join_stream(
 async def create_stateless(
     body: RunCreateBody, state: Server, user: User, response: Response
 ) -> Any:
-    run = await _create(state, user, None, body)
+    run = await create_run_record(state, user, None, body)
     response.headers.update(_locations(run))
     return run.to_api()
 
@@ -442,13 +455,13 @@ async def create_stateless(
     response_class=StreamingResponse,
 )
 async def stream_stateless(body: RunCreateBody, state: Server, user: User) -> StreamingResponse:
-    run = await _create(state, user, None, body)
+    run = await create_run_record(state, user, None, body)
     return _stream_response(state, run, body, default_disconnect="cancel")
 
 
 @router.post("/runs/wait", summary="Create a stateless run and wait for its output")
 async def wait_stateless(body: RunCreateBody, state: Server, user: User) -> StreamingResponse:
-    run = await _create(state, user, None, body)
+    run = await create_run_record(state, user, None, body)
     return _wait_response(state, run, body, default_disconnect="cancel")
 
 

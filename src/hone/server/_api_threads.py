@@ -182,6 +182,7 @@ async def delete_thread(thread_id: str, state: Server, user: User) -> Response:
         await state.runs.cancel(run, action="interrupt", wait=True)
     await state.db.delete_thread(thread_id)
     await state.checkpointer.adelete_thread(thread_id)
+    state.runs.thread_events.drop(thread_id)
     return Response(status_code=204)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from hone._version import __version__
-from hone.server import _api_assistants, _api_runs, _api_store, _api_threads
+from hone.server import _api_assistants, _api_protocol, _api_runs, _api_store, _api_threads
 from hone.server._auth import Authenticator
 from hone.server._backends import is_postgres
 from hone.server._config import ServerConfig
@@ -57,8 +57,7 @@ def _savers(config: ServerConfig) -> tuple[Any, Any]:
     from hone.checkpoint import SqliteSaver
     from hone.store import SqliteStore
 
-    saver = SqliteSaver(location, serde=serde)
-    return saver, SqliteStore(location, index=index, ttl=ttl)  # type: ignore[arg-type]
+    return SqliteSaver(location, serde=serde), SqliteStore(location, index=index, ttl=ttl)  # type: ignore[arg-type]
 
 
 def build_state(config: ServerConfig) -> ServerState:
@@ -180,7 +179,7 @@ def create_app(config: ServerConfig, *, routers: Sequence[APIRouter] = ()) -> Fa
 
     _system_routes(app, state)
     secured = [Depends(server_state)]
-    for module in (_api_assistants, _api_threads, _api_runs, _api_store):
+    for module in (_api_assistants, _api_threads, _api_runs, _api_store, _api_protocol):
         app.include_router(module.router, dependencies=secured)
     for router in routers:
         app.include_router(router, dependencies=[Depends(state.auth)])

@@ -21,12 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hone.graph import Command, GraphDrained, RunControl, Send
+from hone.graph.streaming import (
+    CheckpointsTransformer,
+    CustomTransformer,
+    TasksTransformer,
+    ToolCallTransformer,
+    UpdatesTransformer,
+)
 from hone.server._db import Database
 from hone.server._events import EventConverter, EventLog, EventLogs, graph_chunks
 from hone.server._graphs import GraphRegistry
 from hone.server._json import jsonable
 from hone.server._records import RunRecord, RunStatus, ThreadRecord
 from hone.server._state import interrupts_by_task, run_output
+from hone.server._thread_events import ThreadEventLogs
+from hone.server._wire import WireShaper
 
 __all__ = ["CancelAction", "RunHandle", "RunManager"]
 
@@ -47,6 +56,22 @@ class RunHandle:
     task: asyncio.Task[None] | None = None
     control: RunControl | None = None
     cancel_action: CancelAction | None = None
+    #: An event-streaming run's wire shaper (None: the run streams the API's run events).
+    shaper: WireShaper | None = None
+    #: The run ended at an interrupt or a breakpoint, waiting for input.
+    paused: bool = False
+    error: str | None = None
+
+
+#: What an event-streaming run streams besides the built-in projections' modes (values,
+#: messages, subgraphs): every channel a client may subscribe to.
+_WIRE_TRANSFORMERS = (
+    UpdatesTransformer,
+    CustomTransformer,
+    CheckpointsTransformer,
+    TasksTransformer,
+    ToolCallTransformer,
+)
 
 
 class _Drained(Exception):
@@ -87,6 +112,8 @@ class RunManager:
         self.graphs = graphs
         self.checkpointer = checkpointer
         self.logs = logs
+        #: Each thread's wire event stream (event-streaming runs publish there).
+        self.thread_events = ThreadEventLogs()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._handles: dict[str, RunHandle] = {}
         #: thread id -> the run executing on it
@@ -167,17 +194,32 @@ class RunManager:
         finally:
             if self._running.get(run.thread_id) == run.run_id:
                 del self._running[run.thread_id]
+            self._end_wire(run, handle)
             handle.done.set()
             self.logs.close(run.run_id)
             self._forget_later(run.run_id)
             if not self._closing:
                 self._spawn(self._advance(run.thread_id))
 
+    def _end_wire(self, run: RunRecord, handle: RunHandle) -> None:
+        """An event-streaming run's last wire event: its root lifecycle, once it has ended
+        (completed, paused for input, failed, or cancelled)."""
+        shaper, handle.shaper = handle.shaper, None
+        if shaper is None or handle.status in ("pending", "running"):
+            return  # not event streaming, or drained at shutdown (it resumes at the next start)
+        log = self.thread_events.get(run.thread_id)
+        if handle.status == "error":
+            events = shaper.finish(error=handle.error or "the run failed")
+        else:
+            events = shaper.finish(interrupted=handle.paused or handle.status == "interrupted")
+        for event in events:
+            log.publish(event)
+
     async def _failed(self, run: RunRecord, handle: RunHandle, exc: Exception) -> None:
         """A run the server itself failed (its output could not be read or stored, say):
         the run and its thread end ``error``, and its readers are told so."""
         message = f"the server failed to finish the run: {type(exc).__name__}: {exc}"[:2000]
-        handle.status = "error"
+        handle.status, handle.error = "error", message
         handle.output = {"__error__": {"error": "InternalError", "message": message}}
         log = self.logs.get(run.run_id)
         if log is not None:
@@ -255,6 +297,9 @@ class RunManager:
         try:
             graph = await self.graphs.for_run(run.graph_id, config)
             inp = None if resume else (_command(command) if command else kw.get("input"))
+            if kw.get("protocol"):
+                await self._stream_wire(run, handle, graph, inp, config)
+                return None
             modes = list(kw.get("stream_mode") or ["values"])
             converter = EventConverter(modes)
             handle.control = RunControl()
@@ -278,6 +323,31 @@ class RunManager:
             logger.info("run %s failed: %s: %s", run.run_id, type(exc).__name__, exc)
             return (type(exc).__name__, str(exc))
         return None
+
+    async def _stream_wire(
+        self, run: RunRecord, handle: RunHandle, graph: Any, inp: Any, config: dict[str, Any]
+    ) -> None:
+        """Execute an event-streaming run (``run.start``): its v3 events, shaped for the wire,
+        go to the thread's event stream."""
+        kw = run.kwargs
+        log = self.thread_events.get(run.thread_id)
+        handle.shaper = shaper = WireShaper(run.graph_id)
+        for event in shaper.start():
+            log.publish(event)
+        handle.control = RunControl()
+        stream = await graph.astream_events(
+            inp,
+            config,
+            version="v3",
+            transformers=_WIRE_TRANSFORMERS,
+            context=kw.get("context") or None,
+            durability=kw.get("durability"),
+            control=handle.control,
+        )
+        async with stream:
+            async for local in stream:
+                for event in shaper.shape(local):
+                    log.publish(event)
 
     async def _waiting(self, run: RunRecord) -> bool:
         """Whether the thread stopped at an interrupt (or before a node) and can resume."""
@@ -303,6 +373,7 @@ class RunManager:
         snapshot = await self._snapshot(run)
         values = jsonable(snapshot.values) if snapshot is not None else thread.values
         if error is not None:
+            handle.error = f"{error[0]}: {error[1]}"
             output: Any = {"__error__": {"error": error[0], "message": error[1]}}
             log = self.logs.get(run.run_id)
             if log is not None:
@@ -313,6 +384,7 @@ class RunManager:
             output = run_output(snapshot) if snapshot is not None else {}
             status = "success"
             pending = snapshot is not None and bool(snapshot.interrupts or snapshot.next)
+            handle.paused = pending
             thread_changes = {"status": "interrupted" if pending else "idle", "error": None}
         interrupts = interrupts_by_task(snapshot) if snapshot is not None else {}
         handle.output, handle.status = output, status

@@ -1,0 +1,118 @@
+"""A thread's event stream over the wire (``POST /threads/{id}/stream/events``): the wire
+events of the thread's latest event-streaming run, numbered, kept for readers that connect
+late, and followed live.
+
+Each event gets the thread's next ``seq`` (it never goes back, across runs) and an
+``event_id`` unique to this server process. Starting a run clears the kept events, so a
+reader connecting after ``run.start`` replays that run from its first event and never an
+earlier run's end; a reader that passes ``since`` gets only events after that ``seq``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hone.server._json import dumps
+from hone.server._wire import matches
+
+__all__ = ["ThreadEventLog", "ThreadEventLogs"]
+
+
+@dataclass(slots=True)
+class ThreadEventLog:
+    """The kept wire events of one thread: ``(seq, event, its JSON)``."""
+
+    events: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    last_used: float = field(default_factory=time.monotonic)
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start_run(self) -> None:
+        """A run starts: the events kept so far are an earlier run's, and go."""
+        self.events.clear()
+        self._wake()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Number ``event`` and keep it (encoded once, for every reader)."""
+        seq = next(self._seq)
+        event = {**event, "seq": seq, "event_id": f"{self._prefix}-{seq}"}
+        self.events.append((seq, event, dumps(event)))
+        self.last_used = time.monotonic()
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(
+        self,
+        channels: Iterable[str],
+        *,
+        namespaces: Sequence[Sequence[str]] | None = None,
+        depth: int | None = None,
+        since: int | None = None,
+        keepalive: float = 10.0,
+    ) -> AsyncIterator[tuple[int, str, str] | None]:
+        """The matching events after ``since`` as ``(seq, method, JSON)``: the kept ones,
+        then each as it is published, until the run ends (its root ``completed`` or
+        ``failed``: a client that starts another run reconnects with ``since``) or the
+        reader goes; None every ``keepalive`` seconds without one (time for a comment)."""
+        wanted = list(channels)
+        after = since or 0
+        while True:
+            # A run that started since the last look cleared the events: read them again.
+            for seq, event, data in list(self.events):
+                if seq > after:
+                    after = seq
+                    if matches(event, wanted, namespaces, depth):
+                        yield seq, event["method"], data
+                    if _run_ended(event):
+                        return
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=keepalive)
+            except TimeoutError:
+                yield None
+
+
+class ThreadEventLogs:
+    """Every thread's log, made on first use; a log idle for ``retention`` seconds with no
+    reader is forgotten."""
+
+    def __init__(self, retention: float = 3600.0) -> None:
+        self.retention = retention
+        self._logs: dict[str, ThreadEventLog] = {}
+
+    def get(self, thread_id: str) -> ThreadEventLog:
+        """The thread's log (new and empty if none is kept)."""
+        self._sweep()
+        log = self._logs.get(thread_id)
+        if log is None:
+            log = self._logs[thread_id] = ThreadEventLog()
+        log.last_used = time.monotonic()
+        return log
+
+    def drop(self, thread_id: str) -> None:
+        """Forget a thread's log (the thread was deleted)."""
+        self._logs.pop(thread_id, None)
+
+    def _sweep(self) -> None:
+        cutoff = time.monotonic() - self.retention
+        for thread_id in [t for t, log in self._logs.items() if log.last_used < cutoff]:
+            del self._logs[thread_id]
+
+
+def _run_ended(event: dict[str, Any]) -> bool:
+    params = event["params"]
+    return (
+        event["method"] == "lifecycle"
+        and not params["namespace"]
+        and params["data"].get("event") in ("completed", "failed")
+    )
