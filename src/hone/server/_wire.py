@@ -116,11 +116,6 @@ class WireShaper:
             data = {"event": "interrupted" if interrupted else "completed"}
         return [wire_event("lifecycle", [], {**data, "graph_name": self.graph_name})]
 
-    @property
-    def asked(self) -> bool:
-        """Whether the run asked for input (an interrupt was reported)."""
-        return bool(self._asked)
-
     def shape(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The wire events of one local protocol event (none for ``debug`` and the local
         projections' own channels)."""
