@@ -326,10 +326,9 @@ def _split(manager: Any) -> tuple[Any, Any]:
     ``astream_events``'s does, feeds the caller's own stream: it gets the real values)."""
     from langchain_core.tracers import BaseTracer
 
+    taps = _streaming(manager.handlers)
     real, tracers = copy.copy(manager), copy.copy(manager)
-    tracers.handlers = [
-        h for h in manager.handlers if isinstance(h, BaseTracer) and h not in _streaming([h])
-    ]
+    tracers.handlers = [h for h in manager.handlers if isinstance(h, BaseTracer) and h not in taps]
     real.handlers = [h for h in manager.handlers if h not in tracers.handlers]
     return real, tracers
 
