@@ -96,3 +96,35 @@ def test_subscriptions_match_channels_prefixes_and_depth() -> None:
     asked = wire_event("input.requested", [], {"interrupt_id": "i"})
     assert matches(asked, ["input"]) and not matches(asked, ["values"])
     assert not matches(wire_event("debug", [], {}), ["values", "debug"])
+
+
+def test_a_thread_log_replays_follows_restarts_and_ends_with_the_run() -> None:
+    import asyncio
+
+    from hone.server._thread_events import ThreadEventLogs
+
+    async def main() -> None:
+        log = ThreadEventLogs().get("t")
+        log.publish(wire_event("lifecycle", [], {"event": "running"}))
+        log.publish(wire_event("values", [], {"n": 1}))
+
+        async def read(**kwargs: Any) -> list[tuple[int, str]]:
+            got = []
+            async for item in log.follow(["values", "lifecycle"], keepalive=5, **kwargs):
+                assert item is not None
+                got.append((item[0], item[1]))
+            return got
+
+        reader = asyncio.create_task(read())
+        late = asyncio.create_task(read(since=1))
+        await asyncio.sleep(0)
+        log.publish(wire_event("updates", [], {"n": 2}))  # not subscribed: skipped
+        log.publish(wire_event("lifecycle", [], {"event": "completed"}))
+        assert await reader == [(1, "lifecycle"), (2, "values"), (4, "lifecycle")]
+        assert await late == [(2, "values"), (4, "lifecycle")]
+        log.start_run()  # the next run: earlier events go, seq goes on
+        log.publish(wire_event("values", [], {"n": 3}))
+        log.publish(wire_event("lifecycle", [], {"event": "failed", "error": "x"}))
+        assert await read() == [(5, "values"), (6, "lifecycle")]
+
+    asyncio.run(main())

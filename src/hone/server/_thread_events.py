@@ -29,6 +29,8 @@ class ThreadEventLog:
     """The kept wire events of one thread: ``(seq, event, its JSON)``."""
 
     events: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    #: Counts the runs started: readers keep their place in ``events`` within one.
+    generation: int = 0
     last_used: float = field(default_factory=time.monotonic)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -36,7 +38,8 @@ class ThreadEventLog:
 
     def start_run(self) -> None:
         """A run starts: the events kept so far are an earlier run's, and go."""
-        self.events.clear()
+        self.events = []
+        self.generation += 1
         self._wake()
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -66,15 +69,21 @@ class ThreadEventLog:
         reader goes; None every ``keepalive`` seconds without one (time for a comment)."""
         wanted = list(channels)
         after = since or 0
+        generation, position = self.generation, 0
         while True:
-            # A run that started since the last look cleared the events: read them again.
-            for seq, event, data in list(self.events):
-                if seq > after:
-                    after = seq
-                    if matches(event, wanted, namespaces, depth):
-                        yield seq, event["method"], data
-                    if _run_ended(event):
-                        return
+            if generation != self.generation:  # a run started: its events replaced the kept ones
+                generation, position = self.generation, 0
+            events = self.events
+            while position < len(events):
+                seq, event, data = events[position]
+                position += 1
+                if seq <= after:
+                    continue
+                after = seq
+                if matches(event, wanted, namespaces, depth):
+                    yield seq, event["method"], data
+                if _run_ended(event):
+                    return
             changed = self._changed
             try:
                 await asyncio.wait_for(changed.wait(), timeout=keepalive)
