@@ -20,6 +20,7 @@ PACKAGES = [
     "hone.graph.callbacks",
     "hone.graph.prebuilt",
     "hone.graph.streaming",
+    "hone.graph.ui",
     "hone.interop",
     "hone.mcp",
     "hone.memory",

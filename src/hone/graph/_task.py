@@ -180,12 +180,17 @@ def _task_config(task: Task) -> dict[str, Any]:
         "checkpoint_map": {**ctx.checkpoint_map, ctx.parent_ns: task.checkpoint_id},
         TASK_ID_KEY: task.id,
     }
+    # As LangGraph's: the run's own run_id and run_name named the runs above; a node's
+    # config carries neither.
     return {
-        **{k: v for k, v in ctx.config.items() if k not in ("configurable", "metadata")},
+        **{
+            k: v
+            for k, v in ctx.config.items()
+            if k not in ("configurable", "metadata", "run_id", "run_name")
+        },
         "tags": list(ctx.config.get("tags") or ()),
         "metadata": metadata,
         "configurable": configurable,
-        "run_name": task.name,
     }
 
 
