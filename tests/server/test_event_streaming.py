@@ -250,3 +250,61 @@ def test_the_event_stream_filters_replays_after_since_and_checks_its_request(
         reply = _post(server_url, path, body)
         assert reply.status_code == 400 and problem in reply.json()["detail"]
     assert _post(server_url, path, {"channels": ["values"]}, BOB).status_code == 404
+
+
+def test_the_sdk_streams_over_a_websocket_too(server_url: str) -> None:
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=server_url, api_key="alice-key")
+    key = {"x-api-key": "alice-key"}  # the SDK's WebSocket handshake sends only these headers
+    with client.threads.stream(
+        thread_id=str(uuid.uuid4()), assistant_id="chat", transport="websocket", headers=key
+    ) as thread:
+        thread.run.start(input={"messages": [{"role": "user", "content": "add 2 and 3"}]})
+        assert [str(m.text) for m in thread.messages] == ["", "The sum is 5."]
+        assert thread.output["messages"][-1]["content"] == "The sum is 5."
+    client.http.client.close()
+
+
+def test_websocket_commands_and_refusals(server_url: str) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    thread_id = str(uuid.uuid4())
+    start = {
+        "id": 1,
+        "method": "run.start",
+        "params": {"assistant_id": "counter", "input": {"log": []}},
+    }
+    _post(server_url, f"/threads/{thread_id}/commands", start)
+    url = server_url.replace("http://", "ws://") + f"/threads/{thread_id}/stream/events"
+    with pytest.raises(InvalidStatus):  # no credentials
+        connect(url).close()
+    with pytest.raises(InvalidStatus):  # someone else's thread
+        connect(url, additional_headers=BOB).close()
+    with connect(url, additional_headers=ALICE) as socket:
+        socket.send(
+            json.dumps(
+                {"id": 1, "method": "subscription.subscribe", "params": {"channels": ["gossip"]}}
+            )
+        )
+        assert json.loads(socket.recv())["error"] == "invalid_argument"
+        socket.send(json.dumps({"id": 2, "method": "run.start", "params": {}}))
+        assert json.loads(socket.recv())["error"] == "unknown_command"
+        socket.send(
+            json.dumps(
+                {"id": 3, "method": "subscription.unsubscribe", "params": {"subscription_id": "x"}}
+            )
+        )
+        assert json.loads(socket.recv())["error"] == "no_such_subscription"
+        socket.send(
+            json.dumps(
+                {"id": 4, "method": "subscription.subscribe", "params": {"channels": ["values"]}}
+            )
+        )
+        reply = json.loads(socket.recv())
+        assert reply["type"] == "success" and reply["result"]["subscription_id"]
+        values = [
+            json.loads(frame)["params"]["data"] for frame in socket
+        ]  # closes at the run's end
+    assert values == [{"log": []}, {"log": ["a"]}, {"log": ["a", "b"]}]

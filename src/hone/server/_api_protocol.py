@@ -10,14 +10,22 @@ version="v3")`` speak.
 * ``POST /threads/{thread_id}/stream/events``: the thread's events as SSE, filtered by
   ``channels``, ``namespaces`` (prefixes) and ``depth``, from the start of the latest run or
   after ``since`` (a ``seq``), then live (see :mod:`hone.server._thread_events`).
+* ``WebSocket /threads/{thread_id}/stream/events``: the same events over a WebSocket; the
+  client sends ``subscription.subscribe`` (the same filter as the SSE body) and
+  ``subscription.unsubscribe`` commands, each answered, and receives every event that one
+  of its subscriptions takes, once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from hone.server._api_runs import create_run_record
@@ -25,9 +33,9 @@ from hone.server._context import Server, ServerState, User, own_thread
 from hone.server._errors import ServerError
 from hone.server._json import jsonable
 from hone.server._models import CommandBody, RunConfigBody, RunCreateBody
-from hone.server._wire import CHANNELS
+from hone.server._wire import CHANNELS, matches
 
-__all__ = ["router"]
+__all__ = ["router", "thread_websocket"]
 
 router = APIRouter(tags=["event streaming"])
 
@@ -50,9 +58,9 @@ class _CommandError(Exception):
         self.code = code
 
 
-def _error(ident: Any, code: str, message: str, status: int = 200) -> JSONResponse:
+def _error_body(ident: Any, code: str, message: str) -> dict[str, Any]:
     # The protocol's error envelope; ``detail`` too, as every error of the server has.
-    body = {
+    return {
         "type": "error",
         "id": ident,
         "error": code,
@@ -60,7 +68,10 @@ def _error(ident: Any, code: str, message: str, status: int = 200) -> JSONRespon
         "detail": message,
         "code": code,
     }
-    return JSONResponse(body, status_code=status)
+
+
+def _error(ident: Any, code: str, message: str, status: int = 200) -> JSONResponse:
+    return JSONResponse(_error_body(ident, code, message), status_code=status)
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +287,34 @@ async def stream_events(
         body = await request.json()
     except ValueError as exc:
         raise _invalid("the body is not JSON") from exc
+    channels, namespaces, depth, since = _filter(body)
+    await own_thread(state, thread_id, user)
+    log = state.runs.thread_events.get(thread_id)
+
+    async def frames() -> AsyncIterator[bytes]:
+        async for item in log.follow(
+            channels,
+            namespaces=namespaces,
+            depth=depth,
+            since=since,
+            keepalive=state.config.keepalive_s,
+        ):
+            if item is None:
+                yield b": keepalive\n\n"
+                continue
+            seq, method, data = item
+            yield f"event: {method}\ndata: {data}\nid: {seq}\n\n".encode()
+
+    headers = {"Cache-Control": "no-store"}
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+
+def _filter(body: Any) -> tuple[list[str], list[list[str]] | None, int | None, int | None]:
+    """An event-stream request's (channels, namespaces, depth, since), checked.
+
+    Raises:
+        ServerError: 400, naming what is wrong.
+    """
     if not isinstance(body, dict):
         raise _invalid("the body is an object: {channels, namespaces?, depth?, since?}")
     channels = body.get("channels")
@@ -302,25 +341,7 @@ async def stream_events(
         raise _invalid("depth must be a non-negative integer")
     if since is not None and (type(since) is not int or since < 0):
         raise _invalid("since must be a non-negative integer (a seq)")
-    await own_thread(state, thread_id, user)
-    log = state.runs.thread_events.get(thread_id)
-
-    async def frames() -> AsyncIterator[bytes]:
-        async for item in log.follow(
-            channels,
-            namespaces=namespaces or None,
-            depth=depth,
-            since=since,
-            keepalive=state.config.keepalive_s,
-        ):
-            if item is None:
-                yield b": keepalive\n\n"
-                continue
-            seq, method, data = item
-            yield f"event: {method}\ndata: {data}\nid: {seq}\n\n".encode()
-
-    headers = {"Cache-Control": "no-store"}
-    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+    return channels, namespaces or None, depth, since
 
 
 def _invalid(message: str) -> ServerError:
@@ -330,3 +351,80 @@ def _invalid(message: str) -> ServerError:
 
 def _named_custom(channel: str) -> bool:
     return channel.startswith("custom:") and len(channel) > len("custom:")
+
+
+async def thread_websocket(websocket: WebSocket, thread_id: str) -> None:
+    """``WebSocket /threads/{thread_id}/stream/events`` (see the module docstring): the
+    socket closes when the run ends (1000), or at once with 1008 for a caller the server does
+    not know or a thread that is not theirs."""
+    state: ServerState = websocket.app.state.hone
+    try:
+        user = await state.auth.identify({k.lower(): v for k, v in websocket.headers.items()})
+        await own_thread(state, thread_id, user)
+    except ServerError as exc:
+        await websocket.close(code=1008, reason=exc.message[:120])
+        return
+    await websocket.accept()
+    subscriptions: dict[str, tuple[list[str], list[list[str]] | None, int | None]] = {}
+    follower: asyncio.Task[None] | None = None
+
+    async def follow(since: int | None) -> None:
+        log = state.runs.thread_events.get(thread_id)
+        everything = sorted(CHANNELS)
+        async for item in log.follow(everything, since=since, keepalive=state.config.keepalive_s):
+            if item is None:
+                continue
+            _, _, data = item
+            event = json.loads(data)
+            if any(matches(event, *wanted) for wanted in subscriptions.values()):
+                await websocket.send_text(data)
+        await websocket.close(code=1000)
+
+    try:
+        while True:
+            try:
+                command = json.loads(await websocket.receive_text())
+            except ValueError:
+                await websocket.send_json(
+                    {
+                        "type": "error",
+                        "id": None,
+                        "error": "invalid_argument",
+                        "message": "a command is JSON",
+                    }
+                )
+                continue
+            ident = command.get("id") if isinstance(command, dict) else None
+            method = command.get("method") if isinstance(command, dict) else None
+            params = command.get("params") if isinstance(command, dict) else None
+            if method == "subscription.subscribe":
+                try:
+                    channels, namespaces, depth, since = _filter(params)
+                except ServerError as exc:
+                    await websocket.send_json(_error_body(ident, "invalid_argument", exc.message))
+                    continue
+                key = uuid.uuid4().hex
+                subscriptions[key] = (channels, namespaces, depth)
+                await websocket.send_json(
+                    {"type": "success", "id": ident, "result": {"subscription_id": key}}
+                )
+                if follower is None:
+                    follower = asyncio.create_task(follow(since))
+            elif method == "subscription.unsubscribe":
+                key = (params or {}).get("subscription_id") if isinstance(params, dict) else None
+                if subscriptions.pop(key, None) is None:
+                    await websocket.send_json(
+                        _error_body(ident, "no_such_subscription", f"no subscription {key!r}")
+                    )
+                else:
+                    await websocket.send_json({"type": "success", "id": ident, "result": {}})
+            else:
+                message = f"{method!r} is not a WebSocket command here: send commands to POST /threads/{{thread_id}}/commands"
+                await websocket.send_json(_error_body(ident, "unknown_command", message))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await follower

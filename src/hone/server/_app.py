@@ -181,6 +181,10 @@ def create_app(config: ServerConfig, *, routers: Sequence[APIRouter] = ()) -> Fa
     secured = [Depends(server_state)]
     for module in (_api_assistants, _api_threads, _api_runs, _api_store, _api_protocol):
         app.include_router(module.router, dependencies=secured)
+    # A WebSocket authenticates itself (FastAPI's request dependencies do not apply to it).
+    app.add_api_websocket_route(
+        "/threads/{thread_id}/stream/events", _api_protocol.thread_websocket
+    )
     for router in routers:
         app.include_router(router, dependencies=[Depends(state.auth)])
     return app
