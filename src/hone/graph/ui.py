@@ -152,7 +152,8 @@ def ui_message_reducer(
             removed.add(key)
         else:
             removed.discard(key)
-            if update.get("metadata", {}).get("merge", False):
+            metadata: dict[str, Any] = update.get("metadata") or {}  # type: ignore[assignment]
+            if metadata.get("merge", False):
                 earlier = cast(UIMessage, merged[position])
                 update = {**update, "props": {**earlier["props"], **update["props"]}}  # type: ignore[typeddict-item]
             merged[position] = update

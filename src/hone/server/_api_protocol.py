@@ -411,10 +411,10 @@ async def thread_websocket(websocket: WebSocket, thread_id: str) -> None:
                 if follower is None:
                     follower = asyncio.create_task(follow(since))
             elif method == "subscription.unsubscribe":
-                key = (params or {}).get("subscription_id") if isinstance(params, dict) else None
-                if subscriptions.pop(key, None) is None:
+                gone = params.get("subscription_id") if isinstance(params, dict) else None
+                if not isinstance(gone, str) or subscriptions.pop(gone, None) is None:
                     await websocket.send_json(
-                        _error_body(ident, "no_such_subscription", f"no subscription {key!r}")
+                        _error_body(ident, "no_such_subscription", f"no subscription {gone!r}")
                     )
                 else:
                     await websocket.send_json({"type": "success", "id": ident, "result": {}})
