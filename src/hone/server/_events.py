@@ -24,6 +24,7 @@ from hone.server._json import dumps, jsonable, message_dict
 
 __all__ = [
     "STREAM_MODES",
+    "Changes",
     "EventConverter",
     "EventLog",
     "EventLogs",
@@ -145,6 +146,30 @@ def sse(event: str, data_json: str, event_id: int | None) -> bytes:
     return (head + "\n").encode()
 
 
+class Changes:
+    """Wakes the readers of a log when it changes: :meth:`tell` after each change,
+    ``await wait(timeout)`` in a reader (False when nothing changed in time)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def tell(self) -> None:
+        """Wake every reader waiting now (a later ``wait`` waits for the next change)."""
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait for the next change; False if none came within ``timeout`` seconds."""
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
 @dataclass(slots=True)
 class EventLog:
     """One run's events, in order, each with its id (its position, from 1)."""
@@ -152,21 +177,17 @@ class EventLog:
     #: (event name, JSON text)
     events: list[tuple[str, str]] = field(default_factory=list)
     done: bool = False
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    changes: Changes = field(default_factory=Changes)
 
     def publish(self, event: str, data: Any) -> None:
         """Append an event (encoded now, once for every reader)."""
         self.events.append((event, dumps(data)))
-        self._wake()
+        self.changes.tell()
 
     def close(self) -> None:
         """No more events: readers finish after the ones they have not read."""
         self.done = True
-        self._wake()
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self.changes.tell()
 
     async def follow(
         self, *, after: int = 0, keepalive: float = 10.0
@@ -181,10 +202,7 @@ class EventLog:
                 yield position, event, data
             if self.done:
                 return
-            changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=keepalive)
-            except TimeoutError:
+            if not await self.changes.wait(keepalive):
                 yield None
 
 

@@ -10,7 +10,6 @@ earlier run's end; a reader that passes ``since`` gets only events after that ``
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 import uuid
@@ -18,6 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hone.server._events import Changes
 from hone.server._json import dumps
 from hone.server._wire import matches
 
@@ -34,13 +34,13 @@ class ThreadEventLog:
     last_used: float = field(default_factory=time.monotonic)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    changes: Changes = field(default_factory=Changes)
 
     def start_run(self) -> None:
         """A run starts: the events kept so far are an earlier run's, and go."""
         self.events = []
         self.generation += 1
-        self._wake()
+        self.changes.tell()
 
     def publish(self, event: dict[str, Any]) -> None:
         """Number ``event`` and keep it (encoded once, for every reader)."""
@@ -48,11 +48,7 @@ class ThreadEventLog:
         event = {**event, "seq": seq, "event_id": f"{self._prefix}-{seq}"}
         self.events.append((seq, event, dumps(event)))
         self.last_used = time.monotonic()
-        self._wake()
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self.changes.tell()
 
     async def follow(
         self,
@@ -84,10 +80,7 @@ class ThreadEventLog:
                     yield seq, event["method"], data
                 if _run_ended(event):
                     return
-            changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=keepalive)
-            except TimeoutError:
+            if not await self.changes.wait(keepalive):
                 yield None
 
 
