@@ -206,8 +206,8 @@ def test_commands_answer_bad_input_with_protocol_errors(server_url: str) -> None
         server_url, thread, {"id": 3, "method": "run.start", "params": {"assistant_id": "nope"}}
     )
     assert absent.json()["type"] == "error"
-    tree = _post(server_url, thread, {"id": 4, "method": "agent.getTree", "params": {}})
-    assert tree.json()["error"] == "not_supported"
+    inject = _post(server_url, thread, {"id": 4, "method": "input.inject", "params": {}})
+    assert inject.json()["error"] == "not_supported"
     respond = {"interrupt_id": "x", "response": 1, "namespace": []}
     nothing = _post(server_url, thread, {"id": 5, "method": "input.respond", "params": respond})
     assert nothing.json()["error"] == "no_such_run"  # no such thread
@@ -308,3 +308,29 @@ def test_websocket_commands_and_refusals(server_url: str) -> None:
             json.loads(frame)["params"]["data"] for frame in socket
         ]  # closes at the run's end
     assert values == [{"log": []}, {"log": ["a"]}, {"log": ["a", "b"]}]
+
+
+def test_the_agent_tree_and_a_fork_from_a_checkpoint(server_url: str) -> None:
+    thread_id = str(uuid.uuid4())
+    commands = f"/threads/{thread_id}/commands"
+
+    def command(ident: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        reply = _post(server_url, commands, {"id": ident, "method": method, "params": params})
+        return reply.json()  # type: ignore[no-any-return]
+
+    started = command(1, "run.start", {"assistant_id": "nested", "input": {"log": []}})
+    _read(server_url, thread_id, {"channels": ["lifecycle"]})  # until the run ends
+    tree = command(2, "agent.getTree", {"run_id": started["result"]["run_id"]})["result"]["tree"]
+    assert (tree["namespace"], tree["status"], tree["graph_name"]) == ([], "completed", "nested")
+    [inner] = tree["children"]
+    assert inner["graph_name"] == "inner" and inner["status"] == "completed"
+    assert inner["namespace"][0].startswith("inner:")
+    assert command(3, "agent.getTree", {"run_id": "another"})["error"] == "no_such_run"
+    history = command(4, "state.listCheckpoints", {})["result"]["checkpoints"]
+    after_a = next(c["id"] for c in history if c["step"] == 1)
+    fork = command(5, "state.fork", {"checkpoint_id": after_a})["result"]
+    assert fork["thread_id"] == thread_id and fork["run_id"] != started["result"]["run_id"]
+    replay = _read(server_url, thread_id, {"channels": ["values"]})
+    assert replay[-1]["params"]["data"] == {"log": ["a", "a", "b"]}
+    missing = command(6, "state.fork", {"checkpoint_id": "nope"})
+    assert missing["error"] == "no_such_checkpoint"

@@ -6,7 +6,9 @@ version="v3")`` speak.
   ``{"type": "success", "id", "result"}`` or ``{"type": "error", "id", "error", "message"}``.
   ``run.start`` starts a run on the thread (creating the thread), or resumes it when the
   thread waits at an interrupt (the input is the answer); ``input.respond`` answers
-  interrupts by id; ``state.get`` and ``state.listCheckpoints`` read the thread.
+  interrupts by id; ``state.get`` and ``state.listCheckpoints`` read the thread;
+  ``state.fork`` runs from an earlier checkpoint; ``agent.getTree`` nests the latest run's
+  graph and subgraphs with their status.
 * ``POST /threads/{thread_id}/stream/events``: the thread's events as SSE, filtered by
   ``channels``, ``namespaces`` (prefixes) and ``depth``, from the start of the latest run or
   after ``since`` (a ``seq``), then live (see :mod:`hone.server._thread_events`).
@@ -33,7 +35,7 @@ from hone.server._context import Server, ServerState, User, own_thread
 from hone.server._errors import ServerError
 from hone.server._json import jsonable
 from hone.server._models import CommandBody, RunConfigBody, RunCreateBody
-from hone.server._wire import CHANNELS, matches
+from hone.server._wire import CHANNELS, agent_tree, matches
 
 __all__ = ["router", "thread_websocket"]
 
@@ -45,9 +47,7 @@ _NOT_SUPPORTED = frozenset(
         "subscription.subscribe",
         "subscription.unsubscribe",
         "subscription.reconnect",
-        "agent.getTree",
         "input.inject",
-        "state.fork",
     )
 )
 
@@ -146,6 +146,10 @@ async def _dispatch(
         return await _state_get(state, user, thread_id, params)
     if method == "state.listCheckpoints":
         return await _list_checkpoints(state, user, thread_id, params)
+    if method == "state.fork":
+        return await _state_fork(state, user, thread_id, params)
+    if method == "agent.getTree":
+        return await _agent_tree(state, user, thread_id, params)
     if method in _NOT_SUPPORTED:
         raise _CommandError("not_supported", f"hone server does not support {method}")
     raise _CommandError("unknown_command", f"unknown command {method!r}")
@@ -155,8 +159,10 @@ async def _start(
     state: ServerState, user: str, thread_id: str, body: RunCreateBody
 ) -> dict[str, Any]:
     # Readers connecting from now on replay this run, never the end of an earlier one.
-    state.runs.thread_events.get(thread_id).start_run()
+    log = state.runs.thread_events.get(thread_id)
+    log.start_run()
     run = await create_run_record(state, user, thread_id, body, protocol=True)
+    log.run_id = run.run_id
     return {"run_id": run.run_id}
 
 
@@ -221,6 +227,45 @@ async def _input_respond(
         metadata=params.get("metadata") if isinstance(params.get("metadata"), dict) else None,
     )
     return await _start(state, user, thread_id, body)
+
+
+async def _state_fork(
+    state: ServerState, user: str, thread_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    checkpoint_id = params.get("checkpoint_id")
+    if not isinstance(checkpoint_id, str) or not checkpoint_id:
+        raise _CommandError("invalid_argument", "state.fork needs a checkpoint_id")
+    graph = await _thread_graph(state, user, thread_id)
+    at = {"configurable": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
+    if (await graph.aget_state(at)).created_at is None:
+        raise _CommandError(
+            "no_such_checkpoint", f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}"
+        )
+    thread = await own_thread(state, thread_id, user)
+    body = RunCreateBody(
+        assistant_id=str(thread.graph_id or thread.metadata.get("graph_id")),
+        input=params.get("input"),
+        checkpoint_id=checkpoint_id,
+        config=_config(params, "state.fork"),
+    )
+    return {**await _start(state, user, thread_id, body), "thread_id": thread_id}
+
+
+async def _agent_tree(
+    state: ServerState, user: str, thread_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    await own_thread(state, thread_id, user)
+    log = state.runs.thread_events.get(thread_id)
+    run_id = params.get("run_id")
+    if log.run_id is None or (run_id is not None and run_id != log.run_id):
+        raise _CommandError(
+            "no_such_run", f"run {run_id!r} is not the thread's latest event-streaming run"
+        )
+    events = [event for _, event, _ in log.events]
+    root: dict[str, Any] = next(
+        (e["params"]["data"] for e in events if e["method"] == "lifecycle"), {}
+    )
+    return {"tree": agent_tree(events, str(root.get("graph_name") or ""))}
 
 
 async def _thread_graph(state: ServerState, user: str, thread_id: str) -> Any:

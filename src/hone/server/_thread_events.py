@@ -31,13 +31,16 @@ class ThreadEventLog:
     events: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
     #: Counts the runs started: readers keep their place in ``events`` within one.
     generation: int = 0
+    #: The run whose events are kept.
+    run_id: str | None = None
     last_used: float = field(default_factory=time.monotonic)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     changes: Changes = field(default_factory=Changes)
 
-    def start_run(self) -> None:
+    def start_run(self, run_id: str | None = None) -> None:
         """A run starts: the events kept so far are an earlier run's, and go."""
+        self.run_id = run_id
         self.events = []
         self.generation += 1
         self.changes.tell()

@@ -25,7 +25,7 @@ from typing import Any
 
 from hone.server._json import jsonable
 
-__all__ = ["CHANNELS", "WireShaper", "channel_of", "matches", "wire_event"]
+__all__ = ["CHANNELS", "WireShaper", "agent_tree", "channel_of", "matches", "wire_event"]
 
 #: The channels a client may subscribe to (besides ``custom:<name>``).
 CHANNELS = frozenset(
@@ -204,3 +204,33 @@ def _checkpoint(data: Mapping[str, Any]) -> dict[str, Any]:
     if parent is not None:
         out["parent_id"] = parent
     return jsonable(out)  # type: ignore[no-any-return]
+
+
+def agent_tree(events: Iterable[Mapping[str, Any]], graph_name: str) -> dict[str, Any]:
+    """The run's graph and the subgraphs it entered, nested by namespace, each with its
+    latest status (``agent.getTree``'s ``tree``), from the run's wire events."""
+    status: dict[tuple[str, ...], str] = {(): "started"}
+    names: dict[tuple[str, ...], str] = {(): graph_name}
+    for event in events:
+        params = event["params"]
+        where = tuple(params["namespace"])
+        for depth in range(1, len(where) + 1):  # every level an event comes from exists
+            status.setdefault(where[:depth], "started")
+        data = params.get("data")
+        if event["method"] == "lifecycle" and isinstance(data, Mapping):
+            status[where] = str(data.get("event"))
+            if isinstance(data.get("graph_name"), str):
+                names[where] = data["graph_name"]
+
+    def node(path: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "namespace": list(path),
+            "status": status[path],
+            "graph_name": names.get(path) or path[-1].partition(":")[0],
+        }
+        children = sorted(p for p in status if len(p) == len(path) + 1 and p[:-1] == path)
+        if children:
+            out["children"] = [node(child) for child in children]
+        return out
+
+    return node(())
