@@ -59,3 +59,30 @@ def test_a_saver_that_cannot_list_threads_needs_thread_ids() -> None:
 
     with pytest.raises(ConfigError, match="cannot list its threads; pass thread_ids"):
         thread_views(Bare())  # type: ignore[arg-type]
+
+
+def test_an_encrypted_database_opens_with_the_key_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from hone.checkpoint import AesGcmCipher, Serializer
+    from hone.errors import CheckpointError
+    from hone.view import load_view
+
+    path = tmp_path / "sealed.db"
+    key = bytes(range(32))
+    with SqliteSaver.from_conn_string(
+        str(path), serde=Serializer(cipher=AesGcmCipher(key))
+    ) as saver:
+        sealed = runpy.run_path(str(Path(__file__).with_name("graph_app.py")))["builder"]
+        sealed.compile(checkpointer=saver).invoke(
+            {"count": 0, "log": []}, {"configurable": {"thread_id": "secret"}}
+        )
+    monkeypatch.delenv("HONE_AES_KEY", raising=False)
+    with pytest.raises(CheckpointError, match="encrypted"):
+        load_view([path])
+    monkeypatch.setenv("HONE_AES_KEY", base64.b64encode(key).decode())
+    view = load_view([path])
+    assert [t.id for t in view.threads] == ["secret"]
+    assert Serializer.from_env().cipher is not None

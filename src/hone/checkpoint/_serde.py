@@ -43,6 +43,7 @@ import dataclasses
 import datetime as dt
 import enum
 import importlib
+import os
 import pickle
 import sys
 import uuid
@@ -127,6 +128,21 @@ class Serializer:
         self.cipher = cipher
         self._types: dict[str, type] = {_class_path(t): t for t in types}
         self._langchain_classes: dict[str, type] = {}
+
+    @classmethod
+    def from_env(cls, var: str = "HONE_AES_KEY") -> Serializer:
+        """A safe serializer that encrypts with the key in the environment variable ``var``
+        when it is set (see :meth:`AesGcmCipher.from_env <hone.checkpoint.AesGcmCipher.from_env>`),
+        else a plain one: what ``hone server`` and ``hone view`` use.
+
+        Raises:
+            ConfigError: ``var`` is set to something that is not a key.
+        """
+        if not os.environ.get(var):
+            return cls()
+        from hone.checkpoint._cipher import AesGcmCipher
+
+        return cls(cipher=AesGcmCipher.from_env(var))
 
     def __repr__(self) -> str:
         sealed = "" if self.cipher is None else f", cipher={self.cipher!r}"

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from hone._version import __version__
+from hone.checkpoint import Serializer
 from hone.server import _api_assistants, _api_protocol, _api_runs, _api_store, _api_threads
 from hone.server._auth import Authenticator
 from hone.server._backends import is_postgres
@@ -30,19 +31,11 @@ __all__ = ["build_state", "create_app"]
 logger = logging.getLogger(__name__)
 
 
-def _serde() -> Any:
-    """Checkpoints are encrypted when ``HONE_AES_KEY`` is set (as LangGraph's server does with
-    ``LANGGRAPH_AES_KEY``); see :class:`~hone.checkpoint.AesGcmCipher`."""
-    if not os.environ.get("HONE_AES_KEY"):
-        return None
-    from hone.checkpoint import AesGcmCipher, Serializer
-
-    return Serializer(cipher=AesGcmCipher.from_env())
-
-
 def _savers(config: ServerConfig) -> tuple[Any, Any]:
     location = config.database_location()
-    serde = _serde()
+    # Checkpoints are encrypted when HONE_AES_KEY is set, as LangGraph's server does with
+    # LANGGRAPH_AES_KEY.
+    serde = Serializer.from_env()
     index = dict(config.store_index) if config.store_index else None
     ttl = dict(config.store_ttl) if config.store_ttl else None
     if is_postgres(location):

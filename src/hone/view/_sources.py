@@ -266,9 +266,12 @@ def load_view(
             title=data_title, episodes=loaded.episodes, graph=graph,
             metrics=loaded.metrics, decode=decode, decoders=decoders, notes=notes,
         )  # fmt: skip
-    from hone.checkpoint import SqliteSaver
+    from hone.checkpoint import Serializer, SqliteSaver
 
-    with SqliteSaver.from_conn_string(str(loaded.checkpoint_files[0]), read_only=True) as saver:
+    # An encrypted database opens with the key in HONE_AES_KEY, as hone server's does.
+    with SqliteSaver.from_conn_string(
+        str(loaded.checkpoint_files[0]), read_only=True, serde=Serializer.from_env()
+    ) as saver:
         return build_view(
             title=data_title, episodes=loaded.episodes, checkpointer=saver, graph=graph,
             metrics=loaded.metrics, decode=decode, decoders=decoders, notes=notes,
