@@ -128,3 +128,32 @@ def test_a_thread_log_replays_follows_restarts_and_ends_with_the_run() -> None:
         assert await read() == [(5, "values"), (6, "lifecycle")]
 
     asyncio.run(main())
+
+
+def test_a_thread_log_keeps_the_newer_half_past_its_limit() -> None:
+    import asyncio
+
+    from hone.server._thread_events import ThreadEventLog
+
+    async def main() -> None:
+        log = ThreadEventLog(limit=4)
+        seen: list[int] = []
+
+        async def read() -> None:
+            async for item in log.follow(["values", "lifecycle"], keepalive=5):
+                assert item is not None
+                seen.append(item[0])
+
+        reader = asyncio.create_task(read())
+        for n in range(3):
+            log.publish(wire_event("values", [], {"n": n}))
+        await asyncio.sleep(0)  # the reader reads 1..3
+        for n in range(3, 6):
+            log.publish(wire_event("values", [], {"n": n}))  # 5 kept > 4: the older half goes
+        log.publish(wire_event("lifecycle", [], {"event": "completed"}))
+        await reader
+        assert len(log.events) <= 4
+        assert seen == sorted(seen) and seen[:3] == [1, 2, 3] and seen[-1] == 7
+        assert [seq for seq, _, _ in log.events][-1] == 7
+
+    asyncio.run(main())

@@ -5,7 +5,9 @@ late, and followed live.
 Each event gets the thread's next ``seq`` (it never goes back, across runs) and an
 ``event_id`` unique to this server process. Starting a run clears the kept events, so a
 reader connecting after ``run.start`` replays that run from its first event and never an
-earlier run's end; a reader that passes ``since`` gets only events after that ``seq``.
+earlier run's end; a reader that passes ``since`` gets only events after that ``seq``. A log
+keeps at most ``limit`` events (the older half of a longer run goes), in memory: a restart
+forgets them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ class ThreadEventLog:
     """The kept wire events of one thread: ``(seq, event, its JSON)``."""
 
     events: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
-    #: Counts the runs started: readers keep their place in ``events`` within one.
+    #: The most events kept: past it the older half goes (a reader that had not read them
+    #: yet goes on from the oldest kept one).
+    limit: int = 100_000
+    #: Counts the times ``events`` was replaced (a run started, or the older half went):
+    #: readers keep their place in it until it changes, then find it again by ``seq``.
     generation: int = 0
     #: The run whose events are kept.
     run_id: str | None = None
@@ -50,6 +56,9 @@ class ThreadEventLog:
         seq = next(self._seq)
         event = {**event, "seq": seq, "event_id": f"{self._prefix}-{seq}"}
         self.events.append((seq, event, dumps(event)))
+        if len(self.events) > self.limit:
+            self.events = self.events[len(self.events) // 2 :]
+            self.generation += 1
         self.last_used = time.monotonic()
         self.changes.tell()
 
@@ -70,7 +79,7 @@ class ThreadEventLog:
         after = since or 0
         generation, position = self.generation, 0
         while True:
-            if generation != self.generation:  # a run started: its events replaced the kept ones
+            if generation != self.generation:  # the kept events were replaced
                 generation, position = self.generation, 0
             events = self.events
             while position < len(events):
