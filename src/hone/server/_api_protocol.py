@@ -24,8 +24,8 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -138,18 +138,9 @@ async def command(thread_id: str, request: Request, state: Server, user: User) -
 async def _dispatch(
     state: ServerState, user: str, thread_id: str, method: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    if method == "run.start":
-        return await _run_start(state, user, thread_id, params)
-    if method == "input.respond":
-        return await _input_respond(state, user, thread_id, params)
-    if method == "state.get":
-        return await _state_get(state, user, thread_id, params)
-    if method == "state.listCheckpoints":
-        return await _list_checkpoints(state, user, thread_id, params)
-    if method == "state.fork":
-        return await _state_fork(state, user, thread_id, params)
-    if method == "agent.getTree":
-        return await _agent_tree(state, user, thread_id, params)
+    handler = _COMMANDS.get(method)
+    if handler is not None:
+        return await handler(state, user, thread_id, params)
     if method in _NOT_SUPPORTED:
         raise _CommandError("not_supported", f"hone server does not support {method}")
     raise _CommandError("unknown_command", f"unknown command {method!r}")
@@ -318,6 +309,18 @@ async def _list_checkpoints(
             }
         )
     return {"checkpoints": summaries}
+
+
+_Handler: TypeAlias = Callable[[ServerState, str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+#: The commands carried out, by method.
+_COMMANDS: dict[str, _Handler] = {
+    "run.start": _run_start,
+    "input.respond": _input_respond,
+    "state.get": _state_get,
+    "state.listCheckpoints": _list_checkpoints,
+    "state.fork": _state_fork,
+    "agent.getTree": _agent_tree,
+}
 
 
 @router.post(
