@@ -136,3 +136,11 @@ _nested.add_edge("step_a", "inner")
 _nested.add_edge("inner", END)
 #: a, then a subgraph ``inner`` that runs b.
 nested = _nested.compile()
+
+
+def picky_factory(config: dict[str, object]) -> object:
+    """``counter``, unless the run's config asks for a refusal: then building it fails."""
+    configurable = config.get("configurable") or {}
+    if isinstance(configurable, dict) and configurable.get("refuse"):
+        raise ValueError("this factory refuses to build the graph")
+    return counter

@@ -19,6 +19,7 @@ GRAPHS = {
     "failing": "agents.py:failing",
     "chat": "agents.py:chat_factory",
     "nested": "agents.py:nested",
+    "picky": "agents.py:picky_factory",
 }
 KEYS = {"alice-key": "alice", "bob-key": "bob"}
 

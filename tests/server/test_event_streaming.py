@@ -334,3 +334,21 @@ def test_the_agent_tree_and_a_fork_from_a_checkpoint(server_url: str) -> None:
     assert replay[-1]["params"]["data"] == {"log": ["a", "a", "b"]}
     missing = command(6, "state.fork", {"checkpoint_id": "nope"})
     assert missing["error"] == "no_such_checkpoint"
+
+
+def test_a_run_that_fails_before_its_graph_runs_still_ends_its_stream(server_url: str) -> None:
+    thread_id = str(uuid.uuid4())
+    params = {
+        "assistant_id": "picky",
+        "input": {"log": []},
+        "config": {"configurable": {"refuse": True}},
+    }
+    started = _post(
+        server_url,
+        f"/threads/{thread_id}/commands",
+        {"id": 1, "method": "run.start", "params": params},
+    )
+    assert started.json()["type"] == "success"
+    events = _read(server_url, thread_id, {"channels": ["lifecycle"]})  # ends: no hang
+    assert [e["params"]["data"]["event"] for e in events] == ["running", "failed"]
+    assert "refuses to build the graph" in events[-1]["params"]["data"]["error"]

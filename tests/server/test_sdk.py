@@ -18,7 +18,7 @@ def test_ok_and_info(alice: SyncLangGraphClient) -> None:
     assert alice.http.get("/ok") == {"ok": True}
     info = alice.http.get("/info")
     assert info["server"] == "hone" and info["flags"]["strict_resume"] is True
-    assert set(info["graphs"]) == {"counter", "asker", "slow", "failing", "chat", "nested"}
+    assert set(info["graphs"]) == {"counter", "asker", "slow", "failing", "chat", "nested", "picky"}
 
 
 def test_assistants_search_get_schemas_graph(alice: SyncLangGraphClient) -> None:
@@ -27,7 +27,7 @@ def test_assistants_search_get_schemas_graph(alice: SyncLangGraphClient) -> None
     assert alice.assistants.get("counter") == alice.assistants.get(assistant_id_for("counter"))
     page = alice.assistants.search(limit=2, response_format="object")
     assert len(page["assistants"]) == 2 and page["next"] == "2"
-    assert alice.assistants.count() == 6
+    assert alice.assistants.count() == 7
     schemas = alice.assistants.get_schemas("counter")
     assert schemas["graph_id"] == "counter"
     assert set(schemas["state_schema"]["properties"]) == {"log", "delay", "answer"}

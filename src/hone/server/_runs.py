@@ -253,12 +253,17 @@ class RunManager:
 
     async def _run(self, run: RunRecord, handle: RunHandle, *, resume: bool) -> None:
         kw = run.kwargs
+        if kw.get("protocol"):
+            # An event-streaming run reports from here on, so every way it ends is told.
+            handle.shaper = WireShaper(run.graph_id)
+            for event in handle.shaper.start():
+                self.thread_events.get(run.thread_id).publish(event)
         delay = kw.get("after_seconds")
         if delay and not resume and run.attempt == 1:
             await asyncio.sleep(float(delay))
         thread = await self.db.get_thread(run.thread_id)
         if thread is None:  # deleted while the run waited
-            handle.status = "error"
+            handle.status, handle.error = "error", "the thread was deleted"
             return
         if not resume and "start_checkpoint_id" not in kw:
             # Where a rollback returns to: the thread's state before this run.
@@ -297,8 +302,8 @@ class RunManager:
         try:
             graph = await self.graphs.for_run(run.graph_id, config)
             inp = None if resume else (_command(command) if command else kw.get("input"))
-            if kw.get("protocol"):
-                await self._stream_wire(run, handle, graph, inp, config)
+            if handle.shaper is not None:
+                await self._stream_wire(run, handle, handle.shaper, graph, inp, config)
                 return None
             modes = list(kw.get("stream_mode") or ["values"])
             converter = EventConverter(modes)
@@ -325,15 +330,18 @@ class RunManager:
         return None
 
     async def _stream_wire(
-        self, run: RunRecord, handle: RunHandle, graph: Any, inp: Any, config: dict[str, Any]
+        self,
+        run: RunRecord,
+        handle: RunHandle,
+        shaper: WireShaper,
+        graph: Any,
+        inp: Any,
+        config: dict[str, Any],
     ) -> None:
         """Execute an event-streaming run (``run.start``): its v3 events, shaped for the wire,
         go to the thread's event stream."""
         kw = run.kwargs
         log = self.thread_events.get(run.thread_id)
-        handle.shaper = shaper = WireShaper(run.graph_id)
-        for event in shaper.start():
-            log.publish(event)
         handle.control = RunControl()
         stream = await graph.astream_events(
             inp,
