@@ -352,3 +352,20 @@ def test_a_run_that_fails_before_its_graph_runs_still_ends_its_stream(server_url
     events = _read(server_url, thread_id, {"channels": ["lifecycle"]})  # ends: no hang
     assert [e["params"]["data"]["event"] for e in events] == ["running", "failed"]
     assert "refuses to build the graph" in events[-1]["params"]["data"]["error"]
+
+
+def test_a_command_waits_for_the_threads_run_to_end_then_refuses_a_busy_thread(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hone.server import _api_protocol
+
+    monkeypatch.setattr(_api_protocol, "_SETTLE_SECONDS", 0.2)
+    thread_id = str(uuid.uuid4())
+    commands = f"/threads/{thread_id}/commands"
+    slow = {"assistant_id": "slow", "input": {"log": [], "delay": 1.5}}
+    first = _post(server_url, commands, {"id": 1, "method": "run.start", "params": slow})
+    assert first.json()["type"] == "success"
+    busy = _post(server_url, commands, {"id": 2, "method": "run.start", "params": slow}).json()
+    assert busy["type"] == "error" and "already has a run in progress" in busy["message"]
+    events = _read(server_url, thread_id, {"channels": ["lifecycle"]})
+    assert events[-1]["params"]["data"]["event"] == "completed"  # the first run, untouched

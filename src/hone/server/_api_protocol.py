@@ -146,14 +146,18 @@ async def _dispatch(
     raise _CommandError("unknown_command", f"unknown command {method!r}")
 
 
+#: How long a command waits for the thread's run to finish (a client answering an
+#: interrupt as soon as it is asked, while the run that asked is still ending).
+_SETTLE_SECONDS = 10.0
+
+
 async def _start(
     state: ServerState, user: str, thread_id: str, body: RunCreateBody
 ) -> dict[str, Any]:
-    # Readers connecting from now on replay this run, never the end of an earlier one.
-    log = state.runs.thread_events.get(thread_id)
-    log.start_run()
     run = await create_run_record(state, user, thread_id, body, protocol=True)
-    log.run_id = run.run_id
+    # Readers connecting from now on replay this run, never the end of an earlier one. The
+    # run's task was only scheduled (nothing has awaited since), so it publishes after this.
+    state.runs.thread_events.get(thread_id).start_run(run.run_id)
     return {"run_id": run.run_id}
 
 
@@ -172,6 +176,7 @@ async def _run_start(
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
         raise _CommandError("invalid_argument", "run.start needs an assistant_id")
+    await state.runs.settled(thread_id, _SETTLE_SECONDS)
     thread = await state.db.get_thread(thread_id)
     resume = thread is not None and thread.owner == user and thread.status == "interrupted"
     body = RunCreateBody(
@@ -181,6 +186,7 @@ async def _run_start(
         config=_config(params, "run.start"),
         metadata=params.get("metadata") if isinstance(params.get("metadata"), dict) else None,
         if_not_exists="create",
+        multitask_strategy="reject",  # the thread's stream follows one run at a time
     )
     return await _start(state, user, thread_id, body)
 
@@ -204,6 +210,7 @@ async def _input_respond(
     state: ServerState, user: str, thread_id: str, params: dict[str, Any]
 ) -> dict[str, Any]:
     thread = await own_thread(state, thread_id, user)
+    await state.runs.settled(thread_id, _SETTLE_SECONDS)
     assistant_id = thread.graph_id or thread.metadata.get("graph_id")
     if not isinstance(assistant_id, str):
         raise _CommandError("no_such_run", f"thread {thread_id!r} has never run a graph")
@@ -214,6 +221,7 @@ async def _input_respond(
     body = RunCreateBody(
         assistant_id=assistant_id,
         command=CommandBody.model_validate(fields),
+        multitask_strategy="reject",
         config=_config(params, "input.respond"),
         metadata=params.get("metadata") if isinstance(params.get("metadata"), dict) else None,
     )
@@ -227,6 +235,7 @@ async def _state_fork(
     if not isinstance(checkpoint_id, str) or not checkpoint_id:
         raise _CommandError("invalid_argument", "state.fork needs a checkpoint_id")
     graph = await _thread_graph(state, user, thread_id)
+    await state.runs.settled(thread_id, _SETTLE_SECONDS)
     at = {"configurable": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
     if (await graph.aget_state(at)).created_at is None:
         raise _CommandError(
@@ -237,6 +246,7 @@ async def _state_fork(
         assistant_id=str(thread.graph_id or thread.metadata.get("graph_id")),
         input=params.get("input"),
         checkpoint_id=checkpoint_id,
+        multitask_strategy="reject",
         config=_config(params, "state.fork"),
     )
     return {**await _start(state, user, thread_id, body), "thread_id": thread_id}

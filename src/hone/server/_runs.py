@@ -131,6 +131,19 @@ class RunManager:
             lock = self._locks[thread_id] = asyncio.Lock()
         return lock
 
+    async def settled(self, thread_id: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the run executing on the thread to end (its
+        record and the thread's status written); whether none executes now."""
+        run_id = self._running.get(thread_id)
+        handle = None if run_id is None else self._handles.get(run_id)
+        if handle is None:
+            return True
+        try:
+            await asyncio.wait_for(handle.done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def handle(self, run_id: str) -> RunHandle | None:
         """The run's handle, while this process knows it."""
         return self._handles.get(run_id)
