@@ -208,6 +208,9 @@ def test_commands_answer_bad_input_with_protocol_errors(server_url: str) -> None
     assert absent.json()["type"] == "error"
     inject = _post(server_url, thread, {"id": 4, "method": "input.inject", "params": {}})
     assert inject.json()["error"] == "not_supported"
+    limit = {"assistant_id": "counter", "config": {"recursion_limit": 0}}
+    refused = _post(server_url, thread, {"id": 6, "method": "run.start", "params": limit}).json()
+    assert refused["error"] == "invalid_argument" and "recursion_limit" in refused["message"]
     respond = {"interrupt_id": "x", "response": 1, "namespace": []}
     nothing = _post(server_url, thread, {"id": 5, "method": "input.respond", "params": respond})
     assert nothing.json()["error"] == "no_such_run"  # no such thread

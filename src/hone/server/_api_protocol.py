@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
 
 from hone.server._api_runs import create_run_record
 from hone.server._context import Server, ServerState, User, own_thread
@@ -127,6 +128,11 @@ async def command(thread_id: str, request: Request, state: Server, user: User) -
         result = await _dispatch(state, user, thread_id, method, params)
     except _CommandError as exc:
         return _error(ident, exc.code, str(exc))
+    except ValidationError as exc:  # a config, command or run the API's models refuse
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return _error(ident, "invalid_argument", f"{method}: {problems}")
     except ServerError as exc:
         code = "no_such_run" if exc.status == 404 else "invalid_argument"
         if exc.code == "thread_not_interrupted":
