@@ -62,18 +62,7 @@ class SubagentTransformer(SubgraphTransformer):
     def _wants(self, ns: tuple[str, ...]) -> bool:
         return self._lc_by_ns.get(ns) is not None
 
-    def _new_handle(
-        self,
-        child: StreamMux,
-        ns: tuple[str, ...],
-        graph_name: str | None,
-        trigger_call_id: str | None,
-    ) -> Any:
-        cls = AsyncSubagentRunStream if child.is_async else SubagentRunStream
-        return cls(
-            child,
-            path=ns,
-            graph_name=graph_name,
-            trigger_call_id=trigger_call_id,
-            cause=self._pending_cause,
-        )
+    _handle_classes = (SubagentRunStream, AsyncSubagentRunStream)
+
+    def _handle_kwargs(self) -> dict[str, Any]:
+        return {"cause": self._pending_cause}

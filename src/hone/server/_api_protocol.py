@@ -433,15 +433,14 @@ async def thread_websocket(websocket: WebSocket, thread_id: str) -> None:
     follower: asyncio.Task[None] | None = None
 
     async def follow(since: int | None) -> None:
+        def taken(event: dict[str, Any]) -> bool:
+            return any(matches(event, *wanted) for wanted in subscriptions.values())
+
         log = state.runs.thread_events.get(thread_id)
-        everything = sorted(CHANNELS)
-        async for item in log.follow(everything, since=since, keepalive=state.config.keepalive_s):
-            if item is None:
-                continue
-            _, _, data = item
-            event = json.loads(data)
-            if any(matches(event, *wanted) for wanted in subscriptions.values()):
-                await websocket.send_text(data)
+        keepalive = state.config.keepalive_s
+        async for item in log.follow((), since=since, keepalive=keepalive, take=taken):
+            if item is not None:
+                await websocket.send_text(item[2])
         await websocket.close(code=1000)
 
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,11 +70,13 @@ class ThreadEventLog:
         depth: int | None = None,
         since: int | None = None,
         keepalive: float = 10.0,
+        take: Callable[[dict[str, Any]], bool] | None = None,
     ) -> AsyncIterator[tuple[int, str, str] | None]:
         """The matching events after ``since`` as ``(seq, method, JSON)``: the kept ones,
         then each as it is published, until the run ends (its root ``completed`` or
         ``failed``: a client that starts another run reconnects with ``since``) or the
-        reader goes; None every ``keepalive`` seconds without one (time for a comment)."""
+        reader goes; None every ``keepalive`` seconds without one (time for a comment).
+        ``take`` replaces the filter (a reader with several subscriptions)."""
         wanted = list(channels)
         after = since or 0
         generation, position = self.generation, 0
@@ -88,7 +90,7 @@ class ThreadEventLog:
                 if seq <= after:
                     continue
                 after = seq
-                if matches(event, wanted, namespaces, depth):
+                if take(event) if take is not None else matches(event, wanted, namespaces, depth):
                     yield seq, event["method"], data
                 if _run_ended(event):
                     return

@@ -271,6 +271,13 @@ class SubgraphTransformer(TaskLifecycle):
         """Whether the child run at ``ns`` gets a handle (every subgraph does)."""
         return True
 
+    #: The handle classes of a sync and of an async child run.
+    _handle_classes: tuple[type[Any], type[Any]] = (SubgraphRunStream, AsyncSubgraphRunStream)
+
+    def _handle_kwargs(self) -> dict[str, Any]:
+        """More constructor arguments of the next handle (a subclass's own)."""
+        return {}
+
     def _new_handle(
         self,
         child: StreamMux,
@@ -278,8 +285,14 @@ class SubgraphTransformer(TaskLifecycle):
         graph_name: str | None,
         trigger_call_id: str | None,
     ) -> Handle:
-        cls = AsyncSubgraphRunStream if child.is_async else SubgraphRunStream
-        return cls(child, path=ns, graph_name=graph_name, trigger_call_id=trigger_call_id)
+        cls = self._handle_classes[1 if child.is_async else 0]
+        return cls(  # type: ignore[no-any-return]
+            child,
+            path=ns,
+            graph_name=graph_name,
+            trigger_call_id=trigger_call_id,
+            **self._handle_kwargs(),
+        )
 
     def _mark(
         self, ns: tuple[str, ...], status: SubgraphStatus, error: str | None
